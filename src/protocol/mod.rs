@@ -1,0 +1,160 @@
+//! Wire protocols and the conversation model they translate through.
+//!
+//! This module is pure: no sockets, no clocks, no configuration. Each wire
+//! format is one codec module that decodes and encodes requests, responses
+//! and stream events to and from [`model`] and [`stream`]; [`Protocol`] picks
+//! the codec at run time.
+
+pub mod anthropic;
+pub mod error;
+pub mod gemini;
+pub mod model;
+pub mod openai;
+pub mod stream;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+pub use error::{ApiError, ErrorKind};
+pub use model::{ChatRequest, ChatResponse, ResponseMeta};
+pub use stream::{EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent};
+
+/// A wire protocol spoken by a client or an upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// OpenAI Chat Completions.
+    OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
+    /// Google Gemini `generateContent`.
+    Gemini,
+}
+
+impl Protocol {
+    /// A short lowercase name for logs and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::OpenAi => "openai",
+            Protocol::Anthropic => "anthropic",
+            Protocol::Gemini => "gemini",
+        }
+    }
+
+    /// Decodes a client request body. Gemini bodies carry no model (it is in
+    /// the URL) and no stream flag (it is the method): the caller sets both.
+    pub fn decode_request(self, body: &[u8]) -> Result<ChatRequest, ApiError> {
+        match self {
+            Protocol::OpenAi => openai::decode_request(body),
+            Protocol::Anthropic => anthropic::decode_request(body),
+            Protocol::Gemini => gemini::decode_request(body),
+        }
+    }
+
+    /// Encodes a request for an upstream, naming `model` (the upstream's
+    /// model name; Gemini puts it in the URL instead).
+    pub fn encode_request(self, request: &ChatRequest, model: &str) -> Value {
+        match self {
+            Protocol::OpenAi => openai::encode_request(request, model),
+            Protocol::Anthropic => anthropic::encode_request(request, model),
+            Protocol::Gemini => gemini::encode_request(request, model),
+        }
+    }
+
+    /// Decodes an upstream's non-streamed response.
+    pub fn decode_response(self, body: &[u8], meta: &ResponseMeta) -> Result<ChatResponse, ApiError> {
+        match self {
+            Protocol::OpenAi => openai::decode_response(body, meta),
+            Protocol::Anthropic => anthropic::decode_response(body, meta),
+            Protocol::Gemini => gemini::decode_response(body, meta),
+        }
+    }
+
+    /// Encodes a response for a client.
+    pub fn encode_response(self, response: &ChatResponse, meta: &ResponseMeta) -> Value {
+        match self {
+            Protocol::OpenAi => openai::encode_response(response, meta),
+            Protocol::Anthropic => anthropic::encode_response(response, meta),
+            Protocol::Gemini => gemini::encode_response(response, meta),
+        }
+    }
+
+    /// A decoder for this upstream's stream frames.
+    pub fn stream_decoder(self, meta: &ResponseMeta) -> Box<dyn StreamDecoder> {
+        match self {
+            Protocol::OpenAi => Box::new(openai::ChunkDecoder::new(meta)),
+            Protocol::Anthropic => Box::new(anthropic::EventDecoder::new(meta)),
+            Protocol::Gemini => Box::new(gemini::ChunkDecoder::new(meta)),
+        }
+    }
+
+    /// An encoder of this client's stream.
+    pub fn stream_encoder(self, options: EncoderOptions) -> Box<dyn StreamEncoder> {
+        match self {
+            Protocol::OpenAi => Box::new(openai::ChunkEncoder::new(options)),
+            Protocol::Anthropic => Box::new(anthropic::EventEncoder::new(options)),
+            Protocol::Gemini => Box::new(gemini::ChunkEncoder::new(options)),
+        }
+    }
+
+    /// The JSON error body this protocol's clients understand.
+    pub fn error_body(self, error: &ApiError) -> Value {
+        match self {
+            Protocol::OpenAi => error.to_openai(),
+            Protocol::Anthropic => error.to_anthropic(),
+            Protocol::Gemini => error.to_google(),
+        }
+    }
+
+    /// [`Protocol::error_body`] serialized.
+    pub fn error_bytes(self, error: &ApiError) -> Bytes {
+        Bytes::from(self.error_body(error).to_string())
+    }
+}
+
+/// Parses `body` as `T`, naming the failing field and position on error
+/// (`messages[2].content: invalid type ...`), so that a client learns exactly
+/// what to fix.
+pub fn parse_json<'de, T: serde::Deserialize<'de>>(body: &'de [u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    // Deep nesting is refused by serde_json's recursion limit (128), never a stack overflow.
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if path.is_empty() || path == "." {
+            ApiError::invalid_request(format!("invalid JSON body: {inner}"))
+        } else {
+            ApiError::invalid_request(format!("invalid JSON body at `{path}`: {inner}"))
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|err| ApiError::invalid_request(format!("invalid JSON body: {err}")))?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Body {
+        messages: Vec<Msg>,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Msg {
+        content: String,
+    }
+
+    #[test]
+    fn parse_errors_name_the_field() {
+        let err = parse_json::<Body>(br#"{"messages":[{"content":"a"},{"content":5}]}"#).unwrap_err();
+        assert!(err.message.contains("messages[1].content"), "{}", err.message);
+        assert_eq!(err.status, 400);
+        let err = parse_json::<Body>(b"{\"messages\": [").unwrap_err();
+        assert!(err.message.contains("line 1"), "{}", err.message);
+        let err = parse_json::<Body>(br#"{"messages":[]} trailing"#).unwrap_err();
+        assert!(err.message.contains("trailing"), "{}", err.message);
+    }
+}

@@ -1,0 +1,121 @@
+//! The stream form of a model turn, and the traits of the per-protocol
+//! stream codecs.
+//!
+//! A stream is a sequence of [`StreamEvent`]s. Content arrives in *blocks*
+//! (a text run, a reasoning run, one tool call) that open, receive deltas
+//! and close; at most one block is open at a time, so every encoder can map
+//! blocks to its own indices. After the blocks come (in any order) the usage
+//! snapshots and one finish reason; an [`StreamEvent::Error`] may end a
+//! stream at any point.
+
+use bytes::BytesMut;
+
+use super::error::ApiError;
+use super::model::{FinishReason, ResponseMeta, Usage};
+
+/// One step of a streamed model turn.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// A content block begins.
+    BlockStart(BlockKind),
+    /// More content for the open block.
+    Delta(Delta),
+    /// The open block is complete.
+    BlockStop,
+    /// Token accounting so far: a full snapshot that replaces earlier ones.
+    Usage(Usage),
+    /// Why generation stopped. Sent at most once.
+    Finish(FinishReason),
+    /// The upstream failed mid-stream; nothing follows.
+    Error(ApiError),
+}
+
+/// What kind of content a block holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlockKind {
+    /// Visible text.
+    Text,
+    /// Readable reasoning ("thinking").
+    Reasoning,
+    /// Encrypted reasoning, complete in the start event.
+    RedactedReasoning {
+        /// The opaque data.
+        data: String,
+    },
+    /// A tool call; its arguments arrive as [`Delta::ToolArguments`] fragments.
+    ToolCall {
+        /// Call id.
+        id: String,
+        /// Function name.
+        name: String,
+        /// Opaque signature on the call (Gemini `thoughtSignature`).
+        signature: Option<String>,
+    },
+}
+
+/// Content added to the open block.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delta {
+    /// Text for a text block.
+    Text(String),
+    /// Text for a reasoning block.
+    Reasoning(String),
+    /// The signature of the open block (reasoning or text).
+    Signature(String),
+    /// A fragment of a tool call's JSON arguments; the concatenation of all
+    /// fragments of a block is the complete arguments object.
+    ToolArguments(String),
+}
+
+/// One server-sent event as read from an upstream: the `event:` field (if
+/// any) and the joined `data:` lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseFrame<'a> {
+    /// The event name, when the stream names its events (Anthropic does).
+    pub event: Option<&'a str>,
+    /// The data payload.
+    pub data: &'a str,
+}
+
+/// Turns an upstream's stream frames into [`StreamEvent`]s.
+///
+/// Decoders are stateful: they track the open block and merge partial usage.
+pub trait StreamDecoder: Send {
+    /// Decodes one frame, appending the resulting events to `out`.
+    /// An `Err` means the frame could not be understood; the caller ends the
+    /// stream with an error event.
+    fn decode(&mut self, frame: SseFrame<'_>, out: &mut Vec<StreamEvent>) -> Result<(), ApiError>;
+
+    /// Called once when the upstream stream ends, to close what it left
+    /// open (a stream that ends without a finish reason still ends well-formed).
+    fn finish(&mut self, out: &mut Vec<StreamEvent>);
+}
+
+/// Turns [`StreamEvent`]s into a client's wire bytes.
+///
+/// Encoders are stateful: they emit the protocol's preamble before the first
+/// event and its epilogue on [`StreamEncoder::finish`], and number blocks.
+pub trait StreamEncoder: Send {
+    /// Encodes one event, appending the bytes to `out`.
+    fn encode(&mut self, event: &StreamEvent, out: &mut BytesMut);
+
+    /// Writes whatever ends the stream (`data: [DONE]`, `message_stop`, the
+    /// closing `]`), including the preamble if no event came at all.
+    fn finish(&mut self, out: &mut BytesMut);
+
+    /// Writes a keep-alive that the client's SDK ignores (an SSE comment or an
+    /// Anthropic `ping`), for long silent upstream phases. Must be valid at
+    /// any point between events.
+    fn keep_alive(&mut self, out: &mut BytesMut);
+}
+
+/// Everything a stream encoder needs at construction.
+#[derive(Debug, Clone)]
+pub struct EncoderOptions {
+    /// Ids, model name and timestamp to report.
+    pub meta: ResponseMeta,
+    /// OpenAI `stream_options.include_usage`.
+    pub include_usage: bool,
+    /// Gemini only: SSE (`?alt=sse`) rather than one streamed JSON array.
+    pub sse: bool,
+}
