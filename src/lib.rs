@@ -2,6 +2,14 @@
 //!
 //! One endpoint speaks the OpenAI, Anthropic and Gemini wire protocols and
 //! serves every request from a pool of upstream accounts. See
-//! `ARCHITECTURE.md` for the map of the modules.
+//! `ARCHITECTURE.md` for the map of the modules; the data path reads
+//! `gateway` → `relay` → `protocol` → `pool` → `upstream` and back.
 
+pub mod config;
+pub mod gateway;
+pub mod home;
+pub mod pool;
 pub mod protocol;
+pub mod relay;
+pub mod secrets;
+pub mod upstream;

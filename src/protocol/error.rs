@@ -199,7 +199,10 @@ mod tests {
     #[test]
     fn upstream_message_reads_every_shape() {
         assert_eq!(upstream_message(br#"{"error":{"message":"a"}}"#), "a");
-        assert_eq!(upstream_message(br#"{"type":"error","error":{"type":"x","message":"b"}}"#), "b");
+        assert_eq!(
+            upstream_message(br#"{"type":"error","error":{"type":"x","message":"b"}}"#),
+            "b"
+        );
         assert_eq!(upstream_message(br#"[{"error":{"code":429,"message":"c"}}]"#), "c");
         assert_eq!(upstream_message(b"<html>oops</html>"), "<html>oops</html>");
         let long = "é".repeat(400);

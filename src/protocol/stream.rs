@@ -11,7 +11,7 @@
 use bytes::BytesMut;
 
 use super::error::ApiError;
-use super::model::{FinishReason, ResponseMeta, Usage};
+use super::model::{ChatResponse, FinishReason, Part, ResponseMeta, Usage};
 
 /// One step of a streamed model turn.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,4 +118,103 @@ pub struct EncoderOptions {
     pub include_usage: bool,
     /// Gemini only: SSE (`?alt=sse`) rather than one streamed JSON array.
     pub sse: bool,
+}
+
+/// The events that would have streamed `response`: used when an upstream
+/// answers a stream request in one piece.
+pub fn events_from_response(response: &ChatResponse) -> Vec<StreamEvent> {
+    let mut events = Vec::new();
+    for part in &response.content {
+        match part {
+            Part::Text(text) => {
+                events.push(StreamEvent::BlockStart(BlockKind::Text));
+                events.push(StreamEvent::Delta(Delta::Text(text.clone())));
+            }
+            Part::Reasoning(reasoning) => {
+                match &reasoning.redacted {
+                    Some(data) => events.push(StreamEvent::BlockStart(BlockKind::RedactedReasoning {
+                        data: data.clone(),
+                    })),
+                    None => {
+                        events.push(StreamEvent::BlockStart(BlockKind::Reasoning));
+                        if !reasoning.text.is_empty() {
+                            events.push(StreamEvent::Delta(Delta::Reasoning(reasoning.text.clone())));
+                        }
+                    }
+                }
+                if let Some(signature) = &reasoning.signature {
+                    events.push(StreamEvent::Delta(Delta::Signature(signature.clone())));
+                }
+            }
+            Part::ToolCall(call) => {
+                events.push(StreamEvent::BlockStart(BlockKind::ToolCall {
+                    id: call.id.clone(),
+                    name: call.name.clone(),
+                    signature: call.signature.clone(),
+                }));
+                events.push(StreamEvent::Delta(Delta::ToolArguments(call.arguments.clone())));
+            }
+            // Models do not answer with images or tool results.
+            Part::Image(_) | Part::ToolResult(_) => continue,
+        }
+        events.push(StreamEvent::BlockStop);
+    }
+    events.push(StreamEvent::Usage(response.usage));
+    events.push(StreamEvent::Finish(response.finish_reason.clone()));
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::model::{Reasoning, ToolCall};
+
+    #[test]
+    fn a_complete_response_replays_as_blocks() {
+        let response = ChatResponse {
+            model: "m".into(),
+            content: vec![
+                Part::Reasoning(Reasoning {
+                    text: "think".into(),
+                    signature: Some("sig".into()),
+                    redacted: None,
+                }),
+                Part::Text("hi".into()),
+                Part::ToolCall(ToolCall {
+                    id: "c1".into(),
+                    name: "f".into(),
+                    arguments: "{}".into(),
+                    signature: None,
+                }),
+            ],
+            finish_reason: FinishReason::ToolCalls,
+            usage: Usage {
+                input_tokens: 3,
+                output_tokens: 4,
+                ..Usage::default()
+            },
+        };
+        let events = events_from_response(&response);
+        assert_eq!(
+            events,
+            vec![
+                StreamEvent::BlockStart(BlockKind::Reasoning),
+                StreamEvent::Delta(Delta::Reasoning("think".into())),
+                StreamEvent::Delta(Delta::Signature("sig".into())),
+                StreamEvent::BlockStop,
+                StreamEvent::BlockStart(BlockKind::Text),
+                StreamEvent::Delta(Delta::Text("hi".into())),
+                StreamEvent::BlockStop,
+                StreamEvent::BlockStart(BlockKind::ToolCall {
+                    id: "c1".into(),
+                    name: "f".into(),
+                    signature: None
+                }),
+                StreamEvent::Delta(Delta::ToolArguments("{}".into())),
+                StreamEvent::BlockStop,
+                StreamEvent::Usage(response.usage),
+                StreamEvent::Finish(FinishReason::ToolCalls),
+            ]
+        );
+    }
 }

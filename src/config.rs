@@ -1,0 +1,688 @@
+//! `config.toml`: the human-editable configuration.
+//!
+//! Reading is strict: an unknown key or an invalid value is an error that
+//! names the key, its line and the allowed values, and a file that cannot be
+//! parsed is never overwritten. Writing goes through [`edit`], which edits
+//! the document in place (keeping the user's comments and layout), checks
+//! that the result is still a valid configuration, and replaces the file
+//! atomically while holding the home's write lock.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::home::{self, Home};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The local endpoint.
+    #[serde(default)]
+    pub proxy: ProxyConfig,
+    /// Upstream accounts (metadata only; secrets are in the secret store).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountConfig>,
+    /// Model aliases: requested name → upstream model.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, String>,
+    /// Per-provider settings (OAuth clients and endpoints).
+    #[serde(default, skip_serializing_if = "ProvidersConfig::is_empty")]
+    pub providers: ProvidersConfig,
+}
+
+/// `[proxy]`: how the local endpoint listens and authenticates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxyConfig {
+    /// TCP port, 1–65535.
+    #[serde(deserialize_with = "port")]
+    pub port: u16,
+    /// `false`: bind 127.0.0.1; `true`: bind 0.0.0.0.
+    pub allow_lan_access: bool,
+    /// Which requests need the gateway's API key.
+    pub auth_mode: AuthMode,
+    /// Start the gateway when the tray starts.
+    pub auto_start: bool,
+    /// Longest time one upstream request may take, in seconds.
+    #[serde(deserialize_with = "positive_secs")]
+    pub request_timeout_secs: u64,
+    /// Where secrets live (`SWITCHYARD_SECRET_STORE` overrides).
+    pub secret_store: SecretStoreKind,
+    /// A gateway key set by hand; overrides the generated key kept in the
+    /// secret store. Must start with `sk-` and be at least 10 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Largest accepted request body, in MiB.
+    #[serde(deserialize_with = "body_limit")]
+    pub max_body_mib: u64,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            port: 8045,
+            allow_lan_access: false,
+            auth_mode: AuthMode::Auto,
+            auto_start: false,
+            request_timeout_secs: 600,
+            secret_store: SecretStoreKind::Keychain,
+            api_key: None,
+            max_body_mib: 32,
+        }
+    }
+}
+
+/// Which requests need the gateway's API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// No key needed anywhere.
+    Off,
+    /// Every path needs the key, `/healthz` included.
+    Strict,
+    /// Every path but `/healthz` needs the key.
+    AllExceptHealth,
+    /// `all_except_health` with LAN access on, `off` otherwise.
+    Auto,
+}
+
+impl AuthMode {
+    /// The mode in force given the LAN setting (`auto` resolved).
+    pub fn effective(self, allow_lan_access: bool) -> AuthMode {
+        match self {
+            AuthMode::Auto if allow_lan_access => AuthMode::AllExceptHealth,
+            AuthMode::Auto => AuthMode::Off,
+            other => other,
+        }
+    }
+
+    /// The name used in config.toml and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Off => "off",
+            AuthMode::Strict => "strict",
+            AuthMode::AllExceptHealth => "all_except_health",
+            AuthMode::Auto => "auto",
+        }
+    }
+}
+
+impl fmt::Display for AuthMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AuthMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(AuthMode::Off),
+            "strict" => Ok(AuthMode::Strict),
+            "all_except_health" => Ok(AuthMode::AllExceptHealth),
+            "auto" => Ok(AuthMode::Auto),
+            other => Err(format!(
+                "unknown auth mode `{other}`; allowed: off, strict, all_except_health, auto"
+            )),
+        }
+    }
+}
+
+/// Where secrets are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretStoreKind {
+    /// The OS keychain (macOS Keychain, Windows Credential Manager, Secret Service).
+    Keychain,
+    /// `secrets.json` in the home, mode 0600.
+    File,
+}
+
+impl std::str::FromStr for SecretStoreKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "keychain" => Ok(SecretStoreKind::Keychain),
+            "file" => Ok(SecretStoreKind::File),
+            other => Err(format!("unknown secret store `{other}`; allowed: keychain, file")),
+        }
+    }
+}
+
+/// An upstream provider type (SPEC §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// Gemini API with an API key.
+    Gemini,
+    /// OpenAI Chat Completions (OpenAI and compatible servers).
+    Openai,
+    /// Anthropic Messages (Anthropic, z.ai and compatible servers).
+    Anthropic,
+    /// Gemini through Google OAuth (Code Assist endpoint).
+    Google,
+}
+
+impl ProviderKind {
+    /// The name used in config.toml and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Gemini => "gemini",
+            ProviderKind::Openai => "openai",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Google => "google",
+        }
+    }
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[[accounts]]`: one upstream account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// Generated id (`acc_…`); the secret store keys the account's secret by it.
+    pub id: String,
+    /// Provider type.
+    pub provider: ProviderKind,
+    /// A name for humans.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
+    /// Overrides the provider's default endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Model globs this account serves; empty serves any model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+    /// Tier: lower tiers serve only when better ones cannot.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub priority: i32,
+    /// Disabled accounts are never used.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl AccountConfig {
+    /// The label, or the id when there is none.
+    pub fn display_name(&self) -> &str {
+        if self.label.is_empty() { &self.id } else { &self.label }
+    }
+}
+
+/// `[providers]`: settings shared by all accounts of a provider.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidersConfig {
+    /// Google OAuth client and endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub google: Option<toml::Table>,
+}
+
+impl ProvidersConfig {
+    fn is_empty(&self) -> bool {
+        self.google.is_none()
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
+}
+
+fn port<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    let n = i64::deserialize(d)?;
+    match u16::try_from(n) {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(serde::de::Error::custom(format!(
+            "port {n} is out of range; allowed: 1 to 65535"
+        ))),
+    }
+}
+
+fn positive_secs<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = i64::deserialize(d)?;
+    if n >= 1 {
+        Ok(n as u64)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{n} is not allowed; use a number of seconds of at least 1"
+        )))
+    }
+}
+
+fn body_limit<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = i64::deserialize(d)?;
+    if (1..=1024).contains(&n) {
+        Ok(n as u64)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{n} is out of range; allowed: 1 to 1024 (MiB)"
+        )))
+    }
+}
+
+/// Checks a gateway API key chosen by a user: `sk-` prefix, at least 10
+/// characters, no whitespace. The message never repeats the key.
+pub fn validate_api_key(key: &str) -> Result<(), String> {
+    if !key.starts_with("sk-") {
+        return Err("the API key must start with `sk-` (for example sk-mykey123)".into());
+    }
+    if key.chars().count() < 10 {
+        return Err("the API key must be at least 10 characters long".into());
+    }
+    if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("the API key must not contain spaces or control characters".into());
+    }
+    Ok(())
+}
+
+/// A configuration that could not be read, parsed or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or not a valid configuration.
+    #[error("{path} is not a valid configuration (it was left untouched; fix it by hand):\n{message}")]
+    Invalid {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong, naming the key and line.
+        message: String,
+    },
+    /// Writing the new configuration failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The config file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The requested change is not possible.
+    #[error("{0}")]
+    Rejected(String),
+}
+
+/// The configuration file written on first run: the defaults, commented.
+pub const DEFAULT_CONFIG: &str = r#"# Switchyard configuration. Edit freely; unknown keys are an error.
+# Secrets (upstream API keys, OAuth tokens, the gateway key) are never stored here.
+
+[proxy]
+port = 8045
+allow_lan_access = false      # false: listen on 127.0.0.1 only; true: 0.0.0.0
+auth_mode = "auto"            # off | strict | all_except_health | auto
+auto_start = false            # start the gateway when the tray starts
+request_timeout_secs = 600
+secret_store = "keychain"     # keychain | file  (env SWITCHYARD_SECRET_STORE overrides)
+max_body_mib = 32
+
+# Accounts are added with `switchyard accounts add PROVIDER ...`.
+
+# [models]                    # aliases: requested name -> upstream model
+# "gpt-4o" = "gemini-2.5-flash"
+"#;
+
+impl Config {
+    /// Parses config text. `path` only names the file in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|err| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: err.to_string().trim_end().to_string(),
+        })?;
+        config.check().map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// Cross-field checks that serde cannot express.
+    fn check(&self) -> Result<(), String> {
+        // Checked here rather than during parsing so that the message does
+        // not quote the offending line, which holds the key.
+        if let Some(key) = &self.proxy.api_key {
+            validate_api_key(key).map_err(|why| format!("proxy.api_key: {why}"))?;
+        }
+        let mut seen = std::collections::HashSet::new();
+        for account in &self.accounts {
+            if !seen.insert(account.id.as_str()) {
+                return Err(format!(
+                    "accounts: the id `{}` is used twice; ids must be unique",
+                    account.id
+                ));
+            }
+            if let Some(url) = &account.base_url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(format!(
+                    "accounts `{}`: base_url `{url}` must start with http:// or https://",
+                    account.id
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the configuration of `home`; a missing file gives the defaults.
+    pub fn load(home: &Home) -> Result<Config, ConfigError> {
+        let path = home.config_file();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text, &path),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    /// The enabled accounts.
+    pub fn enabled_accounts(&self) -> impl Iterator<Item = &AccountConfig> {
+        self.accounts.iter().filter(|a| a.enabled)
+    }
+
+    /// The account with this id.
+    pub fn account(&self, id: &str) -> Option<&AccountConfig> {
+        self.accounts.iter().find(|a| a.id == id)
+    }
+}
+
+/// Writes the commented default configuration if there is no config file yet.
+pub fn init(home: &Home) -> Result<(), ConfigError> {
+    let path = home.config_file();
+    if path.exists() {
+        return Ok(());
+    }
+    let _lock = home.lock().map_err(|source| ConfigError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    if path.exists() {
+        return Ok(());
+    }
+    home::write_atomic(&path, DEFAULT_CONFIG.as_bytes(), 0o644).map_err(|source| ConfigError::Write { path, source })
+}
+
+/// Applies `change` to the config document and saves it.
+///
+/// The change runs on the parsed `toml_edit` document so the user's comments
+/// and layout survive. The result must parse as a valid [`Config`] before it
+/// replaces the file; an existing file that does not parse is never touched.
+/// Returns the new configuration.
+pub fn edit<F>(home: &Home, change: F) -> Result<Config, ConfigError>
+where
+    F: FnOnce(&mut toml_edit::DocumentMut) -> Result<(), ConfigError>,
+{
+    let path = home.config_file();
+    let write_err = |source| ConfigError::Write {
+        path: path.clone(),
+        source,
+    };
+    let _lock = home.lock().map_err(write_err)?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => DEFAULT_CONFIG.to_string(),
+        Err(source) => return Err(ConfigError::Read { path, source }),
+    };
+    // Validate the current file first: a broken file is the user's to fix.
+    Config::parse(&text, &path)?;
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|err: toml_edit::TomlError| ConfigError::Invalid {
+        path: path.clone(),
+        message: err.to_string(),
+    })?;
+    change(&mut doc)?;
+    let new_text = doc.to_string();
+    let config = Config::parse(&new_text, &path)?;
+    home::write_atomic(&path, new_text.as_bytes(), 0o644).map_err(write_err)?;
+    Ok(config)
+}
+
+/// Appends an account to the document.
+pub fn push_account(doc: &mut toml_edit::DocumentMut, account: &AccountConfig) -> Result<(), ConfigError> {
+    let table = toml_edit::ser::to_document(account)
+        .map_err(|err| ConfigError::Rejected(format!("cannot encode the account: {err}")))?
+        .as_table()
+        .clone();
+    let accounts = doc
+        .entry("accounts")
+        .or_insert_with(|| toml_edit::Item::ArrayOfTables(toml_edit::ArrayOfTables::new()));
+    let accounts = accounts.as_array_of_tables_mut().ok_or_else(|| {
+        ConfigError::Rejected("`accounts` in config.toml must be written as [[accounts]] tables".into())
+    })?;
+    accounts.push(table);
+    Ok(())
+}
+
+/// Finds the `[[accounts]]` table with this id.
+pub fn account_table<'a>(
+    doc: &'a mut toml_edit::DocumentMut,
+    id: &str,
+) -> Result<&'a mut toml_edit::Table, ConfigError> {
+    doc.get_mut("accounts")
+        .and_then(toml_edit::Item::as_array_of_tables_mut)
+        .and_then(|tables| {
+            tables
+                .iter_mut()
+                .find(|t| t.get("id").and_then(|v| v.as_str()) == Some(id))
+        })
+        .ok_or_else(|| no_such_account(id))
+}
+
+/// Removes the `[[accounts]]` table with this id.
+pub fn remove_account(doc: &mut toml_edit::DocumentMut, id: &str) -> Result<(), ConfigError> {
+    let tables = doc
+        .get_mut("accounts")
+        .and_then(toml_edit::Item::as_array_of_tables_mut)
+        .ok_or_else(|| no_such_account(id))?;
+    let before = tables.len();
+    tables.retain(|t| t.get("id").and_then(|v| v.as_str()) != Some(id));
+    if tables.len() == before {
+        return Err(no_such_account(id));
+    }
+    if tables.is_empty() {
+        doc.remove("accounts");
+    }
+    Ok(())
+}
+
+/// Sets `[proxy] key = value`.
+pub fn set_proxy(doc: &mut toml_edit::DocumentMut, key: &str, value: impl Into<toml_edit::Value>) {
+    let proxy = doc
+        .entry("proxy")
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+    proxy[key] = toml_edit::value(value);
+}
+
+fn no_such_account(id: &str) -> ConfigError {
+    ConfigError::Rejected(format!(
+        "no account with id `{id}`; `switchyard accounts list` shows the ids"
+    ))
+}
+
+/// A new account id: `acc_` and 8 random hex digits.
+pub fn new_account_id() -> String {
+    let mut bytes = [0u8; 4];
+    // The OS RNG does not fail on supported platforms; a zero id would only
+    // collide, which `Config::check` reports.
+    let _ = getrandom::fill(&mut bytes);
+    format!("acc_{}", hex::encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("config.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn default_template_is_the_default_config() {
+        assert_eq!(parse(DEFAULT_CONFIG).unwrap(), Config::default());
+        let p = Config::default().proxy;
+        assert_eq!(p.port, 8045);
+        assert!(!p.allow_lan_access);
+        assert_eq!(p.auth_mode, AuthMode::Auto);
+        assert!(!p.auto_start);
+        assert_eq!(p.request_timeout_secs, 600);
+        assert_eq!(p.secret_store, SecretStoreKind::Keychain);
+    }
+
+    #[test]
+    fn empty_file_is_the_default_config() {
+        assert_eq!(parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn round_trips_through_serialization() {
+        let mut config = Config::default();
+        config.proxy.port = 9000;
+        config.proxy.auth_mode = AuthMode::Strict;
+        config.accounts.push(AccountConfig {
+            id: "acc_1".into(),
+            provider: ProviderKind::Anthropic,
+            label: "z.ai".into(),
+            base_url: Some("https://api.z.ai/api/anthropic".into()),
+            models: vec!["glm-*".into()],
+            priority: 1,
+            enabled: false,
+        });
+        config.models.insert("gpt-4o".into(), "gemini-2.5-flash".into());
+        let text = toml::to_string(&config).unwrap();
+        assert_eq!(parse(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn invalid_values_name_the_key_and_the_allowed_values() {
+        let cases = [
+            ("[proxy]\nport = 0", "port", "1 to 65535"),
+            ("[proxy]\nport = 70000", "port", "1 to 65535"),
+            ("[proxy]\nport = -1", "port", "1 to 65535"),
+            ("[proxy]\nauth_mode = \"foo\"", "auth_mode", "all_except_health"),
+            ("[proxy]\nsecret_store = \"vault\"", "secret_store", "keychain"),
+            ("[proxy]\napi_key = \"abc123456789\"", "api_key", "sk-"),
+            ("[proxy]\napi_key = \"sk-12\"", "api_key", "at least 10"),
+            (
+                "[proxy]\nrequest_timeout_secs = 0",
+                "request_timeout_secs",
+                "at least 1",
+            ),
+            ("[proxy]\nallow_lan_access = \"yes\"", "allow_lan_access", "bool"),
+            ("[proxy]\nportt = 1", "portt", "expected one of"),
+            ("colour = 1", "colour", "expected one of"),
+            ("[[accounts]]\nid = \"a\"\nprovider = \"azure\"", "provider", "gemini"),
+            (
+                "[[accounts]]\nid = \"a\"\nprovider = \"gemini\"\nbase_url = \"ftp://x\"",
+                "base_url",
+                "http://",
+            ),
+            (
+                "[[accounts]]\nid = \"a\"\nprovider = \"gemini\"\n[[accounts]]\nid = \"a\"\nprovider = \"openai\"",
+                "`a`",
+                "unique",
+            ),
+        ];
+        for (text, key, allowed) in cases {
+            let err = parse(text).expect_err(text);
+            assert!(err.contains(key), "{text:?}: {err}");
+            assert!(err.contains(allowed), "{text:?}: {err}");
+            assert!(err.contains("config.toml"), "{text:?}: {err}");
+            assert!(!err.contains("abc123456789"), "the key leaked into: {err}");
+        }
+    }
+
+    #[test]
+    fn a_valid_user_key_is_accepted() {
+        let config = parse("[proxy]\napi_key = \"sk-local-dev-key\"").unwrap();
+        assert_eq!(config.proxy.api_key.as_deref(), Some("sk-local-dev-key"));
+    }
+
+    #[test]
+    fn auth_mode_auto_follows_lan_access() {
+        assert_eq!(AuthMode::Auto.effective(false), AuthMode::Off);
+        assert_eq!(AuthMode::Auto.effective(true), AuthMode::AllExceptHealth);
+        assert_eq!(AuthMode::Strict.effective(false), AuthMode::Strict);
+        assert_eq!(AuthMode::Off.effective(true), AuthMode::Off);
+    }
+
+    #[test]
+    fn edit_keeps_comments_and_validates() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::at(dir.path());
+        init(&home).unwrap();
+        let account = AccountConfig {
+            id: "acc_x".into(),
+            provider: ProviderKind::Gemini,
+            label: "work".into(),
+            base_url: None,
+            models: vec![],
+            priority: 0,
+            enabled: true,
+        };
+        let config = edit(&home, |doc| push_account(doc, &account)).unwrap();
+        assert_eq!(config.accounts, vec![account.clone()]);
+        let text = std::fs::read_to_string(home.config_file()).unwrap();
+        assert!(text.contains("# Switchyard configuration"), "{text}");
+        assert!(text.contains("[[accounts]]"), "{text}");
+
+        let config = edit(&home, |doc| {
+            account_table(doc, "acc_x")?["enabled"] = toml_edit::value(false);
+            Ok(())
+        })
+        .unwrap();
+        assert!(!config.accounts[0].enabled);
+
+        // A change that makes the config invalid is refused and nothing is written.
+        let before = std::fs::read_to_string(home.config_file()).unwrap();
+        let err = edit(&home, |doc| {
+            set_proxy(doc, "port", 0);
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("port"), "{err}");
+        assert_eq!(std::fs::read_to_string(home.config_file()).unwrap(), before);
+
+        let config = edit(&home, |doc| remove_account(doc, "acc_x")).unwrap();
+        assert!(config.accounts.is_empty());
+        assert!(edit(&home, |doc| remove_account(doc, "acc_x")).is_err());
+    }
+
+    #[test]
+    fn an_unparseable_file_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::at(dir.path());
+        let broken = "[proxy\nport = 8045\n";
+        std::fs::write(home.config_file(), broken).unwrap();
+        let err = edit(&home, |doc| {
+            set_proxy(doc, "port", 9000);
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("left untouched"), "{err}");
+        assert!(err.to_string().contains("line 1"), "{err}");
+        assert_eq!(std::fs::read_to_string(home.config_file()).unwrap(), broken);
+        assert!(Config::load(&home).is_err());
+        init(&home).unwrap();
+        assert_eq!(std::fs::read_to_string(home.config_file()).unwrap(), broken);
+    }
+
+    #[test]
+    fn account_ids_are_prefixed_and_random() {
+        let a = new_account_id();
+        let b = new_account_id();
+        assert!(a.starts_with("acc_") && a.len() == 12, "{a}");
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,221 @@
+//! Who may call the gateway: the auth modes of SPEC §4.
+
+use http::HeaderMap;
+use subtle::ConstantTimeEq;
+
+use crate::config::AuthMode;
+
+/// The headers and query parameter a client may put the key in, for messages.
+pub const ACCEPTED_FORMS: &str =
+    "`Authorization: Bearer <key>`, `x-api-key: <key>`, `x-goog-api-key: <key>`, or the `?key=<key>` query parameter";
+
+/// The gateway's auth policy: the effective mode and the key.
+#[derive(Clone)]
+pub struct Auth {
+    mode: AuthMode,
+    key: String,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key never reaches a log line, not even through Debug.
+        f.debug_struct("Auth").field("mode", &self.mode).finish_non_exhaustive()
+    }
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// The request carries no key at all.
+    Missing,
+    /// The request carries a key that is not the gateway's.
+    Wrong,
+}
+
+impl Auth {
+    /// A policy for the effective `mode` (never `Auto`: resolve it first).
+    pub fn new(mode: AuthMode, key: String) -> Self {
+        debug_assert!(mode != AuthMode::Auto, "resolve auth_mode auto before building Auth");
+        Auth { mode, key }
+    }
+
+    /// The effective mode.
+    pub fn mode(&self) -> AuthMode {
+        self.mode
+    }
+
+    /// Whether a request for `path` needs the key.
+    pub fn required_for(&self, path: &str) -> bool {
+        match self.mode {
+            AuthMode::Off | AuthMode::Auto => false,
+            AuthMode::Strict => true,
+            AuthMode::AllExceptHealth => path != "/healthz",
+        }
+    }
+
+    /// Checks a request for `path`; `query` is the raw query string.
+    pub fn check(&self, path: &str, headers: &HeaderMap, query: Option<&str>) -> Result<(), Denied> {
+        if !self.required_for(path) {
+            return Ok(());
+        }
+        self.check_key(headers, query)
+    }
+
+    /// Checks the key regardless of the mode (state-changing admin calls
+    /// need it in every mode).
+    pub fn check_key(&self, headers: &HeaderMap, query: Option<&str>) -> Result<(), Denied> {
+        let presented = presented_keys(headers, query);
+        if presented.is_empty() {
+            return Err(Denied::Missing);
+        }
+        // Every presented key is compared, in constant time, so that timing
+        // reveals neither the key nor which header matched.
+        let mut ok = subtle::Choice::from(0u8);
+        for candidate in &presented {
+            ok |= candidate.as_bytes().ct_eq(self.key.as_bytes());
+        }
+        if bool::from(ok) { Ok(()) } else { Err(Denied::Wrong) }
+    }
+}
+
+/// Every key the request presents, in any of the accepted forms.
+fn presented_keys(headers: &HeaderMap, query: Option<&str>) -> Vec<String> {
+    let mut keys = Vec::new();
+    for value in headers.get_all(http::header::AUTHORIZATION) {
+        if let Ok(value) = value.to_str() {
+            let value = value.trim();
+            let key = match value.split_once(' ') {
+                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+                _ => value,
+            };
+            if !key.is_empty() {
+                keys.push(key.to_string());
+            }
+        }
+    }
+    for name in ["x-api-key", "x-goog-api-key"] {
+        for value in headers.get_all(name) {
+            if let Ok(value) = value.to_str()
+                && !value.trim().is_empty()
+            {
+                keys.push(value.trim().to_string());
+            }
+        }
+    }
+    if let Some(query) = query {
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            if name == "key" && !value.is_empty() {
+                keys.push(value.into_owned());
+            }
+        }
+    }
+    keys
+}
+
+/// The 401 message for a refused request.
+pub fn denial_message(denied: Denied) -> String {
+    match denied {
+        Denied::Missing => format!(
+            "Missing API key. This Switchyard gateway requires its API key; send it as {ACCEPTED_FORMS}. \
+             `switchyard key show` prints the key."
+        ),
+        Denied::Wrong => format!(
+            "Invalid API key: the key sent is not this gateway's key. Send the key that `switchyard key show` \
+             prints, as {ACCEPTED_FORMS}. (Upstream provider keys belong in `switchyard accounts add`, not in the client.)"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    const KEY: &str = "sk-0123456789abcdef0123456789abcdef";
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    /// Every way to present the key, and one of each with a wrong key.
+    fn forms(key: &str) -> Vec<(HeaderMap, Option<String>)> {
+        vec![
+            (headers(&[("authorization", &format!("Bearer {key}"))]), None),
+            (headers(&[("authorization", key)]), None),
+            (headers(&[("x-api-key", key)]), None),
+            (headers(&[("x-goog-api-key", key)]), None),
+            (HeaderMap::new(), Some(format!("alt=sse&key={key}"))),
+        ]
+    }
+
+    #[test]
+    fn the_auth_matrix() {
+        let paths = ["/healthz", "/v1/chat/completions"];
+        for mode in [AuthMode::Off, AuthMode::Strict, AuthMode::AllExceptHealth] {
+            let auth = Auth::new(mode, KEY.into());
+            for path in paths {
+                let needs_key = match mode {
+                    AuthMode::Off => false,
+                    AuthMode::Strict => true,
+                    _ => path != "/healthz",
+                };
+                let none = auth.check(path, &HeaderMap::new(), None);
+                assert_eq!(none.is_ok(), !needs_key, "{mode:?} {path} without key");
+                if needs_key {
+                    assert_eq!(none, Err(Denied::Missing));
+                }
+                for (h, q) in forms(KEY) {
+                    assert_eq!(
+                        auth.check(path, &h, q.as_deref()),
+                        Ok(()),
+                        "{mode:?} {path} {h:?} {q:?}"
+                    );
+                }
+                for (h, q) in forms("sk-wrongwrongwrong") {
+                    let got = auth.check(path, &h, q.as_deref());
+                    if needs_key {
+                        assert_eq!(got, Err(Denied::Wrong), "{mode:?} {path} {h:?} {q:?}");
+                    } else {
+                        assert_eq!(got, Ok(()));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn auto_resolves_by_lan_access() {
+        let lan = Auth::new(AuthMode::Auto.effective(true), KEY.into());
+        assert!(lan.check("/v1/messages", &HeaderMap::new(), None).is_err());
+        assert!(lan.check("/healthz", &HeaderMap::new(), None).is_ok());
+        let local = Auth::new(AuthMode::Auto.effective(false), KEY.into());
+        assert!(local.check("/v1/messages", &HeaderMap::new(), None).is_ok());
+    }
+
+    #[test]
+    fn a_right_key_beside_a_wrong_one_passes() {
+        // The Anthropic SDK may send both x-api-key (placeholder) and Bearer.
+        let auth = Auth::new(AuthMode::Strict, KEY.into());
+        let h = headers(&[
+            ("x-api-key", "placeholder"),
+            ("authorization", &format!("Bearer {KEY}")),
+        ]);
+        assert_eq!(auth.check("/v1/messages", &h, None), Ok(()));
+    }
+
+    #[test]
+    fn messages_name_every_accepted_form_and_never_the_key() {
+        for denied in [Denied::Missing, Denied::Wrong] {
+            let message = denial_message(denied);
+            for form in ["Authorization: Bearer", "x-api-key", "x-goog-api-key", "?key="] {
+                assert!(message.contains(form), "{message}");
+            }
+        }
+        let auth = Auth::new(AuthMode::Strict, KEY.into());
+        assert!(!format!("{auth:?}").contains(KEY));
+    }
+}

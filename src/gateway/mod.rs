@@ -1,0 +1,261 @@
+//! The gateway as a library type: start, stop, status.
+//!
+//! `switchyard serve` and the tray drive the same [`Gateway`]. Starting
+//! reads the configuration and the secrets afresh, builds the pool, binds the
+//! listener and serves; stopping closes the listener at once and gives
+//! in-flight requests a bounded grace period.
+
+pub mod auth;
+pub mod guidance;
+pub mod routes;
+pub mod server;
+pub mod state;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{AuthMode, Config, ConfigError};
+use crate::home::{self, Home};
+use crate::pool::{AccountStatus, Member, Pool};
+use crate::relay::{Relay, RelaySettings};
+use crate::secrets::{self, SecretError, SecretStore};
+use crate::upstream::{self, Upstream};
+
+pub use server::{BindCause, BindError};
+
+/// How long stop waits for in-flight requests before cutting them.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// Command-line overrides of the `[proxy]` settings.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--port`.
+    pub port: Option<u16>,
+    /// `--lan`.
+    pub allow_lan_access: Option<bool>,
+    /// `--auth-mode`.
+    pub auth_mode: Option<AuthMode>,
+    /// `--insecure-lan`: allow LAN access with auth off.
+    pub insecure_lan: bool,
+}
+
+/// Why the gateway did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// config.toml is unreadable or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The secret store failed.
+    #[error(transparent)]
+    Secrets(#[from] SecretError),
+    /// No enabled account.
+    #[error("No accounts available — add an account first (switchyard accounts add ...)")]
+    NoAccounts,
+    /// LAN access with auth off, not forced.
+    #[error(
+        "Refusing to listen on the network with auth_mode = \"off\": anyone on your network could use your accounts. \
+         Use auth_mode \"auto\" or \"all_except_health\" (clients then need the key from `switchyard key show`), or pass \
+         --insecure-lan if you really mean it"
+    )]
+    InsecureLan,
+    /// The listener could not be bound.
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    /// The HTTP client could not be built (TLS setup).
+    #[error("cannot set up the upstream HTTP client: {0}")]
+    Client(String),
+    /// A blocking task failed.
+    #[error("internal error while starting: {0}")]
+    Internal(String),
+}
+
+/// What a running gateway looks like from outside.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// Whether it is serving.
+    pub running: bool,
+    /// The bound address.
+    pub address: Option<SocketAddr>,
+    /// Where clients point: `http://127.0.0.1:PORT` (the host clients on this
+    /// machine use, even when bound to all interfaces).
+    pub base_url: Option<String>,
+    /// Accounts enabled and not disabled at run time.
+    pub accounts: usize,
+    /// The effective auth mode (never `auto`).
+    pub auth_mode: AuthMode,
+    /// Whether the gateway listens on all interfaces.
+    pub lan: bool,
+}
+
+/// A gateway that can be started and stopped repeatedly.
+#[derive(Debug)]
+pub struct Gateway {
+    home: Home,
+    secrets: Arc<dyn SecretStore>,
+    overrides: Overrides,
+    running: Option<Running>,
+}
+
+#[derive(Debug)]
+struct Running {
+    server: server::Server,
+    shared: Arc<state::Shared>,
+}
+
+impl Gateway {
+    /// A stopped gateway for `home`, reading secrets from `secrets`.
+    pub fn new(home: Home, secrets: Arc<dyn SecretStore>, overrides: Overrides) -> Gateway {
+        Gateway {
+            home,
+            secrets,
+            overrides,
+            running: None,
+        }
+    }
+
+    /// Whether it is serving.
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Starts serving; returns the bound address. Starting a running
+    /// gateway returns its address.
+    pub async fn start(&mut self) -> Result<SocketAddr, StartError> {
+        if let Some(running) = &self.running {
+            return Ok(running.server.local_addr());
+        }
+        let config = Config::load(&self.home)?;
+        let proxy = &config.proxy;
+        let port = self.overrides.port.unwrap_or(proxy.port);
+        let lan = self.overrides.allow_lan_access.unwrap_or(proxy.allow_lan_access);
+        let mode = self.overrides.auth_mode.unwrap_or(proxy.auth_mode).effective(lan);
+        if lan && mode == AuthMode::Off && !self.overrides.insecure_lan {
+            return Err(StartError::InsecureLan);
+        }
+        let (pool, key) = {
+            let store = self.secrets.clone();
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || build_pool(&config, store.as_ref()))
+                .await
+                .map_err(|err| StartError::Internal(err.to_string()))??
+        };
+        if pool.active_count() == 0 {
+            return Err(StartError::NoAccounts);
+        }
+        let ip = if lan {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        };
+        let listener = server::bind(SocketAddr::new(ip, port)).await?;
+        let local = listener
+            .local_addr()
+            .map_err(|err| StartError::Internal(err.to_string()))?;
+        let timeout = Duration::from_secs(proxy.request_timeout_secs);
+        let upstream = Upstream::new(timeout).map_err(|err| StartError::Client(err.to_string()))?;
+        let settings = RelaySettings {
+            stream_idle_timeout: timeout,
+            ..RelaySettings::default()
+        };
+        let shared = Arc::new(state::Shared {
+            auth: auth::Auth::new(mode, key),
+            origin: format!("http://127.0.0.1:{}", local.port()),
+            body_limit: usize::try_from(proxy.max_body_mib * 1024 * 1024).unwrap_or(usize::MAX),
+            relay: Relay::new(Arc::new(pool), upstream, config.models.clone(), settings),
+            address: local,
+            lan,
+        });
+        let server = server::Server::spawn(listener, routes::routes(shared.clone()))
+            .map_err(|err| StartError::Internal(err.to_string()))?;
+        self.running = Some(Running { server, shared });
+        let status = self.status();
+        if let Err(err) = write_runtime(&self.home, &status) {
+            tracing::warn!(error = %err, "could not record the running gateway's address; `switchyard status` will not find it");
+        }
+        tracing::info!(address = %local, auth_mode = %mode, accounts = status.accounts, "gateway listening");
+        Ok(local)
+    }
+
+    /// Stops serving: the port is free when this returns; in-flight
+    /// requests get up to `grace` to finish.
+    pub async fn stop(&mut self, grace: Duration) {
+        if let Some(running) = self.running.take() {
+            running.server.shutdown(grace).await;
+            let _ = std::fs::remove_file(self.home.runtime_file());
+            tracing::info!("gateway stopped");
+        }
+    }
+
+    /// The current state.
+    pub fn status(&self) -> Status {
+        match &self.running {
+            Some(running) => running.shared.status(),
+            None => Status {
+                running: false,
+                address: None,
+                base_url: None,
+                accounts: 0,
+                auth_mode: AuthMode::Off,
+                lan: false,
+            },
+        }
+    }
+
+    /// The live state of every account, when running.
+    pub fn accounts(&self) -> Option<Vec<AccountStatus>> {
+        self.running.as_ref().map(|r| r.shared.relay.pool().status())
+    }
+}
+
+/// Builds the pool from the enabled accounts and their secrets, and reads
+/// (or creates) the gateway key. Blocking: the keychain may be slow.
+fn build_pool(config: &Config, store: &dyn SecretStore) -> Result<(Pool, String), StartError> {
+    let key = secrets::gateway_key(store, config)?;
+    let mut members = Vec::new();
+    for account in &config.accounts {
+        let provider = upstream::provider(account.provider);
+        let (secret, disabled) = match store.get(&account.id)? {
+            Some(secret) => (secret, None),
+            None => (
+                String::new(),
+                Some(format!(
+                    "no secret stored for this account in {}; remove it and add it again",
+                    store.describe()
+                )),
+            ),
+        };
+        let disabled = disabled.or_else(|| {
+            (account.provider == crate::config::ProviderKind::Google)
+                .then(|| "google OAuth accounts are not supported by this build yet".to_string())
+        });
+        members.push(Member::new(account.clone(), provider, Arc::from(secret), disabled));
+    }
+    Ok((Pool::new(members), key))
+}
+
+/// What `gateway.json` records about a running gateway.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuntimeRecord {
+    /// The gateway's process id.
+    pub pid: u32,
+    /// Its status when it started.
+    pub status: Status,
+}
+
+fn write_runtime(home: &Home, status: &Status) -> std::io::Result<()> {
+    let record = RuntimeRecord {
+        pid: std::process::id(),
+        status: status.clone(),
+    };
+    let text = serde_json::to_vec_pretty(&record).map_err(std::io::Error::other)?;
+    home::write_atomic(&home.runtime_file(), &text, 0o644)
+}
+
+/// The record of a gateway started from `home`, if one says it is running.
+pub fn read_runtime(home: &Home) -> Option<RuntimeRecord> {
+    let text = std::fs::read(home.runtime_file()).ok()?;
+    serde_json::from_slice(&text).ok()
+}

@@ -1,0 +1,471 @@
+//! The HTTP surface of SPEC §4 as warp filters.
+//!
+//! Filters only match method and path. Once a route has matched, its handler
+//! always produces a response (401, 413, 400 included) instead of rejecting,
+//! so that warp never falls through to another route; the last route catches
+//! every unmatched request and answers 404 (or 405) with guidance in the
+//! protocol the path belongs to.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use warp::Filter;
+use warp::filters::path::FullPath;
+use warp::reply::Response;
+
+use super::auth::denial_message;
+use super::guidance;
+use super::server::ClientAddr;
+use super::state::Shared;
+use crate::protocol::{ApiError, ErrorKind, Protocol};
+use crate::relay::{ClientCall, Endpoint};
+
+/// What every handler knows about a request besides its body.
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    /// Request method.
+    pub method: Method,
+    /// Path, percent-encoded as received.
+    pub path: String,
+    /// Raw query string ("" when none).
+    pub query: String,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// The client's address.
+    pub client: Option<SocketAddr>,
+}
+
+impl RequestHead {
+    /// `http://host:port` as the client addressed us, for advice that
+    /// should name the URL the client can actually reach.
+    pub fn origin(&self, shared: &Shared) -> String {
+        match self.headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+            Some(host) if !host.is_empty() && host.chars().all(|c| c.is_ascii_graphic()) => format!("http://{host}"),
+            _ => shared.origin.clone(),
+        }
+    }
+
+    /// The value of query parameter `name`.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+fn head() -> impl Filter<Extract = (RequestHead,), Error = std::convert::Infallible> + Clone {
+    warp::method()
+        .and(warp::path::full())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(warp::ext::optional::<ClientAddr>())
+        .map(
+            |method, path: FullPath, query, headers, client: Option<ClientAddr>| RequestHead {
+                method,
+                path: path.as_str().to_string(),
+                query,
+                headers,
+                client: client.map(|c| c.0),
+            },
+        )
+}
+
+type Body = Pin<Box<dyn Stream<Item = Result<Bytes, warp::Error>> + Send + Sync>>;
+
+fn body() -> impl Filter<Extract = (Body,), Error = warp::Rejection> + Clone {
+    warp::body::stream().map(|chunks| -> Body { Box::pin(futures_util::TryStreamExt::map_ok(chunks, into_bytes)) })
+}
+
+fn into_bytes<B: warp::Buf>(mut buf: B) -> Bytes {
+    let len = buf.remaining();
+    buf.copy_to_bytes(len)
+}
+
+/// All routes, for the shared state of one running gateway.
+pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
+    let with_state = {
+        let shared = shared.clone();
+        warp::any().map(move || shared.clone())
+    };
+    let get_or_head = warp::get().or(warp::head()).unify();
+
+    let preflight = warp::options().and(head()).map(cors_preflight);
+
+    let health = warp::path!("healthz")
+        .and(get_or_head)
+        .and(with_state.clone())
+        .and(head())
+        .map(|shared: Arc<Shared>, head: RequestHead| {
+            authorize(&shared, &head, Protocol::OpenAi)
+                .unwrap_or_else(|| json_response(StatusCode::OK, Bytes::from_static(br#"{"status":"ok"}"#)))
+        });
+
+    let root = warp::path::end()
+        .and(get_or_head)
+        .and(with_state.clone())
+        .and(head())
+        .map(|shared: Arc<Shared>, head: RequestHead| {
+            authorize(&shared, &head, Protocol::OpenAi).unwrap_or_else(|| {
+                let origin = head.origin(&shared);
+                let text = format!(
+                    "Switchyard LLM gateway. OpenAI SDKs: {origin}/v1 · Anthropic and Gemini SDKs: {origin} · health: {origin}/healthz\n"
+                );
+                let mut response = Response::new(Bytes::from(text).into());
+                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+                response
+            })
+        });
+
+    let openai_models = warp::path!("v1" / "models")
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(head())
+        .map(|shared: Arc<Shared>, head: RequestHead| {
+            authorize(&shared, &head, Protocol::OpenAi)
+                .unwrap_or_else(|| json_value(StatusCode::OK, shared.relay.openai_model_list()))
+        });
+
+    let openai_model = warp::path!("v1" / "models" / String)
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(head())
+        .map(|id: String, shared: Arc<Shared>, head: RequestHead| {
+            authorize(&shared, &head, Protocol::OpenAi).unwrap_or_else(|| {
+                let id = percent_decode(&id);
+                match shared.relay.openai_model(&id) {
+                    Some(model) => json_value(StatusCode::OK, model),
+                    None => error_response(
+                        Protocol::OpenAi,
+                        &ApiError::new(ErrorKind::NotFound, format!("The model `{id}` does not exist: no account serves it and no alias names it. GET /v1/models lists the models.")),
+                    ),
+                }
+            })
+        });
+
+    let gemini_models = warp::path!("v1beta" / "models")
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(head())
+        .map(|shared: Arc<Shared>, head: RequestHead| {
+            authorize(&shared, &head, Protocol::Gemini)
+                .unwrap_or_else(|| json_value(StatusCode::OK, shared.relay.gemini_model_list()))
+        });
+
+    let gemini_model = warp::path!("v1beta" / "models" / String)
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(head())
+        .map(|name: String, shared: Arc<Shared>, head: RequestHead| {
+            authorize(&shared, &head, Protocol::Gemini).unwrap_or_else(|| {
+                let name = percent_decode(&name);
+                match shared.relay.gemini_model(&name) {
+                    Some(model) => json_value(StatusCode::OK, model),
+                    None => error_response(
+                        Protocol::Gemini,
+                        &ApiError::new(
+                            ErrorKind::NotFound,
+                            format!("models/{name} is not found: no account serves it and no alias names it."),
+                        ),
+                    ),
+                }
+            })
+        });
+
+    let chat = warp::path!("v1" / "chat" / "completions").map(|| Endpoint::OpenAiChat);
+    let responses = warp::path!("v1" / "responses").map(|| Endpoint::Responses);
+    let messages = warp::path!("v1" / "messages").map(|| Endpoint::AnthropicMessages);
+    let count_tokens = warp::path!("v1" / "messages" / "count_tokens").map(|| Endpoint::AnthropicCountTokens);
+    let gemini = warp::path!("v1beta" / "models" / String)
+        .or(warp::path!("v1" / "models" / String))
+        .unify()
+        .and_then(|segment: String| async move {
+            gemini_endpoint(&percent_decode(&segment)).ok_or_else(warp::reject::not_found)
+        });
+
+    let api = chat
+        .or(responses)
+        .unify()
+        .or(messages)
+        .unify()
+        .or(count_tokens)
+        .unify()
+        .or(gemini)
+        .unify()
+        .and(warp::post())
+        .and(with_state.clone())
+        .and(head())
+        .and(body())
+        .then(api_call);
+
+    let admin_status = warp::path!("api" / "status")
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(head())
+        .map(|shared: Arc<Shared>, head: RequestHead| {
+            authorize(&shared, &head, Protocol::OpenAi).unwrap_or_else(|| {
+                json_value(
+                    StatusCode::OK,
+                    serde_json::to_value(shared.status()).unwrap_or_default(),
+                )
+            })
+        });
+
+    let admin_accounts = warp::path!("api" / "accounts")
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(head())
+        .map(|shared: Arc<Shared>, head: RequestHead| {
+            authorize(&shared, &head, Protocol::OpenAi).unwrap_or_else(|| {
+                let accounts = shared.relay.pool().status();
+                json_value(StatusCode::OK, serde_json::json!({ "accounts": accounts }))
+            })
+        });
+
+    let admin_enable = warp::path!("api" / "accounts" / String / "enable")
+        .and(warp::post())
+        .and(with_state.clone())
+        .and(head())
+        .map(|id: String, shared: Arc<Shared>, head: RequestHead| {
+            // State changes need the key whatever the auth mode.
+            if let Err(denied) = shared
+                .auth
+                .check_key(&head.headers, (!head.query.is_empty()).then_some(head.query.as_str()))
+            {
+                return error_response(
+                    Protocol::OpenAi,
+                    &ApiError::new(ErrorKind::Authentication, denial_message(denied)),
+                );
+            }
+            let id = percent_decode(&id);
+            if shared.relay.pool().reenable(&id) {
+                json_value(StatusCode::OK, serde_json::json!({ "id": id, "enabled": true }))
+            } else {
+                error_response(
+                    Protocol::OpenAi,
+                    &ApiError::new(
+                        ErrorKind::NotFound,
+                        format!("The running gateway has no account `{id}`."),
+                    ),
+                )
+            }
+        });
+
+    let fallback = with_state
+        .and(head())
+        .map(|shared: Arc<Shared>, head: RequestHead| not_found(&shared, &head));
+
+    preflight
+        .or(health)
+        .unify()
+        .or(root)
+        .unify()
+        .or(openai_models)
+        .unify()
+        .or(openai_model)
+        .unify()
+        .or(gemini_models)
+        .unify()
+        .or(gemini_model)
+        .unify()
+        .or(api)
+        .unify()
+        .or(admin_status)
+        .unify()
+        .or(admin_accounts)
+        .unify()
+        .or(admin_enable)
+        .unify()
+        .or(fallback)
+        .unify()
+        .map(with_cors)
+}
+
+/// `models/{model}:{method}` → the Gemini endpoint it names.
+fn gemini_endpoint(segment: &str) -> Option<Endpoint> {
+    let (model, method) = segment.rsplit_once(':')?;
+    if model.is_empty() {
+        return None;
+    }
+    let model = model.to_string();
+    match method {
+        "generateContent" => Some(Endpoint::GeminiGenerate { model, stream: false }),
+        "streamGenerateContent" => Some(Endpoint::GeminiGenerate { model, stream: true }),
+        "countTokens" => Some(Endpoint::GeminiCountTokens { model }),
+        _ => None,
+    }
+}
+
+async fn api_call(endpoint: Endpoint, shared: Arc<Shared>, head: RequestHead, body: Body) -> Response {
+    let protocol = endpoint.protocol();
+    if let Some(denied) = authorize(&shared, &head, protocol) {
+        return denied;
+    }
+    let body = match read_body(body, shared.body_limit).await {
+        Ok(body) => body,
+        Err(err) => return error_response(protocol, &err),
+    };
+    shared.relay.handle(ClientCall { endpoint, head, body }).await
+}
+
+/// Collects the body, refusing more than `limit` bytes with a 413.
+async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let mut collected = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|err| ApiError::invalid_request(format!("could not read the request body: {err}")))?;
+        if collected.len() + chunk.len() > limit {
+            return Err(ApiError::new(
+                ErrorKind::RequestTooLarge,
+                format!(
+                    "The request body is larger than the gateway's limit of {} MiB. Send less (fewer or smaller images), \
+                     or raise `max_body_mib` under [proxy] in config.toml.",
+                    limit / (1024 * 1024)
+                ),
+            ));
+        }
+        collected.extend_from_slice(&chunk);
+    }
+    Ok(collected.freeze())
+}
+
+/// `Some(401 response)` when the request may not pass.
+fn authorize(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Option<Response> {
+    let query = (!head.query.is_empty()).then_some(head.query.as_str());
+    let denied = shared.auth.check(&head.path, &head.headers, query).err()?;
+    if let Some(client) = head.client {
+        tracing::info!(%client, path = %head.path, reason = ?denied, "refused a request without the gateway key");
+    }
+    let mut response = error_response(
+        protocol,
+        &ApiError::new(ErrorKind::Authentication, denial_message(denied)),
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"switchyard\""),
+    );
+    Some(response)
+}
+
+fn not_found(shared: &Shared, head: &RequestHead) -> Response {
+    let protocol = guidance::protocol_for(&head.path, &head.headers);
+    if let Some(allowed) = allowed_methods(&head.path) {
+        let error = ApiError {
+            status: 405,
+            kind: ErrorKind::InvalidRequest,
+            message: format!("`{} {}` is not supported: use {allowed}.", head.method, head.path),
+        };
+        let mut response = error_response(protocol, &error);
+        if let Ok(value) = HeaderValue::from_str(allowed) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        return response;
+    }
+    let message = guidance::not_found_message(head.method.as_str(), &head.path, &head.origin(shared));
+    error_response(protocol, &ApiError::new(ErrorKind::NotFound, message))
+}
+
+/// The methods a known path accepts, for a 405.
+fn allowed_methods(path: &str) -> Option<&'static str> {
+    match path {
+        "/v1/chat/completions" | "/v1/responses" | "/v1/messages" | "/v1/messages/count_tokens" => Some("POST"),
+        "/healthz" | "/" | "/v1/models" | "/v1beta/models" | "/api/status" | "/api/accounts" => Some("GET"),
+        _ if path.starts_with("/v1beta/models/") || path.starts_with("/v1/models/") => {
+            Some(if path.contains(':') { "POST" } else { "GET" })
+        }
+        _ => None,
+    }
+}
+
+fn cors_preflight(head: RequestHead) -> Response {
+    let mut response = Response::new(Bytes::new().into());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, HEAD, OPTIONS"),
+    );
+    let requested = head
+        .headers
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("*"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
+    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    response
+}
+
+fn with_cors(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+/// A JSON response from serialized bytes.
+pub fn json_response(status: StatusCode, body: Bytes) -> Response {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn json_value(status: StatusCode, value: serde_json::Value) -> Response {
+    json_response(status, Bytes::from(value.to_string()))
+}
+
+/// An error in `protocol`'s shape.
+pub fn error_response(protocol: Protocol, error: &ApiError) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(status, protocol.error_bytes(error))
+}
+
+fn percent_decode(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gemini_segments_name_model_and_method() {
+        assert_eq!(
+            gemini_endpoint("gemini-2.5-flash:generateContent"),
+            Some(Endpoint::GeminiGenerate {
+                model: "gemini-2.5-flash".into(),
+                stream: false
+            })
+        );
+        assert_eq!(
+            gemini_endpoint("gemini-2.5-pro:streamGenerateContent"),
+            Some(Endpoint::GeminiGenerate {
+                model: "gemini-2.5-pro".into(),
+                stream: true
+            })
+        );
+        assert_eq!(
+            gemini_endpoint("g:countTokens"),
+            Some(Endpoint::GeminiCountTokens { model: "g".into() })
+        );
+        assert_eq!(gemini_endpoint("gemini-2.5-flash"), None);
+        assert_eq!(gemini_endpoint(":generateContent"), None);
+        assert_eq!(gemini_endpoint("g:embedContent"), None);
+    }
+
+    #[test]
+    fn known_paths_answer_405_not_404() {
+        assert_eq!(allowed_methods("/v1/chat/completions"), Some("POST"));
+        assert_eq!(allowed_methods("/v1/models"), Some("GET"));
+        assert_eq!(allowed_methods("/v1/models/g:generateContent"), Some("POST"));
+        assert_eq!(allowed_methods("/v1/models/gpt-4o"), Some("GET"));
+        assert_eq!(allowed_methods("/v2/chat"), None);
+    }
+}

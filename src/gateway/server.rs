@@ -1,0 +1,194 @@
+//! The accept loop: a listener we bind ourselves, served with hyper.
+//!
+//! warp's own `bind`/`run` panic when the port is taken, so the listener is a
+//! `tokio::net::TcpListener` created here (a bind failure becomes an error
+//! naming the address and the cause) and the warp filter is served as a
+//! service. Owning the loop also lets us set `TCP_NODELAY` (streamed events
+//! must not wait for Nagle), bound how long a client may take to send its
+//! headers (slowloris), and stop gracefully within a deadline.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+
+/// How long a client may take to send a request's headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the listener could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr}: {cause}")]
+pub struct BindError {
+    /// The address we tried.
+    pub addr: SocketAddr,
+    /// The cause, in words a user can act on.
+    pub cause: BindCause,
+}
+
+/// The cause of a [`BindError`].
+#[derive(Debug, thiserror::Error)]
+pub enum BindCause {
+    /// Another program holds the port.
+    #[error(
+        "port {0} is already in use by another program (another Switchyard?). Stop that program, or choose another \
+         port: `switchyard serve --port N` or `port = N` under [proxy] in config.toml"
+    )]
+    InUse(u16),
+    /// The OS refused (privileged port, sandbox).
+    #[error("permission denied. Ports below 1024 need privileges: choose a port above 1024 (`--port 8045`)")]
+    PermissionDenied,
+    /// The address is not on this machine.
+    #[error("the address is not available on this machine ({0})")]
+    AddrNotAvailable(io::Error),
+    /// Anything else.
+    #[error("{0}")]
+    Other(io::Error),
+}
+
+/// Binds `addr`, translating the OS error into a [`BindError`].
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
+    TcpListener::bind(addr).await.map_err(|err| {
+        let cause = match err.kind() {
+            io::ErrorKind::AddrInUse => BindCause::InUse(addr.port()),
+            io::ErrorKind::PermissionDenied => BindCause::PermissionDenied,
+            io::ErrorKind::AddrNotAvailable => BindCause::AddrNotAvailable(err),
+            _ => BindCause::Other(err),
+        };
+        BindError { addr, cause }
+    })
+}
+
+/// A running accept loop.
+#[derive(Debug)]
+pub struct Server {
+    local_addr: SocketAddr,
+    stop: Option<oneshot::Sender<Duration>>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Serves `filter` on `listener` until [`Server::shutdown`].
+    pub fn spawn<F>(listener: TcpListener, filter: F) -> io::Result<Server>
+    where
+        F: warp::Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone + Send + Sync + 'static,
+    {
+        let local_addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(accept_loop(listener, filter, stopped));
+        Ok(Server {
+            local_addr,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// The bound address (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Closes the listener at once (the port is free when this returns),
+    /// lets in-flight requests finish for up to `grace`, then cuts the rest.
+    pub async fn shutdown(mut self, grace: Duration) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(grace);
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A server dropped without shutdown() stops at once.
+        self.task.abort();
+    }
+}
+
+async fn accept_loop<F>(listener: TcpListener, filter: F, mut stopped: oneshot::Receiver<Duration>)
+where
+    F: warp::Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone + Send + Sync + 'static,
+{
+    let service = warp::service(filter);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    let grace = loop {
+        tokio::select! {
+            grace = &mut stopped => break grace.unwrap_or(Duration::ZERO),
+            accepted = listener.accept() => {
+                let (stream, remote) = match accepted {
+                    Ok(pair) => pair,
+                    Err(err) => {
+                        // Out of file descriptors and the like: back off
+                        // instead of spinning; the loop stays up.
+                        tracing::warn!(error = %err, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let service = RemoteAddr { inner: service.clone(), remote };
+                let watcher = graceful.watcher();
+                connections.spawn(async move {
+                    let mut builder = auto::Builder::new(TokioExecutor::new());
+                    builder
+                        .http1()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(HEADER_READ_TIMEOUT)
+                        .keep_alive(true);
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+                    if let Err(err) = watcher.watch(conn).await {
+                        tracing::debug!(error = %err, "connection ended with an error");
+                    }
+                });
+                // Reap finished connection tasks so the set stays small.
+                while connections.try_join_next().is_some() {}
+            }
+        }
+    };
+    drop(listener);
+    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+        tracing::info!(
+            remaining = connections.len(),
+            "grace period over; closing the remaining connections"
+        );
+    }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+}
+
+/// Adds the client's address to each request, where warp's `addr::remote`
+/// filter finds it.
+#[derive(Clone)]
+struct RemoteAddr<S> {
+    inner: S,
+    remote: SocketAddr,
+}
+
+impl<S, B> tower_service::Service<http::Request<B>> for RemoteAddr<S>
+where
+    S: tower_service::Service<http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        request.extensions_mut().insert(ClientAddr(self.remote));
+        self.inner.call(request)
+    }
+}
+
+/// The peer address of the connection a request came on.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);

@@ -1,0 +1,39 @@
+//! What every request handler of one running gateway shares.
+
+use std::net::SocketAddr;
+
+use crate::relay::Relay;
+
+use super::auth::Auth;
+
+/// State shared by the handlers of a running gateway.
+#[derive(Debug)]
+pub struct Shared {
+    /// Who may call.
+    pub auth: Auth,
+    /// `http://127.0.0.1:PORT`: the address named in advice when the
+    /// request's `Host` header is unusable.
+    pub origin: String,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Serves the API calls.
+    pub relay: Relay,
+    /// The bound address.
+    pub address: SocketAddr,
+    /// Whether the listener is on all interfaces.
+    pub lan: bool,
+}
+
+impl Shared {
+    /// The gateway's status as the admin API and the tray report it.
+    pub fn status(&self) -> super::Status {
+        super::Status {
+            running: true,
+            address: Some(self.address),
+            base_url: Some(format!("http://127.0.0.1:{}", self.address.port())),
+            accounts: self.relay.pool().active_count(),
+            auth_mode: self.auth.mode(),
+            lan: self.lan,
+        }
+    }
+}

@@ -1,0 +1,441 @@
+//! The pool of upstream accounts and how a request picks one.
+//!
+//! One rule expresses every dispatch mode: among the enabled accounts that
+//! can serve the model, the best `priority` tier (lowest number) that has an
+//! available account serves; within a tier the account with the fewest
+//! requests in flight wins, ties broken round-robin, unless the request's
+//! session is already bound to an available account. Exclusive dispatch is
+//! an account whose model globs nobody else matches; pooled is a shared
+//! tier; fallback is a worse tier.
+
+mod health;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+
+pub use health::{Cooldown, Health};
+
+use crate::config::AccountConfig;
+use crate::upstream::{Credentials, Failure, Provider};
+
+/// Most sessions remembered for stickiness; the map is cleared when full
+/// (a conversation then simply picks again).
+const MAX_SESSIONS: usize = 10_000;
+
+/// One account in the pool.
+#[derive(Debug)]
+pub struct Member {
+    /// Its configuration.
+    pub config: AccountConfig,
+    /// How to talk to it.
+    pub provider: Arc<dyn Provider>,
+    /// Where and with what secret.
+    pub credentials: Credentials,
+    patterns: Vec<glob::Pattern>,
+    in_flight: AtomicUsize,
+    requests: AtomicU64,
+    errors: AtomicU64,
+    health: Mutex<Health>,
+}
+
+impl Member {
+    /// A pool member. `disabled` marks an account that cannot be used from
+    /// the start (no secret stored, ...), with the reason.
+    pub fn new(
+        config: AccountConfig,
+        provider: Arc<dyn Provider>,
+        secret: Arc<str>,
+        disabled: Option<String>,
+    ) -> Member {
+        let base_url = config
+            .base_url
+            .clone()
+            .unwrap_or_else(|| provider.default_base_url().to_string())
+            .trim_end_matches('/')
+            .to_string();
+        let patterns = config
+            .models
+            .iter()
+            .filter_map(|glob| glob::Pattern::new(glob).ok())
+            .collect();
+        Member {
+            credentials: Credentials { base_url, secret },
+            patterns,
+            provider,
+            in_flight: AtomicUsize::new(0),
+            requests: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            health: Mutex::new(Health::with_disabled(disabled)),
+            config,
+        }
+    }
+
+    /// Whether its model globs admit `model` (no globs admit everything).
+    pub fn serves(&self, model: &str) -> bool {
+        self.patterns.is_empty() || self.patterns.iter().any(|p| p.matches(model))
+    }
+
+    fn health(&self) -> MutexGuard<'_, Health> {
+        self.health.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Requests in flight right now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+}
+
+/// A member chosen for one request; dropping it ends the request's claim.
+#[derive(Debug)]
+pub struct Lease {
+    member: Arc<Member>,
+    index: usize,
+}
+
+impl Lease {
+    /// The chosen account.
+    pub fn member(&self) -> &Arc<Member> {
+        &self.member
+    }
+
+    /// Its position in the pool (to exclude it from a retry).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.member.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Why no account could be chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unavailable {
+    /// No enabled account serves the model; `disabled` lists accounts that
+    /// would but are disabled (label, reason).
+    NoAccount {
+        /// Disabled accounts that would serve the model.
+        disabled: Vec<(String, String)>,
+    },
+    /// Every account that serves the model is cooling down.
+    AllCooling {
+        /// Until the first one is available again.
+        retry_after: Duration,
+    },
+    /// Every available account was tried for this request already.
+    Exhausted,
+}
+
+/// The state of one account, for `accounts list`, the tray and the dashboard.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AccountStatus {
+    /// Account id.
+    pub id: String,
+    /// Label (may be empty).
+    pub label: String,
+    /// Provider name.
+    pub provider: String,
+    /// `ready`, `cooling` or `disabled`.
+    pub state: &'static str,
+    /// Why it is cooling or disabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Cooldowns in force: model (`*` for the whole account) and end time.
+    pub cooldowns: Vec<CooldownStatus>,
+    /// Requests in flight.
+    pub in_flight: usize,
+    /// Requests sent since the gateway started.
+    pub requests: u64,
+    /// Failed requests since the gateway started.
+    pub errors: u64,
+}
+
+/// One cooldown in an [`AccountStatus`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CooldownStatus {
+    /// The model, or `*` for the whole account.
+    pub model: String,
+    /// Seconds since the Unix epoch when it ends.
+    pub until_unix: u64,
+    /// Seconds left.
+    pub remaining_secs: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// What happened to a request, as the pool cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// It worked.
+    Success,
+    /// Try another account.
+    Rotate,
+    /// The request itself is at fault; another account would fail alike.
+    GiveUp,
+}
+
+/// All accounts of a running gateway.
+#[derive(Debug)]
+pub struct Pool {
+    members: Vec<Arc<Member>>,
+    /// Member indices grouped by priority, best tier first.
+    tiers: Vec<Vec<usize>>,
+    cursor: AtomicUsize,
+    sessions: Mutex<HashMap<String, usize>>,
+}
+
+impl Pool {
+    /// A pool of these members.
+    pub fn new(members: Vec<Member>) -> Pool {
+        let members: Vec<Arc<Member>> = members.into_iter().map(Arc::new).collect();
+        let mut priorities: Vec<i32> = members.iter().map(|m| m.config.priority).collect();
+        priorities.sort_unstable();
+        priorities.dedup();
+        let tiers = priorities
+            .into_iter()
+            .map(|p| {
+                (0..members.len())
+                    .filter(|&i| members[i].config.priority == p)
+                    .collect()
+            })
+            .collect();
+        Pool {
+            members,
+            tiers,
+            cursor: AtomicUsize::new(0),
+            sessions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The members.
+    pub fn members(&self) -> &[Arc<Member>] {
+        &self.members
+    }
+
+    /// Members that are enabled and not disabled at run time.
+    pub fn active_count(&self) -> usize {
+        self.members
+            .iter()
+            .filter(|m| m.config.enabled && m.health().disabled.is_none())
+            .count()
+    }
+
+    /// Whether some enabled account's globs admit `model`.
+    pub fn serves(&self, model: &str) -> bool {
+        self.members.iter().any(|m| m.config.enabled && m.serves(model))
+    }
+
+    /// Chooses an account for `model`. `session` keeps a conversation on
+    /// one account; `preferred` names an account id to use when available;
+    /// `tried` lists members already tried for this request.
+    pub fn select(
+        &self,
+        model: &str,
+        session: Option<&str>,
+        preferred: Option<&str>,
+        tried: &[usize],
+    ) -> Result<Lease, Unavailable> {
+        let now = Instant::now();
+        let mut soonest: Option<Instant> = None;
+        let mut disabled = Vec::new();
+        let mut eligible = false;
+        for tier in &self.tiers {
+            let mut available = Vec::new();
+            for &index in tier {
+                let member = &self.members[index];
+                if !member.config.enabled || !member.serves(model) {
+                    continue;
+                }
+                // Bound first: the guard must be released before the arms lock again.
+                let availability = member.health().available(model, now);
+                match availability {
+                    Ok(()) => {
+                        eligible = true;
+                        if !tried.contains(&index) {
+                            available.push(index);
+                        }
+                    }
+                    Err(Some(until)) => {
+                        eligible = true;
+                        soonest = Some(soonest.map_or(until, |s| s.min(until)));
+                    }
+                    Err(None) => {
+                        let reason = member.health().disabled.clone().unwrap_or_default();
+                        disabled.push((member.config.display_name().to_string(), reason));
+                    }
+                }
+            }
+            if let Some(index) = self.choose(&available, session, preferred) {
+                return Ok(self.lease(index));
+            }
+        }
+        if !eligible {
+            return Err(Unavailable::NoAccount { disabled });
+        }
+        match soonest {
+            Some(until) if tried.is_empty() => Err(Unavailable::AllCooling {
+                retry_after: until.saturating_duration_since(now),
+            }),
+            _ => Err(Unavailable::Exhausted),
+        }
+    }
+
+    fn choose(&self, available: &[usize], session: Option<&str>, preferred: Option<&str>) -> Option<usize> {
+        if available.is_empty() {
+            return None;
+        }
+        if let Some(id) = preferred
+            && let Some(&index) = available.iter().find(|&&i| self.members[i].config.id == id)
+        {
+            return Some(index);
+        }
+        let mut sessions = session.map(|_| self.sessions.lock().unwrap_or_else(|p| p.into_inner()));
+        if let (Some(key), Some(map)) = (session, sessions.as_ref())
+            && let Some(&index) = map.get(key)
+            && available.contains(&index)
+        {
+            return Some(index);
+        }
+        // Least in flight; scanning from a rotating start breaks ties
+        // round-robin, so sequential requests alternate evenly.
+        let start = self.cursor.fetch_add(1, Ordering::Relaxed);
+        let chosen = (0..available.len())
+            .map(|k| available[(start + k) % available.len()])
+            .min_by_key(|&i| self.members[i].in_flight())?;
+        if let (Some(key), Some(map)) = (session, sessions.as_mut()) {
+            if map.len() >= MAX_SESSIONS {
+                map.clear();
+            }
+            map.insert(key.to_string(), chosen);
+        }
+        Some(chosen)
+    }
+
+    fn lease(&self, index: usize) -> Lease {
+        let member = self.members[index].clone();
+        member.in_flight.fetch_add(1, Ordering::Relaxed);
+        member.requests.fetch_add(1, Ordering::Relaxed);
+        Lease { member, index }
+    }
+
+    /// Records a success for the lease's account and `model`.
+    pub fn succeeded(&self, lease: &Lease, model: &str) {
+        lease.member.health().succeeded(model);
+    }
+
+    /// Records a failure and says what the request should do next.
+    pub fn failed(&self, lease: &Lease, model: &str, failure: &Failure) -> Verdict {
+        let member = &lease.member;
+        member.errors.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        let mut health = member.health();
+        health.prune(now);
+        match failure {
+            Failure::Connect(why) => {
+                health.unreachable(why, now);
+                Verdict::Rotate
+            }
+            Failure::Timeout => {
+                health.unreachable("timed out", now);
+                Verdict::Rotate
+            }
+            Failure::Status {
+                status,
+                retry_after,
+                message,
+            } => match *status {
+                429 => {
+                    let wait = health.rate_limited(model, *retry_after, now);
+                    tracing::info!(account = %member.config.id, model, wait_secs = wait.as_secs_f64(), "account rate limited; cooling down");
+                    Verdict::Rotate
+                }
+                401 | 403 => {
+                    let reason = format!("upstream rejected the credentials (HTTP {status}: {message})");
+                    tracing::warn!(account = %member.config.id, %reason, "account disabled until re-enabled");
+                    health.disabled = Some(reason);
+                    Verdict::Rotate
+                }
+                // This account does not know the model; another may.
+                404 => Verdict::Rotate,
+                408 | 500..=599 => {
+                    health.server_error(model, *status, now);
+                    Verdict::Rotate
+                }
+                _ => Verdict::GiveUp,
+            },
+        }
+    }
+
+    /// Clears a run-time disablement (`accounts enable` on a running gateway).
+    pub fn reenable(&self, id: &str) -> bool {
+        match self.members.iter().find(|m| m.config.id == id) {
+            Some(member) => {
+                let mut health = member.health();
+                health.disabled = None;
+                health.account = None;
+                health.models.clear();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The live state of every account.
+    pub fn status(&self) -> Vec<AccountStatus> {
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        self.members
+            .iter()
+            .map(|member| {
+                let health = member.health();
+                let mut cooldowns: Vec<CooldownStatus> = health
+                    .account
+                    .iter()
+                    .map(|c| ("*", c))
+                    .chain(health.models.iter().map(|(m, c)| (m.as_str(), c)))
+                    .filter(|(_, c)| c.until > now)
+                    .map(|(model, c)| {
+                        let remaining = c.until - now;
+                        let until_unix = (wall + remaining)
+                            .duration_since(SystemTime::UNIX_EPOCH)
+                            .map(|d| d.as_secs())
+                            .unwrap_or(0);
+                        CooldownStatus {
+                            model: model.to_string(),
+                            until_unix,
+                            remaining_secs: remaining.as_secs() + u64::from(remaining.subsec_nanos() > 0),
+                            reason: c.reason.clone(),
+                        }
+                    })
+                    .collect();
+                cooldowns.sort_by(|a, b| a.model.cmp(&b.model));
+                let (state, reason) = if !member.config.enabled {
+                    ("disabled", Some("disabled in config.toml".to_string()))
+                } else if let Some(reason) = &health.disabled {
+                    ("disabled", Some(reason.clone()))
+                } else if let Some(first) = cooldowns.first() {
+                    ("cooling", Some(first.reason.clone()))
+                } else {
+                    ("ready", None)
+                };
+                AccountStatus {
+                    id: member.config.id.clone(),
+                    label: member.config.label.clone(),
+                    provider: member.config.provider.to_string(),
+                    state,
+                    reason,
+                    cooldowns,
+                    in_flight: member.in_flight(),
+                    requests: member.requests.load(Ordering::Relaxed),
+                    errors: member.errors.load(Ordering::Relaxed),
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,472 @@
+//! One API call, from the client's bytes to the client's answer.
+//!
+//! `gateway` hands over a decoded route and the body; the relay decodes the
+//! request (`protocol`), resolves the model alias, asks the `pool` for an
+//! account, sends through `upstream` (relaying the body untouched but for
+//! the model name when client and upstream speak the same protocol), and
+//! encodes the answer in the client's protocol, streamed event by event.
+//! Failures before the first byte reaches the client rotate to another
+//! account; after it, they become an error event in the stream.
+
+mod models;
+mod stream;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use indexmap::IndexMap;
+use serde_json::value::RawValue;
+use warp::reply::Response;
+
+use crate::gateway::routes::{RequestHead, error_response, json_response};
+use crate::pool::{Lease, Pool, Unavailable, Verdict};
+use crate::protocol::{ApiError, ChatRequest, ErrorKind, Protocol, ResponseMeta};
+use crate::upstream::{Failure, Mode, Outgoing, Upstream};
+
+/// An API endpoint of the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /v1/chat/completions`.
+    OpenAiChat,
+    /// `POST /v1/responses`.
+    Responses,
+    /// `POST /v1/messages`.
+    AnthropicMessages,
+    /// `POST /v1/messages/count_tokens`.
+    AnthropicCountTokens,
+    /// `POST .../models/{model}:generateContent` / `:streamGenerateContent`.
+    GeminiGenerate {
+        /// The model from the path.
+        model: String,
+        /// `streamGenerateContent`.
+        stream: bool,
+    },
+    /// `POST .../models/{model}:countTokens`.
+    GeminiCountTokens {
+        /// The model from the path.
+        model: String,
+    },
+}
+
+impl Endpoint {
+    /// The protocol the client speaks (and gets its errors in).
+    pub fn protocol(&self) -> Protocol {
+        match self {
+            Endpoint::OpenAiChat | Endpoint::Responses => Protocol::OpenAi,
+            Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => Protocol::Anthropic,
+            Endpoint::GeminiGenerate { .. } | Endpoint::GeminiCountTokens { .. } => Protocol::Gemini,
+        }
+    }
+}
+
+/// A client's API call as the HTTP layer hands it over.
+#[derive(Debug)]
+pub struct ClientCall {
+    /// Which endpoint.
+    pub endpoint: Endpoint,
+    /// Method, path, query, headers.
+    pub head: RequestHead,
+    /// The complete body.
+    pub body: Bytes,
+}
+
+/// Tunables of the relay.
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// Silence after which a stream gets a keep-alive.
+    pub keep_alive: Duration,
+    /// Silence after which a stream is declared stalled.
+    pub stream_idle_timeout: Duration,
+    /// Most accounts tried for one request.
+    pub max_attempts: usize,
+    /// Longest time spent rotating before giving up.
+    pub retry_budget: Duration,
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        RelaySettings {
+            keep_alive: Duration::from_secs(15),
+            stream_idle_timeout: Duration::from_secs(600),
+            max_attempts: 3,
+            retry_budget: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Serves API calls from a pool.
+#[derive(Debug)]
+pub struct Relay {
+    pool: Arc<Pool>,
+    upstream: Upstream,
+    aliases: BTreeMap<String, String>,
+    settings: RelaySettings,
+}
+
+/// The request headers that carry a conversation id, best first.
+const SESSION_HEADERS: &[&str] = &["x-claude-code-session-id", "session-id", "session_id", "x-session-id"];
+
+/// The request header that names a preferred account.
+const PREFERRED_ACCOUNT_HEADER: &str = "x-switchyard-account";
+
+impl Relay {
+    /// A relay over `pool`.
+    pub fn new(
+        pool: Arc<Pool>,
+        upstream: Upstream,
+        aliases: BTreeMap<String, String>,
+        settings: RelaySettings,
+    ) -> Relay {
+        Relay {
+            pool,
+            upstream,
+            aliases,
+            settings,
+        }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &Arc<Pool> {
+        &self.pool
+    }
+
+    /// Serves one call; every outcome is a response in the client's protocol.
+    pub async fn handle(&self, call: ClientCall) -> Response {
+        let protocol = call.endpoint.protocol();
+        match self.serve(call).await {
+            Ok(response) => response,
+            Err(Refusal { error, retry_after }) => {
+                let mut response = error_response(protocol, &error);
+                if let Some(wait) = retry_after {
+                    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+                }
+                response
+            }
+        }
+    }
+
+    async fn serve(&self, call: ClientCall) -> Result<Response, Refusal> {
+        let protocol = call.endpoint.protocol();
+        let mut request = match &call.endpoint {
+            Endpoint::OpenAiChat | Endpoint::AnthropicMessages => protocol.decode_request(&call.body)?,
+            Endpoint::GeminiGenerate { model, stream } => {
+                let mut request = protocol.decode_request(&call.body)?;
+                request.model = model.clone();
+                request.stream = *stream;
+                request
+            }
+            Endpoint::Responses | Endpoint::AnthropicCountTokens | Endpoint::GeminiCountTokens { .. } => {
+                return Err(ApiError::new(
+                    ErrorKind::NotImplemented,
+                    format!("`{}` is not implemented yet.", call.head.path),
+                )
+                .into());
+            }
+        };
+        if request.model.is_empty() {
+            return Err(ApiError::invalid_request("The request names no model: set the `model` field.").into());
+        }
+        let upstream_model = self
+            .aliases
+            .get(&request.model)
+            .cloned()
+            .unwrap_or_else(|| request.model.clone());
+        if request.session_key.is_none() {
+            request.session_key = header_value(&call.head.headers, SESSION_HEADERS);
+        }
+        let meta = ResponseMeta {
+            id: new_id(),
+            model: request.model.clone(),
+            created: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        };
+        let call = Prepared {
+            protocol,
+            upstream_model,
+            request,
+            meta,
+            head: call.head,
+            raw_body: call.body,
+        };
+        self.dispatch(call).await
+    }
+
+    /// Tries accounts until one answers, or the attempts run out.
+    async fn dispatch(&self, call: Prepared) -> Result<Response, Refusal> {
+        let started = tokio::time::Instant::now();
+        let preferred = header_value(&call.head.headers, &[PREFERRED_ACCOUNT_HEADER]);
+        let mut tried = Vec::new();
+        let mut last_failure: Option<(Failure, String)> = None;
+        loop {
+            let lease = match self.pool.select(
+                &call.upstream_model,
+                call.request.session_key.as_deref(),
+                preferred.as_deref(),
+                &tried,
+            ) {
+                Ok(lease) => lease,
+                Err(unavailable) => return Err(self.unavailable(&call, unavailable, last_failure)),
+            };
+            tried.push(lease.index());
+            let member = lease.member().clone();
+            let outgoing = call.outgoing(member.provider.protocol());
+            let attempt = match self
+                .upstream
+                .send(member.provider.as_ref(), &member.credentials, &outgoing)
+                .await
+            {
+                Err(failure) => {
+                    let verdict = self.pool.failed(&lease, &call.upstream_model, &failure);
+                    Err((failure, verdict))
+                }
+                Ok(response) if call.request.stream => self.stream(&call, lease, response, outgoing.mode).await,
+                Ok(response) => self.complete(&call, &lease, response).await,
+            };
+            let (failure, verdict) = match attempt {
+                Ok(response) => return Ok(response),
+                Err(failed) => failed,
+            };
+            let account = member.config.display_name().to_string();
+            tracing::info!(account = %member.config.id, model = %call.upstream_model, failure = %failure.describe(), "upstream attempt failed");
+            let out_of_attempts =
+                tried.len() >= self.settings.max_attempts || started.elapsed() >= self.settings.retry_budget;
+            if verdict != Verdict::Rotate || out_of_attempts {
+                return Err(failure_refusal(&failure, &account));
+            }
+            last_failure = Some((failure, account));
+        }
+    }
+
+    /// A non-streamed answer.
+    async fn complete(
+        &self,
+        call: &Prepared,
+        lease: &Lease,
+        response: reqwest::Response,
+    ) -> Result<Response, (Failure, Verdict)> {
+        let fail = |failure: Failure| {
+            let verdict = self.pool.failed(lease, &call.upstream_model, &failure);
+            (failure, verdict)
+        };
+        let body = match tokio::time::timeout(self.upstream.timeout(), response.bytes()).await {
+            Err(_) => return Err(fail(Failure::Timeout)),
+            Ok(Err(err)) => return Err(fail(Failure::Connect(format!("the response broke off: {err}")))),
+            Ok(Ok(body)) => body,
+        };
+        let wire = lease.member().provider.protocol();
+        let out = if call.passthrough(wire) {
+            body
+        } else {
+            let decoded = wire.decode_response(&body, &call.meta).map_err(|err| {
+                fail(Failure::Status {
+                    status: 502,
+                    retry_after: None,
+                    message: format!("the upstream's answer could not be read: {}", err.message),
+                })
+            })?;
+            Bytes::from(call.protocol.encode_response(&decoded, &call.meta).to_string())
+        };
+        self.pool.succeeded(lease, &call.upstream_model);
+        Ok(json_response(StatusCode::OK, out))
+    }
+
+    fn unavailable(&self, call: &Prepared, unavailable: Unavailable, last: Option<(Failure, String)>) -> Refusal {
+        let model = &call.upstream_model;
+        let named = if *model == call.request.model {
+            format!("`{model}`")
+        } else {
+            format!("`{}` (alias of `{model}`)", call.request.model)
+        };
+        match unavailable {
+            Unavailable::AllCooling { retry_after } => Refusal {
+                error: ApiError::new(
+                    ErrorKind::RateLimited,
+                    format!(
+                        "Every account that serves {named} is cooling down after rate limits; the first is available again in {}s. \
+                         `switchyard accounts list` shows each account's state.",
+                        retry_after.as_secs().max(1)
+                    ),
+                ),
+                retry_after: Some(retry_after),
+            },
+            Unavailable::Exhausted => match last {
+                Some((failure, account)) => failure_refusal(&failure, &account),
+                None => ApiError::new(ErrorKind::Overloaded, format!("No account could serve {named}.")).into(),
+            },
+            Unavailable::NoAccount { disabled } if !disabled.is_empty() => {
+                let list: Vec<String> = disabled.iter().map(|(name, why)| format!("{name}: {why}")).collect();
+                ApiError {
+                    status: 503,
+                    kind: ErrorKind::Overloaded,
+                    message: format!(
+                        "Every account that serves {named} is disabled ({}). Fix the account and run `switchyard accounts enable ID`.",
+                        list.join("; ")
+                    ),
+                }
+                .into()
+            }
+            Unavailable::NoAccount { .. } => ApiError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "No account serves the model {named}. Add an account whose `models` globs match it \
+                     (`switchyard accounts add PROVIDER --models 'GLOB'`), or map it to a served model with an alias \
+                     under [models] in config.toml."
+                ),
+            )
+            .into(),
+        }
+    }
+}
+
+/// A request ready to be sent to any account.
+struct Prepared {
+    protocol: Protocol,
+    upstream_model: String,
+    request: ChatRequest,
+    meta: ResponseMeta,
+    head: RequestHead,
+    raw_body: Bytes,
+}
+
+impl Prepared {
+    /// Whether the client's body can be relayed as it is to an upstream
+    /// speaking `wire`.
+    fn passthrough(&self, wire: Protocol) -> bool {
+        wire == self.protocol
+    }
+
+    fn outgoing(&self, wire: Protocol) -> Outgoing {
+        let passthrough = self.passthrough(wire);
+        let mode = if !self.request.stream {
+            Mode::Complete
+        } else if passthrough && wire == Protocol::Gemini && self.head.query_param("alt").as_deref() != Some("sse") {
+            Mode::JsonArray
+        } else {
+            Mode::Sse
+        };
+        let (body, forward_headers) = if passthrough {
+            let body = if wire == Protocol::Gemini {
+                self.raw_body.clone()
+            } else {
+                with_model(&self.raw_body, &self.request.model, &self.upstream_model)
+            };
+            (body, forwarded_headers(&self.head.headers))
+        } else {
+            let mut request = self.request.clone();
+            request.stream = mode != Mode::Complete;
+            let body = wire.encode_request(&request, &self.upstream_model).to_string();
+            (Bytes::from(body), HeaderMap::new())
+        };
+        Outgoing {
+            model: self.upstream_model.clone(),
+            body,
+            mode,
+            forward_headers,
+        }
+    }
+}
+
+/// The client's body with its top-level `model` replaced, everything else
+/// byte for byte (nested values are not re-encoded).
+fn with_model(body: &Bytes, requested: &str, upstream: &str) -> Bytes {
+    if requested == upstream {
+        return body.clone();
+    }
+    let Ok(mut object) = serde_json::from_slice::<IndexMap<String, Box<RawValue>>>(body) else {
+        return body.clone();
+    };
+    let Ok(model) = serde_json::value::to_raw_value(upstream) else {
+        return body.clone();
+    };
+    object.insert("model".to_string(), model);
+    serde_json::to_vec(&object)
+        .map(Bytes::from)
+        .unwrap_or_else(|_| body.clone())
+}
+
+/// Headers of an Anthropic client that the Anthropic upstream must see.
+fn forwarded_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut forwarded = HeaderMap::new();
+    for name in ["anthropic-version", "anthropic-beta"] {
+        if let Some(value) = headers.get(name) {
+            forwarded.insert(name, value.clone());
+        }
+    }
+    forwarded
+}
+
+fn header_value(headers: &HeaderMap, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// A unique response id token: 24 hex digits.
+fn new_id() -> String {
+    let mut bytes = [0u8; 12];
+    let _ = getrandom::fill(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// An error answer, with the wait to advertise when rate limited.
+struct Refusal {
+    error: ApiError,
+    retry_after: Option<Duration>,
+}
+
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Self {
+        Refusal {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+/// The client-facing error for the last upstream failure.
+fn failure_refusal(failure: &Failure, account: &str) -> Refusal {
+    match failure {
+        Failure::Connect(why) => ApiError {
+            status: 502,
+            kind: ErrorKind::Api,
+            message: format!("Could not reach the upstream of account `{account}`: {why}."),
+        }
+        .into(),
+        Failure::Timeout => ApiError::new(
+            ErrorKind::Timeout,
+            format!("The upstream of account `{account}` did not answer in time."),
+        )
+        .into(),
+        Failure::Status {
+            status,
+            retry_after,
+            message,
+        } => {
+            let hint = match status {
+                401 | 403 => {
+                    " (the upstream rejected the account's own credentials, not your gateway key: update them with `switchyard accounts add`)"
+                }
+                _ => "",
+            };
+            Refusal {
+                error: ApiError::upstream(
+                    *status,
+                    format!("Upstream error from account `{account}` (HTTP {status}): {message}{hint}"),
+                ),
+                retry_after: *retry_after,
+            }
+        }
+    }
+}

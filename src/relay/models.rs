@@ -1,0 +1,80 @@
+//! The model lists: what the pool can serve, in OpenAI's and Gemini's shapes.
+//!
+//! A model is listed when an alias names it or an enabled account names it
+//! exactly in its `models` globs (a glob with wildcards names a family, not
+//! a model, and is not listed).
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use super::Relay;
+
+impl Relay {
+    /// Every listable model name, sorted.
+    fn model_names(&self) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = self.aliases.keys().cloned().collect();
+        for member in self.pool.members() {
+            if !member.config.enabled {
+                continue;
+            }
+            for glob in &member.config.models {
+                if !glob.contains(['*', '?', '[']) {
+                    names.insert(glob.clone());
+                }
+            }
+        }
+        names
+    }
+
+    /// Whether a request for `model` could find an account.
+    fn knows(&self, model: &str) -> bool {
+        let target = self.aliases.get(model).map(String::as_str).unwrap_or(model);
+        self.pool.serves(target)
+    }
+
+    fn owner(&self, model: &str) -> String {
+        let target = self.aliases.get(model).map(String::as_str).unwrap_or(model);
+        self.pool
+            .members()
+            .iter()
+            .find(|m| m.config.enabled && m.serves(target))
+            .map(|m| m.config.provider.to_string())
+            .unwrap_or_else(|| "switchyard".to_string())
+    }
+
+    /// `GET /v1/models`.
+    pub fn openai_model_list(&self) -> Value {
+        let data: Vec<Value> = self.model_names().iter().map(|name| self.openai_entry(name)).collect();
+        json!({"object": "list", "data": data})
+    }
+
+    fn openai_entry(&self, name: &str) -> Value {
+        json!({"id": name, "object": "model", "created": 0, "owned_by": self.owner(name)})
+    }
+
+    /// `GET /v1/models/{id}`.
+    pub fn openai_model(&self, id: &str) -> Option<Value> {
+        self.knows(id).then(|| self.openai_entry(id))
+    }
+
+    /// `GET /v1beta/models`.
+    pub fn gemini_model_list(&self) -> Value {
+        let models: Vec<Value> = self.model_names().iter().map(|name| gemini_entry(name)).collect();
+        json!({"models": models})
+    }
+
+    /// `GET /v1beta/models/{name}`.
+    pub fn gemini_model(&self, name: &str) -> Option<Value> {
+        let name = name.strip_prefix("models/").unwrap_or(name);
+        self.knows(name).then(|| gemini_entry(name))
+    }
+}
+
+fn gemini_entry(name: &str) -> Value {
+    json!({
+        "name": format!("models/{name}"),
+        "displayName": name,
+        "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"],
+    })
+}

@@ -1,0 +1,382 @@
+//! Streamed answers: a pump task per stream, translating event by event.
+//!
+//! The pump reads the upstream as bytes arrive and writes the client's
+//! encoding into a small bounded channel that backs the response body, so a
+//! slow client slows the upstream read instead of growing a buffer, and a
+//! client that goes away drops the channel, which ends the pump and with it
+//! the upstream request. The response is only returned to the client once
+//! the pump has bytes for it: an upstream that fails before that is reported
+//! back to the dispatcher, which may still rotate to another account.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use http::{HeaderValue, StatusCode, header};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, sleep_until, timeout};
+use warp::reply::{Reply, Response};
+
+use super::{Prepared, Relay};
+use crate::pool::{Lease, Pool, Verdict};
+use crate::protocol::stream::events_from_response;
+use crate::protocol::{
+    ApiError, EncoderOptions, ErrorKind, Protocol, SseFrame, StreamDecoder, StreamEncoder, StreamEvent,
+};
+use crate::upstream::{Failure, Mode};
+
+/// Encoded chunks waiting for the client; small, so memory stays bounded.
+const CHANNEL_DEPTH: usize = 16;
+
+type Early = Result<(), (Failure, Verdict)>;
+
+impl Relay {
+    /// Starts the pump for an upstream stream and waits until it either has
+    /// bytes for the client (then answers 200 with the stream) or failed
+    /// before any (then returns the failure for rotation).
+    pub(super) async fn stream(
+        &self,
+        call: &Prepared,
+        lease: Lease,
+        response: reqwest::Response,
+        mode: Mode,
+    ) -> Result<Response, (Failure, Verdict)> {
+        let wire = lease.member().provider.protocol();
+        let encoder = call.protocol.stream_encoder(EncoderOptions {
+            meta: call.meta.clone(),
+            include_usage: call.request.stream_include_usage,
+            sse: mode != Mode::JsonArray,
+        });
+        let (tx, rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
+        let (early_tx, early_rx) = oneshot::channel::<Early>();
+        let pump = Pump {
+            pool: self.pool.clone(),
+            lease,
+            model: call.upstream_model.clone(),
+            client: call.protocol,
+            keep_alive: self.settings.keep_alive,
+            idle_timeout: self.settings.stream_idle_timeout,
+            tx,
+            early: Some(early_tx),
+            encoder,
+            sse: mode != Mode::JsonArray,
+        };
+        let is_event_stream = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if call.passthrough(wire) {
+            tokio::spawn(pump.relay(response));
+        } else if is_event_stream {
+            tokio::spawn(pump.translate(response, wire.stream_decoder(&call.meta)));
+        } else {
+            // Some compatible servers ignore `stream: true` and answer in
+            // one piece: replay that answer as a stream.
+            let meta = call.meta.clone();
+            tokio::spawn(pump.replay(response, wire, meta, self.upstream.timeout()));
+        }
+        match early_rx.await {
+            Ok(Ok(())) => Ok(stream_response(call.protocol, mode, rx)),
+            Ok(Err(failed)) => Err(failed),
+            Err(_) => Err((
+                Failure::Connect("the stream ended unexpectedly".into()),
+                Verdict::Rotate,
+            )),
+        }
+    }
+}
+
+fn stream_response(client: Protocol, mode: Mode, rx: mpsc::Receiver<Bytes>) -> Response {
+    let body = tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<Bytes, std::convert::Infallible>);
+    let mut response = warp::reply::stream(body).into_response();
+    *response.status_mut() = StatusCode::OK;
+    let content_type = match (client, mode) {
+        (Protocol::Gemini, Mode::JsonArray) => "application/json",
+        _ => "text/event-stream",
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Tell reverse proxies in front of the gateway not to buffer the stream.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// One stream's pump.
+struct Pump {
+    pool: std::sync::Arc<Pool>,
+    lease: Lease,
+    model: String,
+    client: Protocol,
+    keep_alive: Duration,
+    idle_timeout: Duration,
+    tx: mpsc::Sender<Bytes>,
+    /// Present until the first bytes are sent (or the stream failed first).
+    early: Option<oneshot::Sender<Early>>,
+    encoder: Box<dyn StreamEncoder>,
+    sse: bool,
+}
+
+/// What the upstream did next.
+enum Next<T> {
+    Item(T),
+    End,
+    Broken(String),
+    Stalled,
+    KeepAlive,
+}
+
+/// Waits for the upstream's next item, a keep-alive deadline, or the idle timeout.
+async fn next<S, T, E>(source: &mut S, keep_alive_at: Option<Instant>, idle_timeout: Duration) -> Next<T>
+where
+    S: futures_util::Stream<Item = Result<T, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    tokio::select! {
+        next = timeout(idle_timeout, source.next()) => match next {
+            Err(_) => Next::Stalled,
+            Ok(None) => Next::End,
+            Ok(Some(Err(err))) => Next::Broken(err.to_string()),
+            Ok(Some(Ok(item))) => Next::Item(item),
+        },
+        _ = sleep_until(keep_alive_at.unwrap_or_else(Instant::now)), if keep_alive_at.is_some() => Next::KeepAlive,
+    }
+}
+
+impl Pump {
+    /// The next keep-alive deadline (`None` where keep-alives cannot be sent).
+    fn keep_alive_at(&self) -> Option<Instant> {
+        self.sse.then(|| Instant::now() + self.keep_alive)
+    }
+
+    /// Sends `out` to the client. `false` when the client has gone.
+    async fn send(&mut self, out: &mut BytesMut) -> bool {
+        if out.is_empty() {
+            return true;
+        }
+        if let Some(early) = self.early.take() {
+            let _ = early.send(Ok(()));
+        }
+        self.tx.send(out.split().freeze()).await.is_ok()
+    }
+
+    /// Reports a failure that happened before any byte reached the client:
+    /// the dispatcher may still rotate. Returns `false` if it was too late.
+    fn fail_early(&mut self, failure: Failure) -> bool {
+        match self.early.take() {
+            Some(early) => {
+                let verdict = self.pool.failed(&self.lease, &self.model, &failure);
+                let _ = early.send(Err((failure, verdict)));
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn finished(&self, failure: Option<Failure>) {
+        match failure {
+            None => self.pool.succeeded(&self.lease, &self.model),
+            Some(failure) => {
+                self.pool.failed(&self.lease, &self.model, &failure);
+            }
+        }
+    }
+
+    /// Translates an upstream SSE stream into the client's protocol.
+    async fn translate(mut self, response: reqwest::Response, mut decoder: Box<dyn StreamDecoder>) {
+        let mut frames = response.bytes_stream().eventsource();
+        let mut out = BytesMut::new();
+        let mut events = Vec::new();
+        let mut keep_alive_at = self.keep_alive_at();
+        loop {
+            let mut done = false;
+            match next(&mut frames, keep_alive_at, self.idle_timeout).await {
+                Next::KeepAlive => self.encoder.keep_alive(&mut out),
+                Next::Item(frame) => {
+                    let event = (!frame.event.is_empty() && frame.event != "message").then_some(frame.event.as_str());
+                    if let Err(err) = decoder.decode(
+                        SseFrame {
+                            event,
+                            data: &frame.data,
+                        },
+                        &mut events,
+                    ) {
+                        events.push(StreamEvent::Error(err));
+                    }
+                }
+                Next::End => {
+                    decoder.finish(&mut events);
+                    done = true;
+                }
+                Next::Broken(why) => events.push(StreamEvent::Error(broken(&why))),
+                Next::Stalled => events.push(StreamEvent::Error(stalled(self.idle_timeout))),
+            }
+            let error = events.iter().find_map(|e| match e {
+                StreamEvent::Error(err) => Some(err.clone()),
+                _ => None,
+            });
+            if let Some(err) = &error
+                && self.fail_early(failure_of(err))
+            {
+                return;
+            }
+            for event in events.drain(..) {
+                self.encoder.encode(&event, &mut out);
+                if matches!(event, StreamEvent::Error(_)) {
+                    break;
+                }
+            }
+            done |= error.is_some();
+            if done {
+                self.encoder.finish(&mut out);
+            }
+            if !self.send(&mut out).await {
+                return;
+            }
+            keep_alive_at = self.keep_alive_at();
+            if done {
+                self.finished(error.as_ref().map(failure_of));
+                return;
+            }
+        }
+    }
+
+    /// Relays a same-protocol stream byte for byte.
+    async fn relay(mut self, response: reqwest::Response) {
+        let mut chunks = response.bytes_stream();
+        let mut out = BytesMut::new();
+        let mut keep_alive_at = self.keep_alive_at();
+        // Keep-alives may only go between events, never inside one.
+        let mut at_boundary = true;
+        loop {
+            let failure = match next(&mut chunks, keep_alive_at, self.idle_timeout).await {
+                Next::KeepAlive if at_boundary => {
+                    self.encoder.keep_alive(&mut out);
+                    None
+                }
+                Next::KeepAlive => {
+                    keep_alive_at = self.keep_alive_at();
+                    continue;
+                }
+                Next::Item(chunk) => {
+                    at_boundary = chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n");
+                    out.extend_from_slice(&chunk);
+                    None
+                }
+                Next::End => {
+                    if !self.send(&mut out).await {
+                        return;
+                    }
+                    self.finished(None);
+                    return;
+                }
+                Next::Broken(why) => Some(broken(&why)),
+                Next::Stalled => Some(stalled(self.idle_timeout)),
+            };
+            if let Some(err) = failure {
+                if self.fail_early(failure_of(&err)) {
+                    return;
+                }
+                if !at_boundary {
+                    out.extend_from_slice(b"\n\n");
+                }
+                if self.sse {
+                    error_frame(self.client, &err, &mut out);
+                }
+                self.send(&mut out).await;
+                self.finished(Some(failure_of(&err)));
+                return;
+            }
+            if !self.send(&mut out).await {
+                return;
+            }
+            keep_alive_at = self.keep_alive_at();
+        }
+    }
+
+    /// Streams an upstream's complete (non-SSE) answer.
+    async fn replay(
+        mut self,
+        response: reqwest::Response,
+        wire: Protocol,
+        meta: crate::protocol::ResponseMeta,
+        limit: Duration,
+    ) {
+        let body = match timeout(limit, response.bytes()).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(err)) => {
+                self.fail_early(Failure::Connect(format!("the response broke off: {err}")));
+                return;
+            }
+            Err(_) => {
+                self.fail_early(Failure::Timeout);
+                return;
+            }
+        };
+        let decoded = match wire.decode_response(&body, &meta) {
+            Ok(decoded) => decoded,
+            Err(err) => {
+                self.fail_early(Failure::Status {
+                    status: 502,
+                    retry_after: None,
+                    message: format!(
+                        "the upstream answered a stream request with something that is not a stream: {}",
+                        err.message
+                    ),
+                });
+                return;
+            }
+        };
+        let mut out = BytesMut::new();
+        for event in events_from_response(&decoded) {
+            self.encoder.encode(&event, &mut out);
+        }
+        self.encoder.finish(&mut out);
+        if self.send(&mut out).await {
+            self.finished(None);
+        }
+    }
+}
+
+/// An error frame in the client's SSE dialect, for relayed streams.
+fn error_frame(client: Protocol, error: &ApiError, out: &mut BytesMut) {
+    let body = client.error_body(error).to_string();
+    if client == Protocol::Anthropic {
+        out.extend_from_slice(b"event: error\n");
+    }
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(body.as_bytes());
+    out.extend_from_slice(b"\n\n");
+}
+
+fn broken(why: &str) -> ApiError {
+    ApiError {
+        status: 502,
+        kind: ErrorKind::Api,
+        message: format!("The upstream stream broke off: {why}"),
+    }
+}
+
+fn stalled(after: Duration) -> ApiError {
+    ApiError::new(
+        ErrorKind::Timeout,
+        format!(
+            "The upstream stream stalled: nothing arrived for {} seconds.",
+            after.as_secs()
+        ),
+    )
+}
+
+/// The pool's view of an error event.
+fn failure_of(error: &ApiError) -> Failure {
+    match error.kind {
+        ErrorKind::Timeout => Failure::Timeout,
+        _ => Failure::Status {
+            status: error.status,
+            retry_after: None,
+            message: error.message.clone(),
+        },
+    }
+}

@@ -1,0 +1,48 @@
+//! The Gemini API with an API key.
+
+use super::{Credentials, Mode, Outgoing, Provider, join};
+use crate::protocol::Protocol;
+
+/// `POST {base}/v1beta/models/{model}:generateContent` with `x-goog-api-key`.
+#[derive(Debug, Clone, Copy)]
+pub struct Gemini;
+
+impl Provider for Gemini {
+    fn protocol(&self) -> Protocol {
+        Protocol::Gemini
+    }
+
+    fn default_base_url(&self) -> &'static str {
+        "https://generativelanguage.googleapis.com"
+    }
+
+    fn request(
+        &self,
+        http: &reqwest::Client,
+        credentials: &Credentials,
+        outgoing: &Outgoing,
+    ) -> reqwest::RequestBuilder {
+        let model = urlencode(&outgoing.model);
+        let path = match outgoing.mode {
+            Mode::Complete => format!("v1beta/models/{model}:generateContent"),
+            Mode::Sse => format!("v1beta/models/{model}:streamGenerateContent?alt=sse"),
+            Mode::JsonArray => format!("v1beta/models/{model}:streamGenerateContent"),
+        };
+        http.post(join(&credentials.base_url, &path))
+            .header("x-goog-api-key", &*credentials.secret)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(outgoing.body.clone())
+    }
+}
+
+/// Characters of a model name that may stand in a path segment unencoded.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_');
+
+/// Percent-encodes a model name for a path segment (names are plain in
+/// practice; this keeps a hostile alias from changing the path).
+pub(super) fn urlencode(segment: &str) -> String {
+    percent_encoding::utf8_percent_encode(segment, SEGMENT).to_string()
+}
