@@ -231,10 +231,15 @@ fn decode_messages(
                 if leading {
                     system.extend(texts);
                 } else {
-                    messages.push(Message {
-                        role: Role::System,
-                        content: texts.map(Part::Text).collect(),
-                    });
+                    let content: Vec<Part> = texts.map(Part::Text).collect();
+                    // An empty system message says nothing; other protocols
+                    // reject empty text blocks.
+                    if !content.is_empty() {
+                        messages.push(Message {
+                            role: Role::System,
+                            content,
+                        });
+                    }
                 }
             }
             WireRole::User => {

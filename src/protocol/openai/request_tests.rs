@@ -460,6 +460,7 @@ fn lenient_shapes_are_accepted() {
                 {"type": "image_url", "image_url": "https://example.com/cat.png"},
                 {"type": "video", "video": {}}
             ]},
+            {"role": "developer", "content": [{"type": "text", "text": ""}]},
             {"role": "assistant", "content": [{"type": "refusal", "refusal": "I can't."}], "reasoning": "vLLM style"},
             {"role": "assistant", "content": null, "refusal": "No.", "tool_calls": [
                 {"id": "c1", "type": "function", "function": {"name": "f", "arguments": {"a": 1}}},

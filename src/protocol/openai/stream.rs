@@ -34,8 +34,9 @@ struct WireChunkChoice {
 #[derive(Deserialize)]
 struct WireDelta {
     content: Option<String>,
-    reasoning_content: Option<String>,
-    reasoning: Option<String>,
+    /// Not in OpenAI's schema: read leniently, a non-string is ignored.
+    reasoning_content: Option<Value>,
+    reasoning: Option<Value>,
     refusal: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     tool_calls: Vec<WireToolCallDelta>,
@@ -246,11 +247,13 @@ impl StreamDecoder for ChunkDecoder {
         {
             if let Some(delta) = choice.delta {
                 // Servers that send both names send the same text twice.
-                let reasoning = delta
-                    .reasoning_content
-                    .filter(|r| !r.is_empty())
-                    .or(delta.reasoning);
-                if let Some(text) = reasoning.filter(|r| !r.is_empty()) {
+                let reasoning = [delta.reasoning_content, delta.reasoning]
+                    .into_iter()
+                    .find_map(|field| match field {
+                        Some(Value::String(text)) if !text.is_empty() => Some(text),
+                        _ => None,
+                    });
+                if let Some(text) = reasoning {
                     self.ensure_open(true, out);
                     out.push(StreamEvent::Delta(Delta::Reasoning(text)));
                 }

@@ -469,6 +469,9 @@ fn other_choices_and_content_after_the_end_are_ignored() {
     decoder
         .decode(data(&second_choice.to_string()), &mut out)
         .expect("1");
+    // A reasoning field that is not text is skipped, not fatal.
+    let odd_reasoning = chunk(json!({"reasoning": {"effort": "low"}}), None);
+    decoder.decode(data(&odd_reasoning), &mut out).expect("1b");
     decoder
         .decode(
             data(&chunk(json!({"refusal": "I can't help with that."}), None)),
