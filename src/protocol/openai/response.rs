@@ -165,21 +165,29 @@ pub(super) fn finish_reason_name(reason: &FinishReason, has_tool_calls: bool) ->
 /// Reads a `usage` object leniently: every count is optional, and a count
 /// of the wrong type reads as zero rather than failing the response.
 pub(super) fn usage_from_value(usage: &Value) -> Usage {
+    merge_usage(Usage::default(), usage)
+}
+
+/// Reads a `usage` object over `base`: counts it leaves out keep their value
+/// in `base`, so a server that reports usage piecemeal still yields a full
+/// snapshot.
+pub(super) fn merge_usage(base: Usage, usage: &Value) -> Usage {
     let count = |pointer: &str| usage.pointer(pointer).and_then(count_of);
-    let input = count("/prompt_tokens").unwrap_or(0);
+    let input = count("/prompt_tokens").unwrap_or(base.input_tokens);
     let output = count("/completion_tokens")
         .or_else(|| count("/total_tokens").map(|total| total.saturating_sub(input)))
-        .unwrap_or(0);
+        .unwrap_or(base.output_tokens);
     Usage {
         input_tokens: input,
         output_tokens: output,
         // DeepSeek reports cache hits beside the counts instead of in details.
         cached_input_tokens: count("/prompt_tokens_details/cached_tokens")
             .or_else(|| count("/prompt_cache_hit_tokens"))
-            .unwrap_or(0),
+            .unwrap_or(base.cached_input_tokens),
         cache_creation_input_tokens: count("/prompt_tokens_details/cache_write_tokens")
-            .unwrap_or(0),
-        reasoning_tokens: count("/completion_tokens_details/reasoning_tokens").unwrap_or(0),
+            .unwrap_or(base.cache_creation_input_tokens),
+        reasoning_tokens: count("/completion_tokens_details/reasoning_tokens")
+            .unwrap_or(base.reasoning_tokens),
     }
 }
 

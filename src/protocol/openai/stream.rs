@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::content::arguments_text;
 use super::response::{
-    decode_finish_reason, error_from_value, finish_reason_name, null_as_default, usage_from_value,
+    decode_finish_reason, error_from_value, finish_reason_name, merge_usage, null_as_default,
     usage_to_value,
 };
 use crate::protocol::ApiError;
@@ -279,7 +279,11 @@ impl StreamDecoder for ChunkDecoder {
         // `usage: null` on every chunk is normal (include_usage); a usage
         // object may come with the finish reason or in its own chunk.
         if let Some(usage) = chunk.usage.as_ref().filter(|u| u.is_object()) {
-            self.pending_usage = Some(usage_from_value(usage));
+            let base = self
+                .pending_usage
+                .or(self.emitted_usage)
+                .unwrap_or_default();
+            self.pending_usage = Some(merge_usage(base, usage));
         }
         if self.finished {
             self.flush_usage(out);

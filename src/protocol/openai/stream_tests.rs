@@ -395,6 +395,30 @@ fn usage_is_held_until_the_blocks_are_closed() {
 }
 
 #[test]
+fn partial_usage_objects_merge_into_full_snapshots() {
+    let mut decoder = ChunkDecoder::new(&meta());
+    let mut out = Vec::new();
+    let frames = [
+        r#"{"choices":[],"usage":{"prompt_tokens":80,"prompt_tokens_details":{"cached_tokens":64}}}"#.to_owned(),
+        chunk(json!({}), Some("stop")),
+        r#"{"choices":[],"usage":{"completion_tokens":9}}"#.to_owned(),
+        r#"{"choices":[],"usage":{"completion_tokens_details":{"reasoning_tokens":4}}}"#.to_owned(),
+    ];
+    for frame in &frames {
+        decoder.decode(data(frame), &mut out).expect("decodes");
+    }
+    assert_eq!(
+        out,
+        vec![
+            Finish(FinishReason::Stop),
+            usage(80, 0, 64, 0),
+            usage(80, 9, 64, 0),
+            usage(80, 9, 64, 4),
+        ]
+    );
+}
+
+#[test]
 fn tool_call_variants_open_the_right_blocks() {
     let mut decoder = ChunkDecoder::new(&meta());
     let mut out = Vec::new();
