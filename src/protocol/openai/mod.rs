@@ -1,67 +1,28 @@
-//! The OpenAI Chat Completions codec. (Stub: filled in by the translation work.)
+//! The OpenAI Chat Completions codec (`POST /v1/chat/completions`).
+//!
+//! It works in both directions: clients of the OpenAI SDKs send it to
+//! Switchyard, and Switchyard sends it to OpenAI and the many servers that
+//! copy its API (DeepSeek, z.ai, vLLM, Ollama...). Those servers differ in
+//! small ways the decoders accept: reasoning under `reasoning_content` or
+//! `reasoning`, usage on every chunk or with the finish reason, whole tool
+//! calls in one chunk, `choices: null`, an `error` object in a 200 body.
+//!
+//! - `content`: message content and tool calls, shared by the others.
+//! - `request`: the request body, both ways.
+//! - `response`: the non-streamed `chat.completion`.
+//! - `stream`: `chat.completion.chunk` SSE, decoder and encoder.
+//!
+//! What the model cannot carry is dropped on the way in: audio parts,
+//! uploaded-file references, non-function tools, image `detail`, function
+//! `strict`, the legacy `functions` parameters. The deprecated `function`
+//! message role is refused with a 400 that says to use `tool` messages, and
+//! `n > 1` is refused because the gateway serves one choice.
 
-use bytes::BytesMut;
-use serde_json::Value;
+mod content;
+mod request;
+mod response;
+mod stream;
 
-use super::model::{ChatRequest, ChatResponse, ResponseMeta};
-use super::stream::{EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent};
-use super::{ApiError, ErrorKind};
-
-fn unimplemented() -> ApiError {
-    ApiError::new(ErrorKind::NotImplemented, "OpenAI Chat Completions translation is not implemented yet")
-}
-
-/// Decodes a client request.
-pub fn decode_request(_body: &[u8]) -> Result<ChatRequest, ApiError> {
-    Err(unimplemented())
-}
-
-/// Encodes a request for an upstream.
-pub fn encode_request(_request: &ChatRequest, _model: &str) -> Value {
-    Value::Null
-}
-
-/// Decodes an upstream response.
-pub fn decode_response(_body: &[u8], _meta: &ResponseMeta) -> Result<ChatResponse, ApiError> {
-    Err(unimplemented())
-}
-
-/// Encodes a response for a client.
-pub fn encode_response(_response: &ChatResponse, _meta: &ResponseMeta) -> Value {
-    Value::Null
-}
-
-/// Decodes an upstream stream.
-pub struct ChunkDecoder;
-
-impl ChunkDecoder {
-    /// A decoder for one response.
-    pub fn new(_meta: &ResponseMeta) -> Self {
-        ChunkDecoder
-    }
-}
-
-impl StreamDecoder for ChunkDecoder {
-    fn decode(&mut self, _frame: SseFrame<'_>, _out: &mut Vec<StreamEvent>) -> Result<(), ApiError> {
-        Err(unimplemented())
-    }
-    fn finish(&mut self, _out: &mut Vec<StreamEvent>) {}
-}
-
-/// Encodes a client stream.
-pub struct ChunkEncoder;
-
-impl ChunkEncoder {
-    /// An encoder for one response.
-    pub fn new(_options: EncoderOptions) -> Self {
-        ChunkEncoder
-    }
-}
-
-impl StreamEncoder for ChunkEncoder {
-    fn encode(&mut self, _event: &StreamEvent, _out: &mut BytesMut) {}
-    fn finish(&mut self, _out: &mut BytesMut) {}
-    fn keep_alive(&mut self, out: &mut BytesMut) {
-        out.extend_from_slice(b": keep-alive\n\n");
-    }
-}
+pub use request::{decode_request, encode_request};
+pub use response::{decode_response, encode_response};
+pub use stream::{ChunkDecoder, ChunkEncoder};
