@@ -83,6 +83,12 @@ fn diagnose(path: &str) -> Option<String> {
             }
         }
     }
+    if path.starts_with("/models/") && path.contains(':') {
+        return Some(format!(
+            "Gemini endpoints live under `/v1beta` (or `/v1`): did you mean `/v1beta{path}`? Give the Gemini SDK the \
+             server root as base URL."
+        ));
+    }
     for endpoint in [
         "/chat/completions",
         "/responses",
@@ -100,12 +106,6 @@ fn diagnose(path: &str) -> Option<String> {
         return Some(format!(
             "Anthropic endpoints live under `/v1`: did you mean `/v1{path}`? The Anthropic SDK adds `/v1` itself; give it \
              the server root as base URL."
-        ));
-    }
-    if path.starts_with("/models/") && path.contains(':') {
-        return Some(format!(
-            "Gemini endpoints live under `/v1beta` (or `/v1`): did you mean `/v1beta{path}`? Give the Gemini SDK the \
-             server root as base URL."
         ));
     }
     if path == "/v1/embeddings" || path == "/v1/completions" {

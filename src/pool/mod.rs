@@ -133,7 +133,7 @@ pub enum Unavailable {
 }
 
 /// The state of one account, for `accounts list`, the tray and the dashboard.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AccountStatus {
     /// Account id.
     pub id: String,
@@ -142,7 +142,7 @@ pub struct AccountStatus {
     /// Provider name.
     pub provider: String,
     /// `ready`, `cooling` or `disabled`.
-    pub state: &'static str,
+    pub state: String,
     /// Why it is cooling or disabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -157,7 +157,7 @@ pub struct AccountStatus {
 }
 
 /// One cooldown in an [`AccountStatus`].
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CooldownStatus {
     /// The model, or `*` for the whole account.
     pub model: String,
@@ -415,7 +415,7 @@ impl Pool {
                     })
                     .collect();
                 cooldowns.sort_by(|a, b| a.model.cmp(&b.model));
-                let (state, reason) = if !member.config.enabled {
+                let (state, reason): (&str, _) = if !member.config.enabled {
                     ("disabled", Some("disabled in config.toml".to_string()))
                 } else if let Some(reason) = &health.disabled {
                     ("disabled", Some(reason.clone()))
@@ -428,7 +428,7 @@ impl Pool {
                     id: member.config.id.clone(),
                     label: member.config.label.clone(),
                     provider: member.config.provider.to_string(),
-                    state,
+                    state: state.to_string(),
                     reason,
                     cooldowns,
                     in_flight: member.in_flight(),

@@ -1,0 +1,247 @@
+//! `switchyard accounts ...`: the pool's membership.
+
+use std::io::{IsTerminal, Read};
+
+use super::client::Running;
+use super::{AccountsCommand, AddArgs, Failure, open};
+use crate::config::{self, AccountConfig, ProviderKind};
+use crate::home::Home;
+use crate::pool::AccountStatus;
+use crate::secrets;
+
+/// Runs an `accounts` subcommand.
+pub fn run(home: &Home, command: AccountsCommand) -> Result<(), Failure> {
+    match command {
+        AccountsCommand::Add(args) => add(home, args),
+        AccountsCommand::List { json } => list(home, json),
+        AccountsCommand::Remove { id } => remove(home, &id),
+        AccountsCommand::Enable { id } => set_enabled(home, &id, true),
+        AccountsCommand::Disable { id } => set_enabled(home, &id, false),
+    }
+}
+
+fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
+    if let Some(url) = &args.base_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(Failure::usage(format!("--base-url `{url}` must start with http:// or https://")));
+    }
+    for glob in &args.models {
+        if let Err(err) = glob::Pattern::new(glob) {
+            return Err(Failure::usage(format!("--models: `{glob}` is not a valid glob: {err}")));
+        }
+    }
+    if args.provider == ProviderKind::Google && !args.refresh_token_stdin {
+        return Err(Failure::usage(
+            "google accounts sign in with OAuth: pass the refresh token with --refresh-token-stdin",
+        ));
+    }
+    if args.refresh_token_stdin && args.provider != ProviderKind::Google {
+        return Err(Failure::usage(
+            "--refresh-token-stdin is for google accounts; other providers take --api-key-stdin or --api-key-env VAR",
+        ));
+    }
+    let secret = read_secret(&args)?;
+    config::init(home)?;
+    let (_, store) = open(home)?;
+    let account = AccountConfig {
+        id: config::new_account_id(),
+        provider: args.provider,
+        label: args.label.unwrap_or_default(),
+        base_url: args.base_url.map(|u| u.trim_end_matches('/').to_string()),
+        models: args.models.into_iter().filter(|g| !g.trim().is_empty()).collect(),
+        priority: args.priority,
+        enabled: true,
+    };
+    // Secret first: an account in config.toml without its secret would be
+    // unusable, while a stray secret is harmless and removed on failure.
+    store.set(&account.id, &secret)?;
+    if let Err(err) = config::edit(home, |doc| config::push_account(doc, &account)) {
+        let _ = store.delete(&account.id);
+        return Err(err.into());
+    }
+    let name = if account.label.is_empty() { String::new() } else { format!(" ({})", account.label) };
+    println!("Added {} account {}{name}; its secret is in {}.", account.provider, account.id, store.describe());
+    if let Some(running) = Running::find(home, &config::Config::load(home)?, gateway_key(home)?) {
+        drop(running);
+        println!("A gateway is running on this home: restart it to use the new account.");
+    }
+    Ok(())
+}
+
+/// The secret from the chosen source; a hidden prompt when none was
+/// chosen and a terminal is attached.
+fn read_secret(args: &AddArgs) -> Result<String, Failure> {
+    let what = if args.refresh_token_stdin { "refresh token" } else { "API key" };
+    let secret = if args.api_key_stdin || args.refresh_token_stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|err| Failure::runtime(format!("cannot read the {what} from standard input: {err}")))?;
+        text
+    } else if let Some(var) = &args.api_key_env {
+        std::env::var(var).map_err(|_| {
+            Failure::usage(format!("the environment variable {var} is not set (or not valid UTF-8); export it first"))
+        })?
+    } else if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("{} {what} (input hidden): ", args.provider))
+            .map_err(|err| Failure::runtime(format!("cannot read the {what}: {err}")))?
+    } else {
+        return Err(Failure::usage(
+            "no API key given: pass --api-key-stdin (and pipe the key in) or --api-key-env VAR",
+        ));
+    };
+    let secret = secret.trim().to_string();
+    if secret.is_empty() {
+        return Err(Failure::usage(format!("the {what} is empty")));
+    }
+    if secret.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(Failure::usage(format!(
+            "the {what} contains spaces or control characters; paste only the key itself"
+        )));
+    }
+    Ok(secret)
+}
+
+fn gateway_key(home: &Home) -> Result<String, Failure> {
+    let (config, store) = open(home)?;
+    Ok(secrets::gateway_key(store.as_ref(), &config)?)
+}
+
+fn list(home: &Home, json: bool) -> Result<(), Failure> {
+    let (config, _) = open(home)?;
+    let live = Running::find(home, &config, gateway_key(home)?).and_then(|running| running.accounts());
+    let rows: Vec<AccountStatus> = config
+        .accounts
+        .iter()
+        .map(|account| {
+            live.as_ref()
+                .and_then(|live| live.iter().find(|s| s.id == account.id).cloned())
+                .unwrap_or_else(|| offline_status(account))
+        })
+        .collect();
+    if json {
+        let value = serde_json::json!({
+            "gateway_running": live.is_some(),
+            "accounts": rows.iter().zip(&config.accounts).map(|(status, account)| serde_json::json!({
+                "id": account.id,
+                "provider": account.provider,
+                "label": account.label,
+                "base_url": account.base_url,
+                "models": account.models,
+                "priority": account.priority,
+                "enabled": account.enabled,
+                "state": status.state,
+                "reason": status.reason,
+                "cooldowns": status.cooldowns,
+                "in_flight": status.in_flight,
+                "requests": status.requests,
+                "errors": status.errors,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        return Ok(());
+    }
+    if config.accounts.is_empty() {
+        println!("No accounts yet. Add one: switchyard accounts add gemini --api-key-env GEMINI_API_KEY");
+        return Ok(());
+    }
+    println!(
+        "{:<13} {:<10} {:<16} {:>4} {:<18} {:>9} {:>8} {:>7}  STATE",
+        "ID", "PROVIDER", "LABEL", "TIER", "MODELS", "IN-FLIGHT", "REQUESTS", "ERRORS"
+    );
+    for (status, account) in rows.iter().zip(&config.accounts) {
+        let models = if account.models.is_empty() { "*".to_string() } else { account.models.join(",") };
+        println!(
+            "{:<13} {:<10} {:<16} {:>4} {:<18} {:>9} {:>8} {:>7}  {}",
+            account.id,
+            account.provider,
+            clip(&account.label, 16),
+            account.priority,
+            clip(&models, 18),
+            status.in_flight,
+            status.requests,
+            status.errors,
+            describe_state(status),
+        );
+    }
+    if live.is_none() {
+        println!("(no gateway is running on this home: states are from config.toml; counters start when it runs)");
+    }
+    Ok(())
+}
+
+fn offline_status(account: &AccountConfig) -> AccountStatus {
+    AccountStatus {
+        id: account.id.clone(),
+        label: account.label.clone(),
+        provider: account.provider.to_string(),
+        state: if account.enabled { "ready" } else { "disabled" }.to_string(),
+        reason: (!account.enabled).then(|| "disabled in config.toml".to_string()),
+        cooldowns: Vec::new(),
+        in_flight: 0,
+        requests: 0,
+        errors: 0,
+    }
+}
+
+/// `ready`, `cooling until 14:03:07 UTC for gemini-2.5-pro (rate limited)`,
+/// `disabled: reason`.
+fn describe_state(status: &AccountStatus) -> String {
+    match status.state.as_str() {
+        "cooling" => {
+            let parts: Vec<String> = status
+                .cooldowns
+                .iter()
+                .map(|c| {
+                    let scope = if c.model == "*" { "all models".to_string() } else { c.model.clone() };
+                    format!("cooling until {} for {scope} ({}; {}s left)", clock(c.until_unix), c.reason, c.remaining_secs)
+                })
+                .collect();
+            parts.join("; ")
+        }
+        "disabled" => format!("disabled: {}", status.reason.clone().unwrap_or_default()),
+        other => other.to_string(),
+    }
+}
+
+/// `HH:MM:SS UTC` of a Unix time.
+fn clock(unix: u64) -> String {
+    let secs = unix % 86_400;
+    format!("{:02}:{:02}:{:02} UTC", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        let mut clipped: String = text.chars().take(width - 1).collect();
+        clipped.push('…');
+        clipped
+    }
+}
+
+fn remove(home: &Home, id: &str) -> Result<(), Failure> {
+    let (_, store) = open(home)?;
+    config::edit(home, |doc| config::remove_account(doc, id))?;
+    store.delete(id)?;
+    println!("Removed account {id} and its secret.");
+    Ok(())
+}
+
+fn set_enabled(home: &Home, id: &str, enabled: bool) -> Result<(), Failure> {
+    let config = config::edit(home, |doc| {
+        config::account_table(doc, id)?["enabled"] = toml_edit::value(enabled);
+        Ok(())
+    })?;
+    let verb = if enabled { "Enabled" } else { "Disabled" };
+    println!("{verb} account {id}.");
+    if let Some(running) = Running::find(home, &config, gateway_key(home)?) {
+        if enabled && running.reenable(id) {
+            println!("The running gateway uses it again.");
+        } else if !enabled {
+            println!("A gateway is running on this home: restart it for the change to apply.");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! The command line of SPEC §2.
+//!
+//! Every command is a thin layer over the library: it parses, calls, and
+//! prints. Errors print one message that names what failed and what to do
+//! next; the exit code is 0 on success, 1 on a runtime failure and 2 on a
+//! usage error (clap's own code for bad arguments).
+
+mod accounts;
+mod client;
+mod key;
+mod serve;
+mod status;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{AuthMode, Config, ProviderKind};
+use crate::home::Home;
+use crate::secrets::{self, SecretStore};
+
+/// Switchyard: one local endpoint for the OpenAI, Anthropic and Gemini APIs,
+/// served by your pool of upstream accounts.
+#[derive(Debug, Parser)]
+#[command(name = "switchyard", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without a command the tray agent starts.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway in the foreground until Ctrl-C / SIGTERM.
+    Serve(ServeArgs),
+    /// Manage the upstream accounts.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Show or change the gateway's own API key.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Is a gateway running? Its base URL, accounts and auth mode.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where the configuration lives, and what it says.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `switchyard serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port to listen on (overrides `port` in config.toml).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+    /// Listen on all interfaces (LAN access) instead of 127.0.0.1.
+    #[arg(long)]
+    pub lan: bool,
+    /// Which requests need the API key: off, strict, all_except_health, auto.
+    #[arg(long, value_parser = parse_auth_mode)]
+    pub auth_mode: Option<AuthMode>,
+    /// Allow LAN access with auth off (anyone on the network can use your accounts).
+    #[arg(long)]
+    pub insecure_lan: bool,
+}
+
+fn parse_auth_mode(value: &str) -> Result<AuthMode, String> {
+    value.parse()
+}
+
+/// `switchyard accounts ...`.
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Add an upstream account; its secret goes to the secret store.
+    Add(AddArgs),
+    /// List the accounts, with live state when a gateway is running.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an account and its secret.
+    Remove {
+        /// The account id (see `accounts list`).
+        id: String,
+    },
+    /// Enable an account (and clear a running gateway's disablement of it).
+    Enable {
+        /// The account id.
+        id: String,
+    },
+    /// Disable an account without removing it.
+    Disable {
+        /// The account id.
+        id: String,
+    },
+}
+
+/// `switchyard accounts add` options.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The provider: gemini, openai, anthropic (also z.ai and other compatible endpoints), google.
+    #[arg(value_enum)]
+    pub provider: ProviderKind,
+    /// A name for the account.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// The provider endpoint, when not the default (e.g. https://api.z.ai/api/anthropic).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Read the API key from standard input.
+    #[arg(long, group = "secret")]
+    pub api_key_stdin: bool,
+    /// Read the API key from this environment variable.
+    #[arg(long, value_name = "VAR", group = "secret")]
+    pub api_key_env: Option<String>,
+    /// Read an OAuth refresh token from standard input (google accounts).
+    #[arg(long, group = "secret")]
+    pub refresh_token_stdin: bool,
+    /// Model globs this account serves, comma-separated (e.g. 'gemini-*,gemma-*'); default: any model.
+    #[arg(long, value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Tier: lower numbers are preferred; higher ones serve only when better tiers cannot.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub priority: i32,
+}
+
+/// `switchyard key ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print the gateway's API key.
+    Show,
+    /// Replace the key with a new random one and print it.
+    Rotate,
+    /// Set the key from standard input (must start with `sk-`, 10+ characters).
+    Set,
+}
+
+/// `switchyard config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print where the configuration and state live.
+    Path,
+    /// Print the effective configuration, secrets masked.
+    Show,
+}
+
+/// A command that failed: the message to print and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// What failed and what to do next.
+    pub message: String,
+    /// 1 runtime failure, 2 usage error.
+    pub code: u8,
+}
+
+impl Failure {
+    /// A runtime failure (exit code 1).
+    pub fn runtime(message: impl std::fmt::Display) -> Self {
+        Failure {
+            message: message.to_string(),
+            code: 1,
+        }
+    }
+
+    /// A usage error (exit code 2).
+    pub fn usage(message: impl std::fmt::Display) -> Self {
+        Failure {
+            message: message.to_string(),
+            code: 2,
+        }
+    }
+}
+
+/// Errors of the library layers are runtime failures with their own message.
+macro_rules! runtime_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Failure {
+            fn from(err: $t) -> Self {
+                Failure::runtime(err)
+            }
+        }
+    )*};
+}
+runtime_from!(
+    crate::config::ConfigError,
+    crate::secrets::SecretError,
+    crate::gateway::StartError,
+    std::io::Error
+);
+
+/// Runs the command line and returns the process exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version print and succeed; bad arguments exit 2.
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_logging(matches!(cli.command, Some(Command::Serve(_)) | None));
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("switchyard: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<(), Failure> {
+    let home = Home::from_env()?;
+    match cli.command {
+        None => Err(Failure::runtime(
+            "this build of Switchyard has no tray (it was built without the `tray` feature). Run the gateway headless \
+             with `switchyard serve`.",
+        )),
+        Some(Command::Serve(args)) => serve::run(&home, args),
+        Some(Command::Accounts(command)) => accounts::run(&home, command),
+        Some(Command::Key(command)) => key::run(&home, command),
+        Some(Command::Status { json }) => status::status(&home, json),
+        Some(Command::Config(ConfigCommand::Path)) => status::config_path(&home),
+        Some(Command::Config(ConfigCommand::Show)) => status::config_show(&home),
+    }
+}
+
+/// Logs go to stderr; `SWITCHYARD_LOG` (or `RUST_LOG`) sets the filter.
+/// The gateway logs at `info` by default, the other commands at `warn`.
+fn init_logging(long_running: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if long_running { "info" } else { "warn" };
+    let filter = std::env::var("SWITCHYARD_LOG")
+        .ok()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .and_then(|spec| EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
+/// The configuration and the secret store it selects.
+fn open(home: &Home) -> Result<(Config, Arc<dyn SecretStore>), Failure> {
+    let config = Config::load(home)?;
+    let store = secrets::open(home, &config)?;
+    Ok((config, store))
+}

@@ -1,0 +1,66 @@
+//! `switchyard status` and `switchyard config ...`.
+
+use super::client::Running;
+use super::{Failure, open};
+use crate::config::Config;
+use crate::home::Home;
+use crate::secrets::{self, mask};
+
+/// Prints whether a gateway runs on this home (or the configured port).
+pub fn status(home: &Home, json: bool) -> Result<(), Failure> {
+    let (config, store) = open(home)?;
+    let key = secrets::gateway_key(store.as_ref(), &config)?;
+    let live = Running::find(home, &config, key).and_then(|running| running.status());
+    let enabled = config.enabled_accounts().count();
+    if json {
+        let value = match &live {
+            Some(status) => serde_json::to_value(status).unwrap_or_default(),
+            None => serde_json::json!({
+                "running": false,
+                "port": config.proxy.port,
+                "accounts": enabled,
+                "auth_mode": config.proxy.auth_mode.effective(config.proxy.allow_lan_access),
+            }),
+        };
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        return Ok(());
+    }
+    match live {
+        Some(status) => {
+            let base = status.base_url.clone().unwrap_or_default();
+            println!("running on {}", status.address.map(|a| a.to_string()).unwrap_or_default());
+            println!("base URL:  {base}/v1 (OpenAI SDKs) · {base} (Anthropic and Gemini SDKs)");
+            println!("accounts:  {} active", status.accounts);
+            println!("auth mode: {}{}", status.auth_mode, if status.lan { " · LAN access on" } else { "" });
+        }
+        None => {
+            let mode = config.proxy.auth_mode;
+            println!("not running (no gateway answers on 127.0.0.1:{})", config.proxy.port);
+            println!("accounts:  {enabled} enabled in config.toml");
+            println!("auth mode: {mode} (→ {} when started)", mode.effective(config.proxy.allow_lan_access));
+            println!("start it:  switchyard serve");
+        }
+    }
+    Ok(())
+}
+
+/// Prints where state lives.
+pub fn config_path(home: &Home) -> Result<(), Failure> {
+    println!("config:  {}", home.config_file().display());
+    println!("secrets: {} (when secret_store = \"file\")", home.secrets_file().display());
+    println!("state:   {}", home.state_dir.display());
+    Ok(())
+}
+
+/// Prints the effective configuration with every secret masked.
+pub fn config_show(home: &Home) -> Result<(), Failure> {
+    let mut config: Config = Config::load(home)?;
+    if let Some(key) = &config.proxy.api_key {
+        config.proxy.api_key = Some(mask(key));
+    }
+    let store = secrets::selected_kind(&config)?;
+    let text = toml::to_string_pretty(&config).map_err(|err| Failure::runtime(format!("cannot show the config: {err}")))?;
+    println!("# {} (effective; secrets masked; secret store in use: {store:?})", home.config_file().display());
+    print!("{text}");
+    Ok(())
+}
