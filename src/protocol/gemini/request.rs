@@ -229,6 +229,16 @@ pub(super) struct ThinkingConfig {
 /// a `functionResponse` without an id answers the oldest unanswered call of
 /// its name.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
+    // serde would also build the struct from a JSON array of its fields.
+    if body
+        .iter()
+        .find(|byte| !byte.is_ascii_whitespace())
+        .is_some_and(|&byte| byte == b'[')
+    {
+        return Err(ApiError::invalid_request(
+            "invalid JSON body: expected a GenerateContentRequest object, found an array",
+        ));
+    }
     let wire: GenerateContentRequest = parse_json(body)?;
     let mut request = ChatRequest::default();
 
@@ -628,3 +638,7 @@ fn lenient_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>
         }),
     }
 }
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;
