@@ -297,3 +297,7 @@ pub fn encode_response(response: &ChatResponse, meta: &ResponseMeta) -> serde_js
     };
     serde_json::to_value(wire).unwrap_or(serde_json::Value::Null)
 }
+
+#[cfg(test)]
+#[path = "response_tests.rs"]
+mod tests;

@@ -456,3 +456,7 @@ impl StreamEncoder for ChunkEncoder {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;
