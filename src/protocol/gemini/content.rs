@@ -253,7 +253,9 @@ pub(super) fn decode_parts(parts: Vec<WirePart>, ids: &mut CallIds<'_>) -> Vec<P
             function_response,
             thought_signature,
         } = part;
-        let signature = thought_signature.filter(|signature| !signature.is_empty());
+        let signature = thought_signature
+            .filter(|signature| !signature.is_empty())
+            .map(standard_base64);
         if let Some(call) = function_call {
             let id = ids.call(call.id.as_deref(), &call.name);
             out.push(Part::ToolCall(ToolCall {
@@ -283,6 +285,24 @@ pub(super) fn decode_parts(parts: Vec<WirePart>, ids: &mut CallIds<'_>) -> Vec<P
         }
     }
     out
+}
+
+/// Signatures are base64 bytes, and google-genai (Python) sends them back in
+/// the URL-safe alphabet whatever alphabet it received. Gemini accepts both
+/// (proto3 JSON), but Anthropic compares its signatures byte for byte, so
+/// they are put back into the standard alphabet. The placeholders Gemini
+/// documents for foreign history are words, not base64, and stay as they are.
+fn standard_base64(signature: String) -> String {
+    let placeholder =
+        signature == FOREIGN_CALL_SIGNATURE || signature == "context_engineering_is_the_way_to_go";
+    let url_safe = signature.contains(['-', '_'])
+        && signature
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'='));
+    if placeholder || !url_safe {
+        return signature;
+    }
+    signature.replace('-', "+").replace('_', "/")
 }
 
 fn push_signature(out: &mut Vec<Part>, signature: Option<String>) {
@@ -629,6 +649,35 @@ mod tests {
                 {"inlineData": {"mimeType": "image/png", "data": "AA=="}, "thoughtSignature": "s3"},
                 {"text": "", "thought": true, "thoughtSignature": "s4"}
             ])
+        );
+    }
+
+    #[test]
+    fn url_safe_signatures_return_to_the_standard_alphabet() {
+        let wire: Vec<WirePart> = serde_json::from_value(json!([
+            {"text": "a", "thoughtSignature": "Ej8KPQHR7Yp_c2ln-A=="},
+            {"text": "b", "thoughtSignature": "Ej8KPQHR7Yp/c2ln+A=="},
+            {"functionCall": {"name": "f"}, "thoughtSignature": "skip_thought_signature_validator"},
+            {"functionCall": {"name": "f"}, "thoughtSignature": "not base64!_"}
+        ]))
+        .unwrap();
+        let make = request_ids;
+        let signatures: Vec<Option<String>> = decode_parts(wire, &mut CallIds::new(&make))
+            .into_iter()
+            .filter_map(|part| match part {
+                Part::Reasoning(reasoning) => Some(reasoning.signature),
+                Part::ToolCall(call) => Some(call.signature),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            signatures,
+            vec![
+                Some("Ej8KPQHR7Yp/c2ln+A==".to_string()),
+                Some("Ej8KPQHR7Yp/c2ln+A==".to_string()),
+                Some("skip_thought_signature_validator".to_string()),
+                Some("not base64!_".to_string()),
+            ]
         );
     }
 

@@ -642,3 +642,7 @@ fn lenient_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>
 #[cfg(test)]
 #[path = "request_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "request_sdk_tests.rs"]
+mod sdk_tests;
