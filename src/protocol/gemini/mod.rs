@@ -29,3 +29,6 @@ pub use request::{decode_request, encode_request};
 pub use response::{decode_response, encode_response};
 pub use schema::cleanup_schema;
 pub use stream::{ChunkDecoder, ChunkEncoder};
+
+#[cfg(test)]
+mod hostile_tests;

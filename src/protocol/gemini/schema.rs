@@ -24,6 +24,9 @@ use serde_json::{Map, Value};
 /// recursive schemas (a tree node that contains nodes) from expanding forever.
 const MAX_REF_DEPTH: usize = 8;
 
+/// How many `$ref`s one schema may inline in all.
+const MAX_REFS_INLINED: usize = 256;
+
 /// Keywords of Gemini's `Schema` that [`cleanup_schema`] keeps when their
 /// value is well-formed (the ones with sub-schemas are handled separately).
 const SCALAR_KEYWORDS: &[&str] = &[
@@ -55,20 +58,26 @@ const SCALAR_KEYWORDS: &[&str] = &[
 /// - `properties`/`required` survive only on objects, an empty `properties`
 ///   map is removed, and `required` keeps only names that exist.
 pub fn cleanup_schema(schema: &Value) -> Value {
-    let defs = Definitions::of(schema);
-    clean(schema, &defs, &mut Vec::new())
+    let mut refs = Refs {
+        root: schema,
+        stack: Vec::new(),
+        inlined: 0,
+    };
+    clean(schema, &mut refs)
 }
 
-/// The `$defs` and `definitions` of the root schema, where `$ref`s point.
-struct Definitions<'a> {
+/// Where `$ref`s are resolved, and how much inlining they have cost so far.
+struct Refs<'a> {
+    /// The root schema, which local references point into.
     root: &'a Value,
+    /// The references being expanded, outermost first (for cycles).
+    stack: Vec<String>,
+    /// References inlined so far: a schema whose definitions each refer to
+    /// the next several times would otherwise grow exponentially.
+    inlined: usize,
 }
 
-impl<'a> Definitions<'a> {
-    fn of(root: &'a Value) -> Self {
-        Definitions { root }
-    }
-
+impl<'a> Refs<'a> {
     /// The schema a local reference (`#/$defs/Name`, `#/definitions/Name`,
     /// or any other JSON pointer into the root) names.
     fn resolve(&self, reference: &str) -> Option<&'a Value> {
@@ -80,14 +89,14 @@ impl<'a> Definitions<'a> {
     }
 }
 
-fn clean(schema: &Value, defs: &Definitions<'_>, refs: &mut Vec<String>) -> Value {
+fn clean(schema: &Value, refs: &mut Refs<'_>) -> Value {
     let Some(object) = schema.as_object() else {
         // `true`/`false` schemas and garbage: Gemini needs an object.
         return Value::Object(Map::new());
     };
 
     if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
-        return clean_ref(object, reference, defs, refs);
+        return clean_ref(object, reference, refs);
     }
 
     let mut object = object.clone();
@@ -175,7 +184,7 @@ fn clean(schema: &Value, defs: &Definitions<'_>, refs: &mut Vec<String>) -> Valu
     if is_object && let Some(Value::Object(properties)) = object.get("properties") {
         let cleaned: Map<String, Value> = properties
             .iter()
-            .map(|(name, property)| (name.clone(), clean(property, defs, refs)))
+            .map(|(name, property)| (name.clone(), clean(property, refs)))
             .collect();
         if !cleaned.is_empty() {
             if let Some(Value::Array(required)) = object.get("required") {
@@ -198,7 +207,7 @@ fn clean(schema: &Value, defs: &Definitions<'_>, refs: &mut Vec<String>) -> Valu
             other => Some(other),
         };
         if let Some(items) = items {
-            out.insert("items".into(), clean(items, defs, refs));
+            out.insert("items".into(), clean(items, refs));
         }
     }
 
@@ -207,7 +216,7 @@ fn clean(schema: &Value, defs: &Definitions<'_>, refs: &mut Vec<String>) -> Valu
     for key in ["anyOf", "oneOf"] {
         if let Some(Value::Array(list)) = object.get(key) {
             for branch in list {
-                let branch = clean(branch, defs, refs);
+                let branch = clean(branch, refs);
                 match branch.as_object() {
                     Some(object) if is_null_schema(object) => nullable = true,
                     // `{}` (anything) narrows nothing Gemini could use.
@@ -255,22 +264,19 @@ fn clean(schema: &Value, defs: &Definitions<'_>, refs: &mut Vec<String>) -> Valu
 }
 
 /// Inlines a `$ref`, keeping the referring schema's own description.
-fn clean_ref(
-    object: &Map<String, Value>,
-    reference: &str,
-    defs: &Definitions<'_>,
-    refs: &mut Vec<String>,
-) -> Value {
-    let target = defs.resolve(reference);
-    let cyclic = refs.iter().any(|seen| seen == reference) || refs.len() >= MAX_REF_DEPTH;
+fn clean_ref(object: &Map<String, Value>, reference: &str, refs: &mut Refs<'_>) -> Value {
+    let target = refs.resolve(reference);
+    let cyclic =
+        refs.stack.iter().any(|seen| seen == reference) || refs.stack.len() >= MAX_REF_DEPTH;
     let mut out = match target {
-        Some(target) if !cyclic => {
-            refs.push(reference.to_string());
-            let cleaned = clean(target, defs, refs);
-            refs.pop();
+        Some(target) if !cyclic && refs.inlined < MAX_REFS_INLINED => {
+            refs.inlined += 1;
+            refs.stack.push(reference.to_string());
+            let cleaned = clean(target, refs);
+            refs.stack.pop();
             cleaned
         }
-        // A recursive or unresolvable reference: an object the model may fill freely.
+        // A recursive, unresolvable or too costly reference: an object the model may fill freely.
         _ => serde_json::json!({"type": "object"}),
     };
     if let (Value::Object(out), Some(description)) =
@@ -558,6 +564,33 @@ mod tests {
                     "both": {"type": "object", "properties": {"x": {"type": "string"}, "y": {"type": "string"}}, "required": ["x", "y"]}
                 }
             })
+        );
+    }
+
+    #[test]
+    fn reference_fan_out_is_bounded() {
+        // Each level refers to the next ten times: 10^8 copies if inlined naively.
+        let mut defs = serde_json::Map::new();
+        for level in 0..8 {
+            let next = json!({"$ref": format!("#/$defs/L{}", level + 1)});
+            let properties: serde_json::Map<String, Value> =
+                (0..10).map(|i| (format!("p{i}"), next.clone())).collect();
+            defs.insert(
+                format!("L{level}"),
+                json!({"type": "object", "properties": properties}),
+            );
+        }
+        defs.insert("L8".into(), json!({"type": "string"}));
+        let schema = json!({"$defs": defs, "$ref": "#/$defs/L0"});
+        let cleaned = cleanup_schema(&schema);
+        assert!(
+            cleaned.to_string().len() < 200_000,
+            "{} bytes",
+            cleaned.to_string().len()
+        );
+        assert_eq!(
+            cleaned["properties"]["p0"]["properties"]["p0"]["type"],
+            "object"
         );
     }
 
