@@ -331,6 +331,7 @@ fn decode_tool_choice(config: FunctionCallingConfig) -> Option<ToolChoice> {
         .map(str::to_ascii_uppercase)
         .as_deref()
     {
+        // VALIDATED is AUTO with schema-checked calls; the model has no such nuance.
         Some("AUTO") | Some("VALIDATED") => Some(ToolChoice::Auto),
         Some("NONE") => Some(ToolChoice::None),
         // Several allowed names cannot be expressed; "call one of the tools" is the closest.
