@@ -398,13 +398,21 @@ pub(super) fn encode_parts(
                 out.push(wire);
             }
             Part::ToolCall(call) => {
+                let signature = match &call.signature {
+                    // The call has its own; the pending one keeps its own part.
+                    Some(_) => {
+                        flush_signature(&mut out, signature);
+                        call.signature.clone()
+                    }
+                    None => signature,
+                };
                 out.push(WirePart {
                     function_call: Some(FunctionCall {
                         id: Some(call.id.clone()),
                         name: call.name.clone(),
                         args: Some(arguments_object(&call.arguments, audience)),
                     }),
-                    thought_signature: call.signature.clone().or(signature),
+                    thought_signature: signature,
                     ..WirePart::default()
                 });
             }

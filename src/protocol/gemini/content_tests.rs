@@ -203,3 +203,41 @@ fn tool_results_become_function_responses() {
         ])
     );
 }
+
+#[test]
+fn a_pending_signature_never_overwrites_a_call_of_its_own() {
+    let parts = vec![
+        Part::Reasoning(Reasoning {
+            text: String::new(),
+            signature: Some("loose".into()),
+            redacted: None,
+        }),
+        Part::ToolCall(ToolCall {
+            id: "a".into(),
+            name: "f".into(),
+            arguments: "{}".into(),
+            signature: Some("own".into()),
+        }),
+        Part::Reasoning(Reasoning {
+            text: String::new(),
+            signature: Some("next".into()),
+            redacted: None,
+        }),
+        Part::ToolCall(ToolCall {
+            id: "b".into(),
+            name: "g".into(),
+            arguments: "{}".into(),
+            signature: None,
+        }),
+    ];
+    let wire =
+        serde_json::to_value(encode_parts(&parts, Audience::Upstream, &HashMap::new())).unwrap();
+    assert_eq!(
+        wire,
+        json!([
+            {"text": "", "thought": true, "thoughtSignature": "loose"},
+            {"functionCall": {"id": "a", "name": "f", "args": {}}, "thoughtSignature": "own"},
+            {"functionCall": {"id": "b", "name": "g", "args": {}}, "thoughtSignature": "next"}
+        ])
+    );
+}
