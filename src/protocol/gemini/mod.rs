@@ -1,67 +1,51 @@
-//! The Gemini generateContent codec. (Stub: filled in by the translation work.)
+//! The Gemini `generateContent` codec.
+//!
+//! Both directions go through it: google-genai clients send
+//! `models/{model}:generateContent` / `:streamGenerateContent` bodies to
+//! Switchyard, and Switchyard sends the same shape to `gemini` upstreams
+//! (always with `alt=sse` when streaming). The model name travels in the URL,
+//! so the codec neither reads nor writes it.
+//!
+//! - [`request`]: `GenerateContentRequest` ([`decode_request`], [`encode_request`]).
+//! - [`response`]: `GenerateContentResponse` ([`decode_response`], [`encode_response`]).
+//! - [`stream`]: the chunk stream ([`ChunkDecoder`], [`ChunkEncoder`]).
+//! - `content`: `Content`/`Part` shared by all three, and where thought
+//!   signatures are kept.
+//! - [`schema`]: JSON Schema ↔ Gemini `Schema`.
+//!
+//! What does not cross: `executableCode`/`codeExecutionResult` parts and the
+//! built-in tools other than Google Search (no other upstream runs them;
+//! dropped tools are logged), `safetySettings`, `cachedContent` and `labels`
+//! (account-specific), media parts inside a stream (the stream model has no
+//! media block), and reasoning without a Gemini signature when sending to
+//! Gemini (the API cannot verify another provider's reasoning).
+//!
+//! Choices where the wire leaves room:
+//! - Tool results are sent as `{"output": text}` / `{"error": text}` unless
+//!   their text is already a JSON object: the keys the `FunctionResponse`
+//!   reference documents.
+//! - Tool-call arguments that are not a JSON object reach the Gemini API as
+//!   `{}` (it accepts nothing else) but reach a client as `{"_raw": text}`,
+//!   so that the tool sees what the model wrote.
+//! - Efforts map to thinking budgets (none 0, minimal 512, low 1024, medium
+//!   8192, high 24576); Gemini 3's `thinkingLevel` is read but not written,
+//!   since every current model still accepts a budget.
+//! - The SSE keep-alive is a blank line, not a `:` comment: google-genai
+//!   (Python) parses every other non-`data:` line as JSON and fails on a
+//!   comment. In the JSON-array form the same bytes are whitespace.
+//! - Errors mid-stream are a `data: {"error": ...}` frame (or the next array
+//!   element), which google-genai raises as an `APIError`.
 
-use bytes::BytesMut;
-use serde_json::Value;
+mod content;
+pub mod request;
+pub mod response;
+pub mod schema;
+pub mod stream;
 
-use super::model::{ChatRequest, ChatResponse, ResponseMeta};
-use super::stream::{EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent};
-use super::{ApiError, ErrorKind};
+pub use request::{decode_request, encode_request};
+pub use response::{decode_response, encode_response};
+pub use schema::cleanup_schema;
+pub use stream::{ChunkDecoder, ChunkEncoder};
 
-fn unimplemented() -> ApiError {
-    ApiError::new(ErrorKind::NotImplemented, "Gemini generateContent translation is not implemented yet")
-}
-
-/// Decodes a client request.
-pub fn decode_request(_body: &[u8]) -> Result<ChatRequest, ApiError> {
-    Err(unimplemented())
-}
-
-/// Encodes a request for an upstream.
-pub fn encode_request(_request: &ChatRequest, _model: &str) -> Value {
-    Value::Null
-}
-
-/// Decodes an upstream response.
-pub fn decode_response(_body: &[u8], _meta: &ResponseMeta) -> Result<ChatResponse, ApiError> {
-    Err(unimplemented())
-}
-
-/// Encodes a response for a client.
-pub fn encode_response(_response: &ChatResponse, _meta: &ResponseMeta) -> Value {
-    Value::Null
-}
-
-/// Decodes an upstream stream.
-pub struct ChunkDecoder;
-
-impl ChunkDecoder {
-    /// A decoder for one response.
-    pub fn new(_meta: &ResponseMeta) -> Self {
-        ChunkDecoder
-    }
-}
-
-impl StreamDecoder for ChunkDecoder {
-    fn decode(&mut self, _frame: SseFrame<'_>, _out: &mut Vec<StreamEvent>) -> Result<(), ApiError> {
-        Err(unimplemented())
-    }
-    fn finish(&mut self, _out: &mut Vec<StreamEvent>) {}
-}
-
-/// Encodes a client stream.
-pub struct ChunkEncoder;
-
-impl ChunkEncoder {
-    /// An encoder for one response.
-    pub fn new(_options: EncoderOptions) -> Self {
-        ChunkEncoder
-    }
-}
-
-impl StreamEncoder for ChunkEncoder {
-    fn encode(&mut self, _event: &StreamEvent, _out: &mut BytesMut) {}
-    fn finish(&mut self, _out: &mut BytesMut) {}
-    fn keep_alive(&mut self, out: &mut BytesMut) {
-        out.extend_from_slice(b": keep-alive\n\n");
-    }
-}
+#[cfg(test)]
+mod hostile_tests;
