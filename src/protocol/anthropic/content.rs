@@ -388,3 +388,35 @@ pub(super) fn arguments_object(arguments: &str) -> Value {
         _ => Value::Object(Map::new()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_urls_become_base64_sources_and_other_urls_stay_links() {
+        assert_eq!(
+            data_url("data:image/webp;base64,UklGRg=="),
+            Some(("image/webp", "UklGRg=="))
+        );
+        // Not base64: Anthropic cannot take it inline, so it stays a link.
+        assert_eq!(data_url("data:text/plain,hello"), None);
+        assert_eq!(data_url("https://example.com/a.png"), None);
+        assert_eq!(
+            media_block(&Image::Url("data:text/plain,hello".into())),
+            json!({"type": "image", "source": {"type": "url", "url": "data:text/plain,hello"}})
+        );
+    }
+
+    #[test]
+    fn arguments_become_an_object_or_nothing() {
+        assert_eq!(arguments_object(r#"{"a":[1,2]}"#), json!({"a": [1, 2]}));
+        for not_an_object in ["", "[1]", "\"text\"", "{\"a\":", "null"] {
+            assert_eq!(
+                arguments_object(not_an_object),
+                json!({}),
+                "{not_an_object}"
+            );
+        }
+    }
+}

@@ -555,3 +555,7 @@ fn encode_tool_choice(choice: &ToolChoice) -> Value {
         ToolChoice::Function(name) => json!({"type": "tool", "name": name}),
     }
 }
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;
