@@ -257,3 +257,7 @@ pub fn encode_response(response: &ChatResponse, meta: &ResponseMeta) -> Value {
         "usage": usage_json(&response.usage),
     })
 }
+
+#[cfg(test)]
+#[path = "response_tests.rs"]
+mod tests;
