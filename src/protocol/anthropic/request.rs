@@ -559,3 +559,7 @@ fn encode_tool_choice(choice: &ToolChoice) -> Value {
 #[cfg(test)]
 #[path = "request_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "request_encode_tests.rs"]
+mod encode_tests;
