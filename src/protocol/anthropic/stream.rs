@@ -79,8 +79,11 @@ pub struct EventDecoder {
     open: Option<OpenBlock>,
     usage: WireUsage,
     tool_calls: usize,
-    finished: bool,
-    failed: bool,
+    /// The first `stop_reason` seen. The Finish waits for `message_stop` (or
+    /// the end of the stream) so that no block can follow it.
+    stop_reason: Option<FinishReason>,
+    /// `message_stop` or an error arrived: the stream is over.
+    done: bool,
 }
 
 impl EventDecoder {
@@ -91,8 +94,8 @@ impl EventDecoder {
             open: None,
             usage: WireUsage::default(),
             tool_calls: 0,
-            finished: false,
-            failed: false,
+            stop_reason: None,
+            done: false,
         }
     }
 
@@ -109,6 +112,20 @@ impl EventDecoder {
             _ => {}
         }
         out.push(StreamEvent::BlockStop);
+    }
+
+    /// Closes the stream: the open block, then the one Finish.
+    fn end(&mut self, out: &mut Vec<StreamEvent>) {
+        self.close(out);
+        self.done = true;
+        let reason = self.stop_reason.take().unwrap_or(if self.tool_calls > 0 {
+            // A stream cut before `message_delta`: tool calls are the one
+            // thing a client must be told it has to act on.
+            FinishReason::ToolCalls
+        } else {
+            FinishReason::Stop
+        });
+        out.push(StreamEvent::Finish(reason));
     }
 
     fn start(&mut self, index: Option<u64>, block: &Value, out: &mut Vec<StreamEvent>) {
@@ -210,7 +227,7 @@ fn push_nonempty(out: &mut Vec<StreamEvent>, text: &str, delta: fn(String) -> De
 
 impl StreamDecoder for EventDecoder {
     fn decode(&mut self, frame: SseFrame<'_>, out: &mut Vec<StreamEvent>) -> Result<(), ApiError> {
-        if self.failed || frame.data.trim().is_empty() {
+        if self.done || frame.data.trim().is_empty() {
             return Ok(());
         }
         let event: WireEvent =
@@ -244,20 +261,18 @@ impl StreamDecoder for EventDecoder {
                 }
             }
             "message_delta" => {
-                self.close(out);
                 if let Some(usage) = event.usage {
                     self.usage.merge(usage);
                     out.push(StreamEvent::Usage(self.usage.to_model()));
                 }
                 let reason = event.delta.and_then(|delta| delta.stop_reason);
-                if let (Some(reason), false) = (reason, self.finished) {
-                    self.finished = true;
-                    out.push(StreamEvent::Finish(finish_from_wire(&reason)));
+                if self.stop_reason.is_none() {
+                    self.stop_reason = reason.as_deref().map(finish_from_wire);
                 }
             }
-            "message_stop" => self.close(out),
+            "message_stop" => self.end(out),
             "error" => {
-                self.failed = true;
+                self.done = true;
                 let error = event.error.unwrap_or_default();
                 out.push(StreamEvent::Error(error.into_api_error()));
             }
@@ -268,19 +283,8 @@ impl StreamDecoder for EventDecoder {
     }
 
     fn finish(&mut self, out: &mut Vec<StreamEvent>) {
-        if self.failed {
-            return;
-        }
-        self.close(out);
-        if !self.finished {
-            self.finished = true;
-            // A stream cut before `message_delta`: tool calls are the one
-            // thing a client must be told it has to act on.
-            out.push(StreamEvent::Finish(if self.tool_calls > 0 {
-                FinishReason::ToolCalls
-            } else {
-                FinishReason::Stop
-            }));
+        if !self.done {
+            self.end(out);
         }
     }
 }
@@ -519,3 +523,7 @@ fn write_event(out: &mut BytesMut, name: &str, data: &Value) {
 fn write_ping(out: &mut BytesMut) {
     out.extend_from_slice(b"event: ping\ndata: {\"type\": \"ping\"}\n\n");
 }
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;
