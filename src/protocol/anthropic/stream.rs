@@ -58,6 +58,14 @@ struct OpenBlock {
     kind: OpenKind,
 }
 
+impl OpenBlock {
+    /// Whether an event for `index` is about this block (servers that leave
+    /// out indices are taken at their word).
+    fn owns(&self, index: Option<u64>) -> bool {
+        index.is_none() || self.index.is_none() || index == self.index
+    }
+}
+
 enum OpenKind {
     Text,
     Reasoning,
@@ -160,9 +168,7 @@ impl EventDecoder {
                     signature: None,
                 }));
                 let start_input = match block.get("input") {
-                    Some(Value::Object(input)) if !input.is_empty() => {
-                        Value::Object(input.clone()).to_string()
-                    }
+                    Some(input @ Value::Object(fields)) if !fields.is_empty() => input.to_string(),
                     _ => "{}".to_owned(),
                 };
                 OpenKind::ToolCall {
@@ -189,7 +195,7 @@ impl EventDecoder {
         let Some(open) = self.open.as_mut() else {
             return;
         };
-        if index.is_some() && open.index.is_some() && index != open.index {
+        if !open.owns(index) {
             return;
         }
         match (kind, &mut open.kind) {
@@ -252,13 +258,13 @@ impl StreamDecoder for EventDecoder {
                     self.delta(event.index, delta, out);
                 }
             }
-            "content_block_stop" => {
-                let matches = self.open.as_ref().is_some_and(|open| {
-                    event.index.is_none() || open.index.is_none() || event.index == open.index
-                });
-                if matches {
-                    self.close(out);
-                }
+            "content_block_stop"
+                if self
+                    .open
+                    .as_ref()
+                    .is_some_and(|open| open.owns(event.index)) =>
+            {
+                self.close(out)
             }
             "message_delta" => {
                 if let Some(usage) = event.usage {
@@ -314,7 +320,8 @@ pub struct EventEncoder {
     next_index: usize,
     tool_calls: usize,
     usage: Usage,
-    finish: Option<FinishReason>,
+    /// The first finish reason; written in the epilogue.
+    finish_reason: Option<FinishReason>,
 }
 
 impl EventEncoder {
@@ -328,7 +335,7 @@ impl EventEncoder {
             next_index: 0,
             tool_calls: 0,
             usage: Usage::default(),
-            finish: None,
+            finish_reason: None,
         }
     }
 
@@ -350,18 +357,14 @@ impl EventEncoder {
                 "usage": usage_json(&self.usage),
             },
         });
-        write_event(out, "message_start", &message);
+        write_event(out, &message);
         // Anthropic pings once early; some clients take it as the sign of life.
         write_ping(out);
     }
 
     fn close(&mut self, out: &mut BytesMut) {
         if let Some((index, _)) = self.open.take() {
-            write_event(
-                out,
-                "content_block_stop",
-                &json!({"type": "content_block_stop", "index": index}),
-            );
+            write_event(out, &json!({"type": "content_block_stop", "index": index}));
         }
     }
 
@@ -372,7 +375,6 @@ impl EventEncoder {
         self.open = Some((index, kind));
         write_event(
             out,
-            "content_block_start",
             &json!({"type": "content_block_start", "index": index, "content_block": content_block}),
         );
     }
@@ -430,24 +432,20 @@ impl EventEncoder {
             ),
             _ => return,
         };
-        let index = match self.open {
-            Some((index, kind)) if kind == wanted => index,
-            // A signature belongs to the thinking it signs, and arguments to
-            // a named call: neither can open a block of its own.
-            _ if matches!(delta, Delta::Signature(_) | Delta::ToolArguments(_)) => return,
-            _ => {
-                let kind = if wanted == ClientBlock::Text {
-                    BlockKind::Text
-                } else {
-                    BlockKind::Reasoning
-                };
-                self.start_block(&kind, out);
-                self.next_index - 1
+        if !matches!(self.open, Some((_, kind)) if kind == wanted) {
+            match delta {
+                Delta::Text(_) => self.start_block(&BlockKind::Text, out),
+                Delta::Reasoning(_) => self.start_block(&BlockKind::Reasoning, out),
+                // A signature belongs to the thinking it signs, and arguments
+                // to a named call: neither can open a block of its own.
+                Delta::Signature(_) | Delta::ToolArguments(_) => return,
             }
+        }
+        let Some((index, _)) = self.open else {
+            return;
         };
         write_event(
             out,
-            "content_block_delta",
             &json!({"type": "content_block_delta", "index": index, "delta": body}),
         );
     }
@@ -462,13 +460,13 @@ impl StreamEncoder for EventEncoder {
             StreamEvent::Error(error) => {
                 // Nothing may follow: the SDK raises on this event.
                 self.ended = true;
-                write_event(out, "error", &error.to_anthropic());
+                write_event(out, &error.to_anthropic());
                 return;
             }
             // Recorded before the preamble so that message_start can carry it.
             StreamEvent::Usage(usage) => self.usage = *usage,
             StreamEvent::Finish(reason) => {
-                self.finish.get_or_insert_with(|| reason.clone());
+                self.finish_reason.get_or_insert_with(|| reason.clone());
             }
             _ => {}
         }
@@ -488,7 +486,7 @@ impl StreamEncoder for EventEncoder {
         self.ensure_started(out);
         self.close(out);
         self.ended = true;
-        let reason = match &self.finish {
+        let reason = match &self.finish_reason {
             Some(reason) => finish_to_wire(reason),
             // No reason came: a turn that called tools still has to be answered.
             None if self.tool_calls > 0 => "tool_use",
@@ -499,8 +497,8 @@ impl StreamEncoder for EventEncoder {
             "delta": {"stop_reason": reason, "stop_sequence": null},
             "usage": usage_json(&self.usage),
         });
-        write_event(out, "message_delta", &delta);
-        write_event(out, "message_stop", &json!({"type": "message_stop"}));
+        write_event(out, &delta);
+        write_event(out, &json!({"type": "message_stop"}));
     }
 
     fn keep_alive(&mut self, out: &mut BytesMut) {
@@ -511,7 +509,10 @@ impl StreamEncoder for EventEncoder {
     }
 }
 
-fn write_event(out: &mut BytesMut, name: &str, data: &Value) {
+/// Writes one event named after its data's `type`, as Anthropic does (the
+/// SDKs dispatch on the name).
+fn write_event(out: &mut BytesMut, data: &Value) {
+    let name = data.get("type").and_then(Value::as_str).unwrap_or_default();
     out.extend_from_slice(b"event: ");
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\ndata: ");
