@@ -10,7 +10,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Unexpected, Visitor};
 use serde_json::{Map, Value, json};
 
 use crate::protocol::model::{Image, Part, Reasoning, ToolCall, ToolResult};
@@ -76,14 +76,35 @@ pub(super) fn typed<T: DeserializeOwned, E: de::Error>(value: Value) -> Result<T
     })
 }
 
-/// Reads a JSON object's `type` tag, `None` when it has none.
-pub(super) fn type_tag<E: de::Error>(value: &Value) -> Result<Option<String>, E> {
-    match value.get("type") {
+/// Checks that `value` is a JSON object (an `expected` one) and reads its
+/// `type` tag, `None` when it has none.
+pub(super) fn object_tag<E: de::Error>(
+    value: &Value,
+    expected: &'static str,
+) -> Result<Option<String>, E> {
+    let Value::Object(object) = value else {
+        return Err(E::invalid_type(unexpected(value), &expected));
+    };
+    match object.get("type") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(tag)) => Ok(Some(tag.clone())),
-        Some(other) => Err(E::custom(format!(
-            "`type`: invalid type: {other}, expected a string"
+        Some(other) => Err(E::custom(format_args!(
+            "`type`: invalid type: {}, expected a string",
+            unexpected(other)
         ))),
+    }
+}
+
+/// What a value is, for error messages that must not echo what a client
+/// sent (it may be large, or private).
+fn unexpected(value: &Value) -> Unexpected<'static> {
+    match value {
+        Value::Null => Unexpected::Other("null"),
+        Value::Bool(flag) => Unexpected::Bool(*flag),
+        Value::Number(_) => Unexpected::Other("number"),
+        Value::String(_) => Unexpected::Other("string"),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Object(_) => Unexpected::Map,
     }
 }
 
@@ -196,12 +217,7 @@ impl<'de> Deserialize<'de> for WireBlock {
         }
 
         let value = Value::deserialize(deserializer)?;
-        if !value.is_object() {
-            return Err(de::Error::custom(format!(
-                "invalid type: {value}, expected a content block object"
-            )));
-        }
-        let Some(tag) = type_tag::<D::Error>(&value)? else {
+        let Some(tag) = object_tag::<D::Error>(&value, "a content block object")? else {
             return Err(de::Error::missing_field("type"));
         };
         Ok(match tag.as_str() {

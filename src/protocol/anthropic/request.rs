@@ -2,12 +2,12 @@
 //! [`ChatRequest`]) and what Anthropic upstreams accept (encoded from one).
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer};
+use serde::de::Deserializer;
 use serde_json::{Map, Value, json};
 
 use super::content::{
-    TextBlock, TextOrBlocks, WireBlock, arguments_object, block_parts, media_block, text_block,
-    texts, type_tag, typed,
+    TextBlock, TextOrBlocks, WireBlock, arguments_object, block_parts, media_block, object_tag,
+    text_block, texts, typed,
 };
 use crate::protocol::model::{
     ChatRequest, FunctionTool, Message, Part, ReasoningConfig, ReasoningEffort, ResponseFormat,
@@ -16,15 +16,16 @@ use crate::protocol::model::{
 use crate::protocol::{ApiError, parse_json};
 
 /// `max_tokens` sent upstream when the client set no output limit: Anthropic
-/// requires the field, and 8192 is the largest limit every current Claude
-/// model (and z.ai's GLM models) accepts.
+/// requires the field, and 8192 is an output limit that current Claude
+/// models and Anthropic-compatible servers accept alike.
 pub const DEFAULT_MAX_TOKENS: u32 = 8192;
 
 /// Anthropic refuses smaller thinking budgets.
 const MIN_THINKING_BUDGET: u32 = 1024;
 
 /// Thinking budgets for an effort without a budget (an OpenAI client's
-/// `reasoning_effort`): roughly what Anthropic's own effort levels spend.
+/// `reasoning_effort`, Claude Code's adaptive thinking): low, medium and
+/// high a few times apart, high still leaving room under a 32k output limit.
 fn effort_budget(effort: Option<ReasoningEffort>) -> Option<u32> {
     match effort {
         Some(ReasoningEffort::None) => None,
@@ -97,12 +98,7 @@ impl<'de> Deserialize<'de> for WireTool {
         }
 
         let value = Value::deserialize(deserializer)?;
-        if !value.is_object() {
-            return Err(de::Error::custom(format!(
-                "invalid type: {value}, expected a tool object"
-            )));
-        }
-        match type_tag::<D::Error>(&value)?.as_deref() {
+        match object_tag::<D::Error>(&value, "a tool object")?.as_deref() {
             None | Some("custom") => {
                 let Custom {
                     name,
@@ -182,7 +178,10 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
             WireTool::WebSearch if !tools.contains(&Tool::WebSearch) => tools.push(Tool::WebSearch),
             WireTool::WebSearch => {}
             WireTool::Builtin(kind) => {
-                tracing::warn!(tool_type = %kind, "dropping an Anthropic built-in tool that only Anthropic can run");
+                tracing::warn!(
+                    tool_type = %kind,
+                    "dropping an Anthropic built-in tool that only Anthropic can run"
+                );
             }
         }
     }

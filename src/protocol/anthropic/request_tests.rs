@@ -485,6 +485,20 @@ fn errors_name_the_field_that_failed() {
 }
 
 #[test]
+fn errors_do_not_echo_what_the_client_sent() {
+    let secret = "sk-ant-api03-do-not-log-me";
+    for body in [
+        json!({"model": "m", "messages": [{"role": "user", "content": [secret]}]}),
+        json!({"model": "m", "messages": [], "tools": [secret]}),
+        json!({"model": "m", "messages": [{"role": "user", "content": [{"type": [secret]}]}]}),
+    ] {
+        let err = decode_err(&body);
+        assert!(!err.message.contains(secret), "{}", err.message);
+        assert!(err.message.contains("invalid type"), "{}", err.message);
+    }
+}
+
+#[test]
 fn never_panics_on_hostile_or_truncated_input() {
     let deep = "[".repeat(100_000);
     let hostile: [&[u8]; 7] = [
