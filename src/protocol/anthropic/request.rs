@@ -434,6 +434,32 @@ fn thinking_budget(request: &ChatRequest) -> Option<u32> {
     {
         return None;
     }
+    // With thinking on, Anthropic wants the turn that called tools to open
+    // with its signed thinking; a history from another upstream has none.
+    let last_assistant = request
+        .messages
+        .iter()
+        .rev()
+        .find(|message| message.role == Role::Assistant);
+    if let Some(turn) = last_assistant {
+        let called = turn
+            .content
+            .iter()
+            .any(|part| matches!(part, Part::ToolCall(_)));
+        let replayable = turn.content.iter().any(|part| match part {
+            Part::Reasoning(reasoning) => {
+                reasoning
+                    .signature
+                    .as_deref()
+                    .is_some_and(|sig| !sig.is_empty())
+                    || reasoning.redacted.is_some()
+            }
+            _ => false,
+        });
+        if called && !replayable {
+            return None;
+        }
+    }
     match config.budget_tokens {
         Some(budget) => Some(budget.max(MIN_THINKING_BUDGET)),
         None if config.effort.is_none() && !config.include_thoughts => None,
@@ -461,15 +487,19 @@ impl Turn {
     }
 }
 
+/// A text or media part as a block; `None` for empty text, which Anthropic
+/// rejects, and for parts of other kinds.
+fn content_block(part: &Part) -> Option<Value> {
+    match part {
+        Part::Text(text) if !text.is_empty() => Some(text_block(text)),
+        Part::Image(image) => Some(media_block(image)),
+        _ => None,
+    }
+}
+
 fn encode_part(part: &Part, turn: &mut Turn) {
     match part {
-        Part::Text(text) => {
-            // Anthropic rejects empty text blocks.
-            if !text.is_empty() {
-                turn.blocks.push(text_block(text));
-            }
-        }
-        Part::Image(image) => turn.blocks.push(media_block(image)),
+        Part::Text(_) | Part::Image(_) => turn.blocks.extend(content_block(part)),
         Part::ToolCall(call) => turn.blocks.push(json!({
             "type": "tool_use",
             "id": call.id,
@@ -480,15 +510,7 @@ fn encode_part(part: &Part, turn: &mut Turn) {
             let mut block = Map::new();
             block.insert("type".into(), json!("tool_result"));
             block.insert("tool_use_id".into(), json!(result.call_id));
-            let content: Vec<Value> = result
-                .content
-                .iter()
-                .filter_map(|part| match part {
-                    Part::Text(text) if !text.is_empty() => Some(text_block(text)),
-                    Part::Image(image) => Some(media_block(image)),
-                    _ => None,
-                })
-                .collect();
+            let content: Vec<Value> = result.content.iter().filter_map(content_block).collect();
             if !content.is_empty() {
                 block.insert("content".into(), Value::Array(content));
             }

@@ -367,3 +367,62 @@ fn drops_turns_left_empty_and_merges_the_neighbours() {
         ]}])
     );
 }
+
+#[test]
+fn omits_thinking_when_the_tool_calling_turn_has_no_signed_thinking() {
+    let call = Part::ToolCall(ToolCall {
+        id: "call_1".into(),
+        name: "f".into(),
+        arguments: "{}".into(),
+        signature: None,
+    });
+    let result = Part::ToolResult(ToolResult {
+        call_id: "call_1".into(),
+        name: None,
+        content: vec![Part::Text("done".into())],
+        is_error: false,
+    });
+    let mut request = user_request();
+    request.reasoning = Some(ReasoningConfig {
+        effort: Some(ReasoningEffort::Low),
+        ..ReasoningConfig::default()
+    });
+    request.messages = vec![
+        text(Role::User, "go"),
+        Message {
+            role: Role::Assistant,
+            content: vec![
+                Part::Reasoning(Reasoning {
+                    text: "summary without a signature".into(),
+                    ..Reasoning::default()
+                }),
+                call.clone(),
+            ],
+        },
+        Message {
+            role: Role::User,
+            content: vec![result.clone()],
+        },
+    ];
+    // Anthropic would answer 400: the tool-calling turn must open with thinking.
+    assert_eq!(encode_request(&request, "m").get("thinking"), None);
+
+    request.messages[1].content[0] = Part::Reasoning(Reasoning {
+        text: "signed".into(),
+        signature: Some("EqQBCgIYAhIM".into()),
+        redacted: None,
+    });
+    assert_eq!(
+        encode_request(&request, "m")["thinking"]["budget_tokens"],
+        2048
+    );
+
+    // A later assistant turn without tool calls does not need thinking.
+    request.messages[1].content = vec![call];
+    request.messages.push(text(Role::Assistant, "All done."));
+    request.messages.push(text(Role::User, "thanks"));
+    assert_eq!(
+        encode_request(&request, "m")["thinking"]["budget_tokens"],
+        2048
+    );
+}
