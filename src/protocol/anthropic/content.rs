@@ -341,6 +341,7 @@ pub(super) fn block_parts(block: WireBlock, parts: &mut Vec<Part>) {
     }
 }
 
+/// The parts of a string-or-blocks field (a tool result, a content document).
 fn text_or_block_parts(content: TextOrBlocks<WireBlock>, parts: &mut Vec<Part>) {
     match content {
         TextOrBlocks::Text(text) => parts.push(Part::Text(text)),
@@ -352,6 +353,7 @@ fn text_or_block_parts(content: TextOrBlocks<WireBlock>, parts: &mut Vec<Part>) 
     }
 }
 
+/// The texts of a `system`-like field, one per block.
 pub(super) fn texts(content: TextOrBlocks<TextBlock>) -> Vec<String> {
     match content {
         TextOrBlocks::Text(text) => vec![text],
@@ -363,6 +365,7 @@ pub(super) fn texts(content: TextOrBlocks<TextBlock>) -> Vec<String> {
 // Encoding
 // ---------------------------------------------------------------------------
 
+/// A text block.
 pub(super) fn text_block(text: &str) -> Value {
     json!({"type": "text", "text": text})
 }

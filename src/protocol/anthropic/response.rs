@@ -50,13 +50,11 @@ impl WireUsage {
             &mut self.cache_read_input_tokens,
             newer.cache_read_input_tokens,
         );
-        let thinking = newer
+        if newer
             .output_tokens_details
-            .and_then(|details| details.thinking_tokens);
-        if thinking.is_some() {
-            self.output_tokens_details = Some(WireOutputDetails {
-                thinking_tokens: thinking,
-            });
+            .is_some_and(|details| details.thinking_tokens.is_some())
+        {
+            self.output_tokens_details = newer.output_tokens_details;
         }
     }
 
