@@ -4,39 +4,14 @@
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
+use super::tests::{decode, text, weather_schema};
 use super::*;
+use crate::protocol::anthropic::testing::fixture;
 use crate::protocol::model::{FunctionTool, Image, Reasoning, ToolCall, ToolResult};
-
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!("../../../tests/fixtures/anthropic/", $name))
-    };
-}
-
-fn decode(body: &str) -> ChatRequest {
-    match decode_request(body.as_bytes()) {
-        Ok(request) => request,
-        Err(err) => panic!("fixture failed to decode: {}", err.message),
-    }
-}
 
 fn fixture_json(text: &str) -> Value {
     serde_json::from_str(text).expect("fixture is JSON")
 }
-
-fn text(role: Role, text: &str) -> Message {
-    Message::text(role, text)
-}
-
-fn weather_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {"location": {"type": "string"}},
-        "required": ["location"]
-    })
-}
-
-// --- encoding ---------------------------------------------------------------
 
 #[test]
 fn encodes_a_decoded_tool_round_trip_as_the_api_expects() {

@@ -5,15 +5,10 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::protocol::anthropic::testing::fixture;
 use crate::protocol::model::{FunctionTool, Image, Reasoning, ToolCall, ToolResult};
 
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!("../../../tests/fixtures/anthropic/", $name))
-    };
-}
-
-fn decode(body: &str) -> ChatRequest {
+pub(super) fn decode(body: &str) -> ChatRequest {
     match decode_request(body.as_bytes()) {
         Ok(request) => request,
         Err(err) => panic!("fixture failed to decode: {}", err.message),
@@ -27,11 +22,11 @@ fn decode_err(body: &Value) -> ApiError {
     }
 }
 
-fn text(role: Role, text: &str) -> Message {
+pub(super) fn text(role: Role, text: &str) -> Message {
     Message::text(role, text)
 }
 
-fn weather_schema() -> Value {
+pub(super) fn weather_schema() -> Value {
     json!({
         "type": "object",
         "properties": {"location": {"type": "string"}},

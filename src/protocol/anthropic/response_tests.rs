@@ -4,14 +4,8 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::protocol::anthropic::testing::meta;
+use crate::protocol::anthropic::testing::{fixture, meta};
 use crate::protocol::model::{Image, Reasoning, ToolCall};
-
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!("../../../tests/fixtures/anthropic/", $name))
-    };
-}
 
 fn decode(body: &str) -> ChatResponse {
     match decode_response(body.as_bytes(), &meta()) {

@@ -6,13 +6,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::protocol::ErrorKind;
-use crate::protocol::anthropic::testing::{frame, frames, meta};
-
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!("../../../tests/fixtures/anthropic/", $name))
-    };
-}
+use crate::protocol::anthropic::testing::{fixture, frame, frames, meta};
 
 const TRANSCRIPTS: [&str; 5] = [
     fixture!("stream_text.sse"),

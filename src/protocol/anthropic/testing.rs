@@ -3,6 +3,14 @@
 use crate::protocol::model::ResponseMeta;
 use crate::protocol::stream::SseFrame;
 
+/// A golden fixture from `tests/fixtures/anthropic/`, compiled in.
+macro_rules! fixture {
+    ($name:literal) => {
+        include_str!(concat!("../../../tests/fixtures/anthropic/", $name))
+    };
+}
+pub(crate) use fixture;
+
 /// The meta every test encodes with.
 pub fn meta() -> ResponseMeta {
     ResponseMeta {
