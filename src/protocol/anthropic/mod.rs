@@ -1,67 +1,30 @@
-//! The Anthropic Messages codec. (Stub: filled in by the translation work.)
+//! The Anthropic Messages codec (`POST /v1/messages`), in both directions:
+//! clients (Anthropic SDKs, Claude Code) speak it to the gateway, and the
+//! gateway speaks it to Anthropic and Anthropic-compatible upstreams (z.ai).
+//!
+//! - `request`: request bodies. Claude Code's `system`-role messages and
+//!   `mid_conv_system` blocks become [`Role::System`](super::model::Role)
+//!   messages; Anthropic-only built-in tools are dropped (web search is
+//!   kept); plain-text documents become text and base64 PDFs inline media,
+//!   while URL and Files-API documents are dropped. Upstream requests get a
+//!   `max_tokens` of [`DEFAULT_MAX_TOKENS`] when the client set none, and
+//!   thinking budgets of 1024 / 2048 / 8192 / 24576 tokens for minimal / low /
+//!   medium (or unnamed) / high effort.
+//! - `content`: the content blocks messages, tool results and responses
+//!   share.
+//! - `response`: non-streamed Messages; usage converts between Anthropic's
+//!   `input_tokens` (cache reads and writes excluded) and the model's
+//!   (included).
+//! - `stream`: the SSE event stream.
 
-use bytes::BytesMut;
-use serde_json::Value;
+mod content;
+mod request;
+mod response;
+mod stream;
 
-use super::model::{ChatRequest, ChatResponse, ResponseMeta};
-use super::stream::{EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent};
-use super::{ApiError, ErrorKind};
+#[cfg(test)]
+mod testing;
 
-fn unimplemented() -> ApiError {
-    ApiError::new(ErrorKind::NotImplemented, "Anthropic Messages translation is not implemented yet")
-}
-
-/// Decodes a client request.
-pub fn decode_request(_body: &[u8]) -> Result<ChatRequest, ApiError> {
-    Err(unimplemented())
-}
-
-/// Encodes a request for an upstream.
-pub fn encode_request(_request: &ChatRequest, _model: &str) -> Value {
-    Value::Null
-}
-
-/// Decodes an upstream response.
-pub fn decode_response(_body: &[u8], _meta: &ResponseMeta) -> Result<ChatResponse, ApiError> {
-    Err(unimplemented())
-}
-
-/// Encodes a response for a client.
-pub fn encode_response(_response: &ChatResponse, _meta: &ResponseMeta) -> Value {
-    Value::Null
-}
-
-/// Decodes an upstream stream.
-pub struct EventDecoder;
-
-impl EventDecoder {
-    /// A decoder for one response.
-    pub fn new(_meta: &ResponseMeta) -> Self {
-        EventDecoder
-    }
-}
-
-impl StreamDecoder for EventDecoder {
-    fn decode(&mut self, _frame: SseFrame<'_>, _out: &mut Vec<StreamEvent>) -> Result<(), ApiError> {
-        Err(unimplemented())
-    }
-    fn finish(&mut self, _out: &mut Vec<StreamEvent>) {}
-}
-
-/// Encodes a client stream.
-pub struct EventEncoder;
-
-impl EventEncoder {
-    /// An encoder for one response.
-    pub fn new(_options: EncoderOptions) -> Self {
-        EventEncoder
-    }
-}
-
-impl StreamEncoder for EventEncoder {
-    fn encode(&mut self, _event: &StreamEvent, _out: &mut BytesMut) {}
-    fn finish(&mut self, _out: &mut BytesMut) {}
-    fn keep_alive(&mut self, out: &mut BytesMut) {
-        out.extend_from_slice(b": keep-alive\n\n");
-    }
-}
+pub use request::{DEFAULT_MAX_TOKENS, decode_request, encode_request};
+pub use response::{decode_response, encode_response};
+pub use stream::{EventDecoder, EventEncoder};
