@@ -24,7 +24,9 @@ fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
     if let Some(url) = &args.base_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
-        return Err(Failure::usage(format!("--base-url `{url}` must start with http:// or https://")));
+        return Err(Failure::usage(format!(
+            "--base-url `{url}` must start with http:// or https://"
+        )));
     }
     for glob in &args.models {
         if let Err(err) = glob::Pattern::new(glob) {
@@ -60,8 +62,17 @@ fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
         let _ = store.delete(&account.id);
         return Err(err.into());
     }
-    let name = if account.label.is_empty() { String::new() } else { format!(" ({})", account.label) };
-    println!("Added {} account {}{name}; its secret is in {}.", account.provider, account.id, store.describe());
+    let name = if account.label.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", account.label)
+    };
+    println!(
+        "Added {} account {}{name}; its secret is in {}.",
+        account.provider,
+        account.id,
+        store.describe()
+    );
     if let Some(running) = Running::find(home, &config::Config::load(home)?, gateway_key(home)?) {
         drop(running);
         println!("A gateway is running on this home: restart it to use the new account.");
@@ -72,7 +83,11 @@ fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
 /// The secret from the chosen source; a hidden prompt when none was
 /// chosen and a terminal is attached.
 fn read_secret(args: &AddArgs) -> Result<String, Failure> {
-    let what = if args.refresh_token_stdin { "refresh token" } else { "API key" };
+    let what = if args.refresh_token_stdin {
+        "refresh token"
+    } else {
+        "API key"
+    };
     let secret = if args.api_key_stdin || args.refresh_token_stdin {
         let mut text = String::new();
         std::io::stdin()
@@ -81,7 +96,9 @@ fn read_secret(args: &AddArgs) -> Result<String, Failure> {
         text
     } else if let Some(var) = &args.api_key_env {
         std::env::var(var).map_err(|_| {
-            Failure::usage(format!("the environment variable {var} is not set (or not valid UTF-8); export it first"))
+            Failure::usage(format!(
+                "the environment variable {var} is not set (or not valid UTF-8); export it first"
+            ))
         })?
     } else if std::io::stdin().is_terminal() {
         rpassword::prompt_password(format!("{} {what} (input hidden): ", args.provider))
@@ -151,7 +168,11 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
         "ID", "PROVIDER", "LABEL", "TIER", "MODELS", "IN-FLIGHT", "REQUESTS", "ERRORS"
     );
     for (status, account) in rows.iter().zip(&config.accounts) {
-        let models = if account.models.is_empty() { "*".to_string() } else { account.models.join(",") };
+        let models = if account.models.is_empty() {
+            "*".to_string()
+        } else {
+            account.models.join(",")
+        };
         println!(
             "{:<13} {:<10} {:<16} {:>4} {:<18} {:>9} {:>8} {:>7}  {}",
             account.id,
@@ -194,8 +215,17 @@ fn describe_state(status: &AccountStatus) -> String {
                 .cooldowns
                 .iter()
                 .map(|c| {
-                    let scope = if c.model == "*" { "all models".to_string() } else { c.model.clone() };
-                    format!("cooling until {} for {scope} ({}; {}s left)", clock(c.until_unix), c.reason, c.remaining_secs)
+                    let scope = if c.model == "*" {
+                        "all models".to_string()
+                    } else {
+                        c.model.clone()
+                    };
+                    format!(
+                        "cooling until {} for {scope} ({}; {}s left)",
+                        clock(c.until_unix),
+                        c.reason,
+                        c.remaining_secs
+                    )
                 })
                 .collect();
             parts.join("; ")

@@ -26,7 +26,10 @@ impl Running {
             .and_then(|record| record.status.address)
             .map(|address| address.port())
             .unwrap_or(config.proxy.port);
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(3))
             .no_proxy()

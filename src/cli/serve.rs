@@ -24,14 +24,23 @@ pub fn run(home: &Home, args: ServeArgs) -> Result<(), Failure> {
         let address = gateway.start().await?;
         let status = gateway.status();
         let base = status.base_url.clone().unwrap_or_else(|| format!("http://{address}"));
-        println!("Switchyard listening on {address} · {} account(s) · auth: {}", status.accounts, status.auth_mode);
+        println!(
+            "Switchyard listening on {address} · {} account(s) · auth: {}",
+            status.accounts, status.auth_mode
+        );
         println!("  OpenAI SDKs:            {base}/v1");
         println!("  Anthropic / Gemini SDKs: {base}");
         if status.lan {
-            println!("  LAN access is on: other machines reach it at http://<this machine's address>:{}", address.port());
+            println!(
+                "  LAN access is on: other machines reach it at http://<this machine's address>:{}",
+                address.port()
+            );
         }
         shutdown_signal().await;
-        eprintln!("switchyard: stopping (in-flight requests get {}s to finish)", DEFAULT_GRACE.as_secs());
+        eprintln!(
+            "switchyard: stopping (in-flight requests get {}s to finish)",
+            DEFAULT_GRACE.as_secs()
+        );
         gateway.stop(DEFAULT_GRACE).await;
         Ok(())
     })

@@ -28,16 +28,26 @@ pub fn status(home: &Home, json: bool) -> Result<(), Failure> {
     match live {
         Some(status) => {
             let base = status.base_url.clone().unwrap_or_default();
-            println!("running on {}", status.address.map(|a| a.to_string()).unwrap_or_default());
+            println!(
+                "running on {}",
+                status.address.map(|a| a.to_string()).unwrap_or_default()
+            );
             println!("base URL:  {base}/v1 (OpenAI SDKs) · {base} (Anthropic and Gemini SDKs)");
             println!("accounts:  {} active", status.accounts);
-            println!("auth mode: {}{}", status.auth_mode, if status.lan { " · LAN access on" } else { "" });
+            println!(
+                "auth mode: {}{}",
+                status.auth_mode,
+                if status.lan { " · LAN access on" } else { "" }
+            );
         }
         None => {
             let mode = config.proxy.auth_mode;
             println!("not running (no gateway answers on 127.0.0.1:{})", config.proxy.port);
             println!("accounts:  {enabled} enabled in config.toml");
-            println!("auth mode: {mode} (→ {} when started)", mode.effective(config.proxy.allow_lan_access));
+            println!(
+                "auth mode: {mode} (→ {} when started)",
+                mode.effective(config.proxy.allow_lan_access)
+            );
             println!("start it:  switchyard serve");
         }
     }
@@ -47,7 +57,10 @@ pub fn status(home: &Home, json: bool) -> Result<(), Failure> {
 /// Prints where state lives.
 pub fn config_path(home: &Home) -> Result<(), Failure> {
     println!("config:  {}", home.config_file().display());
-    println!("secrets: {} (when secret_store = \"file\")", home.secrets_file().display());
+    println!(
+        "secrets: {} (when secret_store = \"file\")",
+        home.secrets_file().display()
+    );
     println!("state:   {}", home.state_dir.display());
     Ok(())
 }
@@ -59,8 +72,12 @@ pub fn config_show(home: &Home) -> Result<(), Failure> {
         config.proxy.api_key = Some(mask(key));
     }
     let store = secrets::selected_kind(&config)?;
-    let text = toml::to_string_pretty(&config).map_err(|err| Failure::runtime(format!("cannot show the config: {err}")))?;
-    println!("# {} (effective; secrets masked; secret store in use: {store:?})", home.config_file().display());
+    let text =
+        toml::to_string_pretty(&config).map_err(|err| Failure::runtime(format!("cannot show the config: {err}")))?;
+    println!(
+        "# {} (effective; secrets masked; secret store in use: {store:?})",
+        home.config_file().display()
+    );
     print!("{text}");
     Ok(())
 }

@@ -78,10 +78,7 @@ pub(super) fn typed<T: DeserializeOwned, E: de::Error>(value: Value) -> Result<T
 
 /// Checks that `value` is a JSON object (an `expected` one) and reads its
 /// `type` tag, `None` when it has none.
-pub(super) fn object_tag<E: de::Error>(
-    value: &Value,
-    expected: &'static str,
-) -> Result<Option<String>, E> {
+pub(super) fn object_tag<E: de::Error>(value: &Value, expected: &'static str) -> Result<Option<String>, E> {
     let Value::Object(object) = value else {
         return Err(E::invalid_type(unexpected(value), &expected));
     };
@@ -118,11 +115,7 @@ pub(super) enum WireBlock {
     /// `{"type":"document","source"}`.
     Document { source: DocumentSource },
     /// `{"type":"tool_use","id","name","input"}`.
-    ToolUse {
-        id: String,
-        name: String,
-        input: Value,
-    },
+    ToolUse { id: String, name: String, input: Value },
     /// `{"type":"tool_result","tool_use_id","content","is_error"}`.
     ToolResult {
         tool_use_id: String,
@@ -250,14 +243,8 @@ impl<'de> Deserialize<'de> for WireBlock {
                 }
             }
             "thinking" => {
-                let Thinking {
-                    thinking,
-                    signature,
-                } = typed(value)?;
-                WireBlock::Thinking {
-                    thinking,
-                    signature,
-                }
+                let Thinking { thinking, signature } = typed(value)?;
+                WireBlock::Thinking { thinking, signature }
             }
             "redacted_thinking" => {
                 let Redacted { data } = typed(value)?;
@@ -277,18 +264,14 @@ pub(super) fn block_parts(block: WireBlock, parts: &mut Vec<Part>) {
     match block {
         WireBlock::Text { text } => parts.push(Part::Text(text)),
         WireBlock::Image { source } => match source {
-            ImageSource::Base64 { media_type, data } => {
-                parts.push(Part::Image(Image::Base64 { media_type, data }))
-            }
+            ImageSource::Base64 { media_type, data } => parts.push(Part::Image(Image::Base64 { media_type, data })),
             ImageSource::Url { url } => parts.push(Part::Image(Image::Url(url))),
             ImageSource::Other => {}
         },
         WireBlock::Document { source } => match source {
             // A PDF is inline media like an image: Gemini reads it as such, and
             // the encoder below turns `application/pdf` back into a document.
-            DocumentSource::Base64 { media_type, data } => {
-                parts.push(Part::Image(Image::Base64 { media_type, data }))
-            }
+            DocumentSource::Base64 { media_type, data } => parts.push(Part::Image(Image::Base64 { media_type, data })),
             DocumentSource::Text { data } => parts.push(Part::Text(data)),
             DocumentSource::Content { content } => text_or_block_parts(content, parts),
             DocumentSource::Other => {}
@@ -321,10 +304,7 @@ pub(super) fn block_parts(block: WireBlock, parts: &mut Vec<Part>) {
                 is_error: is_error.unwrap_or(false),
             }));
         }
-        WireBlock::Thinking {
-            thinking,
-            signature,
-        } => parts.push(Part::Reasoning(Reasoning {
+        WireBlock::Thinking { thinking, signature } => parts.push(Part::Reasoning(Reasoning {
             text: thinking,
             // An empty signature (a client echoing a thinking block that never
             // had one) cannot be replayed: treat it as absent.
@@ -431,11 +411,7 @@ mod tests {
     fn arguments_become_an_object_or_nothing() {
         assert_eq!(arguments_object(r#"{"a":[1,2]}"#), json!({"a": [1, 2]}));
         for not_an_object in ["", "[1]", "\"text\"", "{\"a\":", "null"] {
-            assert_eq!(
-                arguments_object(not_an_object),
-                json!({}),
-                "{not_an_object}"
-            );
+            assert_eq!(arguments_object(not_an_object), json!({}), "{not_an_object}");
         }
     }
 }

@@ -6,12 +6,12 @@ use serde::de::Deserializer;
 use serde_json::{Map, Value, json};
 
 use super::content::{
-    TextBlock, TextOrBlocks, WireBlock, arguments_object, block_parts, media_block, object_tag,
-    text_block, texts, typed,
+    TextBlock, TextOrBlocks, WireBlock, arguments_object, block_parts, media_block, object_tag, text_block, texts,
+    typed,
 };
 use crate::protocol::model::{
-    ChatRequest, FunctionTool, Message, Part, ReasoningConfig, ReasoningEffort, ResponseFormat,
-    Role, Sampling, Tool, ToolChoice,
+    ChatRequest, FunctionTool, Message, Part, ReasoningConfig, ReasoningEffort, ResponseFormat, Role, Sampling, Tool,
+    ToolChoice,
 };
 use crate::protocol::{ApiError, parse_json};
 
@@ -220,9 +220,7 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
             stop: wire.stop_sequences.unwrap_or_default(),
             ..Sampling::default()
         },
-        reasoning: wire
-            .thinking
-            .map(|thinking| decode_thinking(thinking, effort)),
+        reasoning: wire.thinking.map(|thinking| decode_thinking(thinking, effort)),
         response_format,
         stream: wire.stream.unwrap_or(false),
         stream_include_usage: false,
@@ -284,10 +282,7 @@ fn decode_thinking(thinking: WireThinking, effort: Option<ReasoningEffort>) -> R
     // `display: "omitted"` asks for the signature without the text.
     let shown = |display: Option<String>| display.as_deref() != Some("omitted");
     match thinking {
-        WireThinking::Enabled {
-            budget_tokens,
-            display,
-        } => ReasoningConfig {
+        WireThinking::Enabled { budget_tokens, display } => ReasoningConfig {
             effort,
             budget_tokens: Some(budget_tokens),
             include_thoughts: shown(display),
@@ -318,10 +313,7 @@ fn decode_thinking(thinking: WireThinking, effort: Option<ReasoningEffort>) -> R
 /// can verify).
 pub fn encode_request(request: &ChatRequest, model: &str) -> Value {
     let budget = thinking_budget(request);
-    let mut max_tokens = request
-        .sampling
-        .max_output_tokens
-        .unwrap_or(DEFAULT_MAX_TOKENS);
+    let mut max_tokens = request.sampling.max_output_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
     match budget {
         // The budget must stay below max_tokens; keep the client's limit as
         // the room left for the answer.
@@ -387,10 +379,7 @@ pub fn encode_request(request: &ChatRequest, model: &str) -> Value {
         }
     }
     if let Some(budget) = budget {
-        body.insert(
-            "thinking".into(),
-            json!({"type": "enabled", "budget_tokens": budget}),
-        );
+        body.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
     }
     let sampling = &request.sampling;
     // Thinking forbids changing temperature and top_k, and narrows top_p.
@@ -442,17 +431,10 @@ fn thinking_budget(request: &ChatRequest) -> Option<u32> {
         .rev()
         .find(|message| message.role == Role::Assistant);
     if let Some(turn) = last_assistant {
-        let called = turn
-            .content
-            .iter()
-            .any(|part| matches!(part, Part::ToolCall(_)));
+        let called = turn.content.iter().any(|part| matches!(part, Part::ToolCall(_)));
         let replayable = turn.content.iter().any(|part| match part {
             Part::Reasoning(reasoning) => {
-                reasoning
-                    .signature
-                    .as_deref()
-                    .is_some_and(|sig| !sig.is_empty())
-                    || reasoning.redacted.is_some()
+                reasoning.signature.as_deref().is_some_and(|sig| !sig.is_empty()) || reasoning.redacted.is_some()
             }
             _ => false,
         });
@@ -527,9 +509,7 @@ fn encode_part(part: &Part, turn: &mut Turn) {
                     "thinking": reasoning.text,
                     "signature": signature,
                 })),
-                (_, Some(data)) => turn
-                    .blocks
-                    .push(json!({"type": "redacted_thinking", "data": data})),
+                (_, Some(data)) => turn.blocks.push(json!({"type": "redacted_thinking", "data": data})),
                 _ => {}
             }
         }

@@ -52,9 +52,7 @@ fn translated_request() -> ChatRequest {
                     }),
                     Part::Reasoning(Reasoning {
                         text: "Signed thought".into(),
-                        signature: Some(
-                            "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds".into(),
-                        ),
+                        signature: Some("EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds".into()),
                         redacted: None,
                     }),
                     Part::Reasoning(Reasoning {
@@ -183,10 +181,7 @@ fn folds_claude_code_system_messages_and_turns_adaptive_thinking_into_a_budget()
         json!([{"role": "user", "content": [{"type": "text", "text": "list the files in this directory"}]}])
     );
     // High effort; 32000 already leaves room above the budget.
-    assert_eq!(
-        encoded["thinking"],
-        json!({"type": "enabled", "budget_tokens": 24576})
-    );
+    assert_eq!(encoded["thinking"], json!({"type": "enabled", "budget_tokens": 24576}));
     assert_eq!(encoded["max_tokens"], 32000);
     assert_eq!(encoded.get("temperature"), None);
     assert_eq!(encoded["stream"], true);
@@ -387,17 +382,11 @@ fn omits_thinking_when_the_tool_calling_turn_has_no_signed_thinking() {
         signature: Some("EqQBCgIYAhIM".into()),
         redacted: None,
     });
-    assert_eq!(
-        encode_request(&request, "m")["thinking"]["budget_tokens"],
-        2048
-    );
+    assert_eq!(encode_request(&request, "m")["thinking"]["budget_tokens"], 2048);
 
     // A later assistant turn without tool calls does not need thinking.
     request.messages[1].content = vec![call];
     request.messages.push(text(Role::Assistant, "All done."));
     request.messages.push(text(Role::User, "thanks"));
-    assert_eq!(
-        encode_request(&request, "m")["thinking"]["budget_tokens"],
-        2048
-    );
+    assert_eq!(encode_request(&request, "m")["thinking"]["budget_tokens"], 2048);
 }

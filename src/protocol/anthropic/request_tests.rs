@@ -92,11 +92,12 @@ fn decodes_images_and_documents_and_drops_what_the_model_cannot_carry() {
         vec![
             Part::Image(Image::Base64 {
                 media_type: "image/png".into(),
-                data: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==".into(),
+                data:
+                    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+                        .into(),
             }),
             Part::Image(Image::Url(
-                "https://upload.wikimedia.org/wikipedia/commons/a/a7/Camponotus_flavomarginatus_ant.jpg"
-                    .into()
+                "https://upload.wikimedia.org/wikipedia/commons/a/a7/Camponotus_flavomarginatus_ant.jpg".into()
             )),
             // The Files-API image and the URL document are gone.
             Part::Text("The grass is green. The sky is blue.".into()),
@@ -135,10 +136,7 @@ fn decodes_custom_tools_keeps_web_search_and_drops_other_builtins() {
             Tool::WebSearch,
         ]
     );
-    assert_eq!(
-        request.tool_choice,
-        Some(ToolChoice::Function("get_weather".into()))
-    );
+    assert_eq!(request.tool_choice, Some(ToolChoice::Function("get_weather".into())));
 }
 
 #[test]
@@ -182,10 +180,7 @@ fn decodes_tool_calls_and_tool_results() {
                     call_id: "toolu_01B12c47zz81mn462098pk3".into(),
                     name: None,
                     content: vec![
-                        Part::Text(
-                            "ConnectionError: the weather service API is not available (HTTP 500)"
-                                .into()
-                        ),
+                        Part::Text("ConnectionError: the weather service API is not available (HTTP 500)".into()),
                         Part::Image(Image::Base64 {
                             media_type: "image/jpeg".into(),
                             data: "/9j/4AAQSkZJRg==".into(),
@@ -270,10 +265,7 @@ fn decodes_what_claude_code_sends() {
     };
     assert_eq!(bash.name, "Bash");
     assert_eq!(bash.parameters["required"], json!(["command"]));
-    assert_eq!(
-        bash.parameters["$schema"],
-        "http://json-schema.org/draft-07/schema#"
-    );
+    assert_eq!(bash.parameters["$schema"], "http://json-schema.org/draft-07/schema#");
 }
 
 #[test]
@@ -323,10 +315,7 @@ fn decodes_every_thinking_variant() {
         None
     );
     // Effort alone tunes a plain answer; no other protocol can say that.
-    assert_eq!(
-        reasoning(json!({"output_config": {"effort": "high"}})),
-        None
-    );
+    assert_eq!(reasoning(json!({"output_config": {"effort": "high"}})), None);
 }
 
 #[test]
@@ -349,8 +338,7 @@ fn decodes_output_format_json_schema() {
 
 #[test]
 fn decodes_count_tokens_bodies_without_max_tokens() {
-    let request =
-        decode(r#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"Hi"}]}"#);
+    let request = decode(r#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"Hi"}]}"#);
     assert_eq!(request.sampling.max_output_tokens, None);
     assert_eq!(request.messages, vec![text(Role::User, "Hi")]);
 }
@@ -408,10 +396,7 @@ fn errors_name_the_field_that_failed() {
         (json!({"messages": []}), vec!["missing field `model`"]),
         (
             json!({"model": "m", "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": 5}]}),
-            vec![
-                "messages[1].content",
-                "a string or an array of content blocks",
-            ],
+            vec!["messages[1].content", "a string or an array of content blocks"],
         ),
         (
             json!({"model": "m", "messages": [{"role": "robot", "content": "a"}]}),
@@ -423,19 +408,11 @@ fn errors_name_the_field_that_failed() {
         ),
         (
             json!({"model": "m", "messages": [{"role": "assistant", "content": [{"type": "tool_use", "id": 7, "name": "f", "input": {}}]}]}),
-            vec![
-                "messages[0].content[0]",
-                "`id`",
-                "invalid type: integer `7`",
-            ],
+            vec!["messages[0].content[0]", "`id`", "invalid type: integer `7`"],
         ),
         (
             json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "base64", "data": "x"}}]}]}),
-            vec![
-                "messages[0].content[0]",
-                "`source`",
-                "missing field `media_type`",
-            ],
+            vec!["messages[0].content[0]", "`source`", "missing field `media_type`"],
         ),
         (
             json!({"model": "m", "messages": [{"role": "user", "content": [{"text": "no type"}]}]}),
@@ -517,10 +494,7 @@ fn never_panics_on_hostile_or_truncated_input() {
         let fixture = fixture.trim_end();
         let cuts = (0..fixture.len()).filter(|&cut| fixture.is_char_boundary(cut));
         for cut in cuts.step_by(7) {
-            assert!(
-                decode_request(&fixture.as_bytes()[..cut]).is_err(),
-                "prefix {cut}"
-            );
+            assert!(decode_request(&fixture.as_bytes()[..cut]).is_err(), "prefix {cut}");
         }
     }
 }

@@ -42,14 +42,8 @@ impl WireUsage {
         }
         take(&mut self.input_tokens, newer.input_tokens);
         take(&mut self.output_tokens, newer.output_tokens);
-        take(
-            &mut self.cache_creation_input_tokens,
-            newer.cache_creation_input_tokens,
-        );
-        take(
-            &mut self.cache_read_input_tokens,
-            newer.cache_read_input_tokens,
-        );
+        take(&mut self.cache_creation_input_tokens, newer.cache_creation_input_tokens);
+        take(&mut self.cache_read_input_tokens, newer.cache_read_input_tokens);
         if newer
             .output_tokens_details
             .is_some_and(|details| details.thinking_tokens.is_some())
@@ -184,8 +178,7 @@ struct WireResponse {
 
 /// Decodes an upstream's non-streamed Message (or its error body).
 pub fn decode_response(body: &[u8], _meta: &ResponseMeta) -> Result<ChatResponse, ApiError> {
-    let wire: WireResponse =
-        parse_json(body).map_err(|err| unreadable("a response", err.message))?;
+    let wire: WireResponse = parse_json(body).map_err(|err| unreadable("a response", err.message))?;
     if wire.kind.as_deref() == Some("error") {
         return Err(wire.error.unwrap_or_default().into_api_error());
     }
@@ -204,10 +197,7 @@ pub fn decode_response(body: &[u8], _meta: &ResponseMeta) -> Result<ChatResponse
         content,
         // Non-streamed responses always name a reason; a missing one is a
         // compatible server's way of saying the turn simply ended.
-        finish_reason: wire
-            .stop_reason
-            .as_deref()
-            .map_or(FinishReason::Stop, finish_from_wire),
+        finish_reason: wire.stop_reason.as_deref().map_or(FinishReason::Stop, finish_from_wire),
         usage: wire.usage.unwrap_or_default().to_model(),
     })
 }

@@ -68,13 +68,18 @@ fn decodes_signed_and_redacted_thinking_and_thinking_tokens() {
         vec![
             Part::Reasoning(Reasoning {
                 text: "To approach this, let's think about what we know about prime numbers...".into(),
-                signature: Some("zbbJhbGciOiJFU8zI1NiIsImtakcjsu38219c0.eyJoYXNoIjoiYWJjMTIzIiwiaWF0IjoxNjE0NTM0NTY3fQ....".into()),
+                signature: Some(
+                    "zbbJhbGciOiJFU8zI1NiIsImtakcjsu38219c0.eyJoYXNoIjoiYWJjMTIzIiwiaWF0IjoxNjE0NTM0NTY3fQ....".into()
+                ),
                 redacted: None,
             }),
             Part::Reasoning(Reasoning {
                 text: String::new(),
                 signature: None,
-                redacted: Some("EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB5URj".into()),
+                redacted: Some(
+                    "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB5URj"
+                        .into()
+                ),
             }),
             Part::Text("Yes, there are infinitely many prime numbers such that n mod 4 = 3...".into()),
         ]
@@ -101,10 +106,7 @@ fn drops_server_tool_blocks_and_keeps_pause_turn() {
             Part::Text("Claude Shannon was born on April 30, 1916, in Petoskey, Michigan".into()),
         ]
     );
-    assert_eq!(
-        response.finish_reason,
-        FinishReason::Other("pause_turn".into())
-    );
+    assert_eq!(response.finish_reason, FinishReason::Other("pause_turn".into()));
     let encoded = encode_response(&response, &meta());
     assert_eq!(encoded["stop_reason"], "pause_turn");
 }
@@ -140,24 +142,15 @@ fn an_unreadable_body_is_a_bad_gateway_not_a_bad_request() {
     ] {
         let err = decode_response(body, &meta()).unwrap_err();
         assert_eq!((err.status, err.kind), (502, ErrorKind::Api));
-        assert!(
-            err.message.contains("Anthropic upstream"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("Anthropic upstream"), "{}", err.message);
     }
     let err = decode_response(br#"{"content": [{"type": "text"}]}"#, &meta()).unwrap_err();
-    assert!(
-        err.message.contains("missing field `text`"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("missing field `text`"), "{}", err.message);
 }
 
 #[test]
 fn decodes_lenient_bodies_from_compatible_servers() {
-    let response =
-        decode(r#"{"content": [{"type": "text", "text": "ok"}], "model": null, "usage": null}"#);
+    let response = decode(r#"{"content": [{"type": "text", "text": "ok"}], "model": null, "usage": null}"#);
     assert_eq!(response.content, vec![Part::Text("ok".into())]);
     assert_eq!(response.finish_reason, FinishReason::Stop);
     assert_eq!(response.usage, Usage::default());
@@ -250,15 +243,9 @@ fn maps_every_stop_reason_both_ways() {
         assert_eq!(finish_from_wire(wire), model);
         assert_eq!(finish_to_wire(&model), wire);
     }
-    assert_eq!(
-        finish_from_wire("model_context_window_exceeded"),
-        FinishReason::Length
-    );
+    assert_eq!(finish_from_wire("model_context_window_exceeded"), FinishReason::Length);
     // Reasons only other protocols have must not reach a client's enum.
-    assert_eq!(
-        finish_to_wire(&FinishReason::Other("RECITATION".into())),
-        "end_turn"
-    );
+    assert_eq!(finish_to_wire(&FinishReason::Other("RECITATION".into())), "end_turn");
 }
 
 #[test]

@@ -6,14 +6,10 @@ use bytes::BytesMut;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::response::{
-    WireError, WireUsage, finish_from_wire, finish_to_wire, unreadable, usage_json,
-};
+use super::response::{WireError, WireUsage, finish_from_wire, finish_to_wire, unreadable, usage_json};
 use crate::protocol::ApiError;
 use crate::protocol::model::{FinishReason, ResponseMeta, Usage};
-use crate::protocol::stream::{
-    BlockKind, Delta, EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent,
-};
+use crate::protocol::stream::{BlockKind, Delta, EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent};
 
 // ---------------------------------------------------------------------------
 // Decoding an upstream stream
@@ -199,19 +195,13 @@ impl EventDecoder {
             return;
         }
         match (kind, &mut open.kind) {
-            ("text_delta", OpenKind::Text) => {
-                push_nonempty(out, delta.text.as_deref().unwrap_or(""), Delta::Text)
+            ("text_delta", OpenKind::Text) => push_nonempty(out, delta.text.as_deref().unwrap_or(""), Delta::Text),
+            ("thinking_delta", OpenKind::Reasoning) => {
+                push_nonempty(out, delta.thinking.as_deref().unwrap_or(""), Delta::Reasoning)
             }
-            ("thinking_delta", OpenKind::Reasoning) => push_nonempty(
-                out,
-                delta.thinking.as_deref().unwrap_or(""),
-                Delta::Reasoning,
-            ),
-            ("signature_delta", OpenKind::Reasoning) => push_nonempty(
-                out,
-                delta.signature.as_deref().unwrap_or(""),
-                Delta::Signature,
-            ),
+            ("signature_delta", OpenKind::Reasoning) => {
+                push_nonempty(out, delta.signature.as_deref().unwrap_or(""), Delta::Signature)
+            }
             ("input_json_delta", OpenKind::ToolCall { streamed, .. }) => {
                 let fragment = delta.partial_json.unwrap_or_default();
                 if !fragment.is_empty() {
@@ -236,8 +226,7 @@ impl StreamDecoder for EventDecoder {
         if self.done || frame.data.trim().is_empty() {
             return Ok(());
         }
-        let event: WireEvent =
-            serde_json::from_str(frame.data).map_err(|err| unreadable("a stream event", err))?;
+        let event: WireEvent = serde_json::from_str(frame.data).map_err(|err| unreadable("a stream event", err))?;
         // The data's `type` is authoritative; the SSE name covers servers that omit it.
         let kind = event.kind.as_deref().or(frame.event).unwrap_or("");
         match kind {
@@ -258,14 +247,7 @@ impl StreamDecoder for EventDecoder {
                     self.delta(event.index, delta, out);
                 }
             }
-            "content_block_stop"
-                if self
-                    .open
-                    .as_ref()
-                    .is_some_and(|open| open.owns(event.index)) =>
-            {
-                self.close(out)
-            }
+            "content_block_stop" if self.open.as_ref().is_some_and(|open| open.owns(event.index)) => self.close(out),
             "message_delta" => {
                 if let Some(usage) = event.usage {
                     self.usage.merge(usage);
@@ -381,9 +363,7 @@ impl EventEncoder {
 
     fn start_block(&mut self, kind: &BlockKind, out: &mut BytesMut) {
         match kind {
-            BlockKind::Text => {
-                self.open_block(ClientBlock::Text, json!({"type": "text", "text": ""}), out)
-            }
+            BlockKind::Text => self.open_block(ClientBlock::Text, json!({"type": "text", "text": ""}), out),
             BlockKind::Reasoning => self.open_block(
                 ClientBlock::Thinking,
                 json!({"type": "thinking", "thinking": "", "signature": ""}),
@@ -414,10 +394,7 @@ impl EventEncoder {
     /// first if the delta arrived without one.
     fn write_delta(&mut self, delta: &Delta, out: &mut BytesMut) {
         let (wanted, body) = match delta {
-            Delta::Text(text) if !text.is_empty() => (
-                ClientBlock::Text,
-                json!({"type": "text_delta", "text": text}),
-            ),
+            Delta::Text(text) if !text.is_empty() => (ClientBlock::Text, json!({"type": "text_delta", "text": text})),
             Delta::Reasoning(text) if !text.is_empty() => (
                 ClientBlock::Thinking,
                 json!({"type": "thinking_delta", "thinking": text}),

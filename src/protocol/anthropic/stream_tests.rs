@@ -250,7 +250,8 @@ fn decodes_thinking_with_its_signature_and_full_final_usage() {
             )),
             StreamEvent::BlockStop,
             StreamEvent::BlockStart(BlockKind::RedactedReasoning {
-                data: "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB5URj".into(),
+                data: "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB5URj"
+                    .into(),
             }),
             StreamEvent::BlockStop,
             StreamEvent::BlockStart(BlockKind::Text),
@@ -283,9 +284,8 @@ fn decodes_an_error_event_and_stops_there() {
             }),
         ]
     );
-    let rate_limited = decode_lines(&[
-        json!({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}),
-    ]);
+    let rate_limited =
+        decode_lines(&[json!({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}})]);
     assert_eq!(
         rate_limited,
         vec![StreamEvent::Error(ApiError::upstream(429, "slow down"))]
@@ -378,14 +378,32 @@ fn closes_what_an_upstream_left_open() {
 #[test]
 fn reads_frames_named_only_by_event_or_only_by_type() {
     let owned = vec![
-        (Some("content_block_start".to_owned()), r#"{"index":0,"content_block":{"type":"text","text":""}}"#.to_owned()),
-        (None, r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}"#.to_owned()),
+        (
+            Some("content_block_start".to_owned()),
+            r#"{"index":0,"content_block":{"type":"text","text":""}}"#.to_owned(),
+        ),
+        (
+            None,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}"#.to_owned(),
+        ),
         // A delta for a block that is not open, and an event from the future.
-        (None, r#"{"type":"content_block_delta","index":5,"delta":{"type":"text_delta","text":"x"}}"#.to_owned()),
-        (Some("content_block_hologram".to_owned()), r#"{"type":"content_block_hologram"}"#.to_owned()),
+        (
+            None,
+            r#"{"type":"content_block_delta","index":5,"delta":{"type":"text_delta","text":"x"}}"#.to_owned(),
+        ),
+        (
+            Some("content_block_hologram".to_owned()),
+            r#"{"type":"content_block_hologram"}"#.to_owned(),
+        ),
         (Some("ping".to_owned()), String::new()),
-        (Some("message_delta".to_owned()), r#"{"delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":9}}"#.to_owned()),
-        (None, r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":10}}"#.to_owned()),
+        (
+            Some("message_delta".to_owned()),
+            r#"{"delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":9}}"#.to_owned(),
+        ),
+        (
+            None,
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":10}}"#.to_owned(),
+        ),
     ];
     assert_eq!(
         decode_frames(&owned),
@@ -410,10 +428,7 @@ fn nothing_follows_message_stop() {
             json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "late"}}),
             json!({"type": "error", "error": {"type": "api_error", "message": "late"}}),
         ]),
-        vec![
-            usage(0, 2, 0),
-            StreamEvent::Finish(FinishReason::StopSequence),
-        ]
+        vec![usage(0, 2, 0), StreamEvent::Finish(FinishReason::StopSequence),]
     );
 }
 
@@ -573,9 +588,7 @@ fn encodes_two_tool_calls_whose_fragments_reassemble() {
     let arguments_of = |index: u64| -> Value {
         let joined: String = events
             .iter()
-            .filter(|(_, data)| {
-                data["index"] == index && data["delta"]["type"] == "input_json_delta"
-            })
+            .filter(|(_, data)| data["index"] == index && data["delta"]["type"] == "input_json_delta")
             .filter_map(|(_, data)| data["delta"]["partial_json"].as_str())
             .collect();
         serde_json::from_str(&joined).expect("fragments join into JSON")
@@ -607,10 +620,7 @@ fn a_stream_without_finish_reason_still_ends_well() {
     );
     assert_eq!(plain[5].1["delta"]["stop_reason"], "end_turn");
     let with_tool = client_events(&encode_events(&[tool("toolu_b", "f"), arguments("{}")]));
-    assert_eq!(
-        with_tool[with_tool.len() - 2].1["delta"]["stop_reason"],
-        "tool_use"
-    );
+    assert_eq!(with_tool[with_tool.len() - 2].1["delta"]["stop_reason"], "tool_use");
 }
 
 #[test]
@@ -673,11 +683,7 @@ fn keep_alive_is_an_anthropic_ping_that_starts_nothing() {
     encoder.finish(&mut out);
     let bytes = std::str::from_utf8(&out).unwrap();
     assert_sdk_readable(bytes);
-    assert_eq!(
-        bytes.matches(PING).count(),
-        3,
-        "keep-alives plus the preamble's ping"
-    );
+    assert_eq!(bytes.matches(PING).count(), 3, "keep-alives plus the preamble's ping");
 }
 
 #[test]

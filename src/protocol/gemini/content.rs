@@ -32,11 +32,7 @@ pub(super) const FOREIGN_CALL_SIGNATURE: &str = "skip_thought_signature_validato
 pub(super) struct Content {
     /// The turn's parts, in order (a single part object is accepted too, a
     /// shape some REST clients send for `systemInstruction`).
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "one_or_many"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
     pub parts: Vec<WirePart>,
     /// `user` or `model` (`function` from old clients); clients may leave it
     /// out, meaning `user`.
@@ -55,35 +51,19 @@ pub(super) struct WirePart {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thought: Option<bool>,
     /// Media by value.
-    #[serde(
-        default,
-        alias = "inline_data",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, alias = "inline_data", skip_serializing_if = "Option::is_none")]
     pub inline_data: Option<Blob>,
     /// Media by URI.
     #[serde(default, alias = "file_data", skip_serializing_if = "Option::is_none")]
     pub file_data: Option<FileData>,
     /// A call the model makes.
-    #[serde(
-        default,
-        alias = "function_call",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, alias = "function_call", skip_serializing_if = "Option::is_none")]
     pub function_call: Option<FunctionCall>,
     /// The client's answer to a call.
-    #[serde(
-        default,
-        alias = "function_response",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, alias = "function_response", skip_serializing_if = "Option::is_none")]
     pub function_response: Option<FunctionResponse>,
     /// Opaque signature of the model's reasoning up to this part.
-    #[serde(
-        default,
-        alias = "thought_signature",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, alias = "thought_signature", skip_serializing_if = "Option::is_none")]
     pub thought_signature: Option<String>,
 }
 
@@ -150,9 +130,7 @@ where
 }
 
 /// Accepts a list of parts or a single part object.
-pub(super) fn one_or_many<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<WirePart>, D::Error> {
+pub(super) fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<WirePart>, D::Error> {
     struct PartsVisitor;
 
     impl<'de> Visitor<'de> for PartsVisitor {
@@ -228,11 +206,7 @@ impl<'a> CallIds<'a> {
             return id.to_string();
         }
         let name = name.unwrap_or_default();
-        if let Some(index) = self
-            .unanswered
-            .iter()
-            .position(|(pending, _)| pending == name)
-        {
+        if let Some(index) = self.unanswered.iter().position(|(pending, _)| pending == name) {
             return self.unanswered.remove(index).1;
         }
         format!("call_{name}")
@@ -293,8 +267,7 @@ pub(super) fn decode_parts(parts: Vec<WirePart>, ids: &mut CallIds<'_>) -> Vec<P
 /// they are put back into the standard alphabet. The placeholders Gemini
 /// documents for foreign history are words, not base64, and stay as they are.
 fn standard_base64(signature: String) -> String {
-    let placeholder =
-        signature == FOREIGN_CALL_SIGNATURE || signature == "context_engineering_is_the_way_to_go";
+    let placeholder = signature == FOREIGN_CALL_SIGNATURE || signature == "context_engineering_is_the_way_to_go";
     let url_safe = signature.contains(['-', '_'])
         && signature
             .bytes()
@@ -371,11 +344,7 @@ pub(super) enum Audience {
 
 /// Converts model parts into wire parts. `names` maps call ids to function
 /// names, for tool results that do not carry their name.
-pub(super) fn encode_parts(
-    parts: &[Part],
-    audience: Audience,
-    names: &HashMap<String, String>,
-) -> Vec<WirePart> {
+pub(super) fn encode_parts(parts: &[Part], audience: Audience, names: &HashMap<String, String>) -> Vec<WirePart> {
     let mut out = Vec::new();
     let mut pending_signature: Option<String> = None;
     for part in parts {
@@ -536,11 +505,7 @@ pub(super) fn arguments_object(text: &str, audience: Audience) -> Value {
     }
 }
 
-fn encode_tool_result(
-    result: &ToolResult,
-    names: &HashMap<String, String>,
-    out: &mut Vec<WirePart>,
-) {
+fn encode_tool_result(result: &ToolResult, names: &HashMap<String, String>, out: &mut Vec<WirePart>) {
     let name = result
         .name
         .clone()

@@ -18,11 +18,7 @@ fn call_ids_match_responses_by_id_then_by_name() {
     assert_eq!(ids.answer(None, Some("a")), "call_0");
     assert_eq!(ids.answer(None, Some("a")), "call_2");
     assert_eq!(ids.answer(None, Some("a")), "call_a");
-    assert_eq!(
-        ids.answer(None, Some("b")),
-        "call_b",
-        "x was answered by id already"
-    );
+    assert_eq!(ids.answer(None, Some("b")), "call_b", "x was answered by id already");
 }
 
 #[test]
@@ -120,23 +116,15 @@ fn unsigned_reasoning_is_for_clients_only() {
         }),
         Part::Text("hi".into()),
     ];
-    let upstream =
-        serde_json::to_value(encode_parts(&parts, Audience::Upstream, &HashMap::new())).unwrap();
+    let upstream = serde_json::to_value(encode_parts(&parts, Audience::Upstream, &HashMap::new())).unwrap();
     assert_eq!(upstream, json!([{"text": "hi"}]));
-    let client =
-        serde_json::to_value(encode_parts(&parts, Audience::Client, &HashMap::new())).unwrap();
-    assert_eq!(
-        client,
-        json!([{"text": "hmm", "thought": true}, {"text": "hi"}])
-    );
+    let client = serde_json::to_value(encode_parts(&parts, Audience::Client, &HashMap::new())).unwrap();
+    assert_eq!(client, json!([{"text": "hmm", "thought": true}, {"text": "hi"}]));
 }
 
 #[test]
 fn arguments_object_never_fails() {
-    assert_eq!(
-        arguments_object(r#"{"a":1}"#, Audience::Upstream),
-        json!({"a": 1})
-    );
+    assert_eq!(arguments_object(r#"{"a":1}"#, Audience::Upstream), json!({"a": 1}));
     assert_eq!(arguments_object("", Audience::Client), json!({}));
     assert_eq!(arguments_object("[1]", Audience::Upstream), json!({}));
     assert_eq!(arguments_object(r#"{"a":"#, Audience::Upstream), json!({}));
@@ -153,8 +141,7 @@ fn images_by_url_guess_their_type_and_data_urls_go_inline() {
         Part::Image(Image::Url("https://x.test/photo".into())),
         Part::Image(Image::Url("data:image/webp;base64,UklG".into())),
     ];
-    let wire =
-        serde_json::to_value(encode_parts(&parts, Audience::Upstream, &HashMap::new())).unwrap();
+    let wire = serde_json::to_value(encode_parts(&parts, Audience::Upstream, &HashMap::new())).unwrap();
     assert_eq!(
         wire,
         json!([
@@ -230,8 +217,7 @@ fn a_pending_signature_never_overwrites_a_call_of_its_own() {
             signature: None,
         }),
     ];
-    let wire =
-        serde_json::to_value(encode_parts(&parts, Audience::Upstream, &HashMap::new())).unwrap();
+    let wire = serde_json::to_value(encode_parts(&parts, Audience::Upstream, &HashMap::new())).unwrap();
     assert_eq!(
         wire,
         json!([

@@ -3,13 +3,9 @@
 
 use bytes::BytesMut;
 
-use super::{
-    ChunkDecoder, ChunkEncoder, decode_request, decode_response, encode_request, encode_response,
-};
+use super::{ChunkDecoder, ChunkEncoder, decode_request, decode_response, encode_request, encode_response};
 use crate::protocol::model::{ChatResponse, FinishReason, Part, ResponseMeta, ToolCall, Usage};
-use crate::protocol::stream::{
-    BlockKind, Delta, EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent,
-};
+use crate::protocol::stream::{BlockKind, Delta, EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent};
 
 fn meta() -> ResponseMeta {
     ResponseMeta {
@@ -21,20 +17,39 @@ fn meta() -> ResponseMeta {
 
 fn bodies() -> Vec<Vec<u8>> {
     let mut bodies: Vec<Vec<u8>> = [
-        "", "null", "0", "\"text\"", "{}", "[{}]", "{\"contents\":{}}", "{\"contents\":[null]}",
-        "{\"contents\":[{\"parts\":[null]}]}", "{\"contents\":[{\"parts\":{\"text\":1}}]}",
+        "",
+        "null",
+        "0",
+        "\"text\"",
+        "{}",
+        "[{}]",
+        "{\"contents\":{}}",
+        "{\"contents\":[null]}",
+        "{\"contents\":[{\"parts\":[null]}]}",
+        "{\"contents\":[{\"parts\":{\"text\":1}}]}",
         "{\"contents\":[{\"parts\":[{\"functionCall\":{\"name\":\"f\",\"args\":\"not an object\"}}]}]}",
         "{\"contents\":[{\"parts\":[{\"functionResponse\":{\"response\":[1,2]}}]}]}",
-        "{\"generationConfig\":{\"maxOutputTokens\":1e30}}", "{\"generationConfig\":{\"thinkingConfig\":{\"thinkingBudget\":99999999999}}}",
-        "{\"generationConfig\":{\"seed\":\"abc\"}}", "{\"tools\":[{\"functionDeclarations\":[{\"name\":\"f\",\"parameters\":true}]}]}",
-        "{\"candidates\":\"x\"}", "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\",\"thought\":\"yes\"}]}}]}",
-        "{\"error\":{\"code\":99999,\"message\":null}}", "{\"usageMetadata\":{\"promptTokenCount\":-1}}",
+        "{\"generationConfig\":{\"maxOutputTokens\":1e30}}",
+        "{\"generationConfig\":{\"thinkingConfig\":{\"thinkingBudget\":99999999999}}}",
+        "{\"generationConfig\":{\"seed\":\"abc\"}}",
+        "{\"tools\":[{\"functionDeclarations\":[{\"name\":\"f\",\"parameters\":true}]}]}",
+        "{\"candidates\":\"x\"}",
+        "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\",\"thought\":\"yes\"}]}}]}",
+        "{\"error\":{\"code\":99999,\"message\":null}}",
+        "{\"usageMetadata\":{\"promptTokenCount\":-1}}",
     ]
     .iter()
     .map(|body| body.as_bytes().to_vec())
     .collect();
     bodies.push(format!("{}{}", "[".repeat(300), "]".repeat(300)).into_bytes());
-    bodies.push(format!("{{\"contents\":[{{\"parts\":[{{\"functionCall\":{{\"name\":\"f\",\"args\":{}1{}}}}}]}}]}}", "{\"a\":".repeat(200), "}".repeat(200)).into_bytes());
+    bodies.push(
+        format!(
+            "{{\"contents\":[{{\"parts\":[{{\"functionCall\":{{\"name\":\"f\",\"args\":{}1{}}}}}]}}]}}",
+            "{\"a\":".repeat(200),
+            "}".repeat(200)
+        )
+        .into_bytes(),
+    );
     bodies.push(vec![0xff, 0xfe, b'{', b'}']);
     bodies
 }

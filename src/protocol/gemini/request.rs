@@ -8,13 +8,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
 use super::content::{
-    Audience, CallIds, Content, FOREIGN_CALL_SIGNATURE, WirePart, decode_parts, encode_parts,
-    null_as_default,
+    Audience, CallIds, Content, FOREIGN_CALL_SIGNATURE, WirePart, decode_parts, encode_parts, null_as_default,
 };
 use super::schema::{cleanup_schema, from_gemini_schema};
 use crate::protocol::model::{
-    ChatRequest, FunctionTool, Message, Part, ReasoningConfig, ReasoningEffort, ResponseFormat,
-    Role, Sampling, Tool, ToolChoice,
+    ChatRequest, FunctionTool, Message, Part, ReasoningConfig, ReasoningEffort, ResponseFormat, Role, Sampling, Tool,
+    ToolChoice,
 };
 use crate::protocol::{ApiError, parse_json};
 
@@ -43,10 +42,7 @@ pub(super) struct GenerateContentRequest {
     #[serde(alias = "system_instruction", skip_serializing_if = "Option::is_none")]
     pub system_instruction: Option<Content>,
     /// Tool declarations.
-    #[serde(
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<WireTool>,
     /// How the tools may be used.
     #[serde(alias = "tool_config", skip_serializing_if = "Option::is_none")]
@@ -112,10 +108,7 @@ pub(super) struct FunctionDeclaration {
 #[serde(rename_all = "camelCase", default)]
 pub(super) struct ToolConfig {
     /// The only part of it the model expresses.
-    #[serde(
-        alias = "function_calling_config",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "function_calling_config", skip_serializing_if = "Option::is_none")]
     pub function_calling_config: Option<FunctionCallingConfig>,
 }
 
@@ -153,11 +146,7 @@ pub(super) struct GenerationConfig {
     )]
     pub top_k: Option<u32>,
     /// Number of candidates; only 1 is supported.
-    #[serde(
-        alias = "candidate_count",
-        deserialize_with = "lenient_u32",
-        skip_serializing
-    )]
+    #[serde(alias = "candidate_count", deserialize_with = "lenient_u32", skip_serializing)]
     pub candidate_count: Option<u32>,
     /// Output token limit.
     #[serde(
@@ -180,10 +169,7 @@ pub(super) struct GenerationConfig {
     #[serde(alias = "frequency_penalty", skip_serializing_if = "Option::is_none")]
     pub frequency_penalty: Option<f64>,
     /// Random seed.
-    #[serde(
-        deserialize_with = "lenient_i64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient_i64", skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
     /// `application/json` asks for JSON output.
     #[serde(alias = "response_mime_type", skip_serializing_if = "Option::is_none")]
@@ -192,10 +178,7 @@ pub(super) struct GenerationConfig {
     #[serde(alias = "response_schema", skip_serializing)]
     pub response_schema: Option<Value>,
     /// Output schema as JSON Schema.
-    #[serde(
-        alias = "response_json_schema",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "response_json_schema", skip_serializing_if = "Option::is_none")]
     pub response_json_schema: Option<Value>,
     /// Thinking budget / level and whether thoughts are returned.
     #[serde(alias = "thinking_config", skip_serializing_if = "Option::is_none")]
@@ -257,10 +240,7 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
         let role = decode_role(content.role.as_deref(), index)?;
         let parts = decode_parts(content.parts, &mut ids);
         if !parts.is_empty() {
-            request.messages.push(Message {
-                role,
-                content: parts,
-            });
+            request.messages.push(Message { role, content: parts });
         }
     }
 
@@ -302,9 +282,7 @@ fn decode_tool(tool: WireTool, tools: &mut Vec<Tool>) {
             parameters,
         }));
     }
-    if (tool.google_search.is_some() || tool.google_search_retrieval.is_some())
-        && !tools.contains(&Tool::WebSearch)
-    {
+    if (tool.google_search.is_some() || tool.google_search_retrieval.is_some()) && !tools.contains(&Tool::WebSearch) {
         tools.push(Tool::WebSearch);
     }
     let dropped = [
@@ -325,12 +303,7 @@ fn decode_tool(tool: WireTool, tools: &mut Vec<Tool>) {
 }
 
 fn decode_tool_choice(config: FunctionCallingConfig) -> Option<ToolChoice> {
-    match config
-        .mode
-        .as_deref()
-        .map(str::to_ascii_uppercase)
-        .as_deref()
-    {
+    match config.mode.as_deref().map(str::to_ascii_uppercase).as_deref() {
         // VALIDATED is AUTO with schema-checked calls; the model has no such nuance.
         Some("AUTO") | Some("VALIDATED") => Some(ToolChoice::Auto),
         Some("NONE") => Some(ToolChoice::None),
@@ -343,10 +316,7 @@ fn decode_tool_choice(config: FunctionCallingConfig) -> Option<ToolChoice> {
     }
 }
 
-fn decode_generation_config(
-    config: GenerationConfig,
-    request: &mut ChatRequest,
-) -> Result<(), ApiError> {
+fn decode_generation_config(config: GenerationConfig, request: &mut ChatRequest) -> Result<(), ApiError> {
     if let Some(count) = config.candidate_count.filter(|&count| count > 1) {
         return Err(ApiError::invalid_request(format!(
             "`generationConfig.candidateCount` is {count}, but only one candidate per request is supported; \
@@ -394,9 +364,7 @@ fn decode_thinking(config: ThinkingConfig) -> ReasoningConfig {
     };
     match config.thinking_budget {
         Some(0) => reasoning.effort = Some(ReasoningEffort::None),
-        Some(budget) if budget > 0 => {
-            reasoning.budget_tokens = Some(u32::try_from(budget).unwrap_or(u32::MAX))
-        }
+        Some(budget) if budget > 0 => reasoning.budget_tokens = Some(u32::try_from(budget).unwrap_or(u32::MAX)),
         _ => {}
     }
     if let Some(level) = config.thinking_level {
@@ -568,9 +536,7 @@ fn encode_generation_config(request: &ChatRequest) -> Option<GenerationConfig> {
         ..GenerationConfig::default()
     };
     match &request.response_format {
-        Some(ResponseFormat::JsonObject) => {
-            config.response_mime_type = Some("application/json".into())
-        }
+        Some(ResponseFormat::JsonObject) => config.response_mime_type = Some("application/json".into()),
         Some(ResponseFormat::JsonSchema { schema, .. }) => {
             config.response_mime_type = Some("application/json".into());
             // `responseJsonSchema` takes JSON Schema as it is (refs, unions, additionalProperties).
@@ -583,8 +549,7 @@ fn encode_generation_config(request: &ChatRequest) -> Option<GenerationConfig> {
         None => {}
     }
     config.thinking_config = request.reasoning.as_ref().and_then(encode_thinking);
-    let empty = serde_json::to_value(&config)
-        .is_ok_and(|value| value.as_object().is_some_and(|map| map.is_empty()));
+    let empty = serde_json::to_value(&config).is_ok_and(|value| value.as_object().is_some_and(|map| map.is_empty()));
     (!empty).then_some(config)
 }
 
@@ -634,9 +599,9 @@ fn lenient_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>
 fn lenient_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
     match lenient_i64(deserializer)? {
         None => Ok(None),
-        Some(integer) => u32::try_from(integer).map(Some).map_err(|_| {
-            de::Error::custom(format!("expected a non-negative integer, found {integer}"))
-        }),
+        Some(integer) => u32::try_from(integer)
+            .map(Some)
+            .map_err(|_| de::Error::custom(format!("expected a non-negative integer, found {integer}"))),
     }
 }
 

@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::{decode_request, encode_request};
 use crate::protocol::model::{
-    FunctionTool, Image, Message, Part, ReasoningConfig, ReasoningEffort, ResponseFormat, Role,
-    Sampling, Tool, ToolCall, ToolChoice, ToolResult,
+    FunctionTool, Image, Message, Part, ReasoningConfig, ReasoningEffort, ResponseFormat, Role, Sampling, Tool,
+    ToolCall, ToolChoice, ToolResult,
 };
 
 #[test]

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use super::{decode_request, encode_request};
 use crate::protocol::model::{
-    ChatRequest, FunctionTool, Image, Message, Part, Reasoning, ReasoningConfig, ReasoningEffort,
-    ResponseFormat, Role, Sampling, Tool, ToolCall, ToolChoice, ToolResult,
+    ChatRequest, FunctionTool, Image, Message, Part, Reasoning, ReasoningConfig, ReasoningEffort, ResponseFormat, Role,
+    Sampling, Tool, ToolCall, ToolChoice, ToolResult,
 };
 
 macro_rules! fixture {
@@ -89,10 +89,7 @@ fn system_instruction_and_turns() {
     let request = decode(body);
     assert_eq!(
         request.system,
-        vec![
-            "You are a cat. Your name is Neko.",
-            "Answer in one sentence."
-        ]
+        vec!["You are a cat. Your name is Neko.", "Answer in one sentence."]
     );
     assert_eq!(
         request.messages,
@@ -157,9 +154,7 @@ fn tools_declarations_search_and_forced_function() {
             }),
             Tool::Function(FunctionTool {
                 name: "schedule_meeting".into(),
-                description: Some(
-                    "Schedules a meeting with specified attendees at a given time and date.".into()
-                ),
+                description: Some("Schedules a meeting with specified attendees at a given time and date.".into()),
                 parameters: json!({
                     "type": "object",
                     "properties": {
@@ -265,18 +260,11 @@ fn function_calls_and_responses_are_paired() {
             Message {
                 role: Role::User,
                 content: vec![
-                    result(
-                        "call_0",
-                        json!({"temperature": 18, "unit": "celsius"}),
-                        false
-                    ),
+                    result("call_0", json!({"temperature": 18, "unit": "celsius"}), false),
                     result("call_1", json!({"error": "Paris is not reachable"}), true),
                 ],
             },
-            text(
-                Role::Assistant,
-                "It is 18°C in London; I could not reach Paris."
-            ),
+            text(Role::Assistant, "It is 18°C in London; I could not reach Paris."),
             text(Role::User, "Try Paris again."),
             Message {
                 role: Role::Assistant,
@@ -357,11 +345,7 @@ fn python_sdk_body_with_snake_case_inside() {
     );
     assert_eq!(request.tool_choice, Some(ToolChoice::Auto));
     assert_eq!(request.sampling.temperature, Some(0.0));
-    assert_eq!(
-        request.sampling.top_k,
-        Some(20),
-        "a float top_k is accepted"
-    );
+    assert_eq!(request.sampling.top_k, Some(20), "a float top_k is accepted");
     assert_eq!(request.sampling.max_output_tokens, Some(1024));
     assert_eq!(
         request.response_format,
@@ -399,10 +383,7 @@ fn rest_body_in_snake_case() {
         vec!["You are a helpful assistant."],
         "a single part object is accepted"
     );
-    assert_eq!(
-        request.messages,
-        vec![text(Role::User, "List three colors.")]
-    );
+    assert_eq!(request.messages, vec![text(Role::User, "List three colors.")]);
     assert_eq!(
         request.tools,
         vec![Tool::Function(FunctionTool {
@@ -596,10 +577,7 @@ fn agent_request() -> ChatRequest {
 #[test]
 fn agent_conversation_encodes_for_gemini() {
     let expected: Value = serde_json::from_str(fixture!("encoded_request_agent.json")).unwrap();
-    assert_eq!(
-        encode_request(&agent_request(), "gemini-3-pro-preview"),
-        expected
-    );
+    assert_eq!(encode_request(&agent_request(), "gemini-3-pro-preview"), expected);
 }
 
 #[test]
@@ -608,9 +586,7 @@ fn efforts_budgets_formats_and_choices() {
         messages: vec![text(Role::User, "hi")],
         ..ChatRequest::default()
     };
-    let thinking = |request: &ChatRequest| {
-        encode_request(request, "m")["generationConfig"]["thinkingConfig"].clone()
-    };
+    let thinking = |request: &ChatRequest| encode_request(request, "m")["generationConfig"]["thinkingConfig"].clone();
     for (effort, budget) in [
         (ReasoningEffort::None, 0),
         (ReasoningEffort::Minimal, 512),
@@ -623,11 +599,7 @@ fn efforts_budgets_formats_and_choices() {
             budget_tokens: None,
             include_thoughts: false,
         });
-        assert_eq!(
-            thinking(&request),
-            json!({"thinkingBudget": budget}),
-            "{effort:?}"
-        );
+        assert_eq!(thinking(&request), json!({"thinkingBudget": budget}), "{effort:?}");
     }
     request.reasoning = Some(ReasoningConfig {
         effort: Some(ReasoningEffort::Low),
@@ -765,10 +737,7 @@ fn odd_but_valid_inputs_decode() {
         {"parts": [{"functionResponse": {"name": "lost", "response": {"ok": true}}}]}], "tools": null,
         "systemInstruction": {"parts": [{"text": ""}, {"inlineData": {"mimeType": "image/png", "data": "AA=="}}]}}"#,
     );
-    assert!(
-        request.system.is_empty(),
-        "only non-empty system text counts"
-    );
+    assert!(request.system.is_empty(), "only non-empty system text counts");
     assert_eq!(
         request.messages,
         vec![Message {

@@ -6,9 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::content::{
-    Audience, CallIds, Content, WirePart, decode_parts, encode_parts, null_as_default,
-};
+use super::content::{Audience, CallIds, Content, WirePart, decode_parts, encode_parts, null_as_default};
 use crate::protocol::model::{ChatResponse, FinishReason, Part, ResponseMeta, Usage};
 use crate::protocol::{ApiError, ErrorKind, parse_json};
 
@@ -17,10 +15,7 @@ use crate::protocol::{ApiError, ErrorKind, parse_json};
 #[serde(rename_all = "camelCase", default)]
 pub(super) struct GenerateContentResponse {
     /// The generated candidates (Switchyard asks for and returns one).
-    #[serde(
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<Candidate>,
     /// Why the prompt was refused, when it was.
     #[serde(alias = "prompt_feedback", skip_serializing_if = "Option::is_none")]
@@ -72,25 +67,16 @@ pub(super) struct UsageMetadata {
     #[serde(alias = "prompt_token_count", skip_serializing_if = "Option::is_none")]
     pub prompt_token_count: Option<u64>,
     /// Generated tokens, thoughts excluded.
-    #[serde(
-        alias = "candidates_token_count",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "candidates_token_count", skip_serializing_if = "Option::is_none")]
     pub candidates_token_count: Option<u64>,
     /// Everything.
     #[serde(alias = "total_token_count", skip_serializing_if = "Option::is_none")]
     pub total_token_count: Option<u64>,
     /// Prompt tokens served from the context cache.
-    #[serde(
-        alias = "cached_content_token_count",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "cached_content_token_count", skip_serializing_if = "Option::is_none")]
     pub cached_content_token_count: Option<u64>,
     /// Thinking tokens.
-    #[serde(
-        alias = "thoughts_token_count",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "thoughts_token_count", skip_serializing_if = "Option::is_none")]
     pub thoughts_token_count: Option<u64>,
     /// Prompt tokens of tool results Gemini ran itself (search, code).
     #[serde(alias = "tool_use_prompt_token_count", skip_serializing)]
@@ -106,20 +92,11 @@ impl UsageMetadata {
             }
         }
         take(&mut self.prompt_token_count, newer.prompt_token_count);
-        take(
-            &mut self.candidates_token_count,
-            newer.candidates_token_count,
-        );
+        take(&mut self.candidates_token_count, newer.candidates_token_count);
         take(&mut self.total_token_count, newer.total_token_count);
-        take(
-            &mut self.cached_content_token_count,
-            newer.cached_content_token_count,
-        );
+        take(&mut self.cached_content_token_count, newer.cached_content_token_count);
         take(&mut self.thoughts_token_count, newer.thoughts_token_count);
-        take(
-            &mut self.tool_use_prompt_token_count,
-            newer.tool_use_prompt_token_count,
-        );
+        take(&mut self.tool_use_prompt_token_count, newer.tool_use_prompt_token_count);
     }
 
     /// In the model's convention: input includes cached and tool-use prompt
@@ -127,8 +104,7 @@ impl UsageMetadata {
     pub fn to_usage(self) -> Usage {
         let thoughts = self.thoughts_token_count.unwrap_or(0);
         Usage {
-            input_tokens: self.prompt_token_count.unwrap_or(0)
-                + self.tool_use_prompt_token_count.unwrap_or(0),
+            input_tokens: self.prompt_token_count.unwrap_or(0) + self.tool_use_prompt_token_count.unwrap_or(0),
             output_tokens: self.candidates_token_count.unwrap_or(0) + thoughts,
             cached_input_tokens: self.cached_content_token_count.unwrap_or(0),
             cache_creation_input_tokens: 0,
@@ -144,8 +120,7 @@ impl UsageMetadata {
             prompt_token_count: Some(usage.input_tokens),
             candidates_token_count: Some(usage.output_tokens - thoughts),
             total_token_count: Some(usage.input_tokens + usage.output_tokens),
-            cached_content_token_count: (usage.cached_input_tokens > 0)
-                .then_some(usage.cached_input_tokens),
+            cached_content_token_count: (usage.cached_input_tokens > 0).then_some(usage.cached_input_tokens),
             thoughts_token_count: (thoughts > 0).then_some(thoughts),
             tool_use_prompt_token_count: None,
         }
@@ -167,10 +142,7 @@ pub(super) struct WireError {
 impl WireError {
     /// As an [`ApiError`] with the upstream's status and message.
     pub fn to_api_error(&self) -> ApiError {
-        let status = self
-            .code
-            .filter(|code| (400..=599).contains(code))
-            .unwrap_or(500);
+        let status = self.code.filter(|code| (400..=599).contains(code)).unwrap_or(500);
         let message = match (&self.message, &self.status) {
             (Some(message), _) => message.clone(),
             (None, Some(status)) => status.clone(),
@@ -243,10 +215,7 @@ pub fn decode_response(body: &[u8], meta: &ResponseMeta) -> Result<ChatResponse,
     let make = |n: usize| meta.tool_call_id(n);
     let mut ids = CallIds::new(&make);
     let content = decode_parts(
-        candidate
-            .content
-            .map(|content| content.parts)
-            .unwrap_or_default(),
+        candidate.content.map(|content| content.parts).unwrap_or_default(),
         &mut ids,
     );
     let saw_tool_call = content.iter().any(|part| matches!(part, Part::ToolCall(_)));

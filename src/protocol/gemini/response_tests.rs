@@ -4,9 +4,7 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 use super::{decode_finish_reason, decode_response, encode_finish_reason, encode_response};
-use crate::protocol::model::{
-    ChatResponse, FinishReason, Part, Reasoning, ResponseMeta, ToolCall, Usage,
-};
+use crate::protocol::model::{ChatResponse, FinishReason, Part, Reasoning, ResponseMeta, ToolCall, Usage};
 
 macro_rules! fixture {
     ($name:literal) => {
@@ -82,11 +80,7 @@ fn parallel_function_calls_get_ids_and_keep_their_signature() {
             }),
         ]
     );
-    assert_eq!(
-        response.finish_reason,
-        FinishReason::ToolCalls,
-        "STOP after a call"
-    );
+    assert_eq!(response.finish_reason, FinishReason::ToolCalls, "STOP after a call");
     assert_eq!(
         response.usage,
         Usage {
@@ -250,10 +244,7 @@ fn finish_reasons_both_ways() {
         assert_eq!(decode_finish_reason(wire, false), model, "{wire}");
     }
     assert_eq!(decode_finish_reason("STOP", true), FinishReason::ToolCalls);
-    assert_eq!(
-        decode_finish_reason("MAX_TOKENS", true),
-        FinishReason::Length
-    );
+    assert_eq!(decode_finish_reason("MAX_TOKENS", true), FinishReason::Length);
     for (model, wire) in [
         (FinishReason::Stop, "STOP"),
         (FinishReason::StopSequence, "STOP"),
@@ -274,10 +265,7 @@ fn error_bodies_and_garbage_are_errors() {
     )
     .unwrap_err();
     assert_eq!(err.status, 429);
-    assert_eq!(
-        err.message,
-        "Resource has been exhausted (e.g. check quota)."
-    );
+    assert_eq!(err.message, "Resource has been exhausted (e.g. check quota).");
     let err = decode_response(br#"{"error": {"status": "INTERNAL"}}"#, &meta()).unwrap_err();
     assert_eq!((err.status, err.message.as_str()), (500, "INTERNAL"));
     let err = decode_response(br#"{"modelVersion": "m"}"#, &meta()).unwrap_err();
@@ -301,9 +289,7 @@ fn usage_without_counts_and_missing_finish_reason() {
         response.model, "gemini-2.5-pro",
         "the meta's model when the upstream names none"
     );
-    let calls = decode(
-        r#"{"candidates": [{"content": {"parts": [{"functionCall": {"id": "own", "name": "f"}}]}}]}"#,
-    );
+    let calls = decode(r#"{"candidates": [{"content": {"parts": [{"functionCall": {"id": "own", "name": "f"}}]}}]}"#);
     assert_eq!(calls.finish_reason, FinishReason::ToolCalls);
     assert_eq!(
         calls.content,

@@ -103,10 +103,7 @@ fn clean(schema: &Value, refs: &mut Refs<'_>) -> Value {
     merge_all_of(&mut object);
 
     let mut out = Map::new();
-    let mut nullable = object
-        .get("nullable")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let mut nullable = object.get("nullable").and_then(Value::as_bool).unwrap_or(false);
 
     // `type`: a name, or a list of names of which `null` means nullable.
     let mut extra_types = Vec::new();
@@ -134,9 +131,7 @@ fn clean(schema: &Value, refs: &mut Refs<'_>) -> Value {
         }
         _ => {}
     }
-    if !out.contains_key("type")
-        && (object.contains_key("properties") || object.contains_key("required"))
-    {
+    if !out.contains_key("type") && (object.contains_key("properties") || object.contains_key("required")) {
         // JSON Schema allows an implicit object; Gemini says "only allowed for OBJECT type".
         out.insert("type".into(), Value::String("object".into()));
     }
@@ -232,11 +227,7 @@ fn clean(schema: &Value, refs: &mut Refs<'_>) -> Value {
         if let Some(first) = out.remove("type") {
             typed.push(single_type(first));
         }
-        typed.extend(
-            extra_types
-                .into_iter()
-                .map(|name| single_type(Value::String(name))),
-        );
+        typed.extend(extra_types.into_iter().map(|name| single_type(Value::String(name))));
         branches.extend(typed);
     }
     match branches.len() {
@@ -266,8 +257,7 @@ fn clean(schema: &Value, refs: &mut Refs<'_>) -> Value {
 /// Inlines a `$ref`, keeping the referring schema's own description.
 fn clean_ref(object: &Map<String, Value>, reference: &str, refs: &mut Refs<'_>) -> Value {
     let target = refs.resolve(reference);
-    let cyclic =
-        refs.stack.iter().any(|seen| seen == reference) || refs.stack.len() >= MAX_REF_DEPTH;
+    let cyclic = refs.stack.iter().any(|seen| seen == reference) || refs.stack.len() >= MAX_REF_DEPTH;
     let mut out = match target {
         Some(target) if !cyclic && refs.inlined < MAX_REFS_INLINED => {
             refs.inlined += 1;
@@ -279,9 +269,7 @@ fn clean_ref(object: &Map<String, Value>, reference: &str, refs: &mut Refs<'_>) 
         // A recursive, unresolvable or too costly reference: an object the model may fill freely.
         _ => serde_json::json!({"type": "object"}),
     };
-    if let (Value::Object(out), Some(description)) =
-        (&mut out, object.get("description").and_then(Value::as_str))
-    {
+    if let (Value::Object(out), Some(description)) = (&mut out, object.get("description").and_then(Value::as_str)) {
         out.insert("description".into(), Value::String(description.into()));
     }
     out
@@ -357,11 +345,7 @@ pub fn from_gemini_schema(schema: &Value) -> Value {
             "propertyOrdering" => {}
             "format" if value.as_str() == Some("enum") => {}
             "properties" | "defs" | "$defs" => {
-                let key = if key == "defs" {
-                    "$defs".to_string()
-                } else {
-                    key
-                };
+                let key = if key == "defs" { "$defs".to_string() } else { key };
                 let converted = match value {
                     Value::Object(map) => Value::Object(
                         map.iter()
@@ -377,9 +361,7 @@ pub fn from_gemini_schema(schema: &Value) -> Value {
             }
             "anyOf" => {
                 let converted = match value {
-                    Value::Array(list) => {
-                        Value::Array(list.iter().map(from_gemini_schema).collect())
-                    }
+                    Value::Array(list) => Value::Array(list.iter().map(from_gemini_schema).collect()),
                     other => other.clone(),
                 };
                 out.insert(key, converted);
@@ -388,8 +370,7 @@ pub fn from_gemini_schema(schema: &Value) -> Value {
                 out.insert("$ref".into(), value.clone());
             }
             // Proto int64 fields may arrive as JSON strings; JSON Schema wants numbers.
-            "minItems" | "maxItems" | "minLength" | "maxLength" | "minProperties"
-            | "maxProperties" => {
+            "minItems" | "maxItems" | "minLength" | "maxLength" | "minProperties" | "maxProperties" => {
                 let number = value.as_str().and_then(|text| text.parse::<u64>().ok());
                 out.insert(key, number.map_or_else(|| value.clone(), Value::from));
             }
@@ -573,12 +554,8 @@ mod tests {
         let mut defs = serde_json::Map::new();
         for level in 0..8 {
             let next = json!({"$ref": format!("#/$defs/L{}", level + 1)});
-            let properties: serde_json::Map<String, Value> =
-                (0..10).map(|i| (format!("p{i}"), next.clone())).collect();
-            defs.insert(
-                format!("L{level}"),
-                json!({"type": "object", "properties": properties}),
-            );
+            let properties: serde_json::Map<String, Value> = (0..10).map(|i| (format!("p{i}"), next.clone())).collect();
+            defs.insert(format!("L{level}"), json!({"type": "object", "properties": properties}));
         }
         defs.insert("L8".into(), json!({"type": "string"}));
         let schema = json!({"$defs": defs, "$ref": "#/$defs/L0"});
@@ -588,24 +565,15 @@ mod tests {
             "{} bytes",
             cleaned.to_string().len()
         );
-        assert_eq!(
-            cleaned["properties"]["p0"]["properties"]["p0"]["type"],
-            "object"
-        );
+        assert_eq!(cleaned["properties"]["p0"]["properties"]["p0"]["type"], "object");
     }
 
     #[test]
     fn non_object_schemas_do_not_panic() {
         assert_eq!(cleanup_schema(&json!(true)), json!({}));
         assert_eq!(cleanup_schema(&json!(null)), json!({}));
-        assert_eq!(
-            cleanup_schema(&json!({"$ref": "#/nowhere"})),
-            json!({"type": "object"})
-        );
-        assert_eq!(
-            cleanup_schema(&json!({"$ref": "#"})),
-            json!({"type": "object"})
-        );
+        assert_eq!(cleanup_schema(&json!({"$ref": "#/nowhere"})), json!({"type": "object"}));
+        assert_eq!(cleanup_schema(&json!({"$ref": "#"})), json!({"type": "object"}));
         assert_eq!(cleanup_schema(&json!({"type": 5, "anyOf": "x"})), json!({}));
     }
 

@@ -9,13 +9,9 @@
 use bytes::BytesMut;
 
 use super::content::{Audience, Content, FunctionCall, WirePart, arguments_object};
-use super::response::{
-    Candidate, GenerateContentResponse, UsageMetadata, decode_finish_reason, encode_finish_reason,
-};
+use super::response::{Candidate, GenerateContentResponse, UsageMetadata, decode_finish_reason, encode_finish_reason};
 use crate::protocol::model::{FinishReason, ResponseMeta, Usage};
-use crate::protocol::stream::{
-    BlockKind, Delta, EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent,
-};
+use crate::protocol::stream::{BlockKind, Delta, EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent};
 use crate::protocol::{ApiError, ErrorKind};
 
 /// The kind of the block a decoder has open.
@@ -83,9 +79,7 @@ impl ChunkDecoder {
     }
 
     fn decode_part(&mut self, part: WirePart, out: &mut Vec<StreamEvent>) {
-        let signature = part
-            .thought_signature
-            .filter(|signature| !signature.is_empty());
+        let signature = part.thought_signature.filter(|signature| !signature.is_empty());
         if let Some(call) = part.function_call {
             self.close(out);
             let id = match call.id {
@@ -152,11 +146,7 @@ impl StreamDecoder for ChunkDecoder {
             .find(|candidate| candidate.index.unwrap_or(0) == 0)
         {
             if !self.finished {
-                for part in candidate
-                    .content
-                    .map(|content| content.parts)
-                    .unwrap_or_default()
-                {
+                for part in candidate.content.map(|content| content.parts).unwrap_or_default() {
                     self.decode_part(part, out);
                 }
             }
@@ -286,11 +276,7 @@ impl ChunkEncoder {
         }
     }
 
-    fn chunk(
-        &self,
-        content: Option<Content>,
-        finish: Option<&FinishReason>,
-    ) -> GenerateContentResponse {
+    fn chunk(&self, content: Option<Content>, finish: Option<&FinishReason>) -> GenerateContentResponse {
         GenerateContentResponse {
             candidates: vec![Candidate {
                 content,
@@ -348,11 +334,7 @@ impl StreamEncoder for ChunkEncoder {
                     BlockKind::Text => Block::Text,
                     BlockKind::Reasoning => Block::Reasoning,
                     BlockKind::RedactedReasoning { .. } => Block::Dropped,
-                    BlockKind::ToolCall {
-                        id,
-                        name,
-                        signature,
-                    } => Block::Call {
+                    BlockKind::ToolCall { id, name, signature } => Block::Call {
                         id: id.clone(),
                         name: name.clone(),
                         signature: signature.clone(),
@@ -378,9 +360,7 @@ impl StreamEncoder for ChunkEncoder {
                 self.write_part(part, out);
             }
             StreamEvent::Delta(Delta::Signature(signature)) => match &mut self.block {
-                Some(Block::Call {
-                    signature: slot, ..
-                }) => *slot = Some(signature.clone()),
+                Some(Block::Call { signature: slot, .. }) => *slot = Some(signature.clone()),
                 Some(Block::Dropped) => {}
                 block => {
                     let thought = matches!(block, Some(Block::Reasoning)).then_some(true);

@@ -5,9 +5,7 @@ use pretty_assertions::assert_eq;
 
 use super::{ChunkDecoder, ChunkEncoder};
 use crate::protocol::model::{FinishReason, ResponseMeta, Usage};
-use crate::protocol::stream::{
-    BlockKind, Delta, EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent,
-};
+use crate::protocol::stream::{BlockKind, Delta, EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent};
 use crate::protocol::{ApiError, ErrorKind};
 
 macro_rules! fixture {
@@ -136,11 +134,7 @@ fn decodes_text_then_parallel_function_calls() {
             text("Let me check both cities."),
             usage(74, 0, 0, 0),
             Stop,
-            start_call(
-                "call_resp01abc_0",
-                "get_current_temperature",
-                Some("CtwBAdHtim9m0sAz")
-            ),
+            start_call("call_resp01abc_0", "get_current_temperature", Some("CtwBAdHtim9m0sAz")),
             args(r#"{"location":"London"}"#),
             Stop,
             start_call("call_resp01abc_1", "get_current_temperature", None),
@@ -195,9 +189,7 @@ fn a_stream_cut_short_still_ends_well_formed() {
     let mut decoder = ChunkDecoder::new(&meta());
     let mut events = Vec::new();
     for data in frames(fixture!("stream_text.sse")).iter().take(2) {
-        decoder
-            .decode(SseFrame { event: None, data }, &mut events)
-            .unwrap();
+        decoder.decode(SseFrame { event: None, data }, &mut events).unwrap();
     }
     decoder.finish(&mut events);
     assert_eq!(
@@ -259,8 +251,7 @@ fn decoder_edge_cases() {
             &mut events,
         )
         .unwrap();
-    let late =
-        r#"{"candidates": [{"content": {"parts": [{"text": "late"}]}, "finishReason": "STOP"}]}"#;
+    let late = r#"{"candidates": [{"content": {"parts": [{"text": "late"}]}, "finishReason": "STOP"}]}"#;
     decoder
         .decode(
             SseFrame {
@@ -288,33 +279,18 @@ fn decoder_edge_cases() {
         )
         .unwrap_err();
     assert_eq!(err.status, 500);
-    assert!(
-        err.message.contains("GenerateContentResponse"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("GenerateContentResponse"), "{}", err.message);
 
     // An empty text part with only a signature and nothing open becomes an empty reasoning block.
     let mut decoder = ChunkDecoder::new(&meta());
     let mut events = Vec::new();
     let sig = r#"{"candidates": [{"content": {"parts": [{"text": "", "thoughtSignature": "c2ln"}, {"inlineData": {"mimeType": "image/png", "data": "AA=="}}], "role": "model"}, "finishReason": "MAX_TOKENS"}]}"#;
     decoder
-        .decode(
-            SseFrame {
-                event: None,
-                data: sig,
-            },
-            &mut events,
-        )
+        .decode(SseFrame { event: None, data: sig }, &mut events)
         .unwrap();
     assert_eq!(
         events,
-        vec![
-            start_reasoning(),
-            signature("c2ln"),
-            Stop,
-            Finish(FinishReason::Length)
-        ]
+        vec![start_reasoning(), signature("c2ln"), Stop, Finish(FinishReason::Length)]
     );
 }
 
@@ -362,9 +338,7 @@ fn encodes_reasoning_with_signatures() {
         thought(" the options."),
         signature("EqQBCkgIBxAB"),
         Stop,
-        StreamEvent::BlockStart(BlockKind::RedactedReasoning {
-            data: "secret".into(),
-        }),
+        StreamEvent::BlockStart(BlockKind::RedactedReasoning { data: "secret".into() }),
         Stop,
         start_text(),
         text("Use the bus."),
@@ -418,10 +392,7 @@ fn an_error_mid_stream_ends_both_forms() {
         format!("data: {chunk}\r\n\r\ndata: {failure}\r\n\r\n"),
         "no half tool call, no success chunk after the error"
     );
-    assert_eq!(
-        encode_all(&events, false),
-        format!("[{chunk},\r\n{failure}]")
-    );
+    assert_eq!(encode_all(&events, false), format!("[{chunk},\r\n{failure}]"));
     assert_eq!(encode_all(&events[4..], false), format!("[{failure}]"));
 }
 
@@ -477,8 +448,7 @@ fn empty_streams_and_keep_alives() {
             }
             assert_eq!(decode_all(&out)[..3], [start_text(), text("a"), text("b")]);
         } else {
-            let parsed: serde_json::Value =
-                serde_json::from_str(&out).expect("whitespace keep-alives stay valid JSON");
+            let parsed: serde_json::Value = serde_json::from_str(&out).expect("whitespace keep-alives stay valid JSON");
             assert_eq!(parsed.as_array().map(Vec::len), Some(3));
         }
     }

@@ -74,9 +74,7 @@ impl<'de> Deserialize<'de> for WireImageUrl {
                 f.write_str("an object with a `url` or a URL string")
             }
             fn visit_str<E: de::Error>(self, url: &str) -> Result<WireImageUrl, E> {
-                Ok(WireImageUrl {
-                    url: url.to_owned(),
-                })
+                Ok(WireImageUrl { url: url.to_owned() })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<WireImageUrl, A::Error> {
                 let object = Object::deserialize(de::value::MapAccessDeserializer::new(map))?;
@@ -122,18 +120,11 @@ pub(super) fn invalid(path: &str, message: impl fmt::Display) -> ApiError {
 }
 
 /// Converts one wire tool call, given the id to use.
-pub(super) fn tool_call_from_wire(
-    call: WireToolCall,
-    id: String,
-    path: &str,
-) -> Result<ToolCall, ApiError> {
+pub(super) fn tool_call_from_wire(call: WireToolCall, id: String, path: &str) -> Result<ToolCall, ApiError> {
     if call.kind.as_deref() == Some("custom") {
-        let custom = call.custom.ok_or_else(|| {
-            invalid(
-                &format!("{path}.custom"),
-                "a custom tool call needs a `custom` object",
-            )
-        })?;
+        let custom = call
+            .custom
+            .ok_or_else(|| invalid(&format!("{path}.custom"), "a custom tool call needs a `custom` object"))?;
         // Custom tools take free text; the model carries JSON arguments, so
         // the text is wrapped rather than lost.
         return Ok(ToolCall {
@@ -143,12 +134,9 @@ pub(super) fn tool_call_from_wire(
             signature: None,
         });
     }
-    let function = call.function.ok_or_else(|| {
-        invalid(
-            &format!("{path}.function"),
-            "a tool call needs a `function` object",
-        )
-    })?;
+    let function = call
+        .function
+        .ok_or_else(|| invalid(&format!("{path}.function"), "a tool call needs a `function` object"))?;
     Ok(ToolCall {
         id,
         name: function.name,
@@ -179,27 +167,21 @@ pub(super) fn decode_parts(content: WireContent, path: &str) -> Result<Vec<Part>
         let part_path = format!("{path}[{j}]");
         match part.kind.as_str() {
             "text" | "input_text" | "output_text" => {
-                let text = part.text.ok_or_else(|| {
-                    invalid(&format!("{part_path}.text"), "a text part needs `text`")
-                })?;
+                let text = part
+                    .text
+                    .ok_or_else(|| invalid(&format!("{part_path}.text"), "a text part needs `text`"))?;
                 out.push(Part::Text(text));
             }
             "refusal" => {
-                let refusal = part.refusal.ok_or_else(|| {
-                    invalid(
-                        &format!("{part_path}.refusal"),
-                        "a refusal part needs `refusal`",
-                    )
-                })?;
+                let refusal = part
+                    .refusal
+                    .ok_or_else(|| invalid(&format!("{part_path}.refusal"), "a refusal part needs `refusal`"))?;
                 out.push(Part::Text(refusal));
             }
             "image_url" => {
-                let image = part.image_url.ok_or_else(|| {
-                    invalid(
-                        &format!("{part_path}.image_url"),
-                        "an image part needs `image_url`",
-                    )
-                })?;
+                let image = part
+                    .image_url
+                    .ok_or_else(|| invalid(&format!("{part_path}.image_url"), "an image part needs `image_url`"))?;
                 out.push(Part::Image(decode_image_url(
                     &image.url,
                     &format!("{part_path}.image_url.url"),
@@ -270,18 +252,14 @@ pub(super) fn encode_content(parts: &[&Part]) -> Value {
 fn encode_part(part: &Part) -> Option<Value> {
     match part {
         Part::Text(text) => Some(json!({"type": "text", "text": text})),
-        Part::Image(Image::Url(url)) => {
-            Some(json!({"type": "image_url", "image_url": {"url": url}}))
-        }
+        Part::Image(Image::Url(url)) => Some(json!({"type": "image_url", "image_url": {"url": url}})),
         Part::Image(Image::Base64 { media_type, data }) => {
             let url = format!("data:{media_type};base64,{data}");
             if media_type.starts_with("image/") {
                 Some(json!({"type": "image_url", "image_url": {"url": url}}))
             } else if media_type == "application/pdf" {
                 // Chat Completions reads PDFs (and no other documents) from `file` parts.
-                Some(
-                    json!({"type": "file", "file": {"filename": "document.pdf", "file_data": url}}),
-                )
+                Some(json!({"type": "file", "file": {"filename": "document.pdf", "file_data": url}}))
             } else {
                 None
             }
@@ -292,9 +270,5 @@ fn encode_part(part: &Part) -> Option<Value> {
 
 /// Arguments as sent: OpenAI rejects an empty string where it wants JSON.
 pub(super) fn non_empty_arguments(arguments: &str) -> &str {
-    if arguments.trim().is_empty() {
-        "{}"
-    } else {
-        arguments
-    }
+    if arguments.trim().is_empty() { "{}" } else { arguments }
 }

@@ -9,12 +9,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::content::{
-    WireContent, WireToolCall, decode_parts, encode_content, invalid, non_empty_arguments,
-    tool_call_from_wire,
+    WireContent, WireToolCall, decode_parts, encode_content, invalid, non_empty_arguments, tool_call_from_wire,
 };
 use crate::protocol::model::{
-    ChatRequest, FunctionTool, Message, Part, Reasoning, ReasoningConfig, ReasoningEffort,
-    ResponseFormat, Role, Sampling, Tool, ToolChoice, ToolResult,
+    ChatRequest, FunctionTool, Message, Part, Reasoning, ReasoningConfig, ReasoningEffort, ResponseFormat, Role,
+    Sampling, Tool, ToolChoice, ToolResult,
 };
 use crate::protocol::{ApiError, parse_json};
 
@@ -136,19 +135,11 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
                 .unwrap_or_else(empty_parameters),
         }));
     }
-    if wire
-        .web_search_options
-        .as_ref()
-        .is_some_and(|o| !o.is_null())
-    {
+    if wire.web_search_options.as_ref().is_some_and(|o| !o.is_null()) {
         tools.push(Tool::WebSearch);
     }
 
-    let tool_choice = wire
-        .tool_choice
-        .as_ref()
-        .map(decode_tool_choice)
-        .transpose()?;
+    let tool_choice = wire.tool_choice.as_ref().map(decode_tool_choice).transpose()?;
     let reasoning = wire
         .reasoning_effort
         .as_deref()
@@ -160,11 +151,7 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
             // An OpenAI client asking for reasoning can read `reasoning_content`.
             include_thoughts: effort != ReasoningEffort::None,
         });
-    let response_format = wire
-        .response_format
-        .map(decode_response_format)
-        .transpose()?
-        .flatten();
+    let response_format = wire.response_format.map(decode_response_format).transpose()?.flatten();
 
     Ok(ChatRequest {
         model: wire.model,
@@ -178,12 +165,7 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
             top_k: None,
             // `max_tokens` is deprecated in favour of `max_completion_tokens`.
             max_output_tokens: wire.max_completion_tokens.or(wire.max_tokens),
-            stop: wire
-                .stop
-                .as_ref()
-                .map(decode_stop)
-                .transpose()?
-                .unwrap_or_default(),
+            stop: wire.stop.as_ref().map(decode_stop).transpose()?.unwrap_or_default(),
             presence_penalty: wire.presence_penalty,
             frequency_penalty: wire.frequency_penalty,
             seed: wire.seed,
@@ -191,10 +173,7 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
         reasoning,
         response_format,
         stream: wire.stream.unwrap_or(false),
-        stream_include_usage: wire
-            .stream_options
-            .and_then(|o| o.include_usage)
-            .unwrap_or(false),
+        stream_include_usage: wire.stream_options.and_then(|o| o.include_usage).unwrap_or(false),
         session_key: wire
             .prompt_cache_key
             .filter(|k| !k.is_empty())
@@ -207,10 +186,7 @@ fn empty_parameters() -> Value {
     json!({"type": "object", "properties": {}})
 }
 
-fn decode_messages(
-    wire: Vec<WireMessage>,
-    system: &mut Vec<String>,
-) -> Result<Vec<Message>, ApiError> {
+fn decode_messages(wire: Vec<WireMessage>, system: &mut Vec<String>) -> Result<Vec<Message>, ApiError> {
     let mut messages: Vec<Message> = Vec::with_capacity(wire.len());
     // System prompts before the first turn are the instructions; later ones
     // are mid-conversation messages that must stay in place.
@@ -251,12 +227,9 @@ fn decode_messages(
             }
             WireRole::Assistant => messages.push(decode_assistant(message, &path)?),
             WireRole::Tool => {
-                let call_id = message.tool_call_id.ok_or_else(|| {
-                    invalid(
-                        &format!("{path}.tool_call_id"),
-                        "tool messages need a `tool_call_id`",
-                    )
-                })?;
+                let call_id = message
+                    .tool_call_id
+                    .ok_or_else(|| invalid(&format!("{path}.tool_call_id"), "tool messages need a `tool_call_id`"))?;
                 let content = required_content(message.content, &path)?;
                 let result = Part::ToolResult(ToolResult {
                     call_id,
@@ -297,12 +270,7 @@ fn decode_assistant(message: WireMessage, path: &str) -> Result<Message, ApiErro
     let mut content = Vec::new();
     let reasoning = [&message.reasoning_content, &message.reasoning]
         .into_iter()
-        .find_map(|field| {
-            field
-                .as_ref()
-                .and_then(Value::as_str)
-                .filter(|text| !text.is_empty())
-        });
+        .find_map(|field| field.as_ref().and_then(Value::as_str).filter(|text| !text.is_empty()));
     if let Some(text) = reasoning {
         content.push(Part::Reasoning(Reasoning {
             text: text.to_owned(),
@@ -321,12 +289,7 @@ fn decode_assistant(message: WireMessage, path: &str) -> Result<Message, ApiErro
     if let Some(refusal) = message.refusal.filter(|r| !r.is_empty()) {
         content.push(Part::Text(refusal));
     }
-    for (j, call) in message
-        .tool_calls
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-    {
+    for (j, call) in message.tool_calls.unwrap_or_default().into_iter().enumerate() {
         let call_path = format!("{path}.tool_calls[{j}]");
         let id = call
             .id
@@ -341,16 +304,14 @@ fn decode_assistant(message: WireMessage, path: &str) -> Result<Message, ApiErro
 }
 
 fn decode_tool_choice(value: &Value) -> Result<ToolChoice, ApiError> {
-    const EXPECTED: &str = "expected \"auto\", \"none\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}";
+    const EXPECTED: &str =
+        "expected \"auto\", \"none\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}";
     match value {
         Value::String(mode) => match mode.as_str() {
             "auto" => Ok(ToolChoice::Auto),
             "none" => Ok(ToolChoice::None),
             "required" => Ok(ToolChoice::Required),
-            _ => Err(invalid(
-                "tool_choice",
-                format!("unknown mode `{mode}`, {EXPECTED}"),
-            )),
+            _ => Err(invalid("tool_choice", format!("unknown mode `{mode}`, {EXPECTED}"))),
         },
         Value::Object(object) => match object.get("type").and_then(Value::as_str) {
             Some("function") => object
@@ -358,12 +319,7 @@ fn decode_tool_choice(value: &Value) -> Result<ToolChoice, ApiError> {
                 .and_then(|f| f.get("name"))
                 .and_then(Value::as_str)
                 .map(|name| ToolChoice::Function(name.to_owned()))
-                .ok_or_else(|| {
-                    invalid(
-                        "tool_choice.function.name",
-                        "a named tool choice needs a function name",
-                    )
-                }),
+                .ok_or_else(|| invalid("tool_choice.function.name", "a named tool choice needs a function name")),
             // The allowed-tools restriction has no equivalent in the model;
             // its mode still says whether a call is required.
             Some("allowed_tools") => {
@@ -394,9 +350,7 @@ fn decode_effort(effort: &str) -> Result<ReasoningEffort, ApiError> {
         "high" | "xhigh" | "max" => Ok(ReasoningEffort::High),
         _ => Err(invalid(
             "reasoning_effort",
-            format!(
-                "unknown effort `{effort}`, expected none, minimal, low, medium, high or xhigh"
-            ),
+            format!("unknown effort `{effort}`, expected none, minimal, low, medium, high or xhigh"),
         )),
     }
 }
@@ -564,11 +518,7 @@ fn encode_messages(request: &ChatRequest) -> Vec<Value> {
     for message in &request.messages {
         match message.role {
             Role::System => {
-                let texts: Vec<&Part> = message
-                    .content
-                    .iter()
-                    .filter(|p| matches!(p, Part::Text(_)))
-                    .collect();
+                let texts: Vec<&Part> = message.content.iter().filter(|p| matches!(p, Part::Text(_))).collect();
                 if !texts.is_empty() {
                     out.push(json!({"role": "system", "content": encode_content(&texts)}));
                 }
@@ -590,25 +540,14 @@ fn encode_user(message: &Message, out: &mut Vec<Value>) {
     for part in &message.content {
         match part {
             Part::ToolResult(result) => {
-                let texts: Vec<&Part> = result
-                    .content
-                    .iter()
-                    .filter(|p| matches!(p, Part::Text(_)))
-                    .collect();
-                result_images.extend(
-                    result
-                        .content
-                        .iter()
-                        .filter(|p| matches!(p, Part::Image(_))),
-                );
+                let texts: Vec<&Part> = result.content.iter().filter(|p| matches!(p, Part::Text(_))).collect();
+                result_images.extend(result.content.iter().filter(|p| matches!(p, Part::Image(_))));
                 let content = if texts.is_empty() {
                     json!("")
                 } else {
                     encode_content(&texts)
                 };
-                out.push(
-                    json!({"role": "tool", "tool_call_id": result.call_id, "content": content}),
-                );
+                out.push(json!({"role": "tool", "tool_call_id": result.call_id, "content": content}));
             }
             Part::Text(_) | Part::Image(_) => rest.push(part),
             // Calls and reasoning belong to the assistant; a user message

@@ -63,11 +63,7 @@ fn text_fixture_decodes_system_turns_and_sampling() {
     // Leading system and developer messages, one entry per text part.
     assert_eq!(
         request.system,
-        vec![
-            "You are a helpful assistant.",
-            "Answer in English.",
-            "Be brief."
-        ]
+        vec!["You are a helpful assistant.", "Answer in English.", "Be brief."]
     );
     assert_eq!(
         request.messages,
@@ -165,17 +161,11 @@ fn tools_fixture_decodes_calls_results_and_tool_declarations() {
                     ),
                     result(
                         "call_def456",
-                        vec![
-                            text(r#"{"temperature": 18,"#),
-                            text(r#" "condition": "cloudy"}"#)
-                        ]
+                        vec![text(r#"{"temperature": 18,"#), text(r#" "condition": "cloudy"}"#)]
                     ),
                 ]
             ),
-            message(
-                Role::User,
-                vec![text("Should I bring an umbrella to Paris?")]
-            ),
+            message(Role::User, vec![text("Should I bring an umbrella to Paris?")]),
         ]
     );
     // The custom tool is dropped; a function without parameters takes none.
@@ -229,10 +219,7 @@ fn reasoning_fixture_decodes_effort_reasoning_content_and_schema() {
     );
     assert_eq!(
         request.messages[2],
-        message(
-            Role::User,
-            vec![result("call_00_x1", vec![text("2026-06-12")])]
-        )
+        message(Role::User, vec![result("call_00_x1", vec![text("2026-06-12")])])
     );
     assert_eq!(
         request.reasoning,
@@ -269,11 +256,7 @@ fn fixtures_encode_to_the_expected_upstream_bodies() {
         (REASONING, "deepseek-v4-pro", REASONING_UP),
     ];
     for (client, model, upstream) in cases {
-        assert_eq!(
-            encode_request(&decode(client), model),
-            json_of(upstream),
-            "{upstream}"
-        );
+        assert_eq!(encode_request(&decode(client), model), json_of(upstream), "{upstream}");
     }
 }
 
@@ -300,10 +283,7 @@ fn encoded_keys_come_in_a_readable_order() {
 #[test]
 fn type_errors_name_the_field() {
     let cases = [
-        (
-            body(json!([{"role": "user", "content": 5}])),
-            "messages[0].content",
-        ),
+        (body(json!([{"role": "user", "content": 5}])), "messages[0].content"),
         (
             body(json!([{"role": "user", "content": [{"type": "text", "text": 1}]}])),
             "messages[0].content[0].text",
@@ -313,25 +293,17 @@ fn type_errors_name_the_field() {
             "messages[0].content[0].text",
         ),
         (
-            body(
-                json!([{"role": "user", "content": [{"type": "image_url", "image_url": {"detail": "low"}}]}]),
-            ),
+            body(json!([{"role": "user", "content": [{"type": "image_url", "image_url": {"detail": "low"}}]}])),
             "messages[0].content[0].image_url",
         ),
-        (
-            body(json!([{"role": "wizard", "content": "hi"}])),
-            "messages[0].role",
-        ),
+        (body(json!([{"role": "wizard", "content": "hi"}])), "messages[0].role"),
         (json!({"messages": []}), "model"),
         (json!({"model": "m"}), "messages"),
         (
             json!({"model": "m", "messages": [], "temperature": "hot"}),
             "temperature",
         ),
-        (
-            json!({"model": "m", "messages": [], "max_tokens": -1}),
-            "max_tokens",
-        ),
+        (json!({"model": "m", "messages": [], "max_tokens": -1}), "max_tokens"),
         (
             json!({"model": "m", "messages": [], "tools": [{"type": "function"}]}),
             "tools[0].function",
@@ -344,11 +316,7 @@ fn type_errors_name_the_field() {
     for (body, field) in cases {
         let err = decode_err(body);
         assert_eq!(err.status, 400);
-        assert!(
-            err.message.contains(&format!("`{field}")),
-            "{field}: {}",
-            err.message
-        );
+        assert!(err.message.contains(&format!("`{field}")), "{field}: {}", err.message);
     }
 }
 
@@ -365,9 +333,7 @@ fn semantic_errors_name_the_field_and_the_fix() {
             "messages[0].content",
         ),
         (
-            body(
-                json!([{"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "f"}}]}]),
-            ),
+            body(json!([{"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "f"}}]}])),
             "messages[0].tool_calls[0].id",
         ),
         (
@@ -397,10 +363,7 @@ fn semantic_errors_name_the_field_and_the_fix() {
             "tool_choice.function.name",
         ),
         (json!({"model": "m", "messages": [], "stop": 3}), "stop"),
-        (
-            json!({"model": "m", "messages": [], "stop": ["a", 3]}),
-            "stop[1]",
-        ),
+        (json!({"model": "m", "messages": [], "stop": ["a", 3]}), "stop[1]"),
         (
             json!({"model": "m", "messages": [], "response_format": {"type": "json_schema"}}),
             "response_format.json_schema",
@@ -413,11 +376,7 @@ fn semantic_errors_name_the_field_and_the_fix() {
     for (body, field) in cases {
         let err = decode_err(body);
         assert_eq!(err.status, 400);
-        assert!(
-            err.message.contains(&format!("`{field}`")),
-            "{field}: {}",
-            err.message
-        );
+        assert!(err.message.contains(&format!("`{field}`")), "{field}: {}", err.message);
     }
 }
 
@@ -477,9 +436,7 @@ fn lenient_shapes_are_accepted() {
         vec![
             message(
                 Role::User,
-                vec![Part::Image(Image::Url(
-                    "https://example.com/cat.png".to_owned()
-                ))]
+                vec![Part::Image(Image::Url("https://example.com/cat.png".to_owned()))]
             ),
             message(
                 Role::Assistant,
@@ -547,16 +504,13 @@ fn tool_messages_merge_only_when_consecutive() {
 
 #[test]
 fn tool_choice_and_effort_variants() {
-    let choice = |value: Value| {
-        decode(&json!({"model": "m", "messages": [], "tool_choice": value}).to_string()).tool_choice
-    };
+    let choice =
+        |value: Value| decode(&json!({"model": "m", "messages": [], "tool_choice": value}).to_string()).tool_choice;
     assert_eq!(choice(json!("none")), Some(ToolChoice::None));
     assert_eq!(choice(json!("required")), Some(ToolChoice::Required));
     assert_eq!(choice(json!(null)), None);
     assert_eq!(
-        choice(
-            json!({"type": "allowed_tools", "allowed_tools": {"mode": "required", "tools": []}})
-        ),
+        choice(json!({"type": "allowed_tools", "allowed_tools": {"mode": "required", "tools": []}})),
         Some(ToolChoice::Required)
     );
     assert_eq!(
@@ -604,9 +558,7 @@ fn other_top_level_options() {
     assert_eq!(request.session_key.as_deref(), Some("u"));
     assert_eq!(request.response_format, Some(ResponseFormat::JsonObject));
     assert_eq!(request.tools, vec![Tool::WebSearch]);
-    let text_format = decode(
-        &json!({"model": "m", "messages": [], "response_format": {"type": "text"}}).to_string(),
-    );
+    let text_format = decode(&json!({"model": "m", "messages": [], "response_format": {"type": "text"}}).to_string());
     assert_eq!(text_format.response_format, None);
 }
 
@@ -754,10 +706,7 @@ fn budgets_map_to_efforts() {
         }),
         ..ChatRequest::default()
     };
-    assert_eq!(
-        encode_request(&request, "m")["reasoning_effort"],
-        json!("minimal")
-    );
+    assert_eq!(encode_request(&request, "m")["reasoning_effort"], json!("minimal"));
 }
 
 #[test]

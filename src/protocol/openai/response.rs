@@ -4,9 +4,7 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 
-use super::content::{
-    WireContent, WireToolCall, decode_parts, non_empty_arguments, tool_call_from_wire,
-};
+use super::content::{WireContent, WireToolCall, decode_parts, non_empty_arguments, tool_call_from_wire};
 use crate::protocol::model::{ChatResponse, FinishReason, Part, Reasoning, ResponseMeta, Usage};
 use crate::protocol::{ApiError, parse_json};
 
@@ -49,10 +47,7 @@ pub fn decode_response(body: &[u8], meta: &ResponseMeta) -> Result<ChatResponse,
     let wire: WireResponse = parse_json(body).map_err(|err| {
         ApiError::upstream(
             502,
-            format!(
-                "the upstream's chat completion could not be read: {}",
-                err.message
-            ),
+            format!("the upstream's chat completion could not be read: {}", err.message),
         )
     })?;
     // Some compatible servers answer 200 with an error body.
@@ -69,12 +64,7 @@ pub fn decode_response(body: &[u8], meta: &ResponseMeta) -> Result<ChatResponse,
     if let Some(message) = choice.message {
         let reasoning = [&message.reasoning_content, &message.reasoning]
             .into_iter()
-            .find_map(|field| {
-                field
-                    .as_ref()
-                    .and_then(Value::as_str)
-                    .filter(|text| !text.is_empty())
-            });
+            .find_map(|field| field.as_ref().and_then(Value::as_str).filter(|text| !text.is_empty()));
         if let Some(text) = reasoning {
             content.push(Part::Reasoning(Reasoning {
                 text: text.to_owned(),
@@ -83,8 +73,8 @@ pub fn decode_response(body: &[u8], meta: &ResponseMeta) -> Result<ChatResponse,
             }));
         }
         if let Some(wire) = message.content {
-            let parts = decode_parts(wire, "choices[0].message.content")
-                .map_err(|err| ApiError::upstream(502, err.message))?;
+            let parts =
+                decode_parts(wire, "choices[0].message.content").map_err(|err| ApiError::upstream(502, err.message))?;
             content.extend(
                 parts
                     .into_iter()
@@ -94,20 +84,14 @@ pub fn decode_response(body: &[u8], meta: &ResponseMeta) -> Result<ChatResponse,
         if let Some(refusal) = message.refusal.filter(|r| !r.is_empty()) {
             content.push(Part::Text(refusal));
         }
-        for (n, call) in message
-            .tool_calls
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-        {
+        for (n, call) in message.tool_calls.unwrap_or_default().into_iter().enumerate() {
             let id = call
                 .id
                 .clone()
                 .filter(|id| !id.is_empty())
                 .unwrap_or_else(|| meta.tool_call_id(n));
-            let call =
-                tool_call_from_wire(call, id, &format!("choices[0].message.tool_calls[{n}]"))
-                    .map_err(|err| ApiError::upstream(502, err.message))?;
+            let call = tool_call_from_wire(call, id, &format!("choices[0].message.tool_calls[{n}]"))
+                .map_err(|err| ApiError::upstream(502, err.message))?;
             content.push(Part::ToolCall(call));
         }
     }
@@ -119,11 +103,7 @@ pub fn decode_response(body: &[u8], meta: &ResponseMeta) -> Result<ChatResponse,
             .unwrap_or_else(|| meta.model.clone()),
         content,
         finish_reason: decode_finish_reason(choice.finish_reason.as_deref(), has_calls),
-        usage: wire
-            .usage
-            .as_ref()
-            .map(usage_from_value)
-            .unwrap_or_default(),
+        usage: wire.usage.as_ref().map(usage_from_value).unwrap_or_default(),
     })
 }
 
@@ -186,18 +166,14 @@ pub(super) fn merge_usage(base: Usage, usage: &Value) -> Usage {
             .unwrap_or(base.cached_input_tokens),
         cache_creation_input_tokens: count("/prompt_tokens_details/cache_write_tokens")
             .unwrap_or(base.cache_creation_input_tokens),
-        reasoning_tokens: count("/completion_tokens_details/reasoning_tokens")
-            .unwrap_or(base.reasoning_tokens),
+        reasoning_tokens: count("/completion_tokens_details/reasoning_tokens").unwrap_or(base.reasoning_tokens),
     }
 }
 
 fn count_of(value: &Value) -> Option<u64> {
-    value.as_u64().or_else(|| {
-        value
-            .as_f64()
-            .filter(|f| f.is_finite() && *f >= 0.0)
-            .map(|f| f as u64)
-    })
+    value
+        .as_u64()
+        .or_else(|| value.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
 }
 
 /// The `usage` object OpenAI clients read.
@@ -205,10 +181,7 @@ pub(super) fn usage_to_value(usage: &Usage) -> Value {
     let mut prompt_details = Map::new();
     prompt_details.insert("cached_tokens".into(), json!(usage.cached_input_tokens));
     if usage.cache_creation_input_tokens > 0 {
-        prompt_details.insert(
-            "cache_write_tokens".into(),
-            json!(usage.cache_creation_input_tokens),
-        );
+        prompt_details.insert("cache_write_tokens".into(), json!(usage.cache_creation_input_tokens));
     }
     json!({
         "prompt_tokens": usage.input_tokens,

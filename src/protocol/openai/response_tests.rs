@@ -8,11 +8,9 @@ use crate::protocol::model::{Image, ToolCall};
 const TEXT: &str = include_str!("../../../tests/fixtures/openai/response_text.json");
 const TEXT_OUT: &str = include_str!("../../../tests/fixtures/openai/encoded_response_text.json");
 const TOOLS: &str = include_str!("../../../tests/fixtures/openai/response_tool_calls.json");
-const TOOLS_OUT: &str =
-    include_str!("../../../tests/fixtures/openai/encoded_response_tool_calls.json");
+const TOOLS_OUT: &str = include_str!("../../../tests/fixtures/openai/encoded_response_tool_calls.json");
 const REASONING: &str = include_str!("../../../tests/fixtures/openai/response_reasoning.json");
-const REASONING_OUT: &str =
-    include_str!("../../../tests/fixtures/openai/encoded_response_reasoning.json");
+const REASONING_OUT: &str = include_str!("../../../tests/fixtures/openai/encoded_response_reasoning.json");
 
 fn meta() -> ResponseMeta {
     ResponseMeta {
@@ -111,16 +109,8 @@ fn reasoning_fixture_decodes_reasoning_first_and_its_token_count() {
 
 #[test]
 fn fixtures_encode_to_the_expected_client_bodies() {
-    for (upstream, client) in [
-        (TEXT, TEXT_OUT),
-        (TOOLS, TOOLS_OUT),
-        (REASONING, REASONING_OUT),
-    ] {
-        assert_eq!(
-            encode_response(&decode(upstream), &meta()),
-            json_of(client),
-            "{client}"
-        );
+    for (upstream, client) in [(TEXT, TEXT_OUT), (TOOLS, TOOLS_OUT), (REASONING, REASONING_OUT)] {
+        assert_eq!(encode_response(&decode(upstream), &meta()), json_of(client), "{client}");
     }
 }
 
@@ -168,21 +158,9 @@ fn finish_reasons_encode() {
         (FinishReason::Length, false, "length"),
         (FinishReason::ToolCalls, true, "tool_calls"),
         (FinishReason::ContentFilter, false, "content_filter"),
-        (
-            FinishReason::Other("function_call".to_owned()),
-            true,
-            "function_call",
-        ),
-        (
-            FinishReason::Other("MALFORMED_FUNCTION_CALL".to_owned()),
-            false,
-            "stop",
-        ),
-        (
-            FinishReason::Other("pause_turn".to_owned()),
-            true,
-            "tool_calls",
-        ),
+        (FinishReason::Other("function_call".to_owned()), true, "function_call"),
+        (FinishReason::Other("MALFORMED_FUNCTION_CALL".to_owned()), false, "stop"),
+        (FinishReason::Other("pause_turn".to_owned()), true, "tool_calls"),
         // Gemini ends a tool-calling turn with STOP.
         (FinishReason::Stop, true, "tool_calls"),
     ];
@@ -195,9 +173,7 @@ fn finish_reasons_encode() {
 fn usage_reads_every_shape() {
     // DeepSeek's cache field, totals without completion_tokens, wrong types.
     assert_eq!(
-        usage_from_value(
-            &json!({"prompt_tokens": 100, "total_tokens": 130, "prompt_cache_hit_tokens": 64})
-        ),
+        usage_from_value(&json!({"prompt_tokens": 100, "total_tokens": 130, "prompt_cache_hit_tokens": 64})),
         Usage {
             input_tokens: 100,
             output_tokens: 30,
@@ -283,44 +259,26 @@ fn error_bodies_and_empty_choices_are_errors() {
     assert_eq!(err.kind, ErrorKind::RateLimited);
     assert_eq!(err.message, "Rate limit reached for gpt-4o");
 
-    for body in [
-        r#"{"choices": []}"#,
-        r#"{"choices": null}"#,
-        r#"{"id": "x"}"#,
-    ] {
+    for body in [r#"{"choices": []}"#, r#"{"choices": null}"#, r#"{"id": "x"}"#] {
         let err = decode_response(body.as_bytes(), &meta()).expect_err(body);
         assert_eq!(err.status, 502, "{body}");
         assert!(err.message.contains("no choices"), "{}", err.message);
     }
     let err = decode_response(b"<html>502 Bad Gateway</html>", &meta()).expect_err("html");
     assert_eq!(err.status, 502);
-    let err = decode_response(br#"{"choices":[{"message":{"content":5}}]}"#, &meta())
-        .expect_err("bad content");
-    assert!(
-        err.message.contains("choices[0].message.content"),
-        "{}",
-        err.message
-    );
+    let err = decode_response(br#"{"choices":[{"message":{"content":5}}]}"#, &meta()).expect_err("bad content");
+    assert!(err.message.contains("choices[0].message.content"), "{}", err.message);
 }
 
 #[test]
 fn upstream_errors_keep_message_and_infer_status() {
     let cases = [
-        (
-            json!({"message": "bad", "type": "invalid_request_error"}),
-            400,
-        ),
+        (json!({"message": "bad", "type": "invalid_request_error"}), 400),
         (json!({"message": "slow down", "code": 429}), 429),
-        (
-            json!({"message": "quota", "code": "insufficient_quota"}),
-            429,
-        ),
+        (json!({"message": "quota", "code": "insufficient_quota"}), 429),
         (json!({"message": "who", "code": "invalid_api_key"}), 401),
         (json!({"message": "busy", "type": "overloaded_error"}), 503),
-        (
-            json!({"message": "oops", "type": "server_error", "code": null}),
-            500,
-        ),
+        (json!({"message": "oops", "type": "server_error", "code": null}), 500),
         (json!({"message": "teapot", "code": 999}), 500),
         (json!("plain string error"), 500),
     ];

@@ -7,14 +7,11 @@ use serde_json::Value;
 
 use super::content::arguments_text;
 use super::response::{
-    decode_finish_reason, error_from_value, finish_reason_name, merge_usage, null_as_default,
-    usage_to_value,
+    decode_finish_reason, error_from_value, finish_reason_name, merge_usage, null_as_default, usage_to_value,
 };
 use crate::protocol::ApiError;
 use crate::protocol::model::{FinishReason, ResponseMeta, Usage};
-use crate::protocol::stream::{
-    BlockKind, Delta, EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent,
-};
+use crate::protocol::stream::{BlockKind, Delta, EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent};
 
 #[derive(Deserialize)]
 struct WireChunk {
@@ -102,8 +99,7 @@ impl ChunkDecoder {
         if let Some(block) = self.open.take() {
             // A call whose arguments never came still needs a valid object.
             if let OpenBlock::ToolCall {
-                has_arguments: false,
-                ..
+                has_arguments: false, ..
             } = block
             {
                 out.push(StreamEvent::Delta(Delta::ToolArguments("{}".to_owned())));
@@ -140,9 +136,7 @@ impl ChunkDecoder {
             None => (None, None),
         };
         let continues_open = match &self.open {
-            Some(OpenBlock::ToolCall {
-                index, upstream_id, ..
-            }) => {
+            Some(OpenBlock::ToolCall { index, upstream_id, .. }) => {
                 let same_index = match (call.index, index) {
                     (Some(new), Some(open)) => new == *open,
                     _ => true,
@@ -160,9 +154,7 @@ impl ChunkDecoder {
         if !continues_open {
             self.close(out);
             out.push(StreamEvent::BlockStart(BlockKind::ToolCall {
-                id: id
-                    .clone()
-                    .unwrap_or_else(|| self.meta.tool_call_id(self.tool_calls)),
+                id: id.clone().unwrap_or_else(|| self.meta.tool_call_id(self.tool_calls)),
                 name: name.unwrap_or_default(),
                 signature: None,
             }));
@@ -208,10 +200,7 @@ impl ChunkDecoder {
         self.close(out);
         if !self.finished {
             self.finished = true;
-            out.push(StreamEvent::Finish(decode_finish_reason(
-                None,
-                self.tool_calls > 0,
-            )));
+            out.push(StreamEvent::Finish(decode_finish_reason(None, self.tool_calls > 0)));
         }
         self.flush_usage(out);
     }
@@ -227,22 +216,15 @@ impl StreamDecoder for ChunkDecoder {
             self.end(out);
             return Ok(());
         }
-        let chunk: WireChunk = serde_json::from_str(data).map_err(|err| {
-            ApiError::upstream(
-                502,
-                format!("the upstream sent an unreadable stream chunk: {err}"),
-            )
-        })?;
+        let chunk: WireChunk = serde_json::from_str(data)
+            .map_err(|err| ApiError::upstream(502, format!("the upstream sent an unreadable stream chunk: {err}")))?;
         if let Some(error) = chunk.error.as_ref().filter(|e| !e.is_null()) {
             self.ended = true;
             out.push(StreamEvent::Error(error_from_value(error)));
             return Ok(());
         }
         // The gateway asks for one choice; others (n > 1 upstream) are ignored.
-        if let Some(choice) = chunk
-            .choices
-            .into_iter()
-            .find(|c| c.index.unwrap_or(0) == 0)
+        if let Some(choice) = chunk.choices.into_iter().find(|c| c.index.unwrap_or(0) == 0)
             && !self.finished
         {
             if let Some(delta) = choice.delta {
@@ -279,10 +261,7 @@ impl StreamDecoder for ChunkDecoder {
         // `usage: null` on every chunk is normal (include_usage); a usage
         // object may come with the finish reason or in its own chunk.
         if let Some(usage) = chunk.usage.as_ref().filter(|u| u.is_object()) {
-            let base = self
-                .pending_usage
-                .or(self.emitted_usage)
-                .unwrap_or_default();
+            let base = self.pending_usage.or(self.emitted_usage).unwrap_or_default();
             self.pending_usage = Some(merge_usage(base, usage));
         }
         if self.finished {
@@ -400,12 +379,7 @@ impl ChunkEncoder {
         self.write_chunk(&choice, usage, out);
     }
 
-    fn write_chunk(
-        &self,
-        choices: &[ChunkChoice<'_>],
-        usage: Option<Option<Value>>,
-        out: &mut BytesMut,
-    ) {
+    fn write_chunk(&self, choices: &[ChunkChoice<'_>], usage: Option<Option<Value>>, out: &mut BytesMut) {
         let chunk = Chunk {
             id: &self.id,
             object: "chat.completion.chunk",

@@ -11,10 +11,8 @@ const COMPAT: &str = include_str!("../../../tests/fixtures/openai/stream_compat.
 const NO_FINISH: &str = include_str!("../../../tests/fixtures/openai/stream_no_finish.sse");
 const ERROR: &str = include_str!("../../../tests/fixtures/openai/stream_error.sse");
 const TEXT_OUT: &str = include_str!("../../../tests/fixtures/openai/encoded_stream_text.sse");
-const TOOLS_OUT: &str =
-    include_str!("../../../tests/fixtures/openai/encoded_stream_tool_calls.sse");
-const REASONING_OUT: &str =
-    include_str!("../../../tests/fixtures/openai/encoded_stream_reasoning.sse");
+const TOOLS_OUT: &str = include_str!("../../../tests/fixtures/openai/encoded_stream_tool_calls.sse");
+const REASONING_OUT: &str = include_str!("../../../tests/fixtures/openai/encoded_stream_reasoning.sse");
 const ERROR_OUT: &str = include_str!("../../../tests/fixtures/openai/encoded_stream_error.sse");
 
 fn meta() -> ResponseMeta {
@@ -205,10 +203,7 @@ fn fragmented_arguments_reassemble_to_valid_json() {
         .collect();
     assert_eq!(
         parsed,
-        vec![
-            json!({"location": "Boston, MA"}),
-            json!({"location": "Paris, France"})
-        ]
+        vec![json!({"location": "Boston, MA"}), json!({"location": "Paris, France"})]
     );
 }
 
@@ -264,10 +259,7 @@ fn compatible_server_transcript_decodes() {
 #[test]
 fn a_stream_without_finish_reason_still_ends_well_formed() {
     let per_frame = decode_frames(NO_FINISH);
-    assert_eq!(
-        per_frame.last(),
-        Some(&vec![BlockStop, Finish(FinishReason::Stop)])
-    );
+    assert_eq!(per_frame.last(), Some(&vec![BlockStop, Finish(FinishReason::Stop)]));
     assert_eq!(
         decode_all(NO_FINISH),
         vec![
@@ -284,8 +276,7 @@ fn an_error_chunk_ends_the_stream_with_the_upstream_message() {
     let error = ApiError {
         status: 500,
         kind: ErrorKind::Api,
-        message: "The server had an error while processing your request. Sorry about that!"
-            .to_owned(),
+        message: "The server had an error while processing your request. Sorry about that!".to_owned(),
     };
     assert_eq!(
         decode_frames(ERROR),
@@ -331,12 +322,7 @@ fn named_error_events_and_rate_limits_decode() {
 fn unreadable_chunks_are_errors_not_panics() {
     let mut decoder = ChunkDecoder::new(&meta());
     let mut out = Vec::new();
-    for bad in [
-        "{",
-        "[1,2]",
-        r#"{"choices":[{"delta":{"content":5}}]}"#,
-        "\u{0}",
-    ] {
+    for bad in ["{", "[1,2]", r#"{"choices":[{"delta":{"content":5}}]}"#, "\u{0}"] {
         let err = decoder.decode(data(bad), &mut out).expect_err(bad);
         assert_eq!(err.status, 502, "{bad}");
         assert!(err.message.contains("unreadable"), "{}", err.message);
@@ -344,10 +330,7 @@ fn unreadable_chunks_are_errors_not_panics() {
     // Blank data and unknown fields are fine.
     decoder.decode(data("  "), &mut out).expect("blank");
     decoder
-        .decode(
-            data(r#"{"choices":[],"usage":null,"x_extra":{"a":1}}"#),
-            &mut out,
-        )
+        .decode(data(r#"{"choices":[],"usage":null,"x_extra":{"a":1}}"#), &mut out)
         .expect("unknown fields");
     assert!(out.is_empty());
 }
@@ -363,16 +346,10 @@ fn usage_is_held_until_the_blocks_are_closed() {
     let mut decoder = ChunkDecoder::new(&meta());
     let mut out = Vec::new();
     decoder
-        .decode(
-            data(&with_usage(json!({"content": "a"}), None, 1)),
-            &mut out,
-        )
+        .decode(data(&with_usage(json!({"content": "a"}), None, 1)), &mut out)
         .expect("1");
     decoder
-        .decode(
-            data(&with_usage(json!({"content": "b"}), None, 2)),
-            &mut out,
-        )
+        .decode(data(&with_usage(json!({"content": "b"}), None, 2)), &mut out)
         .expect("2");
     assert_eq!(out, vec![text_start(), text("a"), text("b")]);
     out.clear();
@@ -388,10 +365,7 @@ fn usage_is_held_until_the_blocks_are_closed() {
         .expect("4");
     decoder.decode(data("[DONE]"), &mut out).expect("done");
     decoder.finish(&mut out);
-    assert_eq!(
-        out,
-        vec![BlockStop, Finish(FinishReason::Length), usage(5, 2, 0, 0)]
-    );
+    assert_eq!(out, vec![BlockStop, Finish(FinishReason::Length), usage(5, 2, 0, 0)]);
 }
 
 #[test]
@@ -432,9 +406,7 @@ fn tool_call_variants_open_the_right_blocks() {
         chunk(json!({"content": "between"}), None),
         // An id repeated on every fragment is one call; the object form of
         // arguments is accepted.
-        calls(
-            json!([{"index": 0, "id": "x1", "function": {"name": "c", "arguments": {"k": true}}}]),
-        ),
+        calls(json!([{"index": 0, "id": "x1", "function": {"name": "c", "arguments": {"k": true}}}])),
         calls(json!([{"index": 0, "id": "x1", "function": {"arguments": ""}}])),
         // Two calls in one chunk.
         calls(json!([
@@ -488,11 +460,8 @@ fn tool_call_variants_open_the_right_blocks() {
 fn other_choices_and_content_after_the_end_are_ignored() {
     let mut decoder = ChunkDecoder::new(&meta());
     let mut out = Vec::new();
-    let second_choice =
-        json!({"choices": [{"index": 1, "delta": {"content": "other"}, "finish_reason": "stop"}]});
-    decoder
-        .decode(data(&second_choice.to_string()), &mut out)
-        .expect("1");
+    let second_choice = json!({"choices": [{"index": 1, "delta": {"content": "other"}, "finish_reason": "stop"}]});
+    decoder.decode(data(&second_choice.to_string()), &mut out).expect("1");
     // A reasoning field that is not text is skipped, not fatal.
     let odd_reasoning = chunk(json!({"reasoning": {"effort": "low"}}), None);
     decoder.decode(data(&odd_reasoning), &mut out).expect("1b");
@@ -506,17 +475,11 @@ fn other_choices_and_content_after_the_end_are_ignored() {
         .decode(data(&chunk(json!({}), Some("content_filter"))), &mut out)
         .expect("3");
     decoder
-        .decode(
-            data(&chunk(json!({"content": "after finish"}), None)),
-            &mut out,
-        )
+        .decode(data(&chunk(json!({"content": "after finish"}), None)), &mut out)
         .expect("4");
     decoder.decode(data("[DONE]"), &mut out).expect("done");
     decoder
-        .decode(
-            data(&chunk(json!({"content": "after done"}), None)),
-            &mut out,
-        )
+        .decode(data(&chunk(json!({"content": "after done"}), None)), &mut out)
         .expect("5");
     decoder.finish(&mut out);
     decoder.finish(&mut out);
@@ -593,21 +556,14 @@ fn accumulate(bytes: &str) -> Accumulated {
         acc.reasoning += delta["reasoning_content"].as_str().unwrap_or_default();
         for call in delta["tool_calls"].as_array().into_iter().flatten() {
             let index = call["index"].as_u64().expect("index") as usize;
-            assert!(
-                call["function"].is_object(),
-                "every tool delta has a function"
-            );
+            assert!(call["function"].is_object(), "every tool delta has a function");
             if index == acc.tool_calls.len() {
                 assert_eq!(call["type"], "function", "first fragment names the type");
                 let id = call["id"].as_str().expect("first fragment has an id");
                 let name = call["function"]["name"].as_str().expect("and a name");
-                acc.tool_calls
-                    .push((id.to_owned(), name.to_owned(), String::new()));
+                acc.tool_calls.push((id.to_owned(), name.to_owned(), String::new()));
             }
-            let entry = acc
-                .tool_calls
-                .get_mut(index)
-                .expect("calls are numbered in order");
+            let entry = acc.tool_calls.get_mut(index).expect("calls are numbered in order");
             entry.2 += call["function"]["arguments"].as_str().unwrap_or_default();
         }
         if let Some(reason) = choice["finish_reason"].as_str() {
@@ -650,11 +606,7 @@ fn text_mixed_with_two_tool_calls_accumulates_like_an_sdk() {
             content: "Looking now.".to_owned(),
             reasoning: "plan".to_owned(),
             tool_calls: vec![
-                (
-                    "toolu_01".to_owned(),
-                    "search".to_owned(),
-                    r#"{"q":"rust"}"#.to_owned()
-                ),
+                ("toolu_01".to_owned(), "search".to_owned(), r#"{"q":"rust"}"#.to_owned()),
                 (
                     "call_sy0123456789_1".to_owned(),
                     "fetch".to_owned(),
@@ -698,11 +650,7 @@ fn an_empty_stream_still_has_preamble_finish_and_done() {
 
 #[test]
 fn usage_is_reported_once_at_the_end_and_only_when_asked_for() {
-    let events = [
-        usage(3, 1, 0, 0),
-        Finish(FinishReason::Stop),
-        usage(3, 2, 1, 0),
-    ];
+    let events = [usage(3, 1, 0, 0), Finish(FinishReason::Stop), usage(3, 2, 1, 0)];
     let usage_chunk = "data: {\"id\":\"chatcmpl-sy0123456789\",\"object\":\"chat.completion.chunk\",\"created\":1767225600,\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5,\"prompt_tokens_details\":{\"cached_tokens\":1},\"completion_tokens_details\":{\"reasoning_tokens\":0}}}\n\n";
     let with_usage = [
         client_chunk(ROLE, "null", true),
