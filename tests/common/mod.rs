@@ -42,23 +42,43 @@ impl Recorded {
 /// What the mock answers.
 pub enum Reply_ {
     /// A complete response.
-    Json { status: u16, body: Value, headers: Vec<(&'static str, String)> },
+    Json {
+        status: u16,
+        body: Value,
+        headers: Vec<(&'static str, String)>,
+    },
     /// Raw bytes with a content type.
-    Raw { status: u16, content_type: &'static str, body: Bytes },
+    Raw {
+        status: u16,
+        content_type: &'static str,
+        body: Bytes,
+    },
     /// A stream of chunks, each sent after its delay; `hold` keeps the
     /// stream open after the chunks until the sender is dropped or fired.
-    Stream { chunks: Vec<(Duration, Bytes)>, hold: Option<tokio::sync::oneshot::Receiver<()>>, content_type: &'static str },
+    Stream {
+        chunks: Vec<(Duration, Bytes)>,
+        hold: Option<tokio::sync::oneshot::Receiver<()>>,
+        content_type: &'static str,
+    },
 }
 
 pub use Reply_ as MockReply;
 
 impl Reply_ {
     pub fn json(body: Value) -> Self {
-        Reply_::Json { status: 200, body, headers: Vec::new() }
+        Reply_::Json {
+            status: 200,
+            body,
+            headers: Vec::new(),
+        }
     }
 
     pub fn status(status: u16, body: Value) -> Self {
-        Reply_::Json { status, body, headers: Vec::new() }
+        Reply_::Json {
+            status,
+            body,
+            headers: Vec::new(),
+        }
     }
 
     /// An SSE stream of these frames (each already formatted, e.g.
@@ -92,16 +112,32 @@ impl Mock {
             .and(warp::query::raw().or(warp::any().map(String::new)).unify())
             .and(warp::header::headers_cloned())
             .and(warp::body::bytes())
-            .map(move |method: http::Method, path: warp::path::FullPath, query: String, headers: HeaderMap, body: Bytes| {
-                let recorded = Recorded { method: method.to_string(), path: path.as_str().to_string(), query, headers, body };
-                r.lock().unwrap().push(recorded.clone());
-                let handler = h.lock().unwrap().clone();
-                respond(handler(&recorded))
-            });
+            .map(
+                move |method: http::Method,
+                      path: warp::path::FullPath,
+                      query: String,
+                      headers: HeaderMap,
+                      body: Bytes| {
+                    let recorded = Recorded {
+                        method: method.to_string(),
+                        path: path.as_str().to_string(),
+                        query,
+                        headers,
+                        body,
+                    };
+                    r.lock().unwrap().push(recorded.clone());
+                    let handler = h.lock().unwrap().clone();
+                    respond(handler(&recorded))
+                },
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(warp::serve(route).incoming(listener).run());
-        Mock { addr, received, handler }
+        Mock {
+            addr,
+            received,
+            handler,
+        }
     }
 
     /// Replaces the handler.
@@ -138,13 +174,23 @@ fn respond(reply: Reply_) -> warp::reply::Response {
             }
             response
         }
-        Reply_::Raw { status, content_type, body } => {
+        Reply_::Raw {
+            status,
+            content_type,
+            body,
+        } => {
             let mut response = warp::reply::Response::new(body.into());
             *response.status_mut() = StatusCode::from_u16(status).unwrap();
-            response.headers_mut().insert("content-type", content_type.parse().unwrap());
+            response
+                .headers_mut()
+                .insert("content-type", content_type.parse().unwrap());
             response
         }
-        Reply_::Stream { chunks, hold, content_type } => {
+        Reply_::Stream {
+            chunks,
+            hold,
+            content_type,
+        } => {
             let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(64);
             tokio::spawn(async move {
                 for (delay, chunk) in chunks {
@@ -160,7 +206,9 @@ fn respond(reply: Reply_) -> warp::reply::Response {
                 }
             });
             let mut response = warp::reply::stream(tokio_stream::wrappers::ReceiverStream::new(rx)).into_response();
-            response.headers_mut().insert("content-type", content_type.parse().unwrap());
+            response
+                .headers_mut()
+                .insert("content-type", content_type.parse().unwrap());
             response
         }
     }
@@ -245,7 +293,13 @@ impl TestGateway {
         overrides.port.get_or_insert(0);
         let mut gateway = Gateway::new(home.clone(), store.clone(), overrides);
         let addr = gateway.start().await.expect("gateway starts");
-        TestGateway { gateway, addr, store, home, _dir: dir }
+        TestGateway {
+            gateway,
+            addr,
+            store,
+            home,
+            _dir: dir,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
