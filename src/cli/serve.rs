@@ -1,5 +1,7 @@
 //! `switchyard serve`: the gateway in the foreground.
 
+use std::io::Write;
+
 use super::{Failure, ServeArgs, open};
 use crate::config;
 use crate::gateway::{DEFAULT_GRACE, Gateway, Overrides};
@@ -20,23 +22,25 @@ pub fn run(home: &Home, args: ServeArgs) -> Result<(), Failure> {
         .thread_name("switchyard")
         .build()?;
     runtime.block_on(async move {
+        let mut shutdown = Shutdown::install()?;
         let mut gateway = Gateway::new(home.clone(), store, overrides);
         let address = gateway.start().await?;
         let status = gateway.status();
         let base = status.base_url.clone().unwrap_or_else(|| format!("http://{address}"));
-        println!(
-            "Switchyard listening on {address} · {} account(s) · auth: {}",
+        let mut banner = format!(
+            "Switchyard listening on {address} · {} account(s) · auth: {}\n  OpenAI SDKs:             {base}/v1\n  \
+             Anthropic / Gemini SDKs: {base}\n",
             status.accounts, status.auth_mode
         );
-        println!("  OpenAI SDKs:            {base}/v1");
-        println!("  Anthropic / Gemini SDKs: {base}");
         if status.lan {
-            println!(
-                "  LAN access is on: other machines reach it at http://<this machine's address>:{}",
+            banner.push_str(&format!(
+                "  LAN access is on: other machines reach it at http://<this machine's address>:{}\n",
                 address.port()
-            );
+            ));
         }
-        shutdown_signal().await;
+        // Whoever started us may have closed stdout; the gateway runs on regardless.
+        let _ = std::io::stdout().lock().write_all(banner.as_bytes());
+        shutdown.wait().await;
         eprintln!(
             "switchyard: stopping (in-flight requests get {}s to finish)",
             DEFAULT_GRACE.as_secs()
@@ -46,26 +50,38 @@ pub fn run(home: &Home, args: ServeArgs) -> Result<(), Failure> {
     })
 }
 
-/// Resolves on Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// SIGINT and SIGTERM, registered before the gateway starts so that a
+/// signal arriving right after the banner is never lost to the default
+/// action (which would kill the process without draining).
+struct Shutdown {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    fn install() -> std::io::Result<Shutdown> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Shutdown {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
+        #[cfg(not(unix))]
+        Ok(Shutdown {})
+    }
+
+    /// Resolves on the first signal.
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -1,0 +1,329 @@
+//! The command line end to end, in a temporary `SWITCHYARD_HOME` with the
+//! file secret store.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+
+fn switchyard(home: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env("SWITCHYARD_HOME", home)
+        .env("SWITCHYARD_SECRET_STORE", "file")
+        .env_remove("SWITCHYARD_LOG")
+        .env_remove("RUST_LOG");
+    command
+}
+
+fn run(home: &Path, args: &[&str]) -> Output {
+    switchyard(home).args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+fn run_with_stdin(home: &Path, args: &[&str], input: &str) -> Output {
+    let mut child = switchyard(home)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn account_ids(home: &Path) -> Vec<String> {
+    let output = run(home, &["accounts", "list", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let list: Value = serde_json::from_slice(&output.stdout).unwrap();
+    list["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn accounts_add_list_disable_enable_remove() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let added = run_with_stdin(
+        home,
+        &[
+            "accounts",
+            "add",
+            "gemini",
+            "--label",
+            "work",
+            "--api-key-stdin",
+            "--models",
+            "gemini-*",
+        ],
+        "AIzaSecretOne\n",
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(
+        stdout(&added).contains("Added gemini account acc_"),
+        "{}",
+        stdout(&added)
+    );
+    let added = switchyard(home)
+        .args([
+            "accounts",
+            "add",
+            "anthropic",
+            "--label",
+            "z.ai",
+            "--base-url",
+            "https://api.z.ai/api/anthropic",
+            "--api-key-env",
+            "ZAI_KEY",
+            "--priority",
+            "1",
+        ])
+        .env("ZAI_KEY", "zai-secret-two")
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", stderr(&added));
+
+    let ids = account_ids(home);
+    assert_eq!(ids.len(), 2);
+    let list = run(home, &["accounts", "list"]);
+    let text = stdout(&list);
+    assert!(
+        text.contains(&ids[0]) && text.contains("work") && text.contains("z.ai") && text.contains("ready"),
+        "{text}"
+    );
+
+    // Secrets are in secrets.json, never in config.toml.
+    let config = std::fs::read_to_string(home.join("config.toml")).unwrap();
+    assert!(
+        !config.contains("AIzaSecretOne") && !config.contains("zai-secret-two"),
+        "{config}"
+    );
+    assert!(
+        config.contains("https://api.z.ai/api/anthropic") && config.contains("priority = 1"),
+        "{config}"
+    );
+    let secrets = std::fs::read_to_string(home.join("secrets.json")).unwrap();
+    assert!(secrets.contains("AIzaSecretOne") && secrets.contains("zai-secret-two"));
+
+    assert!(run(home, &["accounts", "disable", &ids[0]]).status.success());
+    let json: Value = serde_json::from_slice(&run(home, &["accounts", "list", "--json"]).stdout).unwrap();
+    assert_eq!(json["accounts"][0]["enabled"], false);
+    assert_eq!(json["accounts"][0]["state"], "disabled");
+    assert!(run(home, &["accounts", "enable", &ids[0]]).status.success());
+
+    let removed = run(home, &["accounts", "remove", &ids[0]]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert_eq!(account_ids(home), vec![ids[1].clone()]);
+    let secrets = std::fs::read_to_string(home.join("secrets.json")).unwrap();
+    assert!(
+        !secrets.contains("AIzaSecretOne"),
+        "the removed account's secret is deleted"
+    );
+
+    let missing = run(home, &["accounts", "remove", "acc_nothere"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("accounts list"), "{}", stderr(&missing));
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let cases: &[&[&str]] = &[
+        &["accounts", "add", "azure", "--api-key-stdin"],
+        &["accounts", "add", "gemini"],
+        &["accounts", "add", "gemini", "--api-key-env", "SURELY_NOT_SET_ANYWHERE"],
+        &["accounts", "add", "openai", "--api-key-stdin", "--base-url", "ftp://x"],
+        &["serve", "--port", "0"],
+        &["serve", "--auth-mode", "foo"],
+        &["frobnicate"],
+    ];
+    for args in cases {
+        let output = run(home, args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert!(!stderr(&output).trim().is_empty(), "{args:?} printed no message");
+    }
+    assert!(account_ids(home).is_empty());
+}
+
+#[test]
+fn the_gateway_key_is_generated_rotated_and_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let first = stdout(&run(home, &["key", "show"])).trim().to_string();
+    assert!(first.starts_with("sk-") && first.len() == 35, "{first}");
+    assert_eq!(stdout(&run(home, &["key", "show"])).trim(), first, "the key is stable");
+
+    let rotated = stdout(&run(home, &["key", "rotate"])).trim().to_string();
+    assert_ne!(rotated, first);
+    assert_eq!(stdout(&run(home, &["key", "show"])).trim(), rotated);
+
+    let bad = run_with_stdin(home, &["key", "set"], "not-a-key\n");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("sk-"), "{}", stderr(&bad));
+    let short = run_with_stdin(home, &["key", "set"], "sk-abc\n");
+    assert_eq!(short.status.code(), Some(2));
+    let set = run_with_stdin(home, &["key", "set"], "sk-my-own-key-42\n");
+    assert!(set.status.success(), "{}", stderr(&set));
+    assert_eq!(stdout(&run(home, &["key", "show"])).trim(), "sk-my-own-key-42");
+    let config = std::fs::read_to_string(home.join("config.toml")).unwrap_or_default();
+    assert!(!config.contains("sk-my-own-key-42"));
+}
+
+#[test]
+fn config_path_and_show_mask_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::write(
+        home.join("config.toml"),
+        "[proxy]\nport = 9123\napi_key = \"sk-handset-secret-key\"\n",
+    )
+    .unwrap();
+    let path = stdout(&run(home, &["config", "path"]));
+    assert!(path.contains(&home.join("config.toml").display().to_string()), "{path}");
+    let shown = run(home, &["config", "show"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let text = stdout(&shown);
+    assert!(text.contains("port = 9123"), "{text}");
+    assert!(!text.contains("sk-handset-secret-key"), "{text}");
+    assert!(text.contains("sk-han…"), "{text}");
+}
+
+#[test]
+fn a_broken_config_is_reported_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let broken = "[proxy]\nauth_mode = \"foo\"\n";
+    std::fs::write(home.join("config.toml"), broken).unwrap();
+    let output = run_with_stdin(home, &["accounts", "add", "gemini", "--api-key-stdin"], "k\n");
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains("auth_mode") && message.contains("all_except_health") && message.contains("line 2"),
+        "{message}"
+    );
+    assert_eq!(std::fs::read_to_string(home.join("config.toml")).unwrap(), broken);
+}
+
+#[test]
+fn serve_without_accounts_names_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(dir.path(), &["serve", "--port", "18599"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("No accounts available — add an account first (switchyard accounts add ...)"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// A `serve` child process, killed on drop if still running.
+struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_serving(home: &Path, port: u16) -> Served {
+    let mut child = switchyard(home)
+        .args(["serve", "--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains(&format!("127.0.0.1:{port}")), "{first}");
+    Served(child)
+}
+
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).ok()?;
+    Some(response)
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_answers_health_reports_status_and_exits_0_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    assert!(
+        run_with_stdin(home, &["accounts", "add", "openai", "--api-key-stdin"], "sk-upstream\n")
+            .status
+            .success()
+    );
+    let port = free_port();
+    let mut served = start_serving(home, port);
+
+    let response = get(port, "/healthz").expect("healthz answers");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
+
+    let status = run(home, &["status", "--json"]);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["running"], true);
+    assert_eq!(status["base_url"], format!("http://127.0.0.1:{port}"));
+    assert_eq!(status["accounts"], 1);
+    assert_eq!(status["auth_mode"], "off");
+
+    // A second gateway on the same port fails with a named error, no panic.
+    let busy = run(home, &["serve", "--port", &port.to_string()]);
+    assert_eq!(busy.status.code(), Some(1));
+    let message = stderr(&busy);
+    assert!(
+        message.contains("already in use") && message.contains(&port.to_string()),
+        "{message}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
+
+    let pid = served.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let code = loop {
+        if let Some(status) = served.0.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(Instant::now() < deadline, "serve did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(0));
+    assert!(get(port, "/healthz").is_none(), "the port is closed after exit");
+    let status: Value = serde_json::from_slice(&run(home, &["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["running"], false);
+}
