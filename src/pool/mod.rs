@@ -439,3 +439,276 @@ impl Pool {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ProviderKind;
+
+    fn account(id: &str, priority: i32, models: &[&str]) -> Member {
+        let config = AccountConfig {
+            id: id.to_string(),
+            provider: ProviderKind::Gemini,
+            label: String::new(),
+            base_url: None,
+            models: models.iter().map(|m| m.to_string()).collect(),
+            priority,
+            enabled: true,
+        };
+        Member::new(
+            config,
+            crate::upstream::provider(ProviderKind::Gemini),
+            Arc::from("secret"),
+            None,
+        )
+    }
+
+    fn pool(members: Vec<Member>) -> Pool {
+        Pool::new(members)
+    }
+
+    fn pick(pool: &Pool, model: &str) -> String {
+        pool.select(model, None, None, &[]).unwrap().member().config.id.clone()
+    }
+
+    fn rate_limited(secs: u64) -> Failure {
+        Failure::Status {
+            status: 429,
+            retry_after: Some(Duration::from_secs(secs)),
+            message: "slow down".into(),
+        }
+    }
+
+    #[test]
+    fn sequential_requests_spread_evenly() {
+        let pool = pool(vec![account("a", 0, &[]), account("b", 0, &[]), account("c", 0, &[])]);
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for _ in 0..99 {
+            *counts.entry(pick(&pool, "m")).or_default() += 1;
+        }
+        assert_eq!(counts.len(), 3);
+        assert!(counts.values().all(|&n| n == 33), "{counts:?}");
+    }
+
+    #[test]
+    fn concurrent_requests_go_to_the_least_busy() {
+        let pool = pool(vec![account("a", 0, &[]), account("b", 0, &[])]);
+        let held: Vec<Lease> = (0..10).map(|_| pool.select("m", None, None, &[]).unwrap()).collect();
+        let a = held.iter().filter(|l| l.member().config.id == "a").count();
+        assert_eq!(a, 5, "held leases alternate");
+        assert_eq!(pool.members()[0].in_flight(), 5);
+        drop(held);
+        assert_eq!(pool.members()[0].in_flight(), 0, "dropping a lease ends its claim");
+    }
+
+    #[test]
+    fn globs_decide_who_serves() {
+        let pool = pool(vec![account("g", 0, &["gemini-*"]), account("z", 0, &["glm-*"])]);
+        assert_eq!(pick(&pool, "gemini-2.5-pro"), "g");
+        assert_eq!(pick(&pool, "glm-4.6"), "z");
+        assert_eq!(
+            pool.select("gpt-4o", None, None, &[]).unwrap_err(),
+            Unavailable::NoAccount { disabled: vec![] }
+        );
+        assert!(pool.serves("glm-4.5") && !pool.serves("claude-x"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limited_account_rests_exactly_as_long_as_asked() {
+        let pool = pool(vec![account("a", 0, &[]), account("b", 0, &[])]);
+        let lease = pool.select("m", None, None, &[]).unwrap();
+        let limited = lease.member().config.id.clone();
+        assert_eq!(pool.failed(&lease, "m", &rate_limited(30)), Verdict::Rotate);
+        drop(lease);
+        for _ in 0..10 {
+            assert_ne!(pick(&pool, "m"), limited);
+        }
+        // Another model on the same account is unaffected.
+        let others: Vec<String> = (0..4).map(|_| pick(&pool, "other")).collect();
+        assert!(others.contains(&limited), "{others:?}");
+        tokio::time::advance(Duration::from_secs(29)).await;
+        assert!((0..6).all(|_| pick(&pool, "m") != limited));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(
+            (0..6).any(|_| pick(&pool, "m") == limited),
+            "the cooldown ends on its own"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn when_all_are_cooling_the_shortest_wait_is_reported() {
+        let pool = pool(vec![account("a", 0, &[]), account("b", 0, &[])]);
+        let first = pool.select("m", None, None, &[]).unwrap();
+        pool.failed(&first, "m", &rate_limited(40));
+        let second = pool.select("m", None, None, &[first.index()]).unwrap();
+        pool.failed(&second, "m", &rate_limited(25));
+        drop((first, second));
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(
+            pool.select("m", None, None, &[]).unwrap_err(),
+            Unavailable::AllCooling {
+                retry_after: Duration::from_secs(20)
+            }
+        );
+        let status = pool.status();
+        assert!(status.iter().all(|s| s.state == "cooling"), "{status:?}");
+        assert_eq!(status[1].cooldowns[0].model, "m");
+        assert_eq!(status[1].cooldowns[0].remaining_secs, 20);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn credentials_rejected_disable_until_reenabled() {
+        let pool = pool(vec![account("a", 0, &[]), account("b", 0, &[])]);
+        let lease = pool.select("m", None, Some("a"), &[]).unwrap();
+        let failure = Failure::Status {
+            status: 401,
+            retry_after: None,
+            message: "API key not valid".into(),
+        };
+        assert_eq!(pool.failed(&lease, "m", &failure), Verdict::Rotate);
+        drop(lease);
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        assert!((0..5).all(|_| pick(&pool, "m") == "b"));
+        let status = &pool.status()[0];
+        assert_eq!(status.state, "disabled");
+        assert!(
+            status.reason.as_deref().unwrap().contains("API key not valid"),
+            "{status:?}"
+        );
+        assert_eq!(pool.active_count(), 1);
+        assert!(pool.reenable("a"));
+        assert!((0..4).any(|_| pick(&pool, "m") == "a"));
+        assert!(!pool.reenable("nope"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn server_errors_and_transport_failures_cool_briefly() {
+        let pool = pool(vec![account("a", 0, &[]), account("b", 0, &[])]);
+        let lease = pool.select("m", None, Some("a"), &[]).unwrap();
+        let failure = Failure::Status {
+            status: 503,
+            retry_after: None,
+            message: "overloaded".into(),
+        };
+        assert_eq!(pool.failed(&lease, "m", &failure), Verdict::Rotate);
+        drop(lease);
+        assert!((0..4).all(|_| pick(&pool, "m") == "b"));
+        assert!(
+            (0..4).any(|_| pick(&pool, "other") == "a"),
+            "a 5xx cools only that model"
+        );
+        tokio::time::advance(health::SERVER_ERROR_COOLDOWN).await;
+        assert!((0..4).any(|_| pick(&pool, "m") == "a"));
+
+        let lease = pool.select("m", None, Some("a"), &[]).unwrap();
+        assert_eq!(
+            pool.failed(&lease, "m", &Failure::Connect("refused".into())),
+            Verdict::Rotate
+        );
+        drop(lease);
+        assert!(
+            (0..4).all(|_| pick(&pool, "other") == "b"),
+            "a transport failure cools every model"
+        );
+        tokio::time::advance(health::UNREACHABLE_COOLDOWN).await;
+        assert!((0..4).any(|_| pick(&pool, "other") == "a"));
+
+        let lease = pool.select("m", None, Some("a"), &[]).unwrap();
+        let bad_request = Failure::Status {
+            status: 400,
+            retry_after: None,
+            message: "bad".into(),
+        };
+        assert_eq!(
+            pool.failed(&lease, "m", &bad_request),
+            Verdict::GiveUp,
+            "another account would fail alike"
+        );
+        assert_eq!(pool.status()[0].errors, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worse_tier_serves_only_while_the_better_one_cannot() {
+        let pool = pool(vec![account("main", 0, &[]), account("zai", 1, &[])]);
+        assert!((0..10).all(|_| pick(&pool, "m") == "main"));
+        let lease = pool.select("m", None, None, &[]).unwrap();
+        pool.failed(&lease, "m", &rate_limited(10));
+        drop(lease);
+        assert!((0..10).all(|_| pick(&pool, "m") == "zai"));
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert!((0..10).all(|_| pick(&pool, "m") == "main"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sessions_stick_and_fall_back() {
+        let pool = pool(vec![account("a", 0, &[]), account("b", 0, &[]), account("c", 0, &[])]);
+        let first = pool
+            .select("m", Some("conv-1"), None, &[])
+            .unwrap()
+            .member()
+            .config
+            .id
+            .clone();
+        for _ in 0..10 {
+            assert_eq!(
+                pool.select("m", Some("conv-1"), None, &[]).unwrap().member().config.id,
+                first
+            );
+        }
+        let lease = pool.select("m", Some("conv-1"), None, &[]).unwrap();
+        pool.failed(&lease, "m", &rate_limited(60));
+        drop(lease);
+        let moved = pool
+            .select("m", Some("conv-1"), None, &[])
+            .unwrap()
+            .member()
+            .config
+            .id
+            .clone();
+        assert_ne!(moved, first, "falls back when the bound account cools");
+        assert_eq!(
+            pool.select("m", Some("conv-1"), None, &[]).unwrap().member().config.id,
+            moved,
+            "and sticks to the new one"
+        );
+    }
+
+    #[test]
+    fn a_preferred_account_wins_when_available_and_tried_ones_are_skipped() {
+        let pool = pool(vec![account("a", 0, &[]), account("b", 0, &[])]);
+        assert!((0..5).all(|_| pool.select("m", None, Some("b"), &[]).unwrap().member().config.id == "b"));
+        let only_b = pool.select("m", None, None, &[0]).unwrap();
+        assert_eq!(only_b.member().config.id, "b");
+        assert_eq!(
+            pool.select("m", None, None, &[0, 1]).unwrap_err(),
+            Unavailable::Exhausted
+        );
+    }
+
+    #[test]
+    fn accounts_without_a_secret_are_disabled_with_the_reason() {
+        let config = AccountConfig {
+            id: "x".into(),
+            provider: ProviderKind::Openai,
+            label: "lost".into(),
+            base_url: None,
+            models: vec![],
+            priority: 0,
+            enabled: true,
+        };
+        let member = Member::new(
+            config,
+            crate::upstream::provider(ProviderKind::Openai),
+            Arc::from(""),
+            Some("no secret stored".into()),
+        );
+        let pool = pool(vec![member]);
+        assert_eq!(
+            pool.select("m", None, None, &[]).unwrap_err(),
+            Unavailable::NoAccount {
+                disabled: vec![("lost".into(), "no secret stored".into())]
+            }
+        );
+        assert_eq!(pool.active_count(), 0);
+    }
+}
