@@ -207,6 +207,14 @@ pub struct AccountConfig {
     /// Disabled accounts are never used.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Google accounts: the Cloud project for Code Assist (discovered when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// An outbound proxy for this account's requests and token refreshes
+    /// (`http://`, `https://` or `socks5://`); the environment's
+    /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` apply otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_url: Option<String>,
 }
 
 impl AccountConfig {
@@ -222,7 +230,51 @@ impl AccountConfig {
 pub struct ProvidersConfig {
     /// Google OAuth client and endpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub google: Option<toml::Table>,
+    pub google: Option<GoogleProviderConfig>,
+}
+
+/// `[providers.google]`: the OAuth client (a "desktop app" client of the
+/// user's own Google Cloud project) and the endpoints. Nothing of it is
+/// built into the program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleProviderConfig {
+    /// OAuth client id.
+    pub client_id: String,
+    /// OAuth client secret (desktop clients' secrets are not confidential,
+    /// but it is still masked by `config show`).
+    pub client_secret: String,
+    /// Token endpoint.
+    #[serde(default = "google_token_url")]
+    pub token_url: String,
+    /// Authorization endpoint (for `accounts login google`).
+    #[serde(default = "google_auth_url")]
+    pub auth_url: String,
+    /// Code Assist endpoint.
+    #[serde(default = "google_base_url")]
+    pub base_url: String,
+    /// OAuth scopes asked for at sign-in.
+    #[serde(default = "google_scopes")]
+    pub scopes: Vec<String>,
+}
+
+fn google_token_url() -> String {
+    "https://oauth2.googleapis.com/token".into()
+}
+
+fn google_auth_url() -> String {
+    "https://accounts.google.com/o/oauth2/v2/auth".into()
+}
+
+fn google_base_url() -> String {
+    "https://cloudcode-pa.googleapis.com".into()
+}
+
+fn google_scopes() -> Vec<String> {
+    vec![
+        "https://www.googleapis.com/auth/cloud-platform".into(),
+        "https://www.googleapis.com/auth/userinfo.email".into(),
+    ]
 }
 
 impl ProvidersConfig {
@@ -371,6 +423,23 @@ impl Config {
             {
                 return Err(format!(
                     "accounts `{}`: base_url `{url}` must start with http:// or https://",
+                    account.id
+                ));
+            }
+            if let Some(url) = &account.proxy_url
+                && !["http://", "https://", "socks5://", "socks5h://"]
+                    .iter()
+                    .any(|s| url.starts_with(s))
+            {
+                return Err(format!(
+                    "accounts `{}`: proxy_url must start with http://, https://, socks5:// or socks5h://",
+                    account.id
+                ));
+            }
+            if account.provider == ProviderKind::Google && self.providers.google.is_none() {
+                return Err(format!(
+                    "accounts `{}` is a google account, but there is no [providers.google] section with the OAuth \
+                     client_id and client_secret to refresh its token",
                     account.id
                 ));
             }
@@ -558,6 +627,8 @@ mod tests {
             models: vec!["glm-*".into()],
             priority: 1,
             enabled: false,
+            project: None,
+            proxy_url: None,
         });
         config.models.insert("gpt-4o".into(), "gemini-2.5-flash".into());
         let text = toml::to_string(&config).unwrap();
@@ -630,6 +701,8 @@ mod tests {
             models: vec![],
             priority: 0,
             enabled: true,
+            project: None,
+            proxy_url: None,
         };
         let config = edit(&home, |doc| push_account(doc, &account)).unwrap();
         assert_eq!(config.accounts, vec![account.clone()]);

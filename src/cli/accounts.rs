@@ -1,9 +1,10 @@
 //! `switchyard accounts ...`: the pool's membership.
 
 use std::io::{IsTerminal, Read};
+use std::time::Duration;
 
 use super::client::Running;
-use super::{AccountsCommand, AddArgs, Failure, open};
+use super::{AccountsCommand, AddArgs, Failure, LoginArgs, open};
 use crate::config::{self, AccountConfig, ProviderKind};
 use crate::home::Home;
 use crate::pool::AccountStatus;
@@ -13,6 +14,7 @@ use crate::secrets;
 pub fn run(home: &Home, command: AccountsCommand) -> Result<(), Failure> {
     match command {
         AccountsCommand::Add(args) => add(home, args),
+        AccountsCommand::Login(args) => login(home, args),
         AccountsCommand::List { json } => list(home, json),
         AccountsCommand::Remove { id } => remove(home, &id),
         AccountsCommand::Enable { id } => set_enabled(home, &id, true),
@@ -35,7 +37,7 @@ fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
     }
     if args.provider == ProviderKind::Google && !args.refresh_token_stdin {
         return Err(Failure::usage(
-            "google accounts sign in with OAuth: pass the refresh token with --refresh-token-stdin",
+            "google accounts sign in with OAuth: run `switchyard accounts login google`, or import a refresh token with --refresh-token-stdin",
         ));
     }
     if args.refresh_token_stdin && args.provider != ProviderKind::Google {
@@ -43,9 +45,12 @@ fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
             "--refresh-token-stdin is for google accounts; other providers take --api-key-stdin or --api-key-env VAR",
         ));
     }
+    if let Some(url) = &args.proxy_url
+        && let Err(why) = crate::upstream::Upstream::client_with_proxy(url)
+    {
+        return Err(Failure::usage(format!("--proxy-url: {why}")));
+    }
     let secret = read_secret(&args)?;
-    config::init(home)?;
-    let (_, store) = open(home)?;
     let account = AccountConfig {
         id: config::new_account_id(),
         provider: args.provider,
@@ -54,10 +59,19 @@ fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
         models: args.models.into_iter().filter(|g| !g.trim().is_empty()).collect(),
         priority: args.priority,
         enabled: true,
+        project: args.project,
+        proxy_url: args.proxy_url,
     };
+    register(home, account, &secret)
+}
+
+/// Stores the secret, then the account; reports what happened.
+fn register(home: &Home, account: AccountConfig, secret: &str) -> Result<(), Failure> {
+    config::init(home)?;
+    let (_, store) = open(home)?;
     // Secret first: an account in config.toml without its secret would be
     // unusable, while a stray secret is harmless and removed on failure.
-    store.set(&account.id, &secret)?;
+    store.set(&account.id, secret)?;
     if let Err(err) = config::edit(home, |doc| config::push_account(doc, &account)) {
         let _ = store.delete(&account.id);
         return Err(err.into());
@@ -73,11 +87,56 @@ fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
         account.id,
         store.describe()
     );
-    if let Some(running) = Running::find(home, &config::Config::load(home)?, gateway_key(home)?) {
-        drop(running);
+    if Running::find(home, &config::Config::load(home)?, gateway_key(home)?).is_some() {
         println!("A gateway is running on this home: restart it to use the new account.");
     }
     Ok(())
+}
+
+/// `accounts login google`: OAuth in the browser, then the account is added.
+fn login(home: &Home, args: LoginArgs) -> Result<(), Failure> {
+    if args.provider != ProviderKind::Google {
+        return Err(Failure::usage(format!(
+            "`accounts login` is for google accounts; {} accounts take an API key: `switchyard accounts add {}`",
+            args.provider, args.provider
+        )));
+    }
+    let config = config::Config::load(home)?;
+    let Some(client) = config.providers.google.clone() else {
+        return Err(Failure::runtime(
+            "signing in with Google needs your own OAuth client: create a \"Desktop app\" OAuth client in a Google \
+             Cloud project, then add to config.toml:\n\n[providers.google]\nclient_id = \"...\"\nclient_secret = \"...\"\n",
+        ));
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let refresh_token = runtime.block_on(async {
+        let login = crate::upstream::oauth::Login::start(std::sync::Arc::new(client))
+            .await
+            .map_err(|err| Failure::runtime(format!("cannot listen for the sign-in redirect: {err}")))?;
+        let url = login.authorization_url();
+        eprintln!("Sign in with Google in your browser. If it does not open, visit:\n\n  {url}\n");
+        if !args.no_browser && open::that_detached(&url).is_err() {
+            eprintln!("(no browser could be started; open the URL above by hand)");
+        }
+        let http = crate::upstream::Upstream::new(Duration::from_secs(30))
+            .map_err(|err| Failure::runtime(format!("cannot set up HTTP: {err}")))?;
+        login
+            .finish(http.http(), Duration::from_secs(300))
+            .await
+            .map_err(|why| Failure::runtime(format!("Google sign-in failed: {why}")))
+    })?;
+    let account = AccountConfig {
+        id: config::new_account_id(),
+        provider: ProviderKind::Google,
+        label: args.label.unwrap_or_else(|| "google".to_string()),
+        base_url: None,
+        models: args.models.into_iter().filter(|g| !g.trim().is_empty()).collect(),
+        priority: args.priority,
+        enabled: true,
+        project: args.project,
+        proxy_url: None,
+    };
+    register(home, account, &refresh_token)
 }
 
 /// The secret from the chosen source; a hidden prompt when none was

@@ -78,6 +78,8 @@ fn parse_auth_mode(value: &str) -> Result<AuthMode, String> {
 pub enum AccountsCommand {
     /// Add an upstream account; its secret goes to the secret store.
     Add(AddArgs),
+    /// Sign in with Google (OAuth in the browser) and add the account.
+    Login(LoginArgs),
     /// List the accounts, with live state when a gateway is running.
     List {
         /// Print JSON.
@@ -128,6 +130,35 @@ pub struct AddArgs {
     /// Tier: lower numbers are preferred; higher ones serve only when better tiers cannot.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub priority: i32,
+    /// Google accounts: the Cloud project for Code Assist (looked up when omitted).
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Send this account's requests through a proxy (http://, https:// or socks5://).
+    #[arg(long)]
+    pub proxy_url: Option<String>,
+}
+
+/// `switchyard accounts login` options.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The provider to sign in with: google.
+    #[arg(value_enum)]
+    pub provider: ProviderKind,
+    /// A name for the account.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// The Cloud project for Code Assist (looked up when omitted).
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Model globs this account serves, comma-separated; default: any model.
+    #[arg(long, value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Tier: lower numbers are preferred.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub priority: i32,
+    /// Print the sign-in URL without trying to open a browser.
+    #[arg(long)]
+    pub no_browser: bool,
 }
 
 /// `switchyard key ...`.

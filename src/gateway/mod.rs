@@ -17,12 +17,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::ProviderKind;
 use crate::config::{AuthMode, Config, ConfigError};
 use crate::home::{self, Home};
 use crate::pool::{AccountStatus, Member, Pool};
 use crate::relay::{Relay, RelaySettings};
 use crate::secrets::{self, SecretError, SecretStore};
-use crate::upstream::{self, Upstream};
+use crate::upstream::oauth::TokenSource;
+use crate::upstream::{self, Auth, Credentials, GoogleSession, Upstream};
 
 pub use server::{BindCause, BindError};
 
@@ -210,28 +212,51 @@ impl Gateway {
     }
 }
 
-/// Builds the pool from the enabled accounts and their secrets, and reads
-/// (or creates) the gateway key. Blocking: the keychain may be slow.
+/// Builds the pool from the accounts and their secrets, and reads (or
+/// creates) the gateway key. Blocking: the keychain may be slow.
 fn build_pool(config: &Config, store: &dyn SecretStore) -> Result<(Pool, String), StartError> {
     let key = secrets::gateway_key(store, config)?;
+    let google = config.providers.google.clone().map(Arc::new);
     let mut members = Vec::new();
     for account in &config.accounts {
         let provider = upstream::provider(account.provider);
-        let (secret, disabled) = match store.get(&account.id)? {
-            Some(secret) => (secret, None),
-            None => (
-                String::new(),
-                Some(format!(
-                    "no secret stored for this account in {}; remove it and add it again",
-                    store.describe()
-                )),
-            ),
-        };
-        let disabled = disabled.or_else(|| {
-            (account.provider == crate::config::ProviderKind::Google)
-                .then(|| "google OAuth accounts are not supported by this build yet".to_string())
+        let secret = store.get(&account.id)?;
+        let mut disabled = secret.is_none().then(|| {
+            format!(
+                "no secret stored for this account in {}; remove it and add it again",
+                store.describe()
+            )
         });
-        members.push(Member::new(account.clone(), provider, Arc::from(secret), disabled));
+        let http = match account.proxy_url.as_deref().map(Upstream::client_with_proxy) {
+            Some(Ok(client)) => Some(client),
+            Some(Err(why)) => {
+                disabled.get_or_insert(why);
+                None
+            }
+            None => None,
+        };
+        let secret: Arc<str> = Arc::from(secret.unwrap_or_default());
+        let base_url = account
+            .base_url
+            .clone()
+            .unwrap_or_else(|| provider.default_base_url().to_string());
+        let auth = match (&account.provider, &google) {
+            (ProviderKind::Google, Some(client)) => {
+                let base_url = account.base_url.clone().unwrap_or_else(|| client.base_url.clone());
+                let tokens = TokenSource::new(secret, client.clone());
+                Auth::Google(Arc::new(GoogleSession::new(
+                    tokens,
+                    base_url.trim_end_matches('/').to_string(),
+                    account.project.clone(),
+                )))
+            }
+            _ => Auth::Key(Credentials {
+                base_url: base_url.trim_end_matches('/').to_string(),
+                secret,
+                project: account.project.clone(),
+            }),
+        };
+        members.push(Member::with_auth(account.clone(), provider, auth, http, disabled));
     }
     Ok((Pool::new(members), key))
 }

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 pub use health::{Cooldown, Health};
 
 use crate::config::AccountConfig;
-use crate::upstream::{Credentials, Failure, Provider};
+use crate::upstream::{Auth, Credentials, Failure, Provider};
 
 /// Most sessions remembered for stickiness; the map is cleared when full
 /// (a conversation then simply picks again).
@@ -33,8 +33,10 @@ pub struct Member {
     pub config: AccountConfig,
     /// How to talk to it.
     pub provider: Arc<dyn Provider>,
-    /// Where and with what secret.
-    pub credentials: Credentials,
+    /// How it authenticates.
+    pub auth: Auth,
+    /// Its own HTTP client when it goes through a proxy; else the shared one.
+    pub http: Option<reqwest::Client>,
     patterns: Vec<glob::Pattern>,
     in_flight: AtomicUsize,
     requests: AtomicU64,
@@ -43,8 +45,9 @@ pub struct Member {
 }
 
 impl Member {
-    /// A pool member. `disabled` marks an account that cannot be used from
-    /// the start (no secret stored, ...), with the reason.
+    /// A member authenticating with a fixed key. `disabled` marks an
+    /// account that cannot be used from the start (no secret stored, ...),
+    /// with the reason.
     pub fn new(
         config: AccountConfig,
         provider: Arc<dyn Provider>,
@@ -57,15 +60,32 @@ impl Member {
             .unwrap_or_else(|| provider.default_base_url().to_string())
             .trim_end_matches('/')
             .to_string();
+        let auth = Auth::Key(Credentials {
+            base_url,
+            secret,
+            project: config.project.clone(),
+        });
+        Member::with_auth(config, provider, auth, None, disabled)
+    }
+
+    /// A member with any kind of authentication and, optionally, its own client.
+    pub fn with_auth(
+        config: AccountConfig,
+        provider: Arc<dyn Provider>,
+        auth: Auth,
+        http: Option<reqwest::Client>,
+        disabled: Option<String>,
+    ) -> Member {
         let patterns = config
             .models
             .iter()
             .filter_map(|glob| glob::Pattern::new(glob).ok())
             .collect();
         Member {
-            credentials: Credentials { base_url, secret },
             patterns,
             provider,
+            auth,
+            http,
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -454,6 +474,8 @@ mod tests {
             models: models.iter().map(|m| m.to_string()).collect(),
             priority,
             enabled: true,
+            project: None,
+            proxy_url: None,
         };
         Member::new(
             config,
@@ -695,6 +717,8 @@ mod tests {
             models: vec![],
             priority: 0,
             enabled: true,
+            project: None,
+            proxy_url: None,
         };
         let member = Member::new(
             config,

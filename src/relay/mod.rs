@@ -24,7 +24,7 @@ use warp::reply::Response;
 use crate::gateway::routes::{RequestHead, error_response, json_response};
 use crate::pool::{Lease, Pool, Unavailable, Verdict};
 use crate::protocol::{ApiError, ChatRequest, ErrorKind, Protocol, ResponseMeta};
-use crate::upstream::{Failure, Mode, Outgoing, Upstream};
+use crate::upstream::{Failure, Mode, Outgoing, Provider, Upstream};
 
 /// An API endpoint of the gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,12 +217,17 @@ impl Relay {
             };
             tried.push(lease.index());
             let member = lease.member().clone();
-            let outgoing = call.outgoing(member.provider.protocol());
-            let attempt = match self
-                .upstream
-                .send(member.provider.as_ref(), &member.credentials, &outgoing)
-                .await
-            {
+            let outgoing = call.outgoing(member.provider.as_ref());
+            let http = member.http.as_ref().unwrap_or(self.upstream.http());
+            let sent = match self.upstream.authorize(http, &member.auth).await {
+                Ok(credentials) => {
+                    self.upstream
+                        .send(http, member.provider.as_ref(), &credentials, &outgoing)
+                        .await
+                }
+                Err(failure) => Err(failure),
+            };
+            let attempt = match sent {
                 Err(failure) => {
                     let verdict = self.pool.failed(&lease, &call.upstream_model, &failure);
                     Err((failure, verdict))
@@ -261,11 +266,12 @@ impl Relay {
             Ok(Err(err)) => return Err(fail(Failure::Connect(format!("the response broke off: {err}")))),
             Ok(Ok(body)) => body,
         };
-        let wire = lease.member().provider.protocol();
-        let out = if call.passthrough(wire) {
+        let provider = lease.member().provider.as_ref();
+        let out = if call.passthrough(provider) {
             body
         } else {
-            let decoded = wire.decode_response(&body, &call.meta).map_err(|err| {
+            let body = provider.unwrap(&body);
+            let decoded = provider.protocol().decode_response(&body, &call.meta).map_err(|err| {
                 fail(Failure::Status {
                     status: 502,
                     retry_after: None,
@@ -339,12 +345,13 @@ struct Prepared {
 impl Prepared {
     /// Whether the client's body can be relayed as it is to an upstream
     /// speaking `wire`.
-    fn passthrough(&self, wire: Protocol) -> bool {
-        wire == self.protocol
+    fn passthrough(&self, provider: &dyn Provider) -> bool {
+        provider.protocol() == self.protocol && provider.relays_raw()
     }
 
-    fn outgoing(&self, wire: Protocol) -> Outgoing {
-        let passthrough = self.passthrough(wire);
+    fn outgoing(&self, provider: &dyn Provider) -> Outgoing {
+        let wire = provider.protocol();
+        let passthrough = self.passthrough(provider);
         let mode = if !self.request.stream {
             Mode::Complete
         } else if passthrough && wire == Protocol::Gemini && self.head.query_param("alt").as_deref() != Some("sse") {

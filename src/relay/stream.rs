@@ -42,7 +42,8 @@ impl Relay {
         response: reqwest::Response,
         mode: Mode,
     ) -> Result<Response, (Failure, Verdict)> {
-        let wire = lease.member().provider.protocol();
+        let provider = lease.member().provider.clone();
+        let wire = provider.protocol();
         let encoder = call.protocol.stream_encoder(EncoderOptions {
             meta: call.meta.clone(),
             include_usage: call.request.stream_include_usage,
@@ -67,7 +68,7 @@ impl Relay {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
-        if call.passthrough(wire) {
+        if call.passthrough(provider.as_ref()) {
             tokio::spawn(pump.relay(response));
         } else if is_event_stream {
             tokio::spawn(pump.translate(response, wire.stream_decoder(&call.meta)));
@@ -196,10 +197,12 @@ impl Pump {
                 Next::KeepAlive => self.encoder.keep_alive(&mut out),
                 Next::Item(frame) => {
                     let event = (!frame.event.is_empty() && frame.event != "message").then_some(frame.event.as_str());
+                    let provider = self.lease.member().provider.clone();
+                    let unwrapped = String::from_utf8_lossy(&provider.unwrap(frame.data.as_bytes())).into_owned();
                     if let Err(err) = decoder.decode(
                         SseFrame {
                             event,
-                            data: &frame.data,
+                            data: &unwrapped,
                         },
                         &mut events,
                     ) {
@@ -315,6 +318,7 @@ impl Pump {
                 return;
             }
         };
+        let body = self.lease.member().provider.unwrap(&body).into_owned();
         let decoded = match wire.decode_response(&body, &meta) {
             Ok(decoded) => decoded,
             Err(err) => {

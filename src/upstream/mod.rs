@@ -8,8 +8,11 @@
 
 mod anthropic;
 mod gemini;
+pub mod google;
+pub mod oauth;
 mod openai;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +21,7 @@ use http::HeaderMap;
 
 pub use anthropic::Anthropic;
 pub use gemini::Gemini;
+pub use google::{Google, GoogleSession};
 pub use openai::OpenAi;
 
 use crate::config::ProviderKind;
@@ -56,6 +60,17 @@ pub struct Credentials {
     pub base_url: String,
     /// The API key or access token.
     pub secret: Arc<str>,
+    /// The Cloud project (Google accounts).
+    pub project: Option<String>,
+}
+
+/// How an account authenticates.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// A fixed API key.
+    Key(Credentials),
+    /// Google OAuth: tokens refreshed as they expire.
+    Google(Arc<GoogleSession>),
 }
 
 impl std::fmt::Debug for Credentials {
@@ -79,6 +94,16 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         credentials: &Credentials,
         outgoing: &Outgoing,
     ) -> reqwest::RequestBuilder;
+    /// Whether a client of the same protocol may have its body relayed
+    /// unchanged (false when the provider wraps bodies in an envelope).
+    fn relays_raw(&self) -> bool {
+        true
+    }
+    /// The protocol's own answer (or stream event) inside the provider's
+    /// envelope, if it has one.
+    fn unwrap<'a>(&self, body: &'a [u8]) -> Cow<'a, [u8]> {
+        Cow::Borrowed(body)
+    }
 }
 
 /// The provider implementation for a kind.
@@ -87,9 +112,7 @@ pub fn provider(kind: ProviderKind) -> Arc<dyn Provider> {
         ProviderKind::Gemini => Arc::new(Gemini),
         ProviderKind::Openai => Arc::new(OpenAi),
         ProviderKind::Anthropic => Arc::new(Anthropic),
-        // Google OAuth accounts speak Gemini inside the Code Assist envelope;
-        // until that provider exists they are refused when the pool is built.
-        ProviderKind::Google => Arc::new(Gemini),
+        ProviderKind::Google => Arc::new(Google),
     }
 }
 
@@ -132,17 +155,38 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    /// A client whose requests time out after `timeout`.
+    /// A client whose requests time out after `timeout`. Proxies come from
+    /// the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`).
     pub fn new(timeout: Duration) -> Result<Upstream, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true)
-            .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
-            // An upstream redirect would resend the key to another host.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        Ok(Upstream { http, timeout })
+        Ok(Upstream {
+            http: client_builder().build()?,
+            timeout,
+        })
+    }
+
+    /// The shared client.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// A client that sends everything through `proxy_url` (http, https,
+    /// socks5), for an account configured with one.
+    pub fn client_with_proxy(proxy_url: &str) -> Result<reqwest::Client, String> {
+        let proxy =
+            reqwest::Proxy::all(proxy_url).map_err(|err| format!("invalid proxy_url: {}", err.without_url()))?;
+        client_builder()
+            .proxy(proxy)
+            .build()
+            .map_err(|err| format!("cannot use proxy_url: {}", err.without_url()))
+    }
+
+    /// The credentials for the next request of an account (refreshing a
+    /// Google access token when it is about to expire).
+    pub async fn authorize(&self, http: &reqwest::Client, auth: &Auth) -> Result<Credentials, Failure> {
+        match auth {
+            Auth::Key(credentials) => Ok(credentials.clone()),
+            Auth::Google(session) => session.credentials(http).await,
+        }
     }
 
     /// Sends `outgoing` and waits for the response headers. Error statuses
@@ -150,11 +194,12 @@ impl Upstream {
     /// response with its body unread.
     pub async fn send(
         &self,
+        http: &reqwest::Client,
         provider: &dyn Provider,
         credentials: &Credentials,
         outgoing: &Outgoing,
     ) -> Result<reqwest::Response, Failure> {
-        let mut request = provider.request(&self.http, credentials, outgoing);
+        let mut request = provider.request(http, credentials, outgoing);
         if outgoing.mode == Mode::Complete {
             request = request.timeout(self.timeout);
         }
@@ -174,6 +219,7 @@ impl Upstream {
             .ok()
             .and_then(Result::ok)
             .unwrap_or_default();
+        let body = provider.unwrap(&body);
         let retry_after = header_delay.or_else(|| google_retry_delay(&body));
         Err(Failure::Status {
             status: status.as_u16(),
@@ -186,6 +232,16 @@ impl Upstream {
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
+}
+
+fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true)
+        .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
+        // An upstream redirect would resend the key to another host.
+        .redirect(reqwest::redirect::Policy::none())
 }
 
 /// The innermost cause of a transport error, without the URL (which could

@@ -232,6 +232,7 @@ pub struct TestAccount {
     pub models: Vec<String>,
     pub priority: i32,
     pub label: String,
+    pub project: Option<String>,
 }
 
 impl TestAccount {
@@ -243,6 +244,7 @@ impl TestAccount {
             models: Vec::new(),
             priority: 0,
             label: provider.as_str().to_string(),
+            project: None,
         }
     }
 
@@ -282,6 +284,8 @@ impl TestGateway {
                 models: account.models.clone(),
                 priority: account.priority,
                 enabled: true,
+                project: account.project.clone(),
+                proxy_url: None,
             };
             store.set(&config.id, &account.secret).unwrap();
             text.push_str("[[accounts]]\n");
