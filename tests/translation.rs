@@ -1,0 +1,303 @@
+//! The translation matrix (SPEC §5): every client protocol against every
+//! upstream provider, complete and streamed, scenario by scenario. Each case
+//! checks what the upstream received (in its own wire format, read back into
+//! a neutral form) and what the client got (read as strictly as its SDK
+//! would), including usage and the finish reason.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::clients::{CLIENTS, Client, Reply};
+use common::conversation::{
+    ANSWER, Answer, Ask, Call, Canned, Finish, Item, Msg, Received, Role, Turn, USAGE, weather_args, weather_output,
+    weather_tool,
+};
+use common::rig::{Rig, each, model_of};
+use common::upstreams::{UPSTREAMS, call_id};
+use switchyard::config::ProviderKind;
+
+/// One cell of the matrix.
+#[derive(Debug, Clone, Copy)]
+struct Pair {
+    client: Client,
+    upstream: ProviderKind,
+    stream: bool,
+}
+
+impl Pair {
+    /// Same protocol on both sides: the body is relayed, not translated.
+    fn passthrough(&self) -> bool {
+        self.client.speaks() == self.upstream
+    }
+
+    fn model(&self) -> &'static str {
+        model_of(self.upstream)
+    }
+}
+
+/// Every client of `clients` against every upstream, complete and streamed.
+fn pairs(clients: &[Client]) -> Vec<(String, Pair)> {
+    let mut pairs = Vec::new();
+    for &client in clients {
+        for upstream in UPSTREAMS {
+            for stream in [false, true] {
+                let label = format!(
+                    "{} → {}{}",
+                    client.name(),
+                    upstream,
+                    if stream { " (stream)" } else { "" }
+                );
+                pairs.push((
+                    label,
+                    Pair {
+                        client,
+                        upstream,
+                        stream,
+                    },
+                ));
+            }
+        }
+    }
+    pairs
+}
+
+/// Sends `ask` with the upstream answering `canned`, and checks what every
+/// exchange must show: one upstream request, for the right model, with the
+/// account's key, streamed as asked; a 200 whose answer carries the usage
+/// and names the requested model.
+async fn exchange(rig: &Rig, pair: Pair, ask: Ask, canned: Canned) -> (Received, Answer) {
+    let ask = ask.streamed(pair.stream);
+    rig.answer(pair.upstream, canned);
+    let before = rig.mock(pair.upstream).count();
+    let reply: Reply = pair.client.call(&rig.base(), &ask).await;
+    assert_eq!(reply.status, 200, "body: {}", reply.body);
+    assert_eq!(reply.error, None, "body: {}", reply.body);
+    assert_eq!(
+        rig.mock(pair.upstream).count(),
+        before + 1,
+        "exactly one upstream request"
+    );
+    let received = rig.received(pair.upstream);
+    assert_eq!(received.model, pair.model());
+    assert_eq!(received.key, format!("upstream-secret-{}", pair.upstream));
+    assert_eq!(
+        received.stream, pair.stream,
+        "the upstream streams when the client does"
+    );
+    assert_eq!(reply.answer.usage, Some(USAGE), "usage survives; body: {}", reply.body);
+    assert_eq!(
+        reply.answer.model.as_deref(),
+        Some(pair.model()),
+        "body: {}",
+        reply.body
+    );
+    (received, reply.answer)
+}
+
+fn text_answer() -> String {
+    ANSWER.concat()
+}
+
+async fn plain_text_for(clients: &[Client]) {
+    let rig = Rig::start().await;
+    each(pairs(clients), |pair| {
+        let rig = Arc::clone(&rig);
+        async move {
+            let ask = Ask::new(pair.model(), "Say hello in French.");
+            let (received, answer) = exchange(&rig, pair, ask, Canned::text(Finish::Stop)).await;
+            assert_eq!(received.system, Vec::<String>::new());
+            assert_eq!(received.messages, vec![Msg::user("Say hello in French.")]);
+            assert_eq!(received.tools, vec![]);
+            assert_eq!(received.stop, Vec::<String>::new());
+            assert_eq!(answer.text, text_answer());
+            assert_eq!(answer.calls, vec![]);
+            assert_eq!(answer.finish, Some(Finish::Stop));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn plain_text() {
+    plain_text_for(&CLIENTS).await;
+}
+
+#[tokio::test]
+async fn system_prompt() {
+    let rig = Rig::start().await;
+    each(pairs(&CLIENTS), |pair| {
+        let rig = Arc::clone(&rig);
+        async move {
+            let mut ask = Ask::new(pair.model(), "Say hello.");
+            ask.system = Some("You are terse. Answer in French.".into());
+            let (received, answer) = exchange(&rig, pair, ask, Canned::text(Finish::Stop)).await;
+            assert_eq!(received.system, vec!["You are terse. Answer in French.".to_string()]);
+            assert_eq!(received.messages, vec![Msg::user("Say hello.")]);
+            assert_eq!(answer.text, text_answer());
+            assert_eq!(answer.finish, Some(Finish::Stop));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn multi_turn() {
+    let rig = Rig::start().await;
+    each(pairs(&CLIENTS), |pair| {
+        let rig = Arc::clone(&rig);
+        async move {
+            let mut ask = Ask::new(pair.model(), "What is the capital of France?");
+            ask.turns.push(Turn::Assistant("Paris.".into()));
+            ask.turns.push(Turn::User("And what is the weather there?".into()));
+            let (received, answer) = exchange(&rig, pair, ask, Canned::text(Finish::Stop)).await;
+            assert_eq!(
+                received.messages,
+                vec![
+                    Msg::user("What is the capital of France?"),
+                    Msg::assistant("Paris."),
+                    Msg::user("And what is the weather there?"),
+                ]
+            );
+            assert_eq!(answer.text, text_answer());
+        }
+    })
+    .await;
+}
+
+async fn tool_round_trip_for(clients: &[Client]) {
+    let rig = Rig::start().await;
+    each(pairs(clients), |pair| {
+        let rig = Arc::clone(&rig);
+        async move {
+            // The model calls the tool; its arguments stream in fragments.
+            let mut ask = Ask::new(pair.model(), "What's the weather in Paris?");
+            ask.tools = vec![weather_tool()];
+            let (received, answer) = exchange(&rig, pair, ask.clone(), Canned::weather_call()).await;
+            assert_eq!(received.tools, vec![weather_tool()]);
+            assert_eq!(received.messages, vec![Msg::user("What's the weather in Paris?")]);
+            assert_eq!(answer.finish, Some(Finish::ToolCalls));
+            assert_eq!(answer.text, "");
+            let [call] = answer.calls.as_slice() else {
+                panic!("one tool call expected: {answer:?}");
+            };
+            assert_eq!(call.name, "get_weather");
+            assert_eq!(call.args, weather_args());
+            match (call_id(pair.upstream), pair.passthrough()) {
+                // OpenAI and Anthropic name their calls; the id reaches the client.
+                (Some(id), _) => assert_eq!(call.id.as_deref(), Some(id)),
+                // Gemini names none: relayed as is, or named by the gateway.
+                (None, true) => assert_eq!(call.id, None),
+                (None, false) => assert!(call.id.as_ref().is_some_and(|id| !id.is_empty()), "{call:?}"),
+            }
+
+            // The client runs the tool and sends the result; the model answers.
+            ask.turns.push(Turn::Call(call.clone()));
+            ask.turns.push(Turn::Result {
+                id: call.id.clone(),
+                name: call.name.clone(),
+                output: weather_output(),
+            });
+            let (received, answer) = exchange(&rig, pair, ask, Canned::text(Finish::Stop)).await;
+            let result_name = (pair.upstream == ProviderKind::Gemini).then(|| "get_weather".to_string());
+            assert_eq!(
+                received.messages,
+                vec![
+                    Msg::user("What's the weather in Paris?"),
+                    Msg {
+                        role: Role::Assistant,
+                        items: vec![Item::Call(Call {
+                            id: call.id.clone(),
+                            name: "get_weather".into(),
+                            args: weather_args(),
+                        })],
+                    },
+                    Msg {
+                        role: Role::User,
+                        items: vec![Item::Result {
+                            id: call.id.clone(),
+                            name: result_name,
+                            output: weather_output(),
+                        }],
+                    },
+                ]
+            );
+            assert_eq!(received.tools, vec![weather_tool()]);
+            assert_eq!(answer.text, text_answer());
+            assert_eq!(answer.finish, Some(Finish::Stop));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn tool_call_round_trip() {
+    tool_round_trip_for(&CLIENTS).await;
+}
+
+#[tokio::test]
+async fn max_tokens() {
+    let rig = Rig::start().await;
+    each(pairs(&CLIENTS), |pair| {
+        let rig = Arc::clone(&rig);
+        async move {
+            let mut ask = Ask::new(pair.model(), "Tell me a long story.");
+            ask.max_tokens = Some(42);
+            let (received, answer) = exchange(&rig, pair, ask, Canned::text(Finish::Length)).await;
+            assert_eq!(received.max_tokens, Some(42));
+            assert_eq!(answer.text, text_answer());
+            assert_eq!(answer.finish, Some(Finish::Length));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stop_sequences() {
+    let rig = Rig::start().await;
+    each(pairs(&CLIENTS), |pair| {
+        let rig = Arc::clone(&rig);
+        async move {
+            let mut ask = Ask::new(pair.model(), "Count to ten, then say END.");
+            ask.stop = vec!["END".into(), "###".into()];
+            let (received, answer) = exchange(&rig, pair, ask, Canned::text(Finish::StopSequence)).await;
+            assert_eq!(received.stop, vec!["END".to_string(), "###".to_string()]);
+            assert_eq!(answer.text, text_answer());
+            // Only Anthropic has a word for it; everywhere else it is a plain stop.
+            let expected = if pair.client == Client::Anthropic && pair.upstream == ProviderKind::Anthropic {
+                Finish::StopSequence
+            } else {
+                Finish::Stop
+            };
+            assert_eq!(answer.finish, Some(expected));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_filtered_answer_is_reported_as_filtered() {
+    let rig = Rig::start().await;
+    each(pairs(&CLIENTS), |pair| {
+        let rig = Arc::clone(&rig);
+        async move {
+            let ask = Ask::new(pair.model(), "Something the filter withholds.");
+            let (_, answer) = exchange(&rig, pair, ask, Canned::text(Finish::ContentFilter)).await;
+            assert_eq!(answer.finish, Some(Finish::ContentFilter));
+        }
+    })
+    .await;
+}
+
+/// The other ways google-genai clients call: the `/v1/models/...` paths of
+/// the Python SDK, and streams as one JSON array (no `alt=sse`).
+#[tokio::test]
+async fn gemini_v1_paths_and_array_streams() {
+    let flavours = [
+        Client::Gemini { v1: true, sse: true },
+        Client::Gemini { v1: false, sse: false },
+        Client::Gemini { v1: true, sse: false },
+    ];
+    plain_text_for(&flavours).await;
+    tool_round_trip_for(&flavours).await;
+}
