@@ -242,29 +242,38 @@ impl Pump {
         }
     }
 
-    /// Relays a same-protocol stream byte for byte.
+    /// Relays a same-protocol stream byte for byte. Server-sent events are
+    /// passed on whole: the bytes of an event still arriving wait for its
+    /// end, so that keep-alives fall between events and a stream that
+    /// breaks off mid-event ends with an error event the client can read
+    /// instead of half an event it cannot parse.
     async fn relay(mut self, response: reqwest::Response) {
         let mut chunks = response.bytes_stream();
         let mut out = BytesMut::new();
+        // The start of an event whose end has not arrived yet (SSE only).
+        let mut partial = BytesMut::new();
         let mut keep_alive_at = self.keep_alive_at();
-        // Keep-alives may only go between events, never inside one.
-        let mut at_boundary = true;
         loop {
             let failure = match next(&mut chunks, keep_alive_at, self.idle_timeout).await {
-                Next::KeepAlive if at_boundary => {
+                Next::KeepAlive => {
                     self.encoder.keep_alive(&mut out);
                     None
                 }
-                Next::KeepAlive => {
-                    keep_alive_at = self.keep_alive_at();
-                    continue;
+                Next::Item(chunk) if self.sse => {
+                    let scanned = partial.len();
+                    partial.extend_from_slice(&chunk);
+                    if let Some(end) = events_end(&partial, scanned) {
+                        out.extend_from_slice(&partial.split_to(end));
+                    }
+                    None
                 }
                 Next::Item(chunk) => {
-                    at_boundary = chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n");
                     out.extend_from_slice(&chunk);
                     None
                 }
                 Next::End => {
+                    // A last event without its blank line still goes out.
+                    out.extend_from_slice(&partial);
                     if !self.send(&mut out).await {
                         return;
                     }
@@ -277,9 +286,6 @@ impl Pump {
             if let Some(err) = failure {
                 if self.fail_early(failure_of(&err)) {
                     return;
-                }
-                if !at_boundary {
-                    out.extend_from_slice(b"\n\n");
                 }
                 if self.sse {
                     error_frame(self.client, &err, &mut out);
@@ -337,6 +343,16 @@ impl Pump {
             self.finished(None);
         }
     }
+}
+
+/// The length of the complete events at the start of `buffer`: up to the
+/// last blank line (`\n\n`, `\r\r`, `\r\n\r\n`). The first `scanned`
+/// bytes held none, so only ends after them are looked for.
+fn events_end(buffer: &[u8], scanned: usize) -> Option<usize> {
+    ((scanned + 1).max(2)..=buffer.len()).rev().find(|&end| {
+        let head = &buffer[..end];
+        head.ends_with(b"\n\n") || head.ends_with(b"\r\r") || head.ends_with(b"\n\r\n")
+    })
 }
 
 /// An error frame in the client's SSE dialect, for relayed streams.
