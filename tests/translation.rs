@@ -13,54 +13,9 @@ use common::conversation::{
     ANSWER, Answer, Ask, Call, Canned, Finish, Item, Msg, Received, Role, Turn, USAGE, weather_args, weather_output,
     weather_tool,
 };
-use common::rig::{Rig, each, model_of};
-use common::upstreams::{UPSTREAMS, call_id};
+use common::rig::{Pair, Rig, each, pairs};
+use common::upstreams::call_id;
 use switchyard::config::ProviderKind;
-
-/// One cell of the matrix.
-#[derive(Debug, Clone, Copy)]
-struct Pair {
-    client: Client,
-    upstream: ProviderKind,
-    stream: bool,
-}
-
-impl Pair {
-    /// Same protocol on both sides: the body is relayed, not translated.
-    fn passthrough(&self) -> bool {
-        self.client.speaks() == self.upstream
-    }
-
-    fn model(&self) -> &'static str {
-        model_of(self.upstream)
-    }
-}
-
-/// Every client of `clients` against every upstream, complete and streamed.
-fn pairs(clients: &[Client]) -> Vec<(String, Pair)> {
-    let mut pairs = Vec::new();
-    for &client in clients {
-        for upstream in UPSTREAMS {
-            for stream in [false, true] {
-                let label = format!(
-                    "{} → {}{}",
-                    client.name(),
-                    upstream,
-                    if stream { " (stream)" } else { "" }
-                );
-                pairs.push((
-                    label,
-                    Pair {
-                        client,
-                        upstream,
-                        stream,
-                    },
-                ));
-            }
-        }
-    }
-    pairs
-}
 
 /// Sends `ask` with the upstream answering `canned`, and checks what every
 /// exchange must show: one upstream request, for the right model, with the
@@ -101,7 +56,7 @@ fn text_answer() -> String {
 
 async fn plain_text_for(clients: &[Client]) {
     let rig = Rig::start().await;
-    each(pairs(clients), |pair| {
+    each(pairs(clients, &[false, true]), |pair| {
         let rig = Arc::clone(&rig);
         async move {
             let ask = Ask::new(pair.model(), "Say hello in French.");
@@ -126,7 +81,7 @@ async fn plain_text() {
 #[tokio::test]
 async fn system_prompt() {
     let rig = Rig::start().await;
-    each(pairs(&CLIENTS), |pair| {
+    each(pairs(&CLIENTS, &[false, true]), |pair| {
         let rig = Arc::clone(&rig);
         async move {
             let mut ask = Ask::new(pair.model(), "Say hello.");
@@ -144,7 +99,7 @@ async fn system_prompt() {
 #[tokio::test]
 async fn multi_turn() {
     let rig = Rig::start().await;
-    each(pairs(&CLIENTS), |pair| {
+    each(pairs(&CLIENTS, &[false, true]), |pair| {
         let rig = Arc::clone(&rig);
         async move {
             let mut ask = Ask::new(pair.model(), "What is the capital of France?");
@@ -167,7 +122,7 @@ async fn multi_turn() {
 
 async fn tool_round_trip_for(clients: &[Client]) {
     let rig = Rig::start().await;
-    each(pairs(clients), |pair| {
+    each(pairs(clients, &[false, true]), |pair| {
         let rig = Arc::clone(&rig);
         async move {
             // The model calls the tool; its arguments stream in fragments.
@@ -238,7 +193,7 @@ async fn tool_call_round_trip() {
 #[tokio::test]
 async fn max_tokens() {
     let rig = Rig::start().await;
-    each(pairs(&CLIENTS), |pair| {
+    each(pairs(&CLIENTS, &[false, true]), |pair| {
         let rig = Arc::clone(&rig);
         async move {
             let mut ask = Ask::new(pair.model(), "Tell me a long story.");
@@ -255,7 +210,7 @@ async fn max_tokens() {
 #[tokio::test]
 async fn stop_sequences() {
     let rig = Rig::start().await;
-    each(pairs(&CLIENTS), |pair| {
+    each(pairs(&CLIENTS, &[false, true]), |pair| {
         let rig = Arc::clone(&rig);
         async move {
             let mut ask = Ask::new(pair.model(), "Count to ten, then say END.");
@@ -278,7 +233,7 @@ async fn stop_sequences() {
 #[tokio::test]
 async fn a_filtered_answer_is_reported_as_filtered() {
     let rig = Rig::start().await;
-    each(pairs(&CLIENTS), |pair| {
+    each(pairs(&CLIENTS, &[false, true]), |pair| {
         let rig = Arc::clone(&rig);
         async move {
             let ask = Ask::new(pair.model(), "Something the filter withholds.");

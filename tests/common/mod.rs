@@ -256,12 +256,20 @@ fn respond(reply: Reply_) -> warp::reply::Response {
             stream_response(tokio_stream::wrappers::ReceiverStream::new(rx), content_type)
         }
         Reply_::Aborted { chunks, content_type } => {
-            let mut items: Vec<Result<Bytes, std::io::Error>> = chunks.into_iter().map(Ok).collect();
-            items.push(Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "mock upstream reset",
-            )));
-            stream_response(futures_util::stream::iter(items), content_type)
+            let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+            tokio::spawn(async move {
+                for chunk in chunks {
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        return;
+                    }
+                }
+                // Let the server write what was sent before breaking off,
+                // or the reset would come before the response even started.
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "mock upstream reset");
+                let _ = tx.send(Err(reset)).await;
+            });
+            stream_response(tokio_stream::wrappers::ReceiverStream::new(rx), content_type)
         }
         Reply_::Fed { feed, content_type } => {
             use futures_util::StreamExt;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use switchyard::config::ProviderKind;
 
+use super::clients::Client;
 use super::conversation::{Canned, Finish, Received};
 use super::received;
 use super::upstreams::{self, UPSTREAMS};
@@ -27,6 +28,53 @@ pub fn glob_of(provider: ProviderKind) -> &'static str {
         ProviderKind::Anthropic => "claude-*",
         _ => "gemini-*",
     }
+}
+
+/// One cell of the matrix: a client protocol, an upstream provider, and
+/// whether the answer streams.
+#[derive(Debug, Clone, Copy)]
+pub struct Pair {
+    pub client: Client,
+    pub upstream: ProviderKind,
+    pub stream: bool,
+}
+
+impl Pair {
+    /// Same protocol on both sides: the body is relayed, not translated.
+    pub fn passthrough(&self) -> bool {
+        self.client.speaks() == self.upstream
+    }
+
+    /// The model that routes to the upstream.
+    pub fn model(&self) -> &'static str {
+        model_of(self.upstream)
+    }
+}
+
+/// Every client of `clients` against every upstream, in each of `streams`,
+/// labelled for failure reports (`anthropic → gemini (stream)`).
+pub fn pairs(clients: &[Client], streams: &[bool]) -> Vec<(String, Pair)> {
+    let mut pairs = Vec::new();
+    for &client in clients {
+        for upstream in UPSTREAMS {
+            for &stream in streams {
+                let label = format!(
+                    "{} → {upstream}{}",
+                    client.name(),
+                    if stream { " (stream)" } else { "" }
+                );
+                pairs.push((
+                    label,
+                    Pair {
+                        client,
+                        upstream,
+                        stream,
+                    },
+                ));
+            }
+        }
+    }
+    pairs
 }
 
 /// A gateway with one account per provider, each on its own mock and

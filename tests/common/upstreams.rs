@@ -212,7 +212,7 @@ pub fn complete_body(provider: ProviderKind, canned: &Canned, model: &str) -> Va
     }
 }
 
-fn openai_reason(finish: &Finish) -> &'static str {
+pub fn openai_reason(finish: &Finish) -> &'static str {
     match finish {
         Finish::Length => "length",
         Finish::ToolCalls => "tool_calls",
@@ -239,7 +239,7 @@ fn gemini_reason(finish: &Finish) -> &'static str {
     }
 }
 
-fn openai_usage(usage: &Usage) -> Value {
+pub fn openai_usage(usage: &Usage) -> Value {
     json!({
         "prompt_tokens": usage.input,
         "completion_tokens": usage.output,
@@ -262,7 +262,7 @@ fn anthropic_usage(usage: &Usage, start: bool) -> Value {
 }
 
 /// Gemini reports the prompt on every chunk and the output on the last.
-fn gemini_usage(usage: &Usage, last: bool) -> Value {
+pub fn gemini_usage(usage: &Usage, last: bool) -> Value {
     if last {
         json!({
             "promptTokenCount": usage.input,
