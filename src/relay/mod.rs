@@ -285,8 +285,8 @@ impl Relay {
         } else {
             format!("`{}` (alias of `{model}`)", call.request.model)
         };
-        match unavailable {
-            Unavailable::AllCooling { retry_after } => Refusal {
+        match (unavailable, last) {
+            (Unavailable::AllCooling { retry_after }, _) => Refusal {
                 error: ApiError::new(
                     ErrorKind::RateLimited,
                     format!(
@@ -297,11 +297,14 @@ impl Relay {
                 ),
                 retry_after: Some(retry_after),
             },
-            Unavailable::Exhausted => match last {
-                Some((failure, account)) => failure_refusal(&failure, &account),
-                None => ApiError::new(ErrorKind::Overloaded, format!("No account could serve {named}.")).into(),
-            },
-            Unavailable::NoAccount { disabled } if !disabled.is_empty() => {
+            // This request already failed on every account it could use (a
+            // rejected key even disables its account): the client hears
+            // what the upstream said, not the pool state it left behind.
+            (_, Some((failure, account))) => failure_refusal(&failure, &account),
+            (Unavailable::Exhausted, None) => {
+                ApiError::new(ErrorKind::Overloaded, format!("No account could serve {named}.")).into()
+            }
+            (Unavailable::NoAccount { disabled }, None) if !disabled.is_empty() => {
                 let list: Vec<String> = disabled.iter().map(|(name, why)| format!("{name}: {why}")).collect();
                 ApiError {
                     status: 503,
@@ -313,7 +316,7 @@ impl Relay {
                 }
                 .into()
             }
-            Unavailable::NoAccount { .. } => ApiError::new(
+            (Unavailable::NoAccount { .. }, None) => ApiError::new(
                 ErrorKind::NotFound,
                 format!(
                     "No account serves the model {named}. Add an account whose `models` globs match it \
