@@ -15,7 +15,7 @@ use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use http::{HeaderValue, StatusCode, header};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 use warp::reply::{Reply, Response};
 
 use super::{Prepared, Relay};
@@ -127,14 +127,16 @@ enum Next<T> {
     KeepAlive,
 }
 
-/// Waits for the upstream's next item, a keep-alive deadline, or the idle timeout.
-async fn next<S, T, E>(source: &mut S, keep_alive_at: Option<Instant>, idle_timeout: Duration) -> Next<T>
+/// Waits for the upstream's next item, a keep-alive deadline, or the idle
+/// deadline. The idle deadline is the callers' to keep: only an item from
+/// the upstream pushes it back, never a keep-alive sent meanwhile.
+async fn next<S, T, E>(source: &mut S, keep_alive_at: Option<Instant>, idle_at: Instant) -> Next<T>
 where
     S: futures_util::Stream<Item = Result<T, E>> + Unpin,
     E: std::fmt::Display,
 {
     tokio::select! {
-        next = timeout(idle_timeout, source.next()) => match next {
+        next = timeout_at(idle_at, source.next()) => match next {
             Err(_) => Next::Stalled,
             Ok(None) => Next::End,
             Ok(Some(Err(err))) => Next::Broken(err.to_string()),
@@ -145,6 +147,11 @@ where
 }
 
 impl Pump {
+    /// When the upstream is declared stalled if nothing arrives before.
+    fn idle_at(&self) -> Instant {
+        Instant::now() + self.idle_timeout
+    }
+
     /// The next keep-alive deadline (`None` where keep-alives cannot be sent).
     fn keep_alive_at(&self) -> Option<Instant> {
         self.sse.then(|| Instant::now() + self.keep_alive)
@@ -189,11 +196,13 @@ impl Pump {
         let mut out = BytesMut::new();
         let mut events = Vec::new();
         let mut keep_alive_at = self.keep_alive_at();
+        let mut idle_at = self.idle_at();
         loop {
             let mut done = false;
-            match next(&mut frames, keep_alive_at, self.idle_timeout).await {
+            match next(&mut frames, keep_alive_at, idle_at).await {
                 Next::KeepAlive => self.encoder.keep_alive(&mut out),
                 Next::Item(frame) => {
+                    idle_at = self.idle_at();
                     let event = (!frame.event.is_empty() && frame.event != "message").then_some(frame.event.as_str());
                     if let Err(err) = decoder.decode(
                         SseFrame {
@@ -253,13 +262,15 @@ impl Pump {
         // The start of an event whose end has not arrived yet (SSE only).
         let mut partial = BytesMut::new();
         let mut keep_alive_at = self.keep_alive_at();
+        let mut idle_at = self.idle_at();
         loop {
-            let failure = match next(&mut chunks, keep_alive_at, self.idle_timeout).await {
+            let failure = match next(&mut chunks, keep_alive_at, idle_at).await {
                 Next::KeepAlive => {
                     self.encoder.keep_alive(&mut out);
                     None
                 }
                 Next::Item(chunk) if self.sse => {
+                    idle_at = self.idle_at();
                     let scanned = partial.len();
                     partial.extend_from_slice(&chunk);
                     if let Some(end) = events_end(&partial, scanned) {
@@ -268,6 +279,7 @@ impl Pump {
                     None
                 }
                 Next::Item(chunk) => {
+                    idle_at = self.idle_at();
                     out.extend_from_slice(&chunk);
                     None
                 }
