@@ -142,10 +142,10 @@ async fn tool_arguments_in_many_small_fragments_reassemble() {
         let expected = expected.clone();
         async move {
             let canned = Canned {
-                call: Some(CannedCall {
+                calls: vec![CannedCall {
                     name: "get_weather",
                     fragments,
-                }),
+                }],
                 ..Canned::weather_call()
             };
             rig.answer(pair.upstream, canned);
@@ -304,7 +304,7 @@ async fn text_and_a_tool_call_in_one_chunk() {
                 ProviderKind::Openai => {
                     let delta = json!({
                         "content": "Let me check.",
-                        "tool_calls": [{"index": 0, "id": call_id(pair.upstream), "type": "function",
+                        "tool_calls": [{"index": 0, "id": call_id(pair.upstream, 0), "type": "function",
                             "function": {"name": "get_weather", "arguments": args.to_string()}}]
                     });
                     let mut usage = openai_chunk(model, json!({}), None, true);

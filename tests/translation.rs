@@ -8,13 +8,14 @@ mod common;
 
 use std::sync::Arc;
 
-use common::clients::{CLIENTS, Client, Reply};
+use common::clients::{CLIENTS, Client, GEMINI, Reply};
 use common::conversation::{
-    ANSWER, Answer, Ask, Call, Canned, Finish, Item, Msg, Received, Role, Turn, USAGE, weather_args, weather_output,
-    weather_tool,
+    ANSWER, Answer, Ask, Call, Canned, Finish, Item, Msg, Received, Role, ToolOutput, Turn, USAGE, weather_args,
+    weather_output, weather_tool,
 };
-use common::rig::{Pair, Rig, each, pairs};
+use common::rig::{Pair, Rig, each, model_of, pairs};
 use common::upstreams::call_id;
+use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
 
 /// Sends `ask` with the upstream answering `canned`, and checks what every
@@ -138,7 +139,7 @@ async fn tool_round_trip_for(clients: &[Client]) {
             };
             assert_eq!(call.name, "get_weather");
             assert_eq!(call.args, weather_args());
-            match (call_id(pair.upstream), pair.passthrough()) {
+            match (call_id(pair.upstream, 0), pair.passthrough()) {
                 // OpenAI and Anthropic name their calls; the id reaches the client.
                 (Some(id), _) => assert_eq!(call.id.as_deref(), Some(id)),
                 // Gemini names none: relayed as is, or named by the gateway.
@@ -147,12 +148,9 @@ async fn tool_round_trip_for(clients: &[Client]) {
             }
 
             // The client runs the tool and sends the result; the model answers.
-            ask.turns.push(Turn::Call(call.clone()));
-            ask.turns.push(Turn::Result {
-                id: call.id.clone(),
-                name: call.name.clone(),
-                output: weather_output(),
-            });
+            ask.turns.push(Turn::Calls(vec![call.clone()]));
+            ask.turns
+                .push(Turn::Results(vec![ToolOutput::to(call, weather_output())]));
             let (received, answer) = exchange(&rig, pair, ask, Canned::text(Finish::Stop)).await;
             let result_name = (pair.upstream == ProviderKind::Gemini).then(|| "get_weather".to_string());
             assert_eq!(
@@ -188,6 +186,134 @@ async fn tool_round_trip_for(clients: &[Client]) {
 #[tokio::test]
 async fn tool_call_round_trip() {
     tool_round_trip_for(&CLIENTS).await;
+}
+
+fn rome_args() -> Value {
+    json!({"city": "Rome", "unit": "celsius"})
+}
+
+fn rome_output() -> Value {
+    json!({"temperature_c": 25, "sky": "cloudy"})
+}
+
+/// The upstream's view of a turn that made `calls`, and of the turn that
+/// answered them with `outputs` (only Gemini's results name the function).
+fn calls_and_results(calls: &[Call], outputs: &[Value], upstream: ProviderKind) -> [Msg; 2] {
+    let name = (upstream == ProviderKind::Gemini).then(|| "get_weather".to_string());
+    [
+        Msg {
+            role: Role::Assistant,
+            items: calls.iter().cloned().map(Item::Call).collect(),
+        },
+        Msg {
+            role: Role::User,
+            items: calls
+                .iter()
+                .zip(outputs)
+                .map(|(call, output)| Item::Result {
+                    id: call.id.clone(),
+                    name: name.clone(),
+                    output: output.clone(),
+                })
+                .collect(),
+        },
+    ]
+}
+
+/// Two calls in one turn, to the same function: each result must reach the
+/// upstream paired with its own call, though Gemini names neither.
+#[tokio::test]
+async fn parallel_tool_calls_round_trip() {
+    let rig = Rig::start().await;
+    each(pairs(&CLIENTS, &[false, true]), |pair| {
+        let rig = Arc::clone(&rig);
+        async move {
+            let mut ask = Ask::new(pair.model(), "Weather in Paris and in Rome?");
+            ask.tools = vec![weather_tool()];
+            let (_, answer) = exchange(&rig, pair, ask.clone(), Canned::two_weather_calls()).await;
+            assert_eq!(answer.finish, Some(Finish::ToolCalls));
+            let args: Vec<Value> = answer.calls.iter().map(|call| call.args.clone()).collect();
+            assert_eq!(args, [weather_args(), rome_args()]);
+            let ids: Vec<Option<&str>> = answer.calls.iter().map(|call| call.id.as_deref()).collect();
+            match (call_id(pair.upstream, 0), pair.passthrough()) {
+                (Some(_), _) => assert_eq!(ids, [call_id(pair.upstream, 0), call_id(pair.upstream, 1)]),
+                (None, true) => assert_eq!(ids, [None, None]),
+                (None, false) => assert!(ids[0].is_some() && ids[1].is_some() && ids[0] != ids[1], "{ids:?}"),
+            }
+
+            let called = answer.calls;
+            let outputs = [weather_output(), rome_output()];
+            ask.turns.push(Turn::Calls(called.clone()));
+            ask.turns.push(Turn::Results(
+                called
+                    .iter()
+                    .zip(&outputs)
+                    .map(|(call, output)| ToolOutput::to(call, output.clone()))
+                    .collect(),
+            ));
+            let (received, answer) = exchange(&rig, pair, ask, Canned::text(Finish::Stop)).await;
+            let [calls, results] = calls_and_results(&called, &outputs, pair.upstream);
+            assert_eq!(received.messages.len(), 3, "{:?}", received.messages);
+            assert_eq!(received.messages[1], calls);
+            assert_eq!(received.messages[2], results);
+            assert_eq!(answer.text, text_answer());
+        }
+    })
+    .await;
+}
+
+/// The calls of the assistant turn an upstream received.
+fn answer_calls(received: &Received) -> Vec<Call> {
+    received.messages[1]
+        .items
+        .iter()
+        .map(|item| match item {
+            Item::Call(call) => call.clone(),
+            other => panic!("the assistant turn holds {other:?}"),
+        })
+        .collect()
+}
+
+/// History from the Gemini API names no calls; the gateway names them for
+/// upstreams that need ids and pairs each result with its call by order.
+#[tokio::test]
+async fn gemini_history_without_call_ids_pairs_results_with_calls() {
+    let rig = Rig::start().await;
+    let targets = [ProviderKind::Openai, ProviderKind::Anthropic];
+    for (upstream, stream) in targets.into_iter().flat_map(|u| [(u, false), (u, true)]) {
+        let calls = [weather_args(), rome_args()].map(|args| Call {
+            id: None,
+            name: "get_weather".into(),
+            args,
+        });
+        let outputs = [weather_output(), rome_output()];
+        let mut ask = Ask::new(model_of(upstream), "Weather in Paris and in Rome?");
+        ask.tools = vec![weather_tool()];
+        ask.turns.push(Turn::Calls(calls.to_vec()));
+        ask.turns.push(Turn::Results(
+            calls
+                .iter()
+                .zip(&outputs)
+                .map(|(call, output)| ToolOutput::to(call, output.clone()))
+                .collect(),
+        ));
+        let pair = Pair {
+            client: GEMINI,
+            upstream,
+            stream,
+        };
+        let (received, _) = exchange(&rig, pair, ask, Canned::text(Finish::Stop)).await;
+        let named = answer_calls(&received);
+        let ids: Vec<&str> = named
+            .iter()
+            .map(|call| call.id.as_deref().unwrap_or_default())
+            .collect();
+        assert!(!ids[0].is_empty() && !ids[1].is_empty() && ids[0] != ids[1], "{ids:?}");
+        let args: Vec<Value> = named.iter().map(|call| call.args.clone()).collect();
+        assert_eq!(args, [weather_args(), rome_args()]);
+        let [_, results] = calls_and_results(&named, &outputs, upstream);
+        assert_eq!(received.messages[2], results, "{upstream}");
+    }
 }
 
 #[tokio::test]

@@ -239,22 +239,27 @@ fn openai_body(ask: &Ask) -> Value {
         messages.push(json!({"role": "system", "content": system}));
     }
     for turn in &ask.turns {
-        messages.push(match turn {
-            Turn::User(text) => json!({"role": "user", "content": text}),
-            Turn::Assistant(text) => json!({"role": "assistant", "content": text}),
-            Turn::Call(call) => json!({
-                "role": "assistant",
-                "content": null,
-                "tool_calls": [{
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": call.args.to_string()}
-                }]
-            }),
-            Turn::Result { id, output, .. } => {
-                json!({"role": "tool", "tool_call_id": id, "content": output.to_string()})
+        match turn {
+            Turn::User(text) => messages.push(json!({"role": "user", "content": text})),
+            Turn::Assistant(text) => messages.push(json!({"role": "assistant", "content": text})),
+            Turn::Calls(calls) => {
+                let calls: Vec<Value> = calls
+                    .iter()
+                    .map(|call| {
+                        json!({
+                            "id": call.id,
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": call.args.to_string()}
+                        })
+                    })
+                    .collect();
+                messages.push(json!({"role": "assistant", "content": null, "tool_calls": calls}));
             }
-        });
+            // One `tool` message per result.
+            Turn::Results(results) => messages.extend(results.iter().map(
+                |result| json!({"role": "tool", "tool_call_id": result.id, "content": result.output.to_string()}),
+            )),
+        }
     }
     let mut body = Map::new();
     body.insert("model".into(), json!(ask.model));
@@ -287,14 +292,20 @@ fn anthropic_body(ask: &Ask) -> Value {
         .map(|turn| match turn {
             Turn::User(text) => json!({"role": "user", "content": text}),
             Turn::Assistant(text) => json!({"role": "assistant", "content": [{"type": "text", "text": text}]}),
-            Turn::Call(call) => json!({
-                "role": "assistant",
-                "content": [{"type": "tool_use", "id": call.id, "name": call.name, "input": call.args}]
-            }),
-            Turn::Result { id, output, .. } => json!({
-                "role": "user",
-                "content": [{"type": "tool_result", "tool_use_id": id, "content": output.to_string()}]
-            }),
+            Turn::Calls(calls) => {
+                let blocks: Vec<Value> = calls
+                    .iter()
+                    .map(|call| json!({"type": "tool_use", "id": call.id, "name": call.name, "input": call.args}))
+                    .collect();
+                json!({"role": "assistant", "content": blocks})
+            }
+            Turn::Results(results) => {
+                let blocks: Vec<Value> = results
+                    .iter()
+                    .map(|r| json!({"type": "tool_result", "tool_use_id": r.id, "content": r.output.to_string()}))
+                    .collect();
+                json!({"role": "user", "content": blocks})
+            }
         })
         .collect();
     let mut body = Map::new();
@@ -329,19 +340,31 @@ fn gemini_body(ask: &Ask) -> Value {
         .map(|turn| match turn {
             Turn::User(text) => json!({"role": "user", "parts": [{"text": text}]}),
             Turn::Assistant(text) => json!({"role": "model", "parts": [{"text": text}]}),
-            Turn::Call(call) => {
-                let mut function_call = json!({"name": call.name, "args": call.args});
-                if let Some(id) = &call.id {
-                    function_call["id"] = json!(id);
-                }
-                json!({"role": "model", "parts": [{"functionCall": function_call}]})
+            Turn::Calls(calls) => {
+                let parts: Vec<Value> = calls
+                    .iter()
+                    .map(|call| {
+                        let mut function_call = json!({"name": call.name, "args": call.args});
+                        if let Some(id) = &call.id {
+                            function_call["id"] = json!(id);
+                        }
+                        json!({"functionCall": function_call})
+                    })
+                    .collect();
+                json!({"role": "model", "parts": parts})
             }
-            Turn::Result { id, name, output } => {
-                let mut response = json!({"name": name, "response": output});
-                if let Some(id) = id {
-                    response["id"] = json!(id);
-                }
-                json!({"role": "user", "parts": [{"functionResponse": response}]})
+            Turn::Results(results) => {
+                let parts: Vec<Value> = results
+                    .iter()
+                    .map(|result| {
+                        let mut response = json!({"name": result.name, "response": result.output});
+                        if let Some(id) = &result.id {
+                            response["id"] = json!(id);
+                        }
+                        json!({"functionResponse": response})
+                    })
+                    .collect();
+                json!({"role": "user", "parts": parts})
             }
         })
         .collect();

@@ -24,17 +24,32 @@ pub enum Turn {
     User(String),
     /// The model said something.
     Assistant(String),
-    /// The model called a tool.
-    Call(Call),
-    /// The client answers a call with `output`.
-    Result {
-        /// The call answered.
-        id: Option<String>,
-        /// Its function.
-        name: String,
-        /// The tool's output (an object; sent as JSON text where the protocol wants text).
-        output: Value,
-    },
+    /// The model called tools, in one turn.
+    Calls(Vec<Call>),
+    /// The client answers the calls, in one turn.
+    Results(Vec<ToolOutput>),
+}
+
+/// The client's answer to one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolOutput {
+    /// The call answered.
+    pub id: Option<String>,
+    /// Its function.
+    pub name: String,
+    /// The tool's output (an object; sent as JSON text where the protocol wants text).
+    pub output: Value,
+}
+
+impl ToolOutput {
+    /// `output` as the answer to `call`.
+    pub fn to(call: &Call, output: Value) -> ToolOutput {
+        ToolOutput {
+            id: call.id.clone(),
+            name: call.name.clone(),
+            output,
+        }
+    }
 }
 
 /// A function the model may call.
@@ -118,11 +133,11 @@ pub struct ClientError {
 }
 
 /// What an upstream answers: text pieces (one stream chunk each), then
-/// optionally one tool call whose arguments stream in fragments.
+/// tool calls whose arguments stream in fragments.
 #[derive(Debug, Clone)]
 pub struct Canned {
     pub text: Vec<&'static str>,
-    pub call: Option<CannedCall>,
+    pub calls: Vec<CannedCall>,
     pub finish: Finish,
     pub usage: Usage,
 }
@@ -158,7 +173,7 @@ impl Canned {
     pub fn text(finish: Finish) -> Canned {
         Canned {
             text: ANSWER.to_vec(),
-            call: None,
+            calls: Vec::new(),
             finish,
             usage: USAGE,
         }
@@ -168,13 +183,23 @@ impl Canned {
     pub fn weather_call() -> Canned {
         Canned {
             text: Vec::new(),
-            call: Some(CannedCall {
+            calls: vec![CannedCall {
                 name: "get_weather",
                 fragments: vec!["{\"ci", "ty\": \"Pa", "ris\", \"unit\"", ": \"celsius\"}"],
-            }),
+            }],
             finish: Finish::ToolCalls,
             usage: USAGE,
         }
+    }
+
+    /// Two calls to the weather tool in one turn, for Paris then Rome.
+    pub fn two_weather_calls() -> Canned {
+        let mut canned = Canned::weather_call();
+        canned.calls.push(CannedCall {
+            name: "get_weather",
+            fragments: vec!["{\"city\": \"Ro", "me\", \"unit\": \"cel", "sius\"}"],
+        });
+        canned
     }
 
     /// The text the client should end up with.

@@ -20,13 +20,14 @@ use super::{MockReply, Recorded};
 /// The three upstream providers.
 pub const UPSTREAMS: [ProviderKind; 3] = [ProviderKind::Openai, ProviderKind::Anthropic, ProviderKind::Gemini];
 
-/// The id each provider gives the canned call (Gemini gives none).
-pub fn call_id(provider: ProviderKind) -> Option<&'static str> {
-    match provider {
-        ProviderKind::Openai => Some("call_Wx8XkqG8dS0mZb1JvQ3hT2aN"),
-        ProviderKind::Anthropic => Some("toolu_01A09q90qw90lq917835lq9"),
-        _ => None,
-    }
+/// The id each provider gives the `n`th canned call (Gemini gives none).
+pub fn call_id(provider: ProviderKind, n: usize) -> Option<&'static str> {
+    let ids = match provider {
+        ProviderKind::Openai => ["call_Wx8XkqG8dS0mZb1JvQ3hT2aN", "call_7ZbH0GgqFwxkS5EJ2Yf0cT3d"],
+        ProviderKind::Anthropic => ["toolu_01A09q90qw90lq917835lq9", "toolu_01NRLabsLyVHZPKxbKvkfSMn"],
+        _ => return None,
+    };
+    Some(ids[n])
 }
 
 /// How a request asked to be answered.
@@ -151,12 +152,20 @@ pub fn complete_body(provider: ProviderKind, canned: &Canned, model: &str) -> Va
                 "refusal": null,
                 "annotations": []
             });
-            if let Some(call) = &canned.call {
-                message["tool_calls"] = json!([{
-                    "id": call_id(provider),
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": call.arguments()}
-                }]);
+            if !canned.calls.is_empty() {
+                let calls: Vec<Value> = canned
+                    .calls
+                    .iter()
+                    .enumerate()
+                    .map(|(n, call)| {
+                        json!({
+                            "id": call_id(provider, n),
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": call.arguments()}
+                        })
+                    })
+                    .collect();
+                message["tool_calls"] = json!(calls);
             }
             json!({
                 "id": "chatcmpl-C4xTq5mR2vYdG8kPz1aWbNcE3fHj",
@@ -174,9 +183,10 @@ pub fn complete_body(provider: ProviderKind, canned: &Canned, model: &str) -> Va
             if !text.is_empty() {
                 content.push(json!({"type": "text", "text": text}));
             }
-            if let Some(call) = &canned.call {
+            for (n, call) in canned.calls.iter().enumerate() {
                 let input: Value = serde_json::from_str(&call.arguments()).unwrap();
-                content.push(json!({"type": "tool_use", "id": call_id(provider), "name": call.name, "input": input}));
+                content
+                    .push(json!({"type": "tool_use", "id": call_id(provider, n), "name": call.name, "input": input}));
             }
             json!({
                 "id": "msg_019Q1hrJbZG26Fb9BQhrkHEr",
@@ -194,7 +204,7 @@ pub fn complete_body(provider: ProviderKind, canned: &Canned, model: &str) -> Va
             if !text.is_empty() {
                 parts.push(json!({"text": text}));
             }
-            if let Some(call) = &canned.call {
+            for call in &canned.calls {
                 let args: Value = serde_json::from_str(&call.arguments()).unwrap();
                 parts.push(json!({"functionCall": {"name": call.name, "args": args}}));
             }
@@ -325,17 +335,17 @@ fn openai_frames(canned: &Canned, model: &str, usage: bool) -> Vec<String> {
     for piece in &canned.text {
         frames.push(frame(openai_chunk(model, json!({"content": piece}), None, usage)));
     }
-    if let Some(call) = &canned.call {
+    for (n, call) in canned.calls.iter().enumerate() {
         frames.push(frame(openai_chunk(
             model,
-            json!({"tool_calls": [{"index": 0, "id": call_id(ProviderKind::Openai), "type": "function", "function": {"name": call.name, "arguments": ""}}]}),
+            json!({"tool_calls": [{"index": n, "id": call_id(ProviderKind::Openai, n), "type": "function", "function": {"name": call.name, "arguments": ""}}]}),
             None,
             usage,
         )));
         for fragment in &call.fragments {
             frames.push(frame(openai_chunk(
                 model,
-                json!({"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]}),
+                json!({"tool_calls": [{"index": n, "function": {"arguments": fragment}}]}),
                 None,
                 usage,
             )));
@@ -388,10 +398,10 @@ fn anthropic_frames(canned: &Canned, model: &str) -> Vec<String> {
         frames.push(anthropic_event(json!({"type": "content_block_stop", "index": index})));
         index += 1;
     }
-    if let Some(call) = &canned.call {
+    for (n, call) in canned.calls.iter().enumerate() {
         frames.push(anthropic_event(json!({
             "type": "content_block_start", "index": index,
-            "content_block": {"type": "tool_use", "id": call_id(ProviderKind::Anthropic), "name": call.name, "input": {}}
+            "content_block": {"type": "tool_use", "id": call_id(ProviderKind::Anthropic, n), "name": call.name, "input": {}}
         })));
         for fragment in std::iter::once(&"").chain(&call.fragments) {
             frames.push(anthropic_event(json!({
@@ -400,6 +410,7 @@ fn anthropic_frames(canned: &Canned, model: &str) -> Vec<String> {
             })));
         }
         frames.push(anthropic_event(json!({"type": "content_block_stop", "index": index})));
+        index += 1;
     }
     frames.push(anthropic_event(json!({
         "type": "message_delta",
@@ -440,11 +451,19 @@ fn gemini_chunks(canned: &Canned, model: &str) -> Vec<Value> {
             )
         })
         .collect();
-    if let Some(call) = &canned.call {
-        let args: Value = serde_json::from_str(&call.arguments()).unwrap();
+    // Gemini sends a turn's calls whole, together in one chunk.
+    if !canned.calls.is_empty() {
+        let parts: Vec<Value> = canned
+            .calls
+            .iter()
+            .map(|call| {
+                let args: Value = serde_json::from_str(&call.arguments()).unwrap();
+                json!({"functionCall": {"name": call.name, "args": args}})
+            })
+            .collect();
         chunks.push(gemini_chunk(
             model,
-            json!([{"functionCall": {"name": call.name, "args": args}}]),
+            json!(parts),
             None,
             gemini_usage(&canned.usage, false),
         ));
