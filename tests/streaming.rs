@@ -123,17 +123,14 @@ async fn the_first_event_reaches_the_client_while_the_upstream_is_still_sending(
     .await;
 }
 
-/// Arguments with escapes and non-ASCII text, cut every three bytes of
-/// their JSON text: fragments end inside `\"` and inside `ü`'s UTF-8 bytes
-/// would, were they bytes (they are characters here, as the wire has them).
+/// Arguments with escapes, nesting and non-ASCII text, streamed three
+/// characters at a time: fragments end between a backslash and the quote it
+/// escapes, and the mock cuts frames in two inside UTF-8 sequences.
 #[tokio::test]
 async fn tool_arguments_in_many_small_fragments_reassemble() {
     let arguments = r#"{"city": "Zürich", "note": "say \"grüezi\"", "days": [1, 2, {"x": null}]}"#;
     let chars: Vec<char> = arguments.chars().collect();
-    let fragments: Vec<&'static str> = chars
-        .chunks(3)
-        .map(|c| &*Box::leak(c.iter().collect::<String>().into_boxed_str()))
-        .collect();
+    let fragments: Vec<String> = chars.chunks(3).map(|c| c.iter().collect()).collect();
     let expected: serde_json::Value = serde_json::from_str(arguments).unwrap();
     let rig = Rig::start().await;
     each(pairs(&CLIENTS, &[true]), |pair| {

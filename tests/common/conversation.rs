@@ -147,7 +147,7 @@ pub struct Canned {
 pub struct CannedCall {
     pub name: &'static str,
     /// The arguments' JSON text, cut where the stream cuts it.
-    pub fragments: Vec<&'static str>,
+    pub fragments: Vec<String>,
 }
 
 impl CannedCall {
@@ -185,7 +185,7 @@ impl Canned {
             text: Vec::new(),
             calls: vec![CannedCall {
                 name: "get_weather",
-                fragments: vec!["{\"ci", "ty\": \"Pa", "ris\", \"unit\"", ": \"celsius\"}"],
+                fragments: strings(&["{\"ci", "ty\": \"Pa", "ris\", \"unit\"", ": \"celsius\"}"]),
             }],
             finish: Finish::ToolCalls,
             usage: USAGE,
@@ -197,7 +197,7 @@ impl Canned {
         let mut canned = Canned::weather_call();
         canned.calls.push(CannedCall {
             name: "get_weather",
-            fragments: vec!["{\"city\": \"Ro", "me\", \"unit\": \"cel", "sius\"}"],
+            fragments: strings(&["{\"city\": \"Ro", "me\", \"unit\": \"cel", "sius\"}"]),
         });
         canned
     }
@@ -206,6 +206,10 @@ impl Canned {
     pub fn joined_text(&self) -> String {
         self.text.concat()
     }
+}
+
+fn strings(texts: &[&str]) -> Vec<String> {
+    texts.iter().map(|text| text.to_string()).collect()
 }
 
 /// The weather tool every tool scenario declares.

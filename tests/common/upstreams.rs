@@ -403,7 +403,7 @@ fn anthropic_frames(canned: &Canned, model: &str) -> Vec<String> {
             "type": "content_block_start", "index": index,
             "content_block": {"type": "tool_use", "id": call_id(ProviderKind::Anthropic, n), "name": call.name, "input": {}}
         })));
-        for fragment in std::iter::once(&"").chain(&call.fragments) {
+        for fragment in std::iter::once("").chain(call.fragments.iter().map(String::as_str)) {
             frames.push(anthropic_event(json!({
                 "type": "content_block_delta", "index": index,
                 "delta": {"type": "input_json_delta", "partial_json": fragment}
