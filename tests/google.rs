@@ -200,14 +200,14 @@ async fn invalid_grant_disables_the_account_with_a_reason() {
     let response = chat(&gw, false).await;
     let status = response.status();
     let body: Value = response.json().await.unwrap();
-    // The only account is now disabled: the client is told so, with the reason and the fix.
-    assert_eq!(status, 503, "{body}");
+    // The client learns that the account's own credentials failed, and how to fix them.
+    assert_eq!(status, 401, "{body}");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("is disabled") && message.contains("invalid_grant"),
+        message.contains("invalid_grant") && message.contains("accounts login google"),
         "{body}"
     );
-    assert!(message.contains("accounts login google"), "{body}");
+    assert!(message.contains("not your gateway key"), "{body}");
     assert_eq!(upstream.count(), 0, "no request goes out without a token");
     let accounts = gw.gateway.accounts().unwrap();
     assert_eq!(accounts[0].state, "disabled");

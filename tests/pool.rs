@@ -37,7 +37,10 @@ async fn ask(gw: &TestGateway) -> (u16, Value, Option<String>) {
         .await
         .unwrap();
     let status = response.status().as_u16();
-    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
     (status, response.json().await.unwrap(), retry_after)
 }
 
@@ -50,7 +53,10 @@ async fn a_rate_limited_account_rests_while_the_other_serves() {
     let limited = Mock::start(|_| rate_limit("30")).await;
     let healthy = Mock::start(|_| openai_answer("from b")).await;
     let gw = TestGateway::start(
-        vec![TestAccount::new(ProviderKind::Openai, limited.url()).label("a"), TestAccount::new(ProviderKind::Openai, healthy.url()).label("b")],
+        vec![
+            TestAccount::new(ProviderKind::Openai, limited.url()).label("a"),
+            TestAccount::new(ProviderKind::Openai, healthy.url()).label("b"),
+        ],
         "",
     )
     .await;
@@ -59,7 +65,11 @@ async fn a_rate_limited_account_rests_while_the_other_serves() {
         assert_eq!(status, 200, "{body}");
         assert_eq!(answer(&body), "from b");
     }
-    assert_eq!(limited.count(), 1, "the limited account is not called again during its cooldown");
+    assert_eq!(
+        limited.count(),
+        1,
+        "the limited account is not called again during its cooldown"
+    );
     assert_eq!(healthy.count(), 8);
     let accounts = gw.gateway.accounts().unwrap();
     let a = accounts.iter().find(|s| s.label == "a").unwrap();
@@ -70,15 +80,20 @@ async fn a_rate_limited_account_rests_while_the_other_serves() {
 
 #[tokio::test]
 async fn google_retry_delay_is_honoured_and_all_cooling_answers_at_once() {
-    let gemini_429 = || MockReply::status(
-        429,
-        json!({"error": {"code": 429, "message": "Resource has been exhausted", "status": "RESOURCE_EXHAUSTED",
+    let gemini_429 = || {
+        MockReply::status(
+            429,
+            json!({"error": {"code": 429, "message": "Resource has been exhausted", "status": "RESOURCE_EXHAUSTED",
             "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "42s"}]}}),
-    );
+        )
+    };
     let first = Mock::start(move |_| gemini_429()).await;
     let second = Mock::start(move |_| gemini_429()).await;
     let gw = TestGateway::start(
-        vec![TestAccount::new(ProviderKind::Gemini, first.url()), TestAccount::new(ProviderKind::Gemini, second.url())],
+        vec![
+            TestAccount::new(ProviderKind::Gemini, first.url()),
+            TestAccount::new(ProviderKind::Gemini, second.url()),
+        ],
         "",
     )
     .await;
@@ -96,7 +111,10 @@ async fn google_retry_delay_is_honoured_and_all_cooling_answers_at_once() {
     let wait: u64 = retry_after.unwrap().parse().unwrap();
     assert!((41..=42).contains(&wait), "{wait}");
     assert_eq!(body["error"]["type"], "rate_limit_error");
-    assert!(body["error"]["message"].as_str().unwrap().contains("cooling down"), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("cooling down"),
+        "{body}"
+    );
 
     // In the other protocols too.
     let response = client()
@@ -113,17 +131,33 @@ async fn google_retry_delay_is_honoured_and_all_cooling_answers_at_once() {
 
 #[tokio::test]
 async fn rejected_credentials_disable_and_failures_rotate() {
-    let revoked = Mock::start(|_| MockReply::status(401, json!({"error": {"message": "Incorrect API key provided"}}))).await;
+    let revoked =
+        Mock::start(|_| MockReply::status(401, json!({"error": {"message": "Incorrect API key provided"}}))).await;
     let broken = Mock::start(|_| MockReply::status(500, json!({"error": {"message": "boom"}}))).await;
     let healthy = Mock::start(|_| openai_answer("ok")).await;
     // Nothing listens on this port: connection refused.
-    let refused = format!("http://127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+    let refused = format!(
+        "http://127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
     let gw = TestGateway::start(
         vec![
-            TestAccount::new(ProviderKind::Openai, revoked.url()).label("revoked").priority(0),
-            TestAccount::new(ProviderKind::Openai, broken.url()).label("broken").priority(1),
-            TestAccount::new(ProviderKind::Openai, refused).label("refused").priority(2),
-            TestAccount::new(ProviderKind::Openai, healthy.url()).label("healthy").priority(3),
+            TestAccount::new(ProviderKind::Openai, revoked.url())
+                .label("revoked")
+                .priority(0),
+            TestAccount::new(ProviderKind::Openai, broken.url())
+                .label("broken")
+                .priority(1),
+            TestAccount::new(ProviderKind::Openai, refused)
+                .label("refused")
+                .priority(2),
+            TestAccount::new(ProviderKind::Openai, healthy.url())
+                .label("healthy")
+                .priority(3),
         ],
         "",
     )
@@ -150,10 +184,23 @@ async fn rejected_credentials_disable_and_failures_rotate() {
 async fn a_bad_request_is_not_retried_elsewhere() {
     let a = Mock::start(|_| MockReply::status(400, json!({"error": {"message": "messages: too long"}}))).await;
     let b = Mock::start(|_| openai_answer("never")).await;
-    let gw = TestGateway::start(vec![TestAccount::new(ProviderKind::Openai, a.url()), TestAccount::new(ProviderKind::Openai, b.url())], "").await;
+    let gw = TestGateway::start(
+        vec![
+            TestAccount::new(ProviderKind::Openai, a.url()),
+            TestAccount::new(ProviderKind::Openai, b.url()),
+        ],
+        "",
+    )
+    .await;
     let (status, body, _) = ask(&gw).await;
     assert_eq!(status, 400);
-    assert!(body["error"]["message"].as_str().unwrap().contains("messages: too long"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("messages: too long"),
+        "{body}"
+    );
     assert_eq!(a.count() + b.count(), 1);
 }
 
@@ -166,10 +213,19 @@ async fn a_stream_that_fails_after_its_first_byte_is_not_retried() {
                 "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]})
         )
     };
-    let failing = Mock::start(move |_| MockReply::sse([chunk("partial "), "data: {\"error\": {\"message\": \"upstream fell over\", \"type\": \"server_error\"}}\n\n".to_string()])).await;
+    let failing = Mock::start(move |_| {
+        MockReply::sse([
+            chunk("partial "),
+            "data: {\"error\": {\"message\": \"upstream fell over\", \"type\": \"server_error\"}}\n\n".to_string(),
+        ])
+    })
+    .await;
     let spare = Mock::start(|_| openai_answer("spare")).await;
     let gw = TestGateway::start(
-        vec![TestAccount::new(ProviderKind::Openai, failing.url()).priority(0), TestAccount::new(ProviderKind::Openai, spare.url()).priority(1)],
+        vec![
+            TestAccount::new(ProviderKind::Openai, failing.url()).priority(0),
+            TestAccount::new(ProviderKind::Openai, spare.url()).priority(1),
+        ],
         "",
     )
     .await;
@@ -184,15 +240,30 @@ async fn a_stream_that_fails_after_its_first_byte_is_not_retried() {
     let events = sse_events(&text);
     let names: Vec<&str> = events.iter().filter_map(|(name, _)| name.as_deref()).collect();
     assert!(names.contains(&"content_block_delta"), "{text}");
-    assert_eq!(names.last(), Some(&"error"), "the stream ends with a well-formed error event: {text}");
+    assert_eq!(
+        names.last(),
+        Some(&"error"),
+        "the stream ends with a well-formed error event: {text}"
+    );
     let error: Value = serde_json::from_str(&events.last().unwrap().1).unwrap();
-    assert!(error["error"]["message"].as_str().unwrap().contains("upstream fell over"));
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("upstream fell over")
+    );
     assert_eq!(spare.count(), 0, "no retry after bytes reached the client");
 }
 
 #[tokio::test]
 async fn an_error_before_the_first_byte_rotates_even_in_a_stream() {
-    let failing = Mock::start(|_| MockReply::sse(["data: {\"error\": {\"message\": \"overloaded\", \"type\": \"server_error\", \"code\": 503}}\n\n".to_string()])).await;
+    let failing = Mock::start(|_| {
+        MockReply::sse([
+            "data: {\"error\": {\"message\": \"overloaded\", \"type\": \"server_error\", \"code\": 503}}\n\n"
+                .to_string(),
+        ])
+    })
+    .await;
     let spare = Mock::start(|request: &Recorded| {
         assert_eq!(request.json()["stream"], true);
         MockReply::sse([
@@ -202,7 +273,10 @@ async fn an_error_before_the_first_byte_rotates_even_in_a_stream() {
     })
     .await;
     let gw = TestGateway::start(
-        vec![TestAccount::new(ProviderKind::Openai, failing.url()).priority(0), TestAccount::new(ProviderKind::Openai, spare.url()).priority(1)],
+        vec![
+            TestAccount::new(ProviderKind::Openai, failing.url()).priority(0),
+            TestAccount::new(ProviderKind::Openai, spare.url()).priority(1),
+        ],
         "",
     )
     .await;
@@ -224,7 +298,14 @@ async fn load_spreads_evenly_over_healthy_accounts() {
         Mock::start(|_| openai_answer("2")).await,
         Mock::start(|_| openai_answer("3")).await,
     ];
-    let gw = TestGateway::start(mocks.iter().map(|m| TestAccount::new(ProviderKind::Openai, m.url())).collect(), "").await;
+    let gw = TestGateway::start(
+        mocks
+            .iter()
+            .map(|m| TestAccount::new(ProviderKind::Openai, m.url()))
+            .collect(),
+        "",
+    )
+    .await;
     for _ in 0..30 {
         assert_eq!(ask(&gw).await.0, 200);
     }
@@ -236,13 +317,20 @@ async fn load_spreads_evenly_over_healthy_accounts() {
 async fn a_fallback_tier_serves_only_while_the_main_tier_cools() {
     let main = Mock::start(|_| openai_answer("main")).await;
     let zai = Mock::start(|_| {
-        MockReply::json(json!({"id":"msg_1","type":"message","role":"assistant","model":"glm-4.6",
+        MockReply::json(
+            json!({"id":"msg_1","type":"message","role":"assistant","model":"glm-4.6",
             "content":[{"type":"text","text":"z.ai"}],"stop_reason":"end_turn","stop_sequence":null,
-            "usage":{"input_tokens":2,"output_tokens":1}}))
+            "usage":{"input_tokens":2,"output_tokens":1}}),
+        )
     })
     .await;
     let gw = TestGateway::start(
-        vec![TestAccount::new(ProviderKind::Openai, main.url()), TestAccount::new(ProviderKind::Anthropic, zai.url()).priority(1).label("z.ai")],
+        vec![
+            TestAccount::new(ProviderKind::Openai, main.url()),
+            TestAccount::new(ProviderKind::Anthropic, zai.url())
+                .priority(1)
+                .label("z.ai"),
+        ],
         "",
     )
     .await;
@@ -259,13 +347,27 @@ async fn a_fallback_tier_serves_only_while_the_main_tier_cools() {
     assert_eq!(main.count(), 6, "the main tier is not called while it cools");
     main.set(|_| openai_answer("main"));
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(answer(&ask(&gw).await.1), "main", "the main tier serves again once its cooldown ends");
+    assert_eq!(
+        answer(&ask(&gw).await.1),
+        "main",
+        "the main tier serves again once its cooldown ends"
+    );
 }
 
 #[tokio::test]
 async fn a_session_stays_on_one_account() {
-    let mocks = vec![Mock::start(|_| openai_answer("a")).await, Mock::start(|_| openai_answer("b")).await];
-    let gw = TestGateway::start(mocks.iter().map(|m| TestAccount::new(ProviderKind::Openai, m.url())).collect(), "").await;
+    let mocks = vec![
+        Mock::start(|_| openai_answer("a")).await,
+        Mock::start(|_| openai_answer("b")).await,
+    ];
+    let gw = TestGateway::start(
+        mocks
+            .iter()
+            .map(|m| TestAccount::new(ProviderKind::Openai, m.url()))
+            .collect(),
+        "",
+    )
+    .await;
     let mut seen = Vec::new();
     for _ in 0..6 {
         let response = client()
@@ -279,18 +381,19 @@ async fn a_session_stays_on_one_account() {
         seen.push(body["content"][0]["text"].as_str().unwrap().to_string());
     }
     assert!(seen.iter().all(|s| s == &seen[0]), "{seen:?}");
-    let user_bound: Vec<String> = futures_util::future::join_all((0..4).map(|_| {
-        client()
+    let mut user_bound = Vec::new();
+    for _ in 0..4 {
+        let body: Value = client()
             .post(gw.url("/v1/chat/completions"))
             .json(&json!({"model": "m", "user": "alice", "messages": [{"role": "user", "content": "hi"}]}))
             .send()
-    }))
-    .await
-    .into_iter()
-    .map(|r| r.unwrap())
-    .map(|r| futures_util::executor::block_on(r.json::<Value>()).unwrap())
-    .map(|b| answer(&b).to_string())
-    .collect();
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        user_bound.push(answer(&body).to_string());
+    }
     assert!(user_bound.iter().all(|s| s == &user_bound[0]), "{user_bound:?}");
 }
 
@@ -324,11 +427,23 @@ async fn accounts_list_shows_which_account_cools_until_when_and_env_proxies_appl
     let healthy = Mock::start(|_| openai_answer("ok")).await;
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
-    for (label, url) in [("limited", limited.url()), ("healthy", "http://healthy.invalid:9".to_string())] {
+    for (label, url) in [
+        ("limited", limited.url()),
+        ("healthy", "http://healthy.invalid:9".to_string()),
+    ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
             .env("SWITCHYARD_HOME", home)
             .env("SWITCHYARD_SECRET_STORE", "file")
-            .args(["accounts", "add", "openai", "--label", label, "--base-url", &url, "--api-key-stdin"])
+            .args([
+                "accounts",
+                "add",
+                "openai",
+                "--label",
+                label,
+                "--base-url",
+                &url,
+                "--api-key-stdin",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -336,7 +451,11 @@ async fn accounts_list_shows_which_account_cools_until_when_and_env_proxies_appl
         child.stdin.take().unwrap().write_all(b"sk-upstream\n").unwrap();
         assert!(child.wait().unwrap().success());
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     // HTTP_PROXY sends the second account's requests (to a host that does
     // not exist) to the healthy mock; the first account's host is excluded.
     let mut serve = Command::new(env!("CARGO_BIN_EXE_switchyard"))
@@ -380,7 +499,10 @@ async fn accounts_list_shows_which_account_cools_until_when_and_env_proxies_appl
     .unwrap();
     let text = String::from_utf8_lossy(&output.stdout).to_string();
     let limited_line = text.lines().find(|l| l.contains("limited")).unwrap();
-    assert!(limited_line.contains("cooling until") && limited_line.contains("UTC for gpt-x"), "{text}");
+    assert!(
+        limited_line.contains("cooling until") && limited_line.contains("UTC for gpt-x"),
+        "{text}"
+    );
     assert!(limited_line.contains("rate limited"), "{text}");
     let healthy_line = text.lines().find(|l| l.contains("healthy")).unwrap();
     assert!(healthy_line.trim_end().ends_with("ready"), "{text}");
@@ -392,7 +514,12 @@ async fn accounts_list_shows_which_account_cools_until_when_and_env_proxies_appl
     .unwrap();
     let list: Value = serde_json::from_slice(&json_out.stdout).unwrap();
     assert_eq!(list["gateway_running"], true);
-    let limited_entry = list["accounts"].as_array().unwrap().iter().find(|a| a["label"] == "limited").unwrap();
+    let limited_entry = list["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["label"] == "limited")
+        .unwrap();
     assert_eq!(limited_entry["state"], "cooling");
     assert!(limited_entry["cooldowns"][0]["remaining_secs"].as_u64().unwrap() > 100);
     assert_eq!(limited_entry["errors"], 1);

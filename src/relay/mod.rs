@@ -232,7 +232,7 @@ impl Relay {
                     let verdict = self.pool.failed(&lease, &call.upstream_model, &failure);
                     Err((failure, verdict))
                 }
-                Ok(response) if call.request.stream => self.stream(&call, lease, response, outgoing.mode).await,
+                Ok(response) if call.request.stream => self.stream(&call, lease, response).await,
                 Ok(response) => self.complete(&call, &lease, response).await,
             };
             let (failure, verdict) = match attempt {
@@ -291,8 +291,8 @@ impl Relay {
         } else {
             format!("`{}` (alias of `{model}`)", call.request.model)
         };
-        match unavailable {
-            Unavailable::AllCooling { retry_after } => Refusal {
+        match (unavailable, last) {
+            (Unavailable::AllCooling { retry_after }, _) => Refusal {
                 error: ApiError::new(
                     ErrorKind::RateLimited,
                     format!(
@@ -303,11 +303,14 @@ impl Relay {
                 ),
                 retry_after: Some(retry_after),
             },
-            Unavailable::Exhausted => match last {
-                Some((failure, account)) => failure_refusal(&failure, &account),
-                None => ApiError::new(ErrorKind::Overloaded, format!("No account could serve {named}.")).into(),
-            },
-            Unavailable::NoAccount { disabled } if !disabled.is_empty() => {
+            // This request already failed on every account it could use (a
+            // rejected key even disables its account): the client hears
+            // what the upstream said, not the pool state it left behind.
+            (_, Some((failure, account))) => failure_refusal(&failure, &account),
+            (Unavailable::Exhausted, None) => {
+                ApiError::new(ErrorKind::Overloaded, format!("No account could serve {named}.")).into()
+            }
+            (Unavailable::NoAccount { disabled }, None) if !disabled.is_empty() => {
                 let list: Vec<String> = disabled.iter().map(|(name, why)| format!("{name}: {why}")).collect();
                 ApiError {
                     status: 503,
@@ -319,7 +322,7 @@ impl Relay {
                 }
                 .into()
             }
-            Unavailable::NoAccount { .. } => ApiError::new(
+            (Unavailable::NoAccount { .. }, None) => ApiError::new(
                 ErrorKind::NotFound,
                 format!(
                     "No account serves the model {named}. Add an account whose `models` globs match it \
@@ -349,12 +352,19 @@ impl Prepared {
         provider.protocol() == self.protocol && provider.relays_raw()
     }
 
+    /// Whether the client reads its stream as server-sent events; a Gemini
+    /// client that leaves out `alt=sse` reads one JSON array instead,
+    /// whatever the upstream speaks.
+    fn client_sse(&self) -> bool {
+        self.protocol != Protocol::Gemini || self.head.query_param("alt").as_deref() == Some("sse")
+    }
+
     fn outgoing(&self, provider: &dyn Provider) -> Outgoing {
         let wire = provider.protocol();
         let passthrough = self.passthrough(provider);
         let mode = if !self.request.stream {
             Mode::Complete
-        } else if passthrough && wire == Protocol::Gemini && self.head.query_param("alt").as_deref() != Some("sse") {
+        } else if passthrough && !self.client_sse() {
             Mode::JsonArray
         } else {
             Mode::Sse
@@ -463,7 +473,7 @@ fn failure_refusal(failure: &Failure, account: &str) -> Refusal {
         } => {
             let hint = match status {
                 401 | 403 => {
-                    " (the upstream rejected the account's own credentials, not your gateway key: update them with `switchyard accounts add`)"
+                    " (the upstream rejected the account's own credentials, not your gateway key: replace the account with `switchyard accounts add`, or `accounts login google` for Google accounts)"
                 }
                 _ => "",
             };

@@ -15,7 +15,7 @@ use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use http::{HeaderValue, StatusCode, header};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 use warp::reply::{Reply, Response};
 
 use super::{Prepared, Relay};
@@ -24,7 +24,7 @@ use crate::protocol::stream::events_from_response;
 use crate::protocol::{
     ApiError, EncoderOptions, ErrorKind, Protocol, SseFrame, StreamDecoder, StreamEncoder, StreamEvent,
 };
-use crate::upstream::{Failure, Mode};
+use crate::upstream::Failure;
 
 /// Encoded chunks waiting for the client; small, so memory stays bounded.
 const CHANNEL_DEPTH: usize = 16;
@@ -40,14 +40,16 @@ impl Relay {
         call: &Prepared,
         lease: Lease,
         response: reqwest::Response,
-        mode: Mode,
     ) -> Result<Response, (Failure, Verdict)> {
         let provider = lease.member().provider.clone();
         let wire = provider.protocol();
+        // The client's framing, which a translated stream does not share
+        // with the upstream's (always SSE).
+        let sse = call.client_sse();
         let encoder = call.protocol.stream_encoder(EncoderOptions {
             meta: call.meta.clone(),
             include_usage: call.request.stream_include_usage,
-            sse: mode != Mode::JsonArray,
+            sse,
         });
         let (tx, rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
         let (early_tx, early_rx) = oneshot::channel::<Early>();
@@ -61,7 +63,7 @@ impl Relay {
             tx,
             early: Some(early_tx),
             encoder,
-            sse: mode != Mode::JsonArray,
+            sse,
         };
         let is_event_stream = response
             .headers()
@@ -79,7 +81,7 @@ impl Relay {
             tokio::spawn(pump.replay(response, wire, meta, self.upstream.timeout()));
         }
         match early_rx.await {
-            Ok(Ok(())) => Ok(stream_response(call.protocol, mode, rx)),
+            Ok(Ok(())) => Ok(stream_response(sse, rx)),
             Ok(Err(failed)) => Err(failed),
             Err(_) => Err((
                 Failure::Connect("the stream ended unexpectedly".into()),
@@ -89,14 +91,11 @@ impl Relay {
     }
 }
 
-fn stream_response(client: Protocol, mode: Mode, rx: mpsc::Receiver<Bytes>) -> Response {
+fn stream_response(sse: bool, rx: mpsc::Receiver<Bytes>) -> Response {
     let body = tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<Bytes, std::convert::Infallible>);
     let mut response = warp::reply::stream(body).into_response();
     *response.status_mut() = StatusCode::OK;
-    let content_type = match (client, mode) {
-        (Protocol::Gemini, Mode::JsonArray) => "application/json",
-        _ => "text/event-stream",
-    };
+    let content_type = if sse { "text/event-stream" } else { "application/json" };
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -129,14 +128,16 @@ enum Next<T> {
     KeepAlive,
 }
 
-/// Waits for the upstream's next item, a keep-alive deadline, or the idle timeout.
-async fn next<S, T, E>(source: &mut S, keep_alive_at: Option<Instant>, idle_timeout: Duration) -> Next<T>
+/// Waits for the upstream's next item, a keep-alive deadline, or the idle
+/// deadline. The idle deadline is the callers' to keep: only an item from
+/// the upstream pushes it back, never a keep-alive sent meanwhile.
+async fn next<S, T, E>(source: &mut S, keep_alive_at: Option<Instant>, idle_at: Instant) -> Next<T>
 where
     S: futures_util::Stream<Item = Result<T, E>> + Unpin,
     E: std::fmt::Display,
 {
     tokio::select! {
-        next = timeout(idle_timeout, source.next()) => match next {
+        next = timeout_at(idle_at, source.next()) => match next {
             Err(_) => Next::Stalled,
             Ok(None) => Next::End,
             Ok(Some(Err(err))) => Next::Broken(err.to_string()),
@@ -147,6 +148,11 @@ where
 }
 
 impl Pump {
+    /// When the upstream is declared stalled if nothing arrives before.
+    fn idle_at(&self) -> Instant {
+        Instant::now() + self.idle_timeout
+    }
+
     /// The next keep-alive deadline (`None` where keep-alives cannot be sent).
     fn keep_alive_at(&self) -> Option<Instant> {
         self.sse.then(|| Instant::now() + self.keep_alive)
@@ -191,11 +197,13 @@ impl Pump {
         let mut out = BytesMut::new();
         let mut events = Vec::new();
         let mut keep_alive_at = self.keep_alive_at();
+        let mut idle_at = self.idle_at();
         loop {
             let mut done = false;
-            match next(&mut frames, keep_alive_at, self.idle_timeout).await {
+            match next(&mut frames, keep_alive_at, idle_at).await {
                 Next::KeepAlive => self.encoder.keep_alive(&mut out),
                 Next::Item(frame) => {
+                    idle_at = self.idle_at();
                     let event = (!frame.event.is_empty() && frame.event != "message").then_some(frame.event.as_str());
                     let provider = self.lease.member().provider.clone();
                     let unwrapped = String::from_utf8_lossy(&provider.unwrap(frame.data.as_bytes())).into_owned();
@@ -246,29 +254,41 @@ impl Pump {
         }
     }
 
-    /// Relays a same-protocol stream byte for byte.
+    /// Relays a same-protocol stream byte for byte. Server-sent events are
+    /// passed on whole: the bytes of an event still arriving wait for its
+    /// end, so that keep-alives fall between events and a stream that
+    /// breaks off mid-event ends with an error event the client can read
+    /// instead of half an event it cannot parse.
     async fn relay(mut self, response: reqwest::Response) {
         let mut chunks = response.bytes_stream();
         let mut out = BytesMut::new();
+        // The start of an event whose end has not arrived yet (SSE only).
+        let mut partial = BytesMut::new();
         let mut keep_alive_at = self.keep_alive_at();
-        // Keep-alives may only go between events, never inside one.
-        let mut at_boundary = true;
+        let mut idle_at = self.idle_at();
         loop {
-            let failure = match next(&mut chunks, keep_alive_at, self.idle_timeout).await {
-                Next::KeepAlive if at_boundary => {
+            let failure = match next(&mut chunks, keep_alive_at, idle_at).await {
+                Next::KeepAlive => {
                     self.encoder.keep_alive(&mut out);
                     None
                 }
-                Next::KeepAlive => {
-                    keep_alive_at = self.keep_alive_at();
-                    continue;
+                Next::Item(chunk) if self.sse => {
+                    idle_at = self.idle_at();
+                    let scanned = partial.len();
+                    partial.extend_from_slice(&chunk);
+                    if let Some(end) = events_end(&partial, scanned) {
+                        out.extend_from_slice(&partial.split_to(end));
+                    }
+                    None
                 }
                 Next::Item(chunk) => {
-                    at_boundary = chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n");
+                    idle_at = self.idle_at();
                     out.extend_from_slice(&chunk);
                     None
                 }
                 Next::End => {
+                    // A last event without its blank line still goes out.
+                    out.extend_from_slice(&partial);
                     if !self.send(&mut out).await {
                         return;
                     }
@@ -281,9 +301,6 @@ impl Pump {
             if let Some(err) = failure {
                 if self.fail_early(failure_of(&err)) {
                     return;
-                }
-                if !at_boundary {
-                    out.extend_from_slice(b"\n\n");
                 }
                 if self.sse {
                     error_frame(self.client, &err, &mut out);
@@ -342,6 +359,16 @@ impl Pump {
             self.finished(None);
         }
     }
+}
+
+/// The length of the complete events at the start of `buffer`: up to the
+/// last blank line (`\n\n`, `\r\r`, `\r\n\r\n`). The first `scanned`
+/// bytes held none, so only ends after them are looked for.
+fn events_end(buffer: &[u8], scanned: usize) -> Option<usize> {
+    ((scanned + 1).max(2)..=buffer.len()).rev().find(|&end| {
+        let head = &buffer[..end];
+        head.ends_with(b"\n\n") || head.ends_with(b"\r\r") || head.ends_with(b"\n\r\n")
+    })
 }
 
 /// An error frame in the client's SSE dialect, for relayed streams.

@@ -2,7 +2,13 @@
 //! and programmable mock upstreams on 127.0.0.1 that record what they get.
 #![allow(dead_code)]
 
-use std::convert::Infallible;
+pub mod client_streams;
+pub mod clients;
+pub mod conversation;
+pub mod received;
+pub mod rig;
+pub mod upstreams;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -60,6 +66,17 @@ pub enum Reply_ {
         hold: Option<tokio::sync::oneshot::Receiver<()>>,
         content_type: &'static str,
     },
+    /// Sends the chunks, then breaks the connection off in the middle of
+    /// the body, as an upstream that resets does.
+    Aborted {
+        chunks: Vec<Bytes>,
+        content_type: &'static str,
+    },
+    /// A stream the test writes by hand through a [`Feed`].
+    Fed {
+        feed: mpsc::UnboundedReceiver<Option<Bytes>>,
+        content_type: &'static str,
+    },
 }
 
 pub use Reply_ as MockReply;
@@ -90,6 +107,37 @@ impl Reply_ {
             content_type: "text/event-stream",
         }
     }
+}
+
+/// The test's end of a [`Reply_::Fed`] stream: what it sends goes out at
+/// once; dropping it ends the stream; [`Feed::reset`] breaks it off.
+pub struct Feed(mpsc::UnboundedSender<Option<Bytes>>);
+
+impl Feed {
+    /// Sends `chunk` to the gateway now.
+    pub fn send(&self, chunk: impl Into<Bytes>) {
+        let _ = self.0.send(Some(chunk.into()));
+    }
+
+    /// Breaks the connection off.
+    pub fn reset(self) {
+        let _ = self.0.send(None);
+    }
+}
+
+/// A handler that answers its first request with a stream fed through the
+/// returned [`Feed`] (later requests get a 500).
+pub fn fed(content_type: &'static str) -> (Feed, impl Fn(&Recorded) -> Reply_ + Send + Sync + 'static) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let slot = Mutex::new(Some(rx));
+    let handler = move |_: &Recorded| match slot.lock().unwrap().take() {
+        Some(feed) => Reply_::Fed { feed, content_type },
+        None => Reply_::status(
+            500,
+            serde_json::json!({"error": {"message": "the fed stream was already used"}}),
+        ),
+    };
+    (Feed(tx), handler)
 }
 
 type Handler = dyn Fn(&Recorded) -> Reply_ + Send + Sync;
@@ -191,7 +239,7 @@ fn respond(reply: Reply_) -> warp::reply::Response {
             hold,
             content_type,
         } => {
-            let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(64);
+            let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
             tokio::spawn(async move {
                 for (delay, chunk) in chunks {
                     if !delay.is_zero() {
@@ -205,13 +253,51 @@ fn respond(reply: Reply_) -> warp::reply::Response {
                     let _ = hold.await;
                 }
             });
-            let mut response = warp::reply::stream(tokio_stream::wrappers::ReceiverStream::new(rx)).into_response();
-            response
-                .headers_mut()
-                .insert("content-type", content_type.parse().unwrap());
-            response
+            stream_response(tokio_stream::wrappers::ReceiverStream::new(rx), content_type)
+        }
+        Reply_::Aborted { chunks, content_type } => {
+            let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+            tokio::spawn(async move {
+                for chunk in chunks {
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        return;
+                    }
+                }
+                // Let the server write what was sent before breaking off,
+                // or the reset would come before the response even started.
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "mock upstream reset");
+                let _ = tx.send(Err(reset)).await;
+            });
+            stream_response(tokio_stream::wrappers::ReceiverStream::new(rx), content_type)
+        }
+        Reply_::Fed { feed, content_type } => {
+            use futures_util::StreamExt;
+            let items = tokio_stream::wrappers::UnboundedReceiverStream::new(feed).map(|item| {
+                item.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::ConnectionReset, "mock upstream reset"))
+            });
+            // Nothing may follow a reset.
+            let items = items.scan(false, |failed, item| {
+                let next = (!*failed).then(|| {
+                    *failed = item.is_err();
+                    item
+                });
+                futures_util::future::ready(next)
+            });
+            stream_response(items, content_type)
         }
     }
+}
+
+fn stream_response<S>(body: S, content_type: &'static str) -> warp::reply::Response
+where
+    S: futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static,
+{
+    let mut response = warp::reply::stream(body).into_response();
+    response
+        .headers_mut()
+        .insert("content-type", content_type.parse().unwrap());
+    response
 }
 
 /// A gateway running in-process on a temporary home with an in-memory
@@ -233,6 +319,7 @@ pub struct TestAccount {
     pub priority: i32,
     pub label: String,
     pub project: Option<String>,
+    pub proxy_url: Option<String>,
 }
 
 impl TestAccount {
@@ -245,6 +332,7 @@ impl TestAccount {
             priority: 0,
             label: provider.as_str().to_string(),
             project: None,
+            proxy_url: None,
         }
     }
 
@@ -285,7 +373,7 @@ impl TestGateway {
                 priority: account.priority,
                 enabled: true,
                 project: account.project.clone(),
-                proxy_url: None,
+                proxy_url: account.proxy_url.clone(),
             };
             store.set(&config.id, &account.secret).unwrap();
             text.push_str("[[accounts]]\n");
