@@ -9,6 +9,7 @@
 //! account; after it, they become an error event in the stream.
 
 mod models;
+mod signatures;
 mod stream;
 
 use std::collections::BTreeMap;
@@ -23,7 +24,8 @@ use warp::reply::Response;
 
 use crate::gateway::routes::{RequestHead, error_response, json_response};
 use crate::pool::{Lease, Pool, Unavailable, Verdict};
-use crate::protocol::{ApiError, ChatRequest, ErrorKind, Protocol, ResponseMeta};
+use crate::protocol::model::{Part, ToolCall};
+use crate::protocol::{ApiError, ChatRequest, ErrorKind, Protocol, ResponseMeta, signature};
 use crate::upstream::{Failure, Mode, Outgoing, Provider, Upstream};
 
 /// An API endpoint of the gateway.
@@ -101,6 +103,7 @@ impl Default for RelaySettings {
 #[derive(Debug)]
 pub struct Relay {
     pool: Arc<Pool>,
+    signatures: Arc<signatures::SignatureCache>,
     upstream: Upstream,
     aliases: BTreeMap<String, String>,
     settings: RelaySettings,
@@ -122,6 +125,7 @@ impl Relay {
     ) -> Relay {
         Relay {
             pool,
+            signatures: Arc::default(),
             upstream,
             aliases,
             settings,
@@ -177,6 +181,7 @@ impl Relay {
             .get(&request.model)
             .cloned()
             .unwrap_or_else(|| request.model.clone());
+        self.signatures.restore(&mut request);
         if request.session_key.is_none() {
             request.session_key = header_value(&call.head.headers, SESSION_HEADERS);
         }
@@ -271,13 +276,24 @@ impl Relay {
             body
         } else {
             let body = provider.unwrap(&body);
-            let decoded = provider.protocol().decode_response(&body, &call.meta).map_err(|err| {
+            let mut decoded = provider.protocol().decode_response(&body, &call.meta).map_err(|err| {
                 fail(Failure::Status {
                     status: 502,
                     retry_after: None,
                     message: format!("the upstream's answer could not be read: {}", err.message),
                 })
             })?;
+            signature::response_for_client(&mut decoded, provider.protocol(), call.protocol);
+            for part in &decoded.content {
+                if let Part::ToolCall(ToolCall {
+                    id,
+                    signature: Some(signature),
+                    ..
+                }) = part
+                {
+                    self.signatures.remember(id, signature);
+                }
+            }
             Bytes::from(call.protocol.encode_response(&decoded, &call.meta).to_string())
         };
         self.pool.succeeded(lease, &call.upstream_model);
@@ -379,6 +395,7 @@ impl Prepared {
         } else {
             let mut request = self.request.clone();
             request.stream = mode != Mode::Complete;
+            signature::request_for_upstream(&mut request, self.protocol, wire);
             let body = wire.encode_request(&request, &self.upstream_model).to_string();
             (Bytes::from(body), HeaderMap::new())
         };

@@ -20,7 +20,8 @@ use warp::reply::{Reply, Response};
 
 use super::{Prepared, Relay};
 use crate::pool::{Lease, Pool, Verdict};
-use crate::protocol::stream::events_from_response;
+use crate::protocol::signature;
+use crate::protocol::stream::{BlockKind, events_from_response};
 use crate::protocol::{
     ApiError, EncoderOptions, ErrorKind, Protocol, SseFrame, StreamDecoder, StreamEncoder, StreamEvent,
 };
@@ -64,6 +65,7 @@ impl Relay {
             early: Some(early_tx),
             encoder,
             sse,
+            signatures: self.signatures.clone(),
         };
         let is_event_stream = response
             .headers()
@@ -117,6 +119,8 @@ struct Pump {
     early: Option<oneshot::Sender<Early>>,
     encoder: Box<dyn StreamEncoder>,
     sse: bool,
+    /// Where signed tool calls are remembered for clients that drop them.
+    signatures: std::sync::Arc<super::signatures::SignatureCache>,
 }
 
 /// What the upstream did next.
@@ -148,6 +152,21 @@ where
 }
 
 impl Pump {
+    /// Makes an upstream event fit for the client: signatures the client's
+    /// protocol does not share are tagged, and signed tool calls remembered.
+    fn prepare(&self, event: &mut StreamEvent) {
+        let upstream = self.lease.member().provider.protocol();
+        signature::event_for_client(event, upstream, self.client);
+        if let StreamEvent::BlockStart(BlockKind::ToolCall {
+            id,
+            signature: Some(signature),
+            ..
+        }) = event
+        {
+            self.signatures.remember(id, signature);
+        }
+    }
+
     /// When the upstream is declared stalled if nothing arrives before.
     fn idle_at(&self) -> Instant {
         Instant::now() + self.idle_timeout
@@ -233,7 +252,8 @@ impl Pump {
             {
                 return;
             }
-            for event in events.drain(..) {
+            for mut event in events.drain(..) {
+                self.prepare(&mut event);
                 self.encoder.encode(&event, &mut out);
                 if matches!(event, StreamEvent::Error(_)) {
                     break;
@@ -351,7 +371,8 @@ impl Pump {
             }
         };
         let mut out = BytesMut::new();
-        for event in events_from_response(&decoded) {
+        for mut event in events_from_response(&decoded) {
+            self.prepare(&mut event);
             self.encoder.encode(&event, &mut out);
         }
         self.encoder.finish(&mut out);
