@@ -14,13 +14,15 @@
 //!
 //! Answers are canned but real-shaped, complete or streamed (several events,
 //! usage, finish reason):
-//! - the text answer is `echo: <last user text>`;
+//! - the text answer is `echo: <last user text> [mock <provider> <model>]`,
+//!   naming the wire format and the model it was asked for, so that a test
+//!   through a gateway can tell where its request went;
 //! - when the request declares tools and its last message is not a tool
 //!   result, the answer is a call of the first declared tool whose arguments
 //!   hold the last user text in the tool's first parameter (streamed in
 //!   fragments for OpenAI and Anthropic, whole for Gemini, as the real APIs do);
 //! - when the last message carries a tool result, the answer is
-//!   `tool result: <the result's text> · echo: <last user text>`.
+//!   `tool result: <the result's text> · echo: <last user text> [mock ...]`.
 //!
 //! Each request must carry the provider's own credential header
 //! (`Authorization: Bearer`, `x-api-key` + `anthropic-version`,
@@ -231,6 +233,17 @@ enum Wire {
     Gemini,
 }
 
+impl Wire {
+    /// The provider name, as in `switchyard accounts add PROVIDER`.
+    fn name(self) -> &'static str {
+        match self {
+            Wire::OpenAi => "openai",
+            Wire::Anthropic => "anthropic",
+            Wire::Gemini => "gemini",
+        }
+    }
+}
+
 /// The API a request calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Route {
@@ -298,7 +311,7 @@ fn respond(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: 
         Err(message) => return error(wire, StatusCode::BAD_REQUEST, &message),
     };
     ask.prompt_tokens = tokens(body.len());
-    let answer = answer(&ask);
+    let answer = answer(&ask, wire);
     let id = next_id();
     match route {
         Route::OpenAi if ask.stream => openai_stream(&ask, &answer, id),
@@ -463,9 +476,10 @@ impl Answer {
     }
 }
 
-fn answer(ask: &Ask) -> Answer {
+fn answer(ask: &Ask, wire: Wire) -> Answer {
+    let signature = format!("[mock {} {}]", wire.name(), ask.model);
     if let Some(result) = &ask.tool_result {
-        return Answer::Text(format!("tool result: {result} · echo: {}", ask.user_text));
+        return Answer::Text(format!("tool result: {result} · echo: {} {signature}", ask.user_text));
     }
     match &ask.tool {
         Some(tool) => {
@@ -487,7 +501,7 @@ fn answer(ask: &Ask) -> Answer {
                 arguments: arguments.to_string(),
             }
         }
-        None => Answer::Text(format!("echo: {}", ask.user_text)),
+        None => Answer::Text(format!("echo: {} {signature}", ask.user_text)),
     }
 }
 
@@ -1033,7 +1047,10 @@ mod tests {
         assert_eq!(reply.status, StatusCode::OK);
         let value: Value = serde_json::from_str(&reply.text()).unwrap();
         assert_eq!(value["model"], "gpt-x");
-        assert_eq!(value["choices"][0]["message"]["content"], "echo: hello there");
+        assert_eq!(
+            value["choices"][0]["message"]["content"],
+            "echo: hello there [mock openai gpt-x]"
+        );
         assert_eq!(value["choices"][0]["finish_reason"], "stop");
         assert!(value["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
         assert!(value["usage"]["completion_tokens"].as_u64().unwrap() > 0);
@@ -1060,7 +1077,7 @@ mod tests {
             serde_json::from_str(&post("/v1/chat/completions", "", &openai_headers(), body).text()).unwrap();
         assert_eq!(
             value["choices"][0]["message"]["content"],
-            "tool result: sunny, 21 C · echo: Paris?"
+            "tool result: sunny, 21 C · echo: Paris? [mock openai gpt-x]"
         );
     }
 
@@ -1077,7 +1094,7 @@ mod tests {
             .iter()
             .filter_map(|e| e["choices"][0]["delta"]["content"].as_str())
             .collect();
-        assert_eq!(text, "echo: one two three four five six");
+        assert_eq!(text, "echo: one two three four five six [mock openai gpt-x]");
         assert!(events.len() >= 6, "{events:?}");
         let finish = &events[events.len() - 3];
         assert_eq!(finish["choices"][0]["finish_reason"], "stop");
@@ -1134,7 +1151,10 @@ mod tests {
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "rainy"}]}]}
         ]});
         let value: Value = serde_json::from_str(&post("/v1/messages", "", &anthropic_headers(), body).text()).unwrap();
-        assert_eq!(value["content"][0]["text"], "tool result: rainy · echo: Paris?");
+        assert_eq!(
+            value["content"][0]["text"],
+            "tool result: rainy · echo: Paris? [mock anthropic claude-x]"
+        );
         assert_eq!(value["stop_reason"], "end_turn");
     }
 
@@ -1197,7 +1217,7 @@ mod tests {
             .iter()
             .filter_map(|e| e["candidates"][0]["content"]["parts"][0]["text"].as_str())
             .collect();
-        assert_eq!(text, "echo: alpha beta gamma delta");
+        assert_eq!(text, "echo: alpha beta gamma delta [mock gemini gemini-x]");
         let last = events.last().unwrap();
         assert_eq!(last["candidates"][0]["finishReason"], "STOP");
         assert_eq!(last["modelVersion"], "gemini-x");
@@ -1229,7 +1249,7 @@ mod tests {
                 .unwrap();
         assert_eq!(
             value["candidates"][0]["content"]["parts"][0]["text"],
-            "tool result: snow · echo: Oslo"
+            "tool result: snow · echo: Oslo [mock gemini g]"
         );
         assert_eq!(response_text(&json!({"a": 1, "b": 2})), r#"{"a":1,"b":2}"#);
     }
