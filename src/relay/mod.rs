@@ -227,7 +227,7 @@ impl Relay {
                     let verdict = self.pool.failed(&lease, &call.upstream_model, &failure);
                     Err((failure, verdict))
                 }
-                Ok(response) if call.request.stream => self.stream(&call, lease, response, outgoing.mode).await,
+                Ok(response) if call.request.stream => self.stream(&call, lease, response).await,
                 Ok(response) => self.complete(&call, &lease, response).await,
             };
             let (failure, verdict) = match attempt {
@@ -343,11 +343,18 @@ impl Prepared {
         wire == self.protocol
     }
 
+    /// Whether the client reads its stream as SSE: every client but a
+    /// Gemini one that did not ask for `alt=sse`, which gets the JSON array
+    /// the Gemini API streams then, whatever the upstream speaks.
+    fn client_sse(&self) -> bool {
+        self.protocol != Protocol::Gemini || self.head.query_param("alt").as_deref() == Some("sse")
+    }
+
     fn outgoing(&self, wire: Protocol) -> Outgoing {
         let passthrough = self.passthrough(wire);
         let mode = if !self.request.stream {
             Mode::Complete
-        } else if passthrough && wire == Protocol::Gemini && self.head.query_param("alt").as_deref() != Some("sse") {
+        } else if passthrough && !self.client_sse() {
             Mode::JsonArray
         } else {
             Mode::Sse

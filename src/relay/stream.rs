@@ -24,7 +24,7 @@ use crate::protocol::stream::events_from_response;
 use crate::protocol::{
     ApiError, EncoderOptions, ErrorKind, Protocol, SseFrame, StreamDecoder, StreamEncoder, StreamEvent,
 };
-use crate::upstream::{Failure, Mode};
+use crate::upstream::Failure;
 
 /// Encoded chunks waiting for the client; small, so memory stays bounded.
 const CHANNEL_DEPTH: usize = 16;
@@ -40,13 +40,15 @@ impl Relay {
         call: &Prepared,
         lease: Lease,
         response: reqwest::Response,
-        mode: Mode,
     ) -> Result<Response, (Failure, Verdict)> {
         let wire = lease.member().provider.protocol();
+        // The client's framing, not the upstream's: a translated stream is
+        // always read as SSE, yet a Gemini client may want a JSON array.
+        let sse = call.client_sse();
         let encoder = call.protocol.stream_encoder(EncoderOptions {
             meta: call.meta.clone(),
             include_usage: call.request.stream_include_usage,
-            sse: mode != Mode::JsonArray,
+            sse,
         });
         let (tx, rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
         let (early_tx, early_rx) = oneshot::channel::<Early>();
@@ -60,7 +62,7 @@ impl Relay {
             tx,
             early: Some(early_tx),
             encoder,
-            sse: mode != Mode::JsonArray,
+            sse,
         };
         let is_event_stream = response
             .headers()
@@ -78,7 +80,7 @@ impl Relay {
             tokio::spawn(pump.replay(response, wire, meta, self.upstream.timeout()));
         }
         match early_rx.await {
-            Ok(Ok(())) => Ok(stream_response(call.protocol, mode, rx)),
+            Ok(Ok(())) => Ok(stream_response(sse, rx)),
             Ok(Err(failed)) => Err(failed),
             Err(_) => Err((
                 Failure::Connect("the stream ended unexpectedly".into()),
@@ -88,14 +90,11 @@ impl Relay {
     }
 }
 
-fn stream_response(client: Protocol, mode: Mode, rx: mpsc::Receiver<Bytes>) -> Response {
+fn stream_response(sse: bool, rx: mpsc::Receiver<Bytes>) -> Response {
     let body = tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<Bytes, std::convert::Infallible>);
     let mut response = warp::reply::stream(body).into_response();
     *response.status_mut() = StatusCode::OK;
-    let content_type = match (client, mode) {
-        (Protocol::Gemini, Mode::JsonArray) => "application/json",
-        _ => "text/event-stream",
-    };
+    let content_type = if sse { "text/event-stream" } else { "application/json" };
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
