@@ -35,12 +35,14 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-e2e.XXXXXX")
 PIDS=()
 
+# shellcheck disable=SC2317 # reached through the trap
 cleanup() {
-    local status=$?
-    for pid in "${PIDS[@]}"; do
+    local status=$? pid
+    # ${PIDS[@]+...}: an empty array is "unbound" under set -u in bash < 4.4.
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
         kill "$pid" 2>/dev/null || true
     done
-    for pid in "${PIDS[@]}"; do
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
         wait "$pid" 2>/dev/null || true
     done
     if [[ $status -ne 0 ]]; then
@@ -109,8 +111,9 @@ wait_for_line() {
 # 3. Mock upstream and gateway -------------------------------------------------
 UPSTREAM_KEY=upstream-key-for-the-mock
 "$MOCK" --port 0 --api-key "$UPSTREAM_KEY" >"$WORK/mock.log" 2>&1 &
-PIDS+=($!)
-line=$(wait_for_line "$WORK/mock.log" '^listening on ' "${PIDS[-1]}") || die "the mock upstream did not start"
+mock_pid=$!
+PIDS+=("$mock_pid")
+line=$(wait_for_line "$WORK/mock.log" '^listening on ' "$mock_pid") || die "the mock upstream did not start"
 MOCK_URL="http://${line#listening on }"
 say "mock upstream on $MOCK_URL"
 
@@ -140,8 +143,9 @@ free_port() {
 for _ in 1 2 3; do
     PORT=$(free_port)
     "$SWITCHYARD" serve --port "$PORT" --auth-mode strict >"$WORK/gateway.log" 2>&1 &
-    PIDS+=($!)
-    if wait_for_line "$WORK/gateway.log" '^Switchyard listening on ' "${PIDS[-1]}" >/dev/null; then
+    gateway_pid=$!
+    PIDS+=("$gateway_pid")
+    if wait_for_line "$WORK/gateway.log" '^Switchyard listening on ' "$gateway_pid" >/dev/null; then
         GATEWAY="http://127.0.0.1:$PORT"
         break
     fi
@@ -151,13 +155,18 @@ done
 say "gateway on $GATEWAY (auth strict) with 3 accounts"
 
 # 4. The SDKs ------------------------------------------------------------------
-# Each client reaches each upstream: its own provider by a native model name,
-# the others by alias (so that both routes, glob and alias, are exercised).
+# Each client reaches each upstream: its own provider by alias (the relayed
+# body or URL gets the model rewritten), the others by native name (glob).
 export E2E_GATEWAY=$GATEWAY E2E_KEY=$GATEWAY_KEY E2E_ONLY=${E2E_ONLY:-}
 export E2E_MODELS='{"native": {"openai": "gpt-e2e-mini", "anthropic": "claude-e2e-sonnet", "gemini": "gemini-e2e-flash"},
                    "alias": {"openai": "e2e-openai", "anthropic": "e2e-anthropic", "gemini": "e2e-gemini"}}'
+# In the background with `wait`, so that a signal runs the trap at once
+# (bash defers traps until a foreground command returns).
+"$VENV/bin/python" "$ROOT/tests/e2e/sdk_e2e.py" &
+driver_pid=$!
+PIDS+=("$driver_pid")
 set +e
-"$VENV/bin/python" "$ROOT/tests/e2e/sdk_e2e.py"
+wait "$driver_pid"
 result=$?
 set -e
 finished=$(date +%s)

@@ -6,7 +6,8 @@ examples/mock_upstream.rs and these environment variables:
   E2E_GATEWAY   the gateway origin, e.g. http://127.0.0.1:PORT
   E2E_KEY       the gateway's API key (the gateway runs with auth_mode strict)
   E2E_MODELS    JSON: {"native": {provider: model}, "alias": {provider: alias}};
-                a client asks its own provider by native name, the others by alias
+                a client asks its own provider by alias (so that a relayed body has its
+                model rewritten) and the others by native name (routed by glob)
   E2E_ONLY      optional substring filter on case names ("openai/stream")
 
 For every client SDK (openai, anthropic, google-genai), every upstream provider
@@ -302,16 +303,28 @@ def check_usage(turn, step):
 
 
 def run_case(client_name, upstream, mode):
-    """Three turns through one SDK to one upstream; raises on the first failure."""
+    """Three turns through one SDK to one upstream; raises on the first failure,
+    naming the turn it happened in."""
+    progress = {"step": "setup"}
+    try:
+        turns(client_name, upstream, mode, progress)
+    except CheckFailed:
+        raise
+    except Exception as err:  # noqa: BLE001 - an SDK error: report it with its turn
+        detail = "".join(traceback.format_exception_only(type(err), err)).strip()
+        raise CheckFailed(f"{progress['step']}: {detail}") from err
+
+
+def turns(client_name, upstream, mode, progress):
     client = SDKS[client_name]()
-    model = MODELS["native" if client_name == upstream else "alias"][upstream]
+    model = MODELS["alias" if client_name == upstream else "native"][upstream]
     # The mock signs its answers with the wire format and model it was asked
     # in: the request went to the right upstream, with the alias resolved.
     signature = f"[mock {upstream} {MODELS['native'][upstream]}]"
     stream = mode == "stream"
     tag = f"{client_name}-{upstream}-{mode}"
 
-    step = "plain turn"
+    step = progress["step"] = "plain turn"
     question = f"Say something about {tag}, please."
     turn = client.ask(model, client.first(question), stream)
     expected = f"echo: {question} {signature}"
@@ -320,7 +333,7 @@ def run_case(client_name, upstream, mode):
     check(turn.finish == client.FINISH_TEXT, f"{step}: finish {turn.finish!r}, expected {client.FINISH_TEXT!r}")
     check_usage(turn, step)
 
-    step = "tool call turn"
+    step = progress["step"] = "tool call turn"
     question = f"What is the weather in Paris? ({tag})"
     messages = client.first(question)
     call_turn = client.ask(model, messages, stream, tools=True)
@@ -333,7 +346,7 @@ def run_case(client_name, upstream, mode):
     )
     check_usage(call_turn, step)
 
-    step = "tool result turn"
+    step = progress["step"] = "tool result turn"
     result = f"sunny, 21 C, ref {tag.upper()}"
     answer = client.ask(model, client.with_result(messages, call_turn, result), stream, tools=True)
     check(not answer.calls, f"{step}: unexpected tool calls {answer.calls!r}")
