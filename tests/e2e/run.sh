@@ -27,7 +27,10 @@
 #   E2E_ONLY          run only the cases whose name contains this ("gemini/stream").
 #   E2E_KEEP          1: keep the temp dir (logs, home) after the run and print its path.
 #   E2E_SKIP_BUILD    1: use the binaries already in the target dir.
-#   CARGO_TARGET_DIR  cargo's target dir (default: <repo>/target).
+#   CARGO_TARGET_DIR  cargo's target dir (default: <repo>/target). The binaries are
+#                     snapshotted after the build; still, a target dir shared with
+#                     other checkouts can hand out their build if one lands between
+#                     this script's build and its snapshot.
 #   PYTHON            the interpreter that makes the venv (default: python3).
 set -euo pipefail
 
@@ -88,9 +91,15 @@ if [[ ${E2E_SKIP_BUILD:-0} != 1 ]]; then
     say "building switchyard and the mock upstream (debug)"
     (cd "$ROOT" && cargo build --quiet --bin switchyard --example mock_upstream)
 fi
-SWITCHYARD=$CARGO_TARGET_DIR/debug/switchyard
-MOCK=$CARGO_TARGET_DIR/debug/examples/mock_upstream
-[[ -x $SWITCHYARD && -x $MOCK ]] || die "missing $SWITCHYARD or $MOCK"
+# Snapshot the binaries (a hard link where possible): another build into the
+# same target dir during the run must not swap the gateway under the test.
+mkdir -p "$WORK/bin"
+for built_file in debug/switchyard debug/examples/mock_upstream; do
+    [[ -x $CARGO_TARGET_DIR/$built_file ]] || die "missing $CARGO_TARGET_DIR/$built_file"
+    ln "$CARGO_TARGET_DIR/$built_file" "$WORK/bin/" 2>/dev/null || cp "$CARGO_TARGET_DIR/$built_file" "$WORK/bin/"
+done
+SWITCHYARD=$WORK/bin/switchyard
+MOCK=$WORK/bin/mock_upstream
 built=$(date +%s)
 
 # Waits until file $1 has a line matching $2 (extended regex) or process $3 exits; prints the line.

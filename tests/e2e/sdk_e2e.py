@@ -17,7 +17,8 @@ turns: a plain question (answer echoes it), a question with a declared tool
 result sent back (answer quotes the result). Each turn checks content, tool
 call name and arguments, finish reason and usage > 0. Then the SDKs' error
 types are checked for a wrong key (401) and a doubled `/v1` in the base URL
-(404), with Switchyard's guidance in the message.
+(404), with Switchyard's guidance in the message, and the model lists that the
+OpenAI SDK and google-genai (which reads them on /v1/models too) see.
 
 Prints a pass/fail table, the failures in detail, and `N passed, M failed`;
 exits 1 when anything failed.
@@ -390,7 +391,21 @@ def error_cases():
     def gemini_call(base_url, key):
         return lambda: GeminiClient(base_url, key).ask(model, "hi", False)
 
+    def openai_models():
+        ids = [model.id for model in OpenAiClient().sdk.models.list()]
+        check(set(MODELS["alias"].values()) <= set(ids), f"GET /v1/models lacks the aliases: {ids}")
+
+    def gemini_models():
+        sdk = GeminiClient().sdk
+        names = [model.name for model in sdk.models.list()]
+        alias = MODELS["alias"]["gemini"]
+        check(f"models/{alias}" in names, f"models.list() lacks models/{alias}: {names}")
+        name = sdk.models.get(model=alias).name
+        check(name == f"models/{alias}", f"models.get({alias!r}).name is {name!r}")
+
     return {
+        ("openai", "models"): openai_models,
+        ("gemini", "models"): gemini_models,
         ("openai", "401"): lambda: expect_error(
             openai_call(None, WRONG_KEY), openai.AuthenticationError, 401, AUTH_NEEDLES
         ),
@@ -452,11 +467,10 @@ def main():
             row = [cell(f"{client_name}/{mode}/{u}") for u in UPSTREAMS]
             print(f"{client_name:<10} {mode:<9} " + " ".join(f"{c:<12}" for c in row))
     print()
-    print(f"{'SDK':<10} {'errors':<9} {'401 wrong key':<14} {'404 /v1/v1':<14}")
+    print(f"{'SDK':<10} {'other':<9} {'401 wrong key':<14} {'404 /v1/v1':<14} {'model list':<14}")
     for client_name in CLIENTS:
-        print(
-            f"{client_name:<10} {'':<9} {cell(f'{client_name}/error/401'):<14} {cell(f'{client_name}/error/404'):<14}"
-        )
+        cells = [cell(f"{client_name}/error/{check}") for check in ("401", "404", "models")]
+        print(f"{client_name:<10} {'':<9} " + " ".join(f"{c:<14}" for c in cells))
     if failures:
         print()
         print("Failures:")
