@@ -15,7 +15,8 @@
 #      plus [models] aliases e2e-openai / e2e-anthropic / e2e-gemini.
 #   4. Runs tests/e2e/sdk_e2e.py: every SDK x every upstream x complete/stream,
 #      each a plain turn and a tool-call round trip, then the SDKs' 401 and 404
-#      errors. Prints a pass/fail table and exits non-zero on any failure.
+#      errors and model lists. Prints a pass/fail table and exits non-zero on
+#      any failure. Takes a few seconds once built.
 #   The processes it started are always stopped on exit (trap).
 #
 # Usage:  bash tests/e2e/run.sh
@@ -32,6 +33,8 @@
 #                     other checkouts can hand out their build if one lands between
 #                     this script's build and its snapshot.
 #   PYTHON            the interpreter that makes the venv (default: python3).
+#   SWITCHYARD_LOG    the gateway's log filter (default: info); its log and the
+#                     mock's are printed (last lines) when the run fails.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
