@@ -120,13 +120,18 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
             })
         });
 
+    // google-genai (API version v1) lists and gets models on OpenAI's paths;
+    // its headers tell it apart, and it gets Gemini's shapes.
     let openai_models = warp::path!("v1" / "models")
         .and(warp::get())
         .and(with_state.clone())
         .and(head())
         .map(|shared: Arc<Shared>, head: RequestHead| {
-            authorize(&shared, &head, Protocol::OpenAi)
-                .unwrap_or_else(|| json_value(StatusCode::OK, shared.relay.openai_model_list()))
+            let protocol = models_protocol(&head);
+            authorize(&shared, &head, protocol).unwrap_or_else(|| match protocol {
+                Protocol::Gemini => json_value(StatusCode::OK, shared.relay.gemini_model_list()),
+                _ => json_value(StatusCode::OK, shared.relay.openai_model_list()),
+            })
         });
 
     let openai_model = warp::path!("v1" / "models" / String)
@@ -134,8 +139,12 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
         .and(with_state.clone())
         .and(head())
         .map(|id: String, shared: Arc<Shared>, head: RequestHead| {
-            authorize(&shared, &head, Protocol::OpenAi).unwrap_or_else(|| {
+            let protocol = models_protocol(&head);
+            authorize(&shared, &head, protocol).unwrap_or_else(|| {
                 let id = percent_decode(&id);
+                if protocol == Protocol::Gemini {
+                    return gemini_model(&shared, &id);
+                }
                 match shared.relay.openai_model(&id) {
                     Some(model) => json_value(StatusCode::OK, model),
                     None => error_response(
@@ -160,19 +169,7 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
         .and(with_state.clone())
         .and(head())
         .map(|name: String, shared: Arc<Shared>, head: RequestHead| {
-            authorize(&shared, &head, Protocol::Gemini).unwrap_or_else(|| {
-                let name = percent_decode(&name);
-                match shared.relay.gemini_model(&name) {
-                    Some(model) => json_value(StatusCode::OK, model),
-                    None => error_response(
-                        Protocol::Gemini,
-                        &ApiError::new(
-                            ErrorKind::NotFound,
-                            format!("models/{name} is not found: no account serves it and no alias names it."),
-                        ),
-                    ),
-                }
-            })
+            authorize(&shared, &head, Protocol::Gemini).unwrap_or_else(|| gemini_model(&shared, &percent_decode(&name)))
         });
 
     let chat = warp::path!("v1" / "chat" / "completions").map(|| Endpoint::OpenAiChat);
@@ -282,6 +279,29 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
         .or(fallback)
         .unify()
         .map(with_cors)
+}
+
+/// The protocol of a `GET /v1/models...` request: Gemini when the client
+/// sends Google's headers (google-genai uses API version v1), else OpenAI.
+fn models_protocol(head: &RequestHead) -> Protocol {
+    match guidance::protocol_for(&head.path, &head.headers) {
+        Protocol::Gemini => Protocol::Gemini,
+        _ => Protocol::OpenAi,
+    }
+}
+
+/// One Gemini model, or Gemini's 404.
+fn gemini_model(shared: &Shared, name: &str) -> Response {
+    match shared.relay.gemini_model(name) {
+        Some(model) => json_value(StatusCode::OK, model),
+        None => error_response(
+            Protocol::Gemini,
+            &ApiError::new(
+                ErrorKind::NotFound,
+                format!("models/{name} is not found: no account serves it and no alias names it."),
+            ),
+        ),
+    }
 }
 
 /// `models/{model}:{method}` → the Gemini endpoint it names.

@@ -1,0 +1,486 @@
+"""Drives a running Switchyard gateway through the official Python SDKs.
+
+Started by tests/e2e/run.sh, which provides a gateway in front of
+examples/mock_upstream.rs and these environment variables:
+
+  E2E_GATEWAY   the gateway origin, e.g. http://127.0.0.1:PORT
+  E2E_KEY       the gateway's API key (the gateway runs with auth_mode strict)
+  E2E_MODELS    JSON: {"native": {provider: model}, "alias": {provider: alias}};
+                a client asks its own provider by alias (so that a relayed body has its
+                model rewritten) and the others by native name (routed by glob)
+  E2E_ONLY      optional substring filter on case names ("openai/stream")
+
+For every client SDK (openai, anthropic, google-genai), every upstream provider
+(openai, anthropic, gemini) and both modes (complete, stream) one case runs three
+turns: a plain question (answer echoes it), a question with a declared tool
+(answer is a call of that tool with the question as argument) and the tool's
+result sent back (answer quotes the result). Each turn checks content, tool
+call name and arguments, finish reason and usage > 0. Then the SDKs' error
+types are checked for a wrong key (401) and a doubled `/v1` in the base URL
+(404), with Switchyard's guidance in the message, and the model lists that the
+OpenAI SDK and google-genai (which reads them on /v1/models too) see.
+
+Prints a pass/fail table, the failures in detail, and `N passed, M failed`;
+exits 1 when anything failed.
+"""
+
+import json
+import os
+import sys
+import time
+import traceback
+
+import anthropic
+import openai
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types as gtypes
+
+GATEWAY = os.environ["E2E_GATEWAY"].rstrip("/")
+KEY = os.environ["E2E_KEY"]
+MODELS = json.loads(os.environ["E2E_MODELS"])
+ONLY = os.environ.get("E2E_ONLY", "")
+TIMEOUT = 30.0
+
+CLIENTS = ["openai", "anthropic", "gemini"]
+UPSTREAMS = ["openai", "anthropic", "gemini"]
+MODES = ["complete", "stream"]
+
+TOOL_NAME = "get_weather"
+TOOL_DESCRIPTION = "Current weather for a city."
+TOOL_SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string", "description": "City name"}},
+    "required": ["city"],
+}
+
+
+class CheckFailed(Exception):
+    """A check that did not hold; the message says what was expected."""
+
+
+def check(condition, message):
+    if not condition:
+        raise CheckFailed(message)
+
+
+class Turn:
+    """One answer, normalized across SDKs."""
+
+    def __init__(self):
+        self.text = ""
+        self.calls = []  # [(id, name, arguments dict)]
+        self.finish = None
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.raw = None  # the SDK object(s), for the tool-result turn
+
+    def __repr__(self):
+        return (
+            f"Turn(text={self.text!r}, calls={self.calls!r}, finish={self.finish!r}, "
+            f"usage=({self.input_tokens}, {self.output_tokens}))"
+        )
+
+
+# ---------------------------------------------------------------- OpenAI SDK
+
+
+class OpenAiClient:
+    """Chat Completions through `openai`."""
+
+    FINISH_TEXT = "stop"
+    FINISH_TOOL = "tool_calls"
+
+    def __init__(self, base_url=None, key=KEY):
+        self.sdk = openai.OpenAI(
+            base_url=base_url or f"{GATEWAY}/v1", api_key=key, max_retries=0, timeout=TIMEOUT
+        )
+
+    def tools(self):
+        return [
+            {
+                "type": "function",
+                "function": {"name": TOOL_NAME, "description": TOOL_DESCRIPTION, "parameters": TOOL_SCHEMA},
+            }
+        ]
+
+    def ask(self, model, messages, stream, tools=False):
+        kwargs = {"model": model, "messages": messages, "max_tokens": 256}
+        if tools:
+            kwargs["tools"] = self.tools()
+        turn = Turn()
+        if not stream:
+            response = self.sdk.chat.completions.create(**kwargs)
+            check(len(response.choices) == 1, f"expected one choice, got {response.choices!r}")
+            choice = response.choices[0]
+            turn.text = choice.message.content or ""
+            for call in choice.message.tool_calls or []:
+                turn.calls.append((call.id, call.function.name, parse_arguments(call.function.arguments)))
+            turn.finish = choice.finish_reason
+            if response.usage:
+                turn.input_tokens = response.usage.prompt_tokens
+                turn.output_tokens = response.usage.completion_tokens
+            return turn
+        chunks = list(
+            self.sdk.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True})
+        )
+        check(len(chunks) >= 2, f"expected several chunks, got {len(chunks)}")
+        calls = {}
+        for chunk in chunks:
+            if chunk.usage:
+                turn.input_tokens = chunk.usage.prompt_tokens
+                turn.output_tokens = chunk.usage.completion_tokens
+            for choice in chunk.choices:
+                delta = choice.delta
+                turn.text += delta.content or ""
+                for call in delta.tool_calls or []:
+                    entry = calls.setdefault(call.index, {"id": None, "name": "", "arguments": ""})
+                    entry["id"] = entry["id"] or call.id
+                    if call.function:
+                        entry["name"] += call.function.name or ""
+                        entry["arguments"] += call.function.arguments or ""
+                if choice.finish_reason:
+                    turn.finish = choice.finish_reason
+        for index in sorted(calls):
+            entry = calls[index]
+            turn.calls.append((entry["id"], entry["name"], parse_arguments(entry["arguments"])))
+        return turn
+
+    def first(self, question):
+        return [{"role": "user", "content": question}]
+
+    def with_result(self, messages, call_turn, result):
+        call_id, name, arguments = call_turn.calls[0]
+        return messages + [
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": call_id, "content": result},
+        ]
+
+
+# ------------------------------------------------------------- Anthropic SDK
+
+
+class AnthropicClient:
+    """Messages through `anthropic`."""
+
+    FINISH_TEXT = "end_turn"
+    FINISH_TOOL = "tool_use"
+
+    def __init__(self, base_url=None, key=KEY):
+        self.sdk = anthropic.Anthropic(base_url=base_url or GATEWAY, api_key=key, max_retries=0, timeout=TIMEOUT)
+
+    def ask(self, model, messages, stream, tools=False):
+        kwargs = {"model": model, "messages": messages, "max_tokens": 256}
+        if tools:
+            kwargs["tools"] = [{"name": TOOL_NAME, "description": TOOL_DESCRIPTION, "input_schema": TOOL_SCHEMA}]
+        if stream:
+            with self.sdk.messages.stream(**kwargs) as events:
+                kinds = [event.type for event in events]
+                message = events.get_final_message()
+            check(kinds[:1] == ["message_start"], f"stream starts with {kinds[:1]}, not message_start")
+            check("message_stop" in kinds, f"stream has no message_stop: {kinds}")
+        else:
+            message = self.sdk.messages.create(**kwargs)
+        turn = Turn()
+        turn.raw = message
+        for block in message.content:
+            if block.type == "text":
+                turn.text += block.text
+            elif block.type == "tool_use":
+                turn.calls.append((block.id, block.name, block.input))
+        turn.finish = message.stop_reason
+        turn.input_tokens = message.usage.input_tokens
+        turn.output_tokens = message.usage.output_tokens
+        return turn
+
+    def first(self, question):
+        return [{"role": "user", "content": question}]
+
+    def with_result(self, messages, call_turn, result):
+        call_id, name, arguments = call_turn.calls[0]
+        return messages + [
+            {"role": "assistant", "content": [{"type": "tool_use", "id": call_id, "name": name, "input": arguments}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call_id, "content": result}]},
+        ]
+
+
+# ---------------------------------------------------------- google-genai SDK
+
+
+class GeminiClient:
+    """generateContent through `google-genai`."""
+
+    FINISH_TEXT = "STOP"
+    FINISH_TOOL = "STOP"
+
+    def __init__(self, base_url=None, key=KEY):
+        self.sdk = genai.Client(
+            api_key=key,
+            http_options=gtypes.HttpOptions(base_url=base_url or GATEWAY, timeout=int(TIMEOUT * 1000)),
+        )
+
+    def ask(self, model, contents, stream, tools=False):
+        config = gtypes.GenerateContentConfig(max_output_tokens=256)
+        if tools:
+            config.tools = [
+                gtypes.Tool(
+                    function_declarations=[
+                        gtypes.FunctionDeclaration(
+                            name=TOOL_NAME, description=TOOL_DESCRIPTION, parameters_json_schema=TOOL_SCHEMA
+                        )
+                    ]
+                )
+            ]
+            config.automatic_function_calling = gtypes.AutomaticFunctionCallingConfig(disable=True)
+        if stream:
+            responses = list(self.sdk.models.generate_content_stream(model=model, contents=contents, config=config))
+            check(len(responses) >= 1, "the stream had no chunk")
+        else:
+            responses = [self.sdk.models.generate_content(model=model, contents=contents, config=config)]
+        turn = Turn()
+        parts = []
+        for response in responses:
+            if response.usage_metadata:
+                turn.input_tokens = response.usage_metadata.prompt_token_count or 0
+                turn.output_tokens = response.usage_metadata.candidates_token_count or 0
+            for candidate in response.candidates or []:
+                if candidate.finish_reason:
+                    turn.finish = enum_name(candidate.finish_reason)
+                for part in (candidate.content.parts if candidate.content else None) or []:
+                    parts.append(part)
+                    if part.text and not part.thought:
+                        turn.text += part.text
+                    if part.function_call:
+                        call = part.function_call
+                        turn.calls.append((call.id, call.name, dict(call.args or {})))
+        turn.raw = [p for p in parts if p.function_call]
+        return turn
+
+    def first(self, question):
+        return [gtypes.Content(role="user", parts=[gtypes.Part(text=question)])]
+
+    def with_result(self, contents, call_turn, result):
+        call_id, name, _ = call_turn.calls[0]
+        response = gtypes.Part.from_function_response(name=name, response={"result": result})
+        if call_id:
+            response.function_response.id = call_id
+        # Send the model's own parts back (with any thought signature), as the SDK's chat does.
+        return contents + [
+            gtypes.Content(role="model", parts=call_turn.raw),
+            gtypes.Content(role="user", parts=[response]),
+        ]
+
+
+def enum_name(value):
+    return getattr(value, "name", None) or str(value)
+
+
+def parse_arguments(text):
+    try:
+        value = json.loads(text or "")
+    except ValueError as err:
+        raise CheckFailed(f"tool call arguments are not valid JSON ({err}): {text!r}")
+    check(isinstance(value, dict), f"tool call arguments are not a JSON object: {text!r}")
+    return value
+
+
+SDKS = {"openai": OpenAiClient, "anthropic": AnthropicClient, "gemini": GeminiClient}
+
+
+# --------------------------------------------------------------------- cases
+
+
+def check_usage(turn, step):
+    check(
+        turn.input_tokens > 0 and turn.output_tokens > 0,
+        f"{step}: usage should be > 0, got input={turn.input_tokens} output={turn.output_tokens}",
+    )
+
+
+def run_case(client_name, upstream, mode):
+    """Three turns through one SDK to one upstream; raises on the first failure,
+    naming the turn it happened in."""
+    progress = {"step": "setup"}
+    try:
+        turns(client_name, upstream, mode, progress)
+    except CheckFailed:
+        raise
+    except Exception as err:  # noqa: BLE001 - an SDK error: report it with its turn
+        detail = "".join(traceback.format_exception_only(type(err), err)).strip()
+        raise CheckFailed(f"{progress['step']}: {detail}") from err
+
+
+def turns(client_name, upstream, mode, progress):
+    client = SDKS[client_name]()
+    model = MODELS["alias" if client_name == upstream else "native"][upstream]
+    # The mock signs its answers with the wire format and model it was asked
+    # in: the request went to the right upstream, with the alias resolved.
+    signature = f"[mock {upstream} {MODELS['native'][upstream]}]"
+    stream = mode == "stream"
+    tag = f"{client_name}-{upstream}-{mode}"
+
+    step = progress["step"] = "plain turn"
+    question = f"Say something about {tag}, please."
+    turn = client.ask(model, client.first(question), stream)
+    expected = f"echo: {question} {signature}"
+    check(turn.text == expected, f"{step}: text {turn.text!r}, expected {expected!r}")
+    check(not turn.calls, f"{step}: unexpected tool calls {turn.calls!r}")
+    check(turn.finish == client.FINISH_TEXT, f"{step}: finish {turn.finish!r}, expected {client.FINISH_TEXT!r}")
+    check_usage(turn, step)
+
+    step = progress["step"] = "tool call turn"
+    question = f"What is the weather in Paris? ({tag})"
+    messages = client.first(question)
+    call_turn = client.ask(model, messages, stream, tools=True)
+    check(len(call_turn.calls) == 1, f"{step}: expected one tool call, got {call_turn!r}")
+    _, name, arguments = call_turn.calls[0]
+    check(name == TOOL_NAME, f"{step}: tool name {name!r}, expected {TOOL_NAME!r}")
+    check(arguments == {"city": question}, f"{step}: arguments {arguments!r}, expected {{'city': {question!r}}}")
+    check(
+        call_turn.finish == client.FINISH_TOOL, f"{step}: finish {call_turn.finish!r}, expected {client.FINISH_TOOL!r}"
+    )
+    check_usage(call_turn, step)
+
+    step = progress["step"] = "tool result turn"
+    result = f"sunny, 21 C, ref {tag.upper()}"
+    answer = client.ask(model, client.with_result(messages, call_turn, result), stream, tools=True)
+    check(not answer.calls, f"{step}: unexpected tool calls {answer.calls!r}")
+    check(result in answer.text, f"{step}: answer {answer.text!r} does not contain the tool result {result!r}")
+    expected = f"echo: {question} {signature}"
+    check(answer.text.endswith(expected), f"{step}: answer {answer.text!r} does not end with {expected!r}")
+    check(answer.finish == client.FINISH_TEXT, f"{step}: finish {answer.finish!r}, expected {client.FINISH_TEXT!r}")
+    check_usage(answer, step)
+
+
+def expect_error(call, sdk_error, status, needles):
+    """Runs `call`, which must raise `sdk_error` with `status` and every needle in its message."""
+    try:
+        call()
+    except sdk_error as err:
+        code = getattr(err, "status_code", None) or getattr(err, "code", None)
+        check(code == status, f"expected HTTP {status}, got {code}: {err}")
+        text = str(err)
+        for needle in needles:
+            check(needle in text, f"the {status} message lacks {needle!r}: {text}")
+        return
+    except Exception as err:  # noqa: BLE001 - report what came instead
+        raise CheckFailed(f"expected {sdk_error.__module__}.{sdk_error.__name__}, got {type(err).__name__}: {err}")
+    raise CheckFailed(f"expected {sdk_error.__name__}, but the call succeeded")
+
+
+WRONG_KEY = "sk-wrong-key-for-e2e"
+AUTH_NEEDLES = ["Invalid API key", "switchyard key show"]
+NOT_FOUND_NEEDLES = ["/v1` followed by `/v1`", f"`{GATEWAY}/v1`", f"`{GATEWAY}` (no `/v1`)"]
+
+
+def error_cases():
+    model = MODELS["native"]["openai"]
+
+    def openai_call(base_url, key):
+        return lambda: OpenAiClient(base_url, key).ask(model, [{"role": "user", "content": "hi"}], False)
+
+    def anthropic_call(base_url, key):
+        return lambda: AnthropicClient(base_url, key).ask(model, [{"role": "user", "content": "hi"}], False)
+
+    def gemini_call(base_url, key):
+        return lambda: GeminiClient(base_url, key).ask(model, "hi", False)
+
+    def openai_models():
+        ids = [model.id for model in OpenAiClient().sdk.models.list()]
+        check(set(MODELS["alias"].values()) <= set(ids), f"GET /v1/models lacks the aliases: {ids}")
+
+    def gemini_models():
+        sdk = GeminiClient().sdk
+        names = [model.name for model in sdk.models.list()]
+        alias = MODELS["alias"]["gemini"]
+        check(f"models/{alias}" in names, f"models.list() lacks models/{alias}: {names}")
+        name = sdk.models.get(model=alias).name
+        check(name == f"models/{alias}", f"models.get({alias!r}).name is {name!r}")
+
+    return {
+        ("openai", "models"): openai_models,
+        ("gemini", "models"): gemini_models,
+        ("openai", "401"): lambda: expect_error(
+            openai_call(None, WRONG_KEY), openai.AuthenticationError, 401, AUTH_NEEDLES
+        ),
+        ("anthropic", "401"): lambda: expect_error(
+            anthropic_call(None, WRONG_KEY), anthropic.AuthenticationError, 401, AUTH_NEEDLES
+        ),
+        ("gemini", "401"): lambda: expect_error(
+            gemini_call(None, WRONG_KEY), genai_errors.ClientError, 401, AUTH_NEEDLES
+        ),
+        ("openai", "404"): lambda: expect_error(
+            openai_call(f"{GATEWAY}/v1/v1", KEY), openai.NotFoundError, 404, NOT_FOUND_NEEDLES
+        ),
+        ("anthropic", "404"): lambda: expect_error(
+            anthropic_call(f"{GATEWAY}/v1", KEY), anthropic.NotFoundError, 404, NOT_FOUND_NEEDLES
+        ),
+        ("gemini", "404"): lambda: expect_error(
+            gemini_call(f"{GATEWAY}/v1", KEY), genai_errors.ClientError, 404, NOT_FOUND_NEEDLES
+        ),
+    }
+
+
+# -------------------------------------------------------------------- runner
+
+
+def attempt(name, run, results, failures):
+    if ONLY and ONLY not in name:
+        return
+    started = time.monotonic()
+    try:
+        run()
+        results[name] = ("PASS", time.monotonic() - started)
+    except CheckFailed as err:
+        results[name] = ("FAIL", time.monotonic() - started)
+        failures.append((name, str(err)))
+    except Exception as err:  # noqa: BLE001 - an SDK error is a failure to report, not a crash
+        results[name] = ("FAIL", time.monotonic() - started)
+        detail = "".join(traceback.format_exception_only(type(err), err)).strip()
+        failures.append((name, detail))
+
+
+def main():
+    results, failures = {}, []
+    for client_name in CLIENTS:
+        for mode in MODES:
+            for upstream in UPSTREAMS:
+                name = f"{client_name}/{mode}/{upstream}"
+                attempt(name, lambda c=client_name, u=upstream, m=mode: run_case(c, u, m), results, failures)
+    for (client_name, status), run in error_cases().items():
+        attempt(f"{client_name}/error/{status}", run, results, failures)
+
+    def cell(name):
+        outcome = results.get(name)
+        return "-" if outcome is None else f"{outcome[0]} {outcome[1]:4.1f}s"
+
+    print()
+    print(f"{'SDK':<10} {'mode':<9} " + " ".join(f"{'→ ' + u:<12}" for u in UPSTREAMS))
+    for client_name in CLIENTS:
+        for mode in MODES:
+            row = [cell(f"{client_name}/{mode}/{u}") for u in UPSTREAMS]
+            print(f"{client_name:<10} {mode:<9} " + " ".join(f"{c:<12}" for c in row))
+    print()
+    print(f"{'SDK':<10} {'other':<9} {'401 wrong key':<14} {'404 /v1/v1':<14} {'model list':<14}")
+    for client_name in CLIENTS:
+        cells = [cell(f"{client_name}/error/{check}") for check in ("401", "404", "models")]
+        print(f"{client_name:<10} {'':<9} " + " ".join(f"{c:<14}" for c in cells))
+    if failures:
+        print()
+        print("Failures:")
+        for name, detail in failures:
+            print(f"- {name}: {detail}")
+    passed = sum(1 for outcome, _ in results.values() if outcome == "PASS")
+    print()
+    print(f"{passed} passed, {len(results) - passed} failed")
+    return 1 if failures or not results else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
