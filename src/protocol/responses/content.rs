@@ -48,7 +48,7 @@ pub(super) fn type_of(value: &Value) -> Option<&str> {
     value.get("type").and_then(Value::as_str)
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct TextPart {
     text: String,
 }
