@@ -36,6 +36,17 @@ pub(super) fn finished_status(reason: &FinishReason) -> Status<'static> {
     }
 }
 
+/// Marks the last output item `incomplete` when the turn was cut short, as
+/// the API marks the item a limit interrupted. Reasoning items carry no
+/// status and stay as they are.
+pub(super) fn mark_cut_short(output: &mut [Value], status: Status<'_>) {
+    if let (Status::Incomplete(_), Some(last)) = (status, output.last_mut())
+        && last.get("status").is_some()
+    {
+        last["status"] = json!("incomplete");
+    }
+}
+
 /// A whole Response object.
 pub(super) fn response_object(
     meta: &ResponseMeta,
@@ -246,6 +257,7 @@ pub fn encode_response(response: &ChatResponse, meta: &ResponseMeta, options: &R
         }
     }
     let status = finished_status(&response.finish_reason);
+    mark_cut_short(&mut output, status);
     response_object(meta, options, status, &output, Some(&response.usage))
 }
 

@@ -278,6 +278,7 @@ fn length_and_content_filter_finishes_are_incomplete() {
     assert_eq!(encoded["status"], "incomplete");
     assert_eq!(encoded["incomplete_details"], json!({"reason": "max_output_tokens"}));
     assert_eq!(encoded["completed_at"], Value::Null);
+    assert_eq!(encoded["output"][0]["status"], "incomplete");
     assert_response_shape(&encoded);
 
     response.finish_reason = FinishReason::ContentFilter;
@@ -293,6 +294,7 @@ fn length_and_content_filter_finishes_are_incomplete() {
         let encoded = encode_response(&response, &meta(), &RequestOptions::default());
         assert_eq!(encoded["status"], "completed");
         assert_eq!(encoded["completed_at"], 1_767_225_600);
+        assert_eq!(encoded["output"][0]["status"], "completed");
     }
 }
 

@@ -12,8 +12,8 @@ use serde_json::{Map, Value, json};
 use super::content::{REDACTED_PREFIX, flat_name, item_id};
 use super::request::{RequestOptions, arguments_text, reasoning_of};
 use super::response::{
-    CallItem, Status, error_from_value, finish_from_status, finished_status, function_call_item, merge_usage,
-    message_item, output_text, reasoning_item, response_object,
+    CallItem, Status, error_from_value, finish_from_status, finished_status, function_call_item, mark_cut_short,
+    merge_usage, message_item, output_text, reasoning_item, response_object,
 };
 use crate::protocol::ApiError;
 use crate::protocol::model::{FinishReason, ResponseMeta, Usage};
@@ -403,6 +403,9 @@ impl StreamEncoder for EventEncoder {
             .as_ref()
             .map(finished_status)
             .unwrap_or(Status::Completed);
+        // The item was announced done before the finish reason came; the
+        // final Response can still say it was cut short.
+        mark_cut_short(&mut self.output, status);
         let kind = match status {
             Status::Incomplete(_) => "response.incomplete",
             _ => "response.completed",
