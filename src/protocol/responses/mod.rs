@@ -6,9 +6,10 @@
 //! direction is implemented so that fixtures round-trip and fuzzers can
 //! drive it.
 //!
-//! - `request`: request bodies, and [`RequestOptions`], the Responses-only
-//!   parts of a request (what the Response object echoes, whether reasoning
-//!   carries encrypted content, how namespaced functions were named).
+//! - `request`: request bodies.
+//! - `options`: [`RequestOptions`], the Responses-only parts of a request
+//!   (what the Response object echoes, whether reasoning carries encrypted
+//!   content, how namespaced functions were named).
 //! - `response`: the Response object and its output items.
 //! - `stream`: the `response.*` event stream, encoder and decoder.
 //! - `content`: content parts, reasoning's encrypted content, ids.
@@ -57,6 +58,7 @@
 //! of another protocol's signatures on text blocks have no item to ride in.
 
 mod content;
+mod options;
 mod request;
 mod response;
 mod stream;
@@ -64,6 +66,7 @@ mod stream;
 #[cfg(test)]
 mod testing;
 
-pub use request::{NamespacedName, RequestOptions, decode_request, encode_request};
+pub use options::{NamespacedName, RequestOptions};
+pub use request::{decode_request, encode_request};
 pub use response::{decode_response, encode_response};
 pub use stream::{EventDecoder, EventEncoder};

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::content::{encrypted_of, flat_name, item_id, parse_at, type_of};
-use super::request::{RequestOptions, WireReasoningText, arguments_text, reasoning_of};
+use super::options::RequestOptions;
+use super::request::{WireReasoningText, arguments_text, reasoning_of};
 use crate::protocol::model::{ChatResponse, FinishReason, Part, ResponseMeta, ToolCall, Usage};
 use crate::protocol::{ApiError, ErrorKind, parse_json};
 

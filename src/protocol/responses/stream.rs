@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::content::{REDACTED_PREFIX, flat_name, item_id};
-use super::request::{RequestOptions, arguments_text, reasoning_of};
+use super::options::RequestOptions;
+use super::request::{arguments_text, reasoning_of};
 use super::response::{
     CallItem, Status, error_from_value, finish_from_status, finished_status, function_call_item, mark_cut_short,
     merge_usage, message_item, output_text, reasoning_item, response_object,
@@ -729,3 +730,7 @@ impl StreamDecoder for EventDecoder {
 #[cfg(test)]
 #[path = "stream_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "stream_encode_tests.rs"]
+mod encode_tests;

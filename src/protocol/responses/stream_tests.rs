@@ -19,7 +19,7 @@ const ERROR_EVENT: &str = fixture!("stream_error_event.sse");
 
 /// What a Codex request leaves for the encoder: no storage, encrypted
 /// reasoning, a namespaced function.
-fn codex_options() -> RequestOptions {
+pub(super) fn codex_options() -> RequestOptions {
     let body = json!({
         "model": "gpt-5-codex",
         "input": "hi",
@@ -38,7 +38,7 @@ fn codex_options() -> RequestOptions {
     }
 }
 
-fn encoder(request: RequestOptions) -> EventEncoder {
+pub(super) fn encoder(request: RequestOptions) -> EventEncoder {
     EventEncoder::new(
         EncoderOptions {
             meta: meta(),
@@ -50,7 +50,7 @@ fn encoder(request: RequestOptions) -> EventEncoder {
 }
 
 /// Events per frame, then the events of `finish()` as the last entry.
-fn decode_frames(transcript: &str) -> Vec<Vec<StreamEvent>> {
+pub(super) fn decode_frames(transcript: &str) -> Vec<Vec<StreamEvent>> {
     let mut decoder = EventDecoder::new(&meta());
     let mut per_frame = Vec::new();
     for (event, data) in frames(transcript) {
@@ -70,11 +70,11 @@ fn decode_frames(transcript: &str) -> Vec<Vec<StreamEvent>> {
     per_frame
 }
 
-fn decode_all(transcript: &str) -> Vec<StreamEvent> {
+pub(super) fn decode_all(transcript: &str) -> Vec<StreamEvent> {
     decode_frames(transcript).into_iter().flatten().collect()
 }
 
-fn encode_all(events: &[StreamEvent], request: RequestOptions) -> String {
+pub(super) fn encode_all(events: &[StreamEvent], request: RequestOptions) -> String {
     let mut encoder = encoder(request);
     let mut out = BytesMut::new();
     for event in events {
@@ -87,7 +87,7 @@ fn encode_all(events: &[StreamEvent], request: RequestOptions) -> String {
 /// The (type, data) of every event in `bytes`, checking the framing on the
 /// way: each frame's `event:` names its data's `type`, sequence numbers
 /// count from 0, and every event has the fields the SDK requires.
-fn events_of(bytes: &str) -> Vec<(String, Value)> {
+pub(super) fn events_of(bytes: &str) -> Vec<(String, Value)> {
     let mut events = Vec::new();
     for (name, data) in frames(bytes) {
         let data: Value = serde_json::from_str(&data).expect("event data is JSON");
@@ -106,27 +106,27 @@ fn events_of(bytes: &str) -> Vec<(String, Value)> {
     events
 }
 
-fn kinds(bytes: &str) -> Vec<String> {
+pub(super) fn kinds(bytes: &str) -> Vec<String> {
     events_of(bytes).into_iter().map(|(kind, _)| kind).collect()
 }
 
-fn text_start() -> StreamEvent {
+pub(super) fn text_start() -> StreamEvent {
     StreamEvent::BlockStart(BlockKind::Text)
 }
 
-fn text(t: &str) -> StreamEvent {
+pub(super) fn text(t: &str) -> StreamEvent {
     StreamEvent::Delta(Delta::Text(t.to_owned()))
 }
 
-fn thinking(t: &str) -> StreamEvent {
+pub(super) fn thinking(t: &str) -> StreamEvent {
     StreamEvent::Delta(Delta::Reasoning(t.to_owned()))
 }
 
-fn signature(s: &str) -> StreamEvent {
+pub(super) fn signature(s: &str) -> StreamEvent {
     StreamEvent::Delta(Delta::Signature(s.to_owned()))
 }
 
-fn tool_start(id: &str, name: &str) -> StreamEvent {
+pub(super) fn tool_start(id: &str, name: &str) -> StreamEvent {
     StreamEvent::BlockStart(BlockKind::ToolCall {
         id: id.to_owned(),
         name: name.to_owned(),
@@ -134,11 +134,11 @@ fn tool_start(id: &str, name: &str) -> StreamEvent {
     })
 }
 
-fn args(fragment: &str) -> StreamEvent {
+pub(super) fn args(fragment: &str) -> StreamEvent {
     StreamEvent::Delta(Delta::ToolArguments(fragment.to_owned()))
 }
 
-fn usage(input: u64, output: u64, cached: u64, reasoning: u64) -> StreamEvent {
+pub(super) fn usage(input: u64, output: u64, cached: u64, reasoning: u64) -> StreamEvent {
     StreamEvent::Usage(Usage {
         input_tokens: input,
         output_tokens: output,
