@@ -364,6 +364,12 @@ fn decode_items(
             }
             "function_call" => {
                 let call: WireFunctionCall = parse_at(item, &path)?;
+                if !matches!(
+                    call.arguments,
+                    None | Some(Value::String(_) | Value::Object(_) | Value::Null)
+                ) {
+                    return Err(invalid(&format!("{path}.arguments"), "expected a JSON string"));
+                }
                 let name = match &call.namespace {
                     Some(space) => flat_name(space, &call.name),
                     None => call.name,

@@ -699,3 +699,46 @@ fn encoding_drops_what_the_responses_api_has_no_field_for() {
         })
     );
 }
+
+#[test]
+fn hostile_bodies_are_errors_never_panics() {
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let bodies: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        b"\xff\xfe".to_vec(),
+        b"null".to_vec(),
+        br#"{"model": "m", "input": [{"type": "message", "role": "user", "content": [[[]]]}]}"#.to_vec(),
+        br#"{"model": "m", "input": [{"type": 5}]}"#.to_vec(),
+        br#"{"model": "m", "input": [{"type": "reasoning", "summary": "text"}]}"#.to_vec(),
+        br#"{"model": "m", "input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": [1]}]}"#
+            .to_vec(),
+        br#"{"model": "m", "input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": true}]}"#
+            .to_vec(),
+        br#"{"model": "m", "max_output_tokens": -1}"#.to_vec(),
+        br#"{"model": "m", "temperature": 1e999}"#.to_vec(),
+        br#"{"model": "m", "tools": {"type": "function"}}"#.to_vec(),
+        br#"{"model": "m", "tools": [{"type": "namespace", "name": "n", "tools": {}}]}"#.to_vec(),
+        br#"{"model": "m", "input": [{"type": "additional_tools", "tools": 5}]}"#.to_vec(),
+        br#"{"model": "m", "text": {"format": 5}}"#.to_vec(),
+        format!(r#"{{"model": "m", "metadata": {deep}}}"#).into_bytes(),
+        format!(r#"{{"model": "m", "input": [{{"type": "mystery", "x": {deep}}}]}}"#).into_bytes(),
+    ];
+    for body in bodies {
+        match decode_request(&body) {
+            Ok(_) => panic!("accepted {}", String::from_utf8_lossy(&body)),
+            Err(err) => assert_eq!(err.status, 400, "{}", String::from_utf8_lossy(&body)),
+        }
+    }
+    // Arguments that are not JSON are kept as text, not refused.
+    let body = json!({"model": "m", "input": [
+        {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{not json"}
+    ]});
+    let (request, _) = decode_request(body.to_string().as_bytes()).expect("decodes");
+    assert_eq!(
+        request.messages,
+        vec![Message {
+            role: Role::Assistant,
+            content: vec![call("c", "f", "{not json")],
+        }]
+    );
+}

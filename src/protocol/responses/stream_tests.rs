@@ -434,3 +434,29 @@ fn transcripts_round_trip_through_the_client_encoding() {
         assert_eq!(decode_all(&encode_all(&events, codex_options())), events);
     }
 }
+
+#[test]
+fn hostile_frames_never_panic() {
+    let frames = [
+        r#"{"type": "response.output_item.added", "item": 5}"#,
+        r#"{"type": "response.output_item.added", "item": {"type": "function_call", "name": ["x"]}}"#,
+        r#"{"type": "response.function_call_arguments.delta", "delta": 7}"#,
+        r#"{"type": "response.output_item.done", "item": {"type": "reasoning", "summary": "oops"}}"#,
+        r#"{"type": "response.output_item.done", "item": {"type": "message", "content": {"text": 1}}}"#,
+        r#"{"type": "response.output_item.done", "item": {"type": "message", "content": [{"text": 5}]}}"#,
+        r#"{"type": "response.reasoning_summary_text.delta", "delta": "x", "summary_index": -3}"#,
+        r#"{"type": "response.completed", "response": {"usage": {"input_tokens": -5, "output_tokens": 1e99}}}"#,
+    ];
+    let mut decoder = EventDecoder::new(&meta());
+    let mut out = Vec::new();
+    for data in frames {
+        let _ = decoder.decode(SseFrame { event: None, data }, &mut out);
+    }
+    decoder.finish(&mut out);
+    // Whatever came through ends with exactly one finish, and blocks balance.
+    let finishes = out.iter().filter(|e| matches!(e, Finish(_))).count();
+    assert_eq!(finishes, 1, "{out:?}");
+    let starts = out.iter().filter(|e| matches!(e, StreamEvent::BlockStart(_))).count();
+    let stops = out.iter().filter(|e| matches!(e, BlockStop)).count();
+    assert_eq!(starts, stops, "{out:?}");
+}
