@@ -74,6 +74,8 @@ pub struct EventEncoder {
 impl EventEncoder {
     /// An encoder for one response; `request` supplies what the Response
     /// object echoes and whether reasoning carries encrypted content.
+    /// `options.include_usage` and `options.sse` do not apply: a Responses
+    /// stream is always SSE and always ends with usage.
     pub fn new(options: EncoderOptions, request: RequestOptions) -> Self {
         EventEncoder {
             meta: options.meta,
