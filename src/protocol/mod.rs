@@ -10,6 +10,7 @@ pub mod error;
 pub mod gemini;
 pub mod model;
 pub mod openai;
+pub mod responses;
 pub mod signature;
 pub mod stream;
 
