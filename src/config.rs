@@ -31,6 +31,29 @@ pub struct Config {
     /// Per-provider settings (OAuth clients and endpoints).
     #[serde(default, skip_serializing_if = "ProvidersConfig::is_empty")]
     pub providers: ProvidersConfig,
+    /// The Responses API's store of recent responses.
+    #[serde(default)]
+    pub responses: ResponsesConfig,
+}
+
+/// `[responses]`: how many recent Responses-API answers are kept, and for
+/// how long, so that a follow-up can name one as `previous_response_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResponsesConfig {
+    /// Most responses kept (the oldest are forgotten first); 0 keeps none.
+    pub max_stored: usize,
+    /// Longest time a response is kept, in seconds.
+    pub max_age_secs: u64,
+}
+
+impl Default for ResponsesConfig {
+    fn default() -> Self {
+        ResponsesConfig {
+            max_stored: 1000,
+            max_age_secs: 3600,
+        }
+    }
 }
 
 /// `[proxy]`: how the local endpoint listens and authenticates.

@@ -160,6 +160,8 @@ impl Gateway {
         let upstream = Upstream::new(timeout).map_err(|err| StartError::Client(err.to_string()))?;
         let settings = RelaySettings {
             stream_idle_timeout: timeout,
+            responses_kept: config.responses.max_stored,
+            responses_max_age: Duration::from_secs(config.responses.max_age_secs),
             ..RelaySettings::default()
         };
         let shared = Arc::new(state::Shared {

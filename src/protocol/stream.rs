@@ -11,7 +11,7 @@
 use bytes::BytesMut;
 
 use super::error::ApiError;
-use super::model::{ChatResponse, FinishReason, Part, ResponseMeta, Usage};
+use super::model::{ChatResponse, FinishReason, Part, Reasoning, ResponseMeta, ToolCall, Usage};
 
 /// One step of a streamed model turn.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,10 +164,109 @@ pub fn events_from_response(response: &ChatResponse) -> Vec<StreamEvent> {
     events
 }
 
+/// Folds a stream back into the complete turn it describes, for the
+/// features that need the whole answer after streaming it (the Responses
+/// store, usage accounting).
+#[derive(Debug, Default)]
+pub struct Accumulator {
+    content: Vec<Part>,
+    open: Option<Part>,
+    usage: Usage,
+    finish: Option<FinishReason>,
+    error: Option<ApiError>,
+}
+
+impl Accumulator {
+    /// Takes in one event.
+    pub fn push(&mut self, event: &StreamEvent) {
+        match event {
+            StreamEvent::BlockStart(kind) => {
+                self.close();
+                self.open = Some(match kind {
+                    BlockKind::Text => Part::Text(String::new()),
+                    BlockKind::Reasoning => Part::Reasoning(Reasoning::default()),
+                    BlockKind::RedactedReasoning { data } => Part::Reasoning(Reasoning {
+                        redacted: Some(data.clone()),
+                        ..Reasoning::default()
+                    }),
+                    BlockKind::ToolCall { id, name, signature } => Part::ToolCall(ToolCall {
+                        id: id.clone(),
+                        name: name.clone(),
+                        arguments: String::new(),
+                        signature: signature.clone(),
+                    }),
+                });
+            }
+            StreamEvent::Delta(delta) => match (&mut self.open, delta) {
+                (Some(Part::Text(text)), Delta::Text(more)) => text.push_str(more),
+                (Some(Part::Reasoning(reasoning)), Delta::Reasoning(more)) => reasoning.text.push_str(more),
+                (Some(Part::Reasoning(reasoning)), Delta::Signature(signature)) => {
+                    reasoning.signature.get_or_insert_with(String::new).push_str(signature)
+                }
+                (Some(Part::ToolCall(call)), Delta::ToolArguments(more)) => call.arguments.push_str(more),
+                _ => {}
+            },
+            StreamEvent::BlockStop => self.close(),
+            StreamEvent::Usage(usage) => self.usage = *usage,
+            StreamEvent::Finish(reason) => self.finish = Some(reason.clone()),
+            StreamEvent::Error(error) => self.error = Some(error.clone()),
+        }
+    }
+
+    fn close(&mut self) {
+        if let Some(part) = self.open.take() {
+            self.content.push(part);
+        }
+    }
+
+    /// The usage reported so far.
+    pub fn usage(&self) -> Usage {
+        self.usage
+    }
+
+    /// The complete turn, or the error that ended the stream.
+    pub fn finish(mut self, model: &str) -> Result<ChatResponse, ApiError> {
+        self.close();
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        Ok(ChatResponse {
+            model: model.to_string(),
+            content: self.content,
+            finish_reason: self.finish.unwrap_or(FinishReason::Stop),
+            usage: self.usage,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::model::{Reasoning, ToolCall};
+
+    #[test]
+    fn a_stream_accumulates_back_into_its_response() {
+        let response = ChatResponse {
+            model: "m".into(),
+            content: vec![
+                Part::Reasoning(Reasoning { text: "hmm".into(), signature: Some("s".into()), redacted: None }),
+                Part::Text("answer".into()),
+                Part::ToolCall(ToolCall { id: "c".into(), name: "f".into(), arguments: "{\"a\":1}".into(), signature: None }),
+            ],
+            finish_reason: FinishReason::ToolCalls,
+            usage: Usage { input_tokens: 9, output_tokens: 3, ..Usage::default() },
+        };
+        let mut accumulator = Accumulator::default();
+        for event in events_from_response(&response) {
+            accumulator.push(&event);
+        }
+        assert_eq!(accumulator.usage().input_tokens, 9);
+        assert_eq!(accumulator.finish("m").unwrap(), response);
+
+        let mut failed = Accumulator::default();
+        failed.push(&StreamEvent::Error(ApiError::invalid_request("x")));
+        assert!(failed.finish("m").is_err());
+    }
 
     #[test]
     fn a_complete_response_replays_as_blocks() {

@@ -9,6 +9,7 @@
 //! account; after it, they become an error event in the stream.
 
 mod models;
+mod responses;
 mod signatures;
 mod stream;
 
@@ -25,7 +26,10 @@ use warp::reply::Response;
 use crate::gateway::routes::{RequestHead, error_response, json_response};
 use crate::pool::{Lease, Pool, Unavailable, Verdict};
 use crate::protocol::model::{Part, ToolCall};
-use crate::protocol::{ApiError, ChatRequest, ErrorKind, Protocol, ResponseMeta, signature};
+use crate::protocol::{
+    self, ApiError, ChatRequest, ChatResponse, EncoderOptions, ErrorKind, Protocol, ResponseMeta, StreamEncoder,
+    signature,
+};
 use crate::upstream::{Failure, Mode, Outgoing, Provider, Upstream};
 
 /// An API endpoint of the gateway.
@@ -84,6 +88,10 @@ pub struct RelaySettings {
     pub stream_idle_timeout: Duration,
     /// Most accounts tried for one request.
     pub max_attempts: usize,
+    /// Most Responses-API answers kept for `previous_response_id`.
+    pub responses_kept: usize,
+    /// How long they are kept.
+    pub responses_max_age: Duration,
     /// Longest time spent rotating before giving up.
     pub retry_budget: Duration,
 }
@@ -94,6 +102,8 @@ impl Default for RelaySettings {
             keep_alive: Duration::from_secs(15),
             stream_idle_timeout: Duration::from_secs(600),
             max_attempts: 3,
+            responses_kept: 1000,
+            responses_max_age: Duration::from_secs(3600),
             retry_budget: Duration::from_secs(120),
         }
     }
@@ -104,6 +114,7 @@ impl Default for RelaySettings {
 pub struct Relay {
     pool: Arc<Pool>,
     signatures: Arc<signatures::SignatureCache>,
+    responses: Arc<responses::ResponseStore>,
     upstream: Upstream,
     aliases: BTreeMap<String, String>,
     settings: RelaySettings,
@@ -126,6 +137,7 @@ impl Relay {
         Relay {
             pool,
             signatures: Arc::default(),
+            responses: Arc::new(responses::ResponseStore::new(settings.responses_kept, settings.responses_max_age)),
             upstream,
             aliases,
             settings,
@@ -157,15 +169,35 @@ impl Relay {
 
     async fn serve(&self, call: ClientCall) -> Result<Response, Refusal> {
         let protocol = call.endpoint.protocol();
+        let mut responses = None;
         let mut request = match &call.endpoint {
             Endpoint::OpenAiChat | Endpoint::AnthropicMessages => protocol.decode_request(&call.body)?,
+            Endpoint::Responses => {
+                let (mut request, options) = protocol::responses::decode_request(&call.body)?;
+                if let Some(previous) = &options.previous_response_id {
+                    let Some(mut conversation) = self.responses.conversation(previous) else {
+                        return Err(ApiError::new(
+                            ErrorKind::NotFound,
+                            format!(
+                                "Previous response with id '{previous}' not found. Switchyard keeps recent responses \
+                                 in memory only (see [responses] in config.toml); send the whole conversation instead."
+                            ),
+                        )
+                        .into());
+                    };
+                    conversation.append(&mut request.messages);
+                    request.messages = conversation;
+                }
+                responses = Some(Arc::new(options));
+                request
+            }
             Endpoint::GeminiGenerate { model, stream } => {
                 let mut request = protocol.decode_request(&call.body)?;
                 request.model = model.clone();
                 request.stream = *stream;
                 request
             }
-            Endpoint::Responses | Endpoint::AnthropicCountTokens | Endpoint::GeminiCountTokens { .. } => {
+            Endpoint::AnthropicCountTokens | Endpoint::GeminiCountTokens { .. } => {
                 return Err(ApiError::new(
                     ErrorKind::NotImplemented,
                     format!("`{}` is not implemented yet.", call.head.path),
@@ -200,6 +232,7 @@ impl Relay {
             meta,
             head: call.head,
             raw_body: call.body,
+            responses,
         };
         self.dispatch(call).await
     }
@@ -294,7 +327,11 @@ impl Relay {
                     self.signatures.remember(id, signature);
                 }
             }
-            Bytes::from(call.protocol.encode_response(&decoded, &call.meta).to_string())
+            let encoded = call.encode_response(&decoded);
+            if call.responses.as_ref().is_some_and(|options| options.store) {
+                self.responses.keep(call.response_id(), call.request.messages.clone(), &decoded);
+            }
+            Bytes::from(encoded.to_string())
         };
         self.pool.succeeded(lease, &call.upstream_model);
         Ok(json_response(StatusCode::OK, out))
@@ -359,13 +396,37 @@ struct Prepared {
     meta: ResponseMeta,
     head: RequestHead,
     raw_body: Bytes,
+    /// Set when the client speaks the Responses API (errors in OpenAI's
+    /// shape, answers as Response objects).
+    responses: Option<Arc<protocol::responses::RequestOptions>>,
 }
 
 impl Prepared {
     /// Whether the client's body can be relayed as it is to an upstream
-    /// speaking `wire`.
+    /// speaking `wire`. No upstream speaks the Responses API.
     fn passthrough(&self, provider: &dyn Provider) -> bool {
-        provider.protocol() == self.protocol && provider.relays_raw()
+        provider.protocol() == self.protocol && provider.relays_raw() && self.responses.is_none()
+    }
+
+    /// The id a Responses client sees, and the store's key.
+    fn response_id(&self) -> String {
+        format!("resp_{}", self.meta.id)
+    }
+
+    /// A complete answer in the client's format.
+    fn encode_response(&self, response: &ChatResponse) -> serde_json::Value {
+        match &self.responses {
+            Some(options) => protocol::responses::encode_response(response, &self.meta, options),
+            None => self.protocol.encode_response(response, &self.meta),
+        }
+    }
+
+    /// The client's stream encoder.
+    fn stream_encoder(&self, options: EncoderOptions) -> Box<dyn StreamEncoder> {
+        match &self.responses {
+            Some(request) => Box::new(protocol::responses::EventEncoder::new(options, (**request).clone())),
+            None => self.protocol.stream_encoder(options),
+        }
     }
 
     /// Whether the client reads its stream as server-sent events; a Gemini

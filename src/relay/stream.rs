@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 use warp::reply::{Reply, Response};
 
+use super::responses::PendingKeep;
 use super::{Prepared, Relay};
 use crate::pool::{Lease, Pool, Verdict};
 use crate::protocol::signature;
@@ -47,7 +48,7 @@ impl Relay {
         // The client's framing, which a translated stream does not share
         // with the upstream's (always SSE).
         let sse = call.client_sse();
-        let encoder = call.protocol.stream_encoder(EncoderOptions {
+        let encoder = call.stream_encoder(EncoderOptions {
             meta: call.meta.clone(),
             include_usage: call.request.stream_include_usage,
             sse,
@@ -66,6 +67,12 @@ impl Relay {
             encoder,
             sse,
             signatures: self.signatures.clone(),
+            keep: call.responses.as_ref().filter(|options| options.store).map(|_| PendingKeep {
+                store: self.responses.clone(),
+                id: call.response_id(),
+                input: call.request.messages.clone(),
+                accumulator: Default::default(),
+            }),
         };
         let is_event_stream = response
             .headers()
@@ -121,6 +128,8 @@ struct Pump {
     sse: bool,
     /// Where signed tool calls are remembered for clients that drop them.
     signatures: std::sync::Arc<super::signatures::SignatureCache>,
+    /// A Responses answer to keep for `previous_response_id` once complete.
+    keep: Option<PendingKeep>,
 }
 
 /// What the upstream did next.
@@ -153,8 +162,9 @@ where
 
 impl Pump {
     /// Makes an upstream event fit for the client: signatures the client's
-    /// protocol does not share are tagged, and signed tool calls remembered.
-    fn prepare(&self, event: &mut StreamEvent) {
+    /// protocol does not share are tagged, signed tool calls remembered,
+    /// and a Responses answer to keep accumulated.
+    fn prepare(&mut self, event: &mut StreamEvent) {
         let upstream = self.lease.member().provider.protocol();
         signature::event_for_client(event, upstream, self.client);
         if let StreamEvent::BlockStart(BlockKind::ToolCall {
@@ -164,6 +174,9 @@ impl Pump {
         }) = event
         {
             self.signatures.remember(id, signature);
+        }
+        if let Some(keep) = &mut self.keep {
+            keep.accumulator.push(event);
         }
     }
 
@@ -201,9 +214,14 @@ impl Pump {
         }
     }
 
-    fn finished(&self, failure: Option<Failure>) {
+    fn finished(&mut self, failure: Option<Failure>) {
         match failure {
-            None => self.pool.succeeded(&self.lease, &self.model),
+            None => {
+                self.pool.succeeded(&self.lease, &self.model);
+                if let Some(keep) = self.keep.take() {
+                    keep.finish(&self.model);
+                }
+            }
             Some(failure) => {
                 self.pool.failed(&self.lease, &self.model, &failure);
             }
@@ -262,15 +280,16 @@ impl Pump {
             done |= error.is_some();
             if done {
                 self.encoder.finish(&mut out);
+                // Recorded before the last bytes go out: a client that reads
+                // the end and at once continues the conversation must find it.
+                self.finished(error.as_ref().map(failure_of));
+                self.send(&mut out).await;
+                return;
             }
             if !self.send(&mut out).await {
                 return;
             }
             keep_alive_at = self.keep_alive_at();
-            if done {
-                self.finished(error.as_ref().map(failure_of));
-                return;
-            }
         }
     }
 
@@ -376,9 +395,8 @@ impl Pump {
             self.encoder.encode(&event, &mut out);
         }
         self.encoder.finish(&mut out);
-        if self.send(&mut out).await {
-            self.finished(None);
-        }
+        self.finished(None);
+        self.send(&mut out).await;
     }
 }
 
