@@ -13,4 +13,5 @@ pub mod pool;
 pub mod protocol;
 pub mod relay;
 pub mod secrets;
+pub mod tokens;
 pub mod upstream;

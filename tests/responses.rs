@@ -35,7 +35,10 @@ impl Got {
     }
 
     fn calls(&self) -> Vec<&Value> {
-        self.output.iter().filter(|item| item["type"] == "function_call").collect()
+        self.output
+            .iter()
+            .filter(|item| item["type"] == "function_call")
+            .collect()
     }
 }
 
@@ -82,9 +85,17 @@ async fn create(rig: &Rig, body: Value) -> Got {
         events.push(kind);
     }
     assert_eq!(events.first().map(String::as_str), Some("response.created"), "{text}");
-    assert_eq!(events.get(1).map(String::as_str), Some("response.in_progress"), "{text}");
+    assert_eq!(
+        events.get(1).map(String::as_str),
+        Some("response.in_progress"),
+        "{text}"
+    );
     let completed = completed.unwrap_or_else(|| panic!("no response.completed: {text}"));
-    assert_eq!(completed["output"].as_array().unwrap(), &done_items, "completed lists the items that were done");
+    assert_eq!(
+        completed["output"].as_array().unwrap(),
+        &done_items,
+        "completed lists the items that were done"
+    );
     Got {
         id: completed["id"].as_str().unwrap().to_string(),
         status: completed["status"].as_str().unwrap().to_string(),
@@ -102,7 +113,14 @@ fn weather_tool() -> Value {
 fn cases() -> Vec<(String, (ProviderKind, bool))> {
     UPSTREAMS
         .into_iter()
-        .flat_map(|p| [false, true].map(|stream| (format!("responses → {p}{}", if stream { " (stream)" } else { "" }), (p, stream))))
+        .flat_map(|p| {
+            [false, true].map(|stream| {
+                (
+                    format!("responses → {p}{}", if stream { " (stream)" } else { "" }),
+                    (p, stream),
+                )
+            })
+        })
         .collect()
 }
 
@@ -157,8 +175,18 @@ async fn a_tool_round_trip_with_function_call_output() {
             assert_eq!(arguments, weather_args());
             let call_id = call["call_id"].as_str().unwrap().to_string();
             if stream {
-                assert!(first.events.iter().any(|e| e == "response.function_call_arguments.delta"));
-                assert!(first.events.iter().any(|e| e == "response.function_call_arguments.done"));
+                assert!(
+                    first
+                        .events
+                        .iter()
+                        .any(|e| e == "response.function_call_arguments.delta")
+                );
+                assert!(
+                    first
+                        .events
+                        .iter()
+                        .any(|e| e == "response.function_call_arguments.done")
+                );
             }
 
             rig.answer(upstream, Canned::text(Finish::Stop));
@@ -192,7 +220,11 @@ async fn previous_response_id_continues_the_conversation() {
         async move {
             rig.answer(upstream, Canned::text(Finish::Stop));
             let model = model_of(upstream);
-            let first = create(&rig, json!({"model": model, "input": "Weather in Paris?", "stream": stream})).await;
+            let first = create(
+                &rig,
+                json!({"model": model, "input": "Weather in Paris?", "stream": stream}),
+            )
+            .await;
             let second = create(
                 &rig,
                 json!({"model": model, "input": "And in Rome?", "previous_response_id": first.id, "stream": stream}),
@@ -202,10 +234,18 @@ async fn previous_response_id_continues_the_conversation() {
             let received = rig.received(upstream);
             assert_eq!(
                 received.messages,
-                vec![Msg::user("Weather in Paris?"), Msg::assistant(&ANSWER.concat()), Msg::user("And in Rome?")]
+                vec![
+                    Msg::user("Weather in Paris?"),
+                    Msg::assistant(&ANSWER.concat()),
+                    Msg::user("And in Rome?")
+                ]
             );
             // The chain goes on from the second answer.
-            create(&rig, json!({"model": model, "input": "Thanks", "previous_response_id": second.id, "stream": stream})).await;
+            create(
+                &rig,
+                json!({"model": model, "input": "Thanks", "previous_response_id": second.id, "stream": stream}),
+            )
+            .await;
             assert_eq!(rig.received(upstream).messages.len(), 5);
         }
     })
@@ -223,7 +263,10 @@ async fn an_unknown_previous_response_is_a_404_in_openai_shape() {
         .unwrap();
     assert_eq!(response.status(), 404);
     let body: Value = response.json().await.unwrap();
-    assert!(body["error"]["message"].as_str().unwrap().contains("resp_nope"), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("resp_nope"),
+        "{body}"
+    );
     // store: false answers are not kept.
     let got = create(&rig, json!({"model": "gpt-4.1", "input": "hi", "store": false})).await;
     let response = client()
@@ -267,22 +310,34 @@ fn codex_request(model: &str) -> Value {
 #[tokio::test]
 async fn codex_shaped_requests_reach_every_upstream_without_a_400() {
     let rig = Rig::start().await;
-    each(UPSTREAMS.into_iter().map(|p| (format!("codex → {p}"), p)).collect::<Vec<_>>(), |upstream| {
-        let rig: Arc<Rig> = rig.clone();
-        async move {
-            rig.answer(upstream, Canned::text(Finish::Stop));
-            let got = create(&rig, codex_request(model_of(upstream))).await;
-            assert_eq!(got.text(), ANSWER.concat());
-            let received = rig.received(upstream);
-            assert_eq!(received.system, vec!["You are Codex, a coding agent."]);
-            let names: Vec<&str> = received.tools.iter().map(|t| t.name.as_str()).collect();
-            assert!(names.contains(&"shell") && names.iter().any(|n| n.contains("read")), "{names:?}");
-            assert_eq!(received.messages.first().map(|m| m.role), Some(Role::User));
-            if upstream == ProviderKind::Gemini {
-                let tools = rig.last(upstream).json()["tools"].clone();
-                assert!(tools.to_string().contains("googleSearch"), "web_search maps to Gemini's search: {tools}");
+    each(
+        UPSTREAMS
+            .into_iter()
+            .map(|p| (format!("codex → {p}"), p))
+            .collect::<Vec<_>>(),
+        |upstream| {
+            let rig: Arc<Rig> = rig.clone();
+            async move {
+                rig.answer(upstream, Canned::text(Finish::Stop));
+                let got = create(&rig, codex_request(model_of(upstream))).await;
+                assert_eq!(got.text(), ANSWER.concat());
+                let received = rig.received(upstream);
+                assert_eq!(received.system, vec!["You are Codex, a coding agent."]);
+                let names: Vec<&str> = received.tools.iter().map(|t| t.name.as_str()).collect();
+                assert!(
+                    names.contains(&"shell") && names.iter().any(|n| n.contains("read")),
+                    "{names:?}"
+                );
+                assert_eq!(received.messages.first().map(|m| m.role), Some(Role::User));
+                if upstream == ProviderKind::Gemini {
+                    let tools = rig.last(upstream).json()["tools"].clone();
+                    assert!(
+                        tools.to_string().contains("googleSearch"),
+                        "web_search maps to Gemini's search: {tools}"
+                    );
+                }
             }
-        }
-    })
+        },
+    )
     .await;
 }

@@ -249,12 +249,25 @@ mod tests {
         let response = ChatResponse {
             model: "m".into(),
             content: vec![
-                Part::Reasoning(Reasoning { text: "hmm".into(), signature: Some("s".into()), redacted: None }),
+                Part::Reasoning(Reasoning {
+                    text: "hmm".into(),
+                    signature: Some("s".into()),
+                    redacted: None,
+                }),
                 Part::Text("answer".into()),
-                Part::ToolCall(ToolCall { id: "c".into(), name: "f".into(), arguments: "{\"a\":1}".into(), signature: None }),
+                Part::ToolCall(ToolCall {
+                    id: "c".into(),
+                    name: "f".into(),
+                    arguments: "{\"a\":1}".into(),
+                    signature: None,
+                }),
             ],
             finish_reason: FinishReason::ToolCalls,
-            usage: Usage { input_tokens: 9, output_tokens: 3, ..Usage::default() },
+            usage: Usage {
+                input_tokens: 9,
+                output_tokens: 3,
+                ..Usage::default()
+            },
         };
         let mut accumulator = Accumulator::default();
         for event in events_from_response(&response) {

@@ -8,6 +8,7 @@
 //! Failures before the first byte reaches the client rotate to another
 //! account; after it, they become an error event in the stream.
 
+mod count;
 mod models;
 mod responses;
 mod signatures;
@@ -137,7 +138,10 @@ impl Relay {
         Relay {
             pool,
             signatures: Arc::default(),
-            responses: Arc::new(responses::ResponseStore::new(settings.responses_kept, settings.responses_max_age)),
+            responses: Arc::new(responses::ResponseStore::new(
+                settings.responses_kept,
+                settings.responses_max_age,
+            )),
             upstream,
             aliases,
             settings,
@@ -197,13 +201,7 @@ impl Relay {
                 request.stream = *stream;
                 request
             }
-            Endpoint::AnthropicCountTokens | Endpoint::GeminiCountTokens { .. } => {
-                return Err(ApiError::new(
-                    ErrorKind::NotImplemented,
-                    format!("`{}` is not implemented yet.", call.head.path),
-                )
-                .into());
-            }
+            Endpoint::AnthropicCountTokens | Endpoint::GeminiCountTokens { .. } => return self.count(call).await,
         };
         if request.model.is_empty() {
             return Err(ApiError::invalid_request("The request names no model: set the `model` field.").into());
@@ -329,7 +327,8 @@ impl Relay {
             }
             let encoded = call.encode_response(&decoded);
             if call.responses.as_ref().is_some_and(|options| options.store) {
-                self.responses.keep(call.response_id(), call.request.messages.clone(), &decoded);
+                self.responses
+                    .keep(call.response_id(), call.request.messages.clone(), &decoded);
             }
             Bytes::from(encoded.to_string())
         };

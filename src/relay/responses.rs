@@ -37,7 +37,9 @@ impl ResponseStore {
     /// The conversation that ended with response `id`, if it is still kept.
     pub fn conversation(&self, id: &str) -> Option<Vec<Message>> {
         let mut entries = self.entries.as_ref()?.lock().unwrap_or_else(|p| p.into_inner());
-        let fresh = entries.get(id).is_some_and(|stored| stored.at.elapsed() <= self.max_age);
+        let fresh = entries
+            .get(id)
+            .is_some_and(|stored| stored.at.elapsed() <= self.max_age);
         if !fresh {
             entries.pop(id);
             return None;

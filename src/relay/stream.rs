@@ -67,12 +67,16 @@ impl Relay {
             encoder,
             sse,
             signatures: self.signatures.clone(),
-            keep: call.responses.as_ref().filter(|options| options.store).map(|_| PendingKeep {
-                store: self.responses.clone(),
-                id: call.response_id(),
-                input: call.request.messages.clone(),
-                accumulator: Default::default(),
-            }),
+            keep: call
+                .responses
+                .as_ref()
+                .filter(|options| options.store)
+                .map(|_| PendingKeep {
+                    store: self.responses.clone(),
+                    id: call.response_id(),
+                    input: call.request.messages.clone(),
+                    accumulator: Default::default(),
+                }),
         };
         let is_event_stream = response
             .headers()

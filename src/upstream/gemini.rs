@@ -33,6 +33,44 @@ impl Provider for Gemini {
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(outgoing.body.clone())
     }
+
+    fn count_tokens(
+        &self,
+        http: &reqwest::Client,
+        credentials: &Credentials,
+        outgoing: &Outgoing,
+    ) -> Option<reqwest::RequestBuilder> {
+        // `generateContentRequest` counts the system instruction and tools
+        // too, which a bare `contents` would leave out.
+        let model = urlencode(&outgoing.model);
+        let inner = with_field(&outgoing.body, "model", &format!("models/{}", outgoing.model))?;
+        let mut body = b"{\"generateContentRequest\":".to_vec();
+        body.extend_from_slice(&inner);
+        body.push(b'}');
+        Some(
+            http.post(join(
+                &credentials.base_url,
+                &format!("v1beta/models/{model}:countTokens"),
+            ))
+            .header("x-goog-api-key", &*credentials.secret)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body),
+        )
+    }
+
+    fn read_count(&self, body: &[u8]) -> Option<u64> {
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()?
+            .get("totalTokens")?
+            .as_u64()
+    }
+}
+
+/// A JSON object with `name` set to `value`, the other members as they were.
+pub(super) fn with_field(body: &[u8], name: &str, value: &str) -> Option<Vec<u8>> {
+    let mut object: indexmap::IndexMap<String, Box<serde_json::value::RawValue>> = serde_json::from_slice(body).ok()?;
+    object.insert(name.to_string(), serde_json::value::to_raw_value(value).ok()?);
+    serde_json::to_vec(&object).ok()
 }
 
 /// Characters of a model name that may stand in a path segment unencoded.

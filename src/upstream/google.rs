@@ -57,6 +57,35 @@ impl Provider for Google {
             ))
     }
 
+    fn count_tokens(
+        &self,
+        http: &reqwest::Client,
+        credentials: &Credentials,
+        outgoing: &Outgoing,
+    ) -> Option<reqwest::RequestBuilder> {
+        // Code Assist counts `{request: {model, contents}}`.
+        #[derive(Deserialize)]
+        struct Contents<'a> {
+            #[serde(borrow)]
+            contents: &'a RawValue,
+        }
+        let contents = serde_json::from_slice::<Contents<'_>>(&outgoing.body).ok()?;
+        let body = serde_json::json!({"request": {"model": format!("models/{}", outgoing.model), "contents": contents.contents}});
+        Some(
+            http.post(join(&credentials.base_url, "v1internal:countTokens"))
+                .bearer_auth(&*credentials.secret)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string()),
+        )
+    }
+
+    fn read_count(&self, body: &[u8]) -> Option<u64> {
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()?
+            .get("totalTokens")?
+            .as_u64()
+    }
+
     fn unwrap<'a>(&self, body: &'a [u8]) -> Cow<'a, [u8]> {
         #[derive(Deserialize)]
         struct Wrapped<'a> {

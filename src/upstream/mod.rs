@@ -104,6 +104,20 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     fn unwrap<'a>(&self, body: &'a [u8]) -> Cow<'a, [u8]> {
         Cow::Borrowed(body)
     }
+    /// A request to the provider's free token-counting endpoint for the
+    /// generate request in `outgoing`; `None` when it has no such endpoint.
+    fn count_tokens(
+        &self,
+        _http: &reqwest::Client,
+        _credentials: &Credentials,
+        _outgoing: &Outgoing,
+    ) -> Option<reqwest::RequestBuilder> {
+        None
+    }
+    /// The count in the counting endpoint's answer.
+    fn read_count(&self, _body: &[u8]) -> Option<u64> {
+        None
+    }
 }
 
 /// The provider implementation for a kind.
@@ -203,6 +217,41 @@ impl Upstream {
         if outgoing.mode == Mode::Complete {
             request = request.timeout(self.timeout);
         }
+        self.execute(provider, request).await
+    }
+
+    /// Counts the input tokens of `outgoing` (a generate body) with the
+    /// provider's free counting endpoint. `Ok(None)` when it has none.
+    pub async fn count_tokens(
+        &self,
+        http: &reqwest::Client,
+        provider: &dyn Provider,
+        credentials: &Credentials,
+        outgoing: &Outgoing,
+    ) -> Result<Option<u64>, Failure> {
+        let Some(request) = provider.count_tokens(http, credentials, outgoing) else {
+            return Ok(None);
+        };
+        let response = self.execute(provider, request.timeout(Duration::from_secs(60))).await?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| Failure::Connect(transport_error(&err)))?;
+        let count = provider.read_count(&provider.unwrap(&body));
+        count.map(Some).ok_or_else(|| Failure::Status {
+            status: 502,
+            retry_after: None,
+            message: "the counting endpoint answered without a count".into(),
+        })
+    }
+
+    /// Sends a built request; error statuses become [`Failure`]s with the
+    /// upstream's message and retry hint.
+    async fn execute(
+        &self,
+        provider: &dyn Provider,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Failure> {
         let response = match tokio::time::timeout(self.timeout, request.send()).await {
             Err(_) => return Err(Failure::Timeout),
             Ok(Err(err)) if err.is_timeout() => return Err(Failure::Timeout),
