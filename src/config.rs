@@ -34,6 +34,37 @@ pub struct Config {
     /// The Responses API's store of recent responses.
     #[serde(default)]
     pub responses: ResponsesConfig,
+    /// The request log, usage statistics and metrics.
+    #[serde(default)]
+    pub monitor: MonitorConfig,
+}
+
+/// `[monitor]`: what the proxy monitor records and keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorConfig {
+    /// Keep the request log on disk (`requests.sqlite3` in the state dir).
+    pub persist: bool,
+    /// Records older than this many days are deleted.
+    pub retention_days: u32,
+    /// At most this many records are kept.
+    pub max_rows: u64,
+    /// Also keep request and response bodies (credentials redacted).
+    pub store_bodies: bool,
+    /// Largest body kept, in KiB (longer ones are cut).
+    pub max_body_kib: usize,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            persist: true,
+            retention_days: 30,
+            max_rows: 100_000,
+            store_bodies: false,
+            max_body_kib: 64,
+        }
+    }
 }
 
 /// `[responses]`: how many recent Responses-API answers are kept, and for

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod gateway;
 pub mod home;
+pub mod monitor;
 pub mod pool;
 pub mod protocol;
 pub mod relay;

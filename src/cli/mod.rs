@@ -8,6 +8,7 @@
 mod accounts;
 mod client;
 mod key;
+mod logs;
 mod serve;
 mod status;
 
@@ -50,6 +51,58 @@ pub enum Command {
     /// Where the configuration lives, and what it says.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The request log: every API call with its account, model, latency and tokens.
+    Logs(LogsArgs),
+    /// Token usage and requests, grouped by model, account or day.
+    Usage(UsageArgs),
+}
+
+/// `switchyard logs` options.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Keep printing new calls as they are recorded.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Only calls since this long ago (90s, 15m, 24h, 7d) or since an RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only calls for this model (requested or served).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Only calls served by this account (label or id).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// At most this many calls (the newest).
+    #[arg(long, short = 'n', default_value_t = 50)]
+    pub limit: usize,
+}
+
+/// `switchyard usage` options.
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// How to group.
+    #[arg(long, value_enum, default_value = "model")]
+    pub by: UsageGrouping,
+    /// Only calls since this long ago (90s, 15m, 24h, 7d) or since an RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `usage --by`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum UsageGrouping {
+    /// Per model.
+    Model,
+    /// Per account.
+    Account,
+    /// Per UTC day.
+    Day,
 }
 
 /// `switchyard serve` options.
@@ -258,6 +311,8 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Status { json }) => status::status(&home, json),
         Some(Command::Config(ConfigCommand::Path)) => status::config_path(&home),
         Some(Command::Config(ConfigCommand::Show)) => status::config_show(&home),
+        Some(Command::Logs(args)) => logs::logs(&home, args),
+        Some(Command::Usage(args)) => logs::usage(&home, args),
     }
 }
 

@@ -13,7 +13,8 @@ pub const ACCEPTED_FORMS: &str =
 #[derive(Clone)]
 pub struct Auth {
     mode: AuthMode,
-    key: String,
+    /// Swappable so that a key rotated from the dashboard takes effect at once.
+    key: std::sync::Arc<arc_swap::ArcSwap<String>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -36,7 +37,10 @@ impl Auth {
     /// A policy for the effective `mode` (never `Auto`: resolve it first).
     pub fn new(mode: AuthMode, key: String) -> Self {
         debug_assert!(mode != AuthMode::Auto, "resolve auth_mode auto before building Auth");
-        Auth { mode, key }
+        Auth {
+            mode,
+            key: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(key)),
+        }
     }
 
     /// The effective mode.
@@ -61,6 +65,11 @@ impl Auth {
         self.check_key(headers, query)
     }
 
+    /// Replaces the key (after a rotation); requests from then on need the new one.
+    pub fn set_key(&self, key: String) {
+        self.key.store(std::sync::Arc::new(key));
+    }
+
     /// Checks the key regardless of the mode (state-changing admin calls
     /// need it in every mode).
     pub fn check_key(&self, headers: &HeaderMap, query: Option<&str>) -> Result<(), Denied> {
@@ -70,9 +79,10 @@ impl Auth {
         }
         // Every presented key is compared, in constant time, so that timing
         // reveals neither the key nor which header matched.
+        let key = self.key.load();
         let mut ok = subtle::Choice::from(0u8);
         for candidate in &presented {
-            ok |= candidate.as_bytes().ct_eq(self.key.as_bytes());
+            ok |= candidate.as_bytes().ct_eq(key.as_bytes());
         }
         if bool::from(ok) { Ok(()) } else { Err(Denied::Wrong) }
     }

@@ -5,7 +5,9 @@
 //! listener and serves; stopping closes the listener at once and gives
 //! in-flight requests a bounded grace period.
 
+pub mod admin;
 pub mod auth;
+pub mod dashboard;
 pub mod guidance;
 pub mod routes;
 pub mod server;
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::ProviderKind;
 use crate::config::{AuthMode, Config, ConfigError};
 use crate::home::{self, Home};
+use crate::monitor::{Monitor, MonitorSettings, Retention};
 use crate::pool::{AccountStatus, Member, Pool};
 use crate::relay::{Relay, RelaySettings};
 use crate::secrets::{self, SecretError, SecretStore};
@@ -164,13 +167,30 @@ impl Gateway {
             responses_max_age: Duration::from_secs(config.responses.max_age_secs),
             ..RelaySettings::default()
         };
+        let monitor = Arc::new(Monitor::start(MonitorSettings {
+            database: config
+                .monitor
+                .persist
+                .then(|| self.home.state_dir.join(crate::monitor::DATABASE)),
+            retention: Retention {
+                days: config.monitor.retention_days,
+                max_rows: config.monitor.max_rows,
+            },
+            body_limit: config
+                .monitor
+                .store_bodies
+                .then_some(config.monitor.max_body_kib * 1024),
+            secrets: pool_secrets(&pool, &key),
+        }));
         let shared = Arc::new(state::Shared {
             auth: auth::Auth::new(mode, key),
             origin: format!("http://127.0.0.1:{}", local.port()),
             body_limit: usize::try_from(proxy.max_body_mib * 1024 * 1024).unwrap_or(usize::MAX),
-            relay: Relay::new(Arc::new(pool), upstream, config.models.clone(), settings),
+            relay: Relay::new(Arc::new(pool), upstream, config.models.clone(), settings).with_monitor(monitor),
             address: local,
             lan,
+            home: self.home.clone(),
+            secrets: self.secrets.clone(),
         });
         let server = server::Server::spawn(listener, routes::routes(shared.clone()))
             .map_err(|err| StartError::Internal(err.to_string()))?;
@@ -261,6 +281,18 @@ fn build_pool(config: &Config, store: &dyn SecretStore) -> Result<(Pool, String)
         members.push(Member::with_auth(account.clone(), provider, auth, http, disabled));
     }
     Ok((Pool::new(members), key))
+}
+
+/// Every secret the gateway holds, for the monitor to redact from bodies.
+fn pool_secrets(pool: &Pool, key: &str) -> Vec<String> {
+    let mut secrets = vec![key.to_string()];
+    for member in pool.members() {
+        match &member.auth {
+            Auth::Key(credentials) => secrets.push(credentials.secret.to_string()),
+            Auth::Google(session) => secrets.push(session.tokens.refresh_token().to_string()),
+        }
+    }
+    secrets
 }
 
 /// What `gateway.json` records about a running gateway.

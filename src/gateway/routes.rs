@@ -57,7 +57,7 @@ impl RequestHead {
     }
 }
 
-fn head() -> impl Filter<Extract = (RequestHead,), Error = std::convert::Infallible> + Clone {
+pub(super) fn head() -> impl Filter<Extract = (RequestHead,), Error = std::convert::Infallible> + Clone {
     warp::method()
         .and(warp::path::full())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
@@ -198,58 +198,8 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
         .and(body())
         .then(api_call);
 
-    let admin_status = warp::path!("api" / "status")
-        .and(warp::get())
-        .and(with_state.clone())
-        .and(head())
-        .map(|shared: Arc<Shared>, head: RequestHead| {
-            authorize(&shared, &head, Protocol::OpenAi).unwrap_or_else(|| {
-                json_value(
-                    StatusCode::OK,
-                    serde_json::to_value(shared.status()).unwrap_or_default(),
-                )
-            })
-        });
-
-    let admin_accounts = warp::path!("api" / "accounts")
-        .and(warp::get())
-        .and(with_state.clone())
-        .and(head())
-        .map(|shared: Arc<Shared>, head: RequestHead| {
-            authorize(&shared, &head, Protocol::OpenAi).unwrap_or_else(|| {
-                let accounts = shared.relay.pool().status();
-                json_value(StatusCode::OK, serde_json::json!({ "accounts": accounts }))
-            })
-        });
-
-    let admin_enable = warp::path!("api" / "accounts" / String / "enable")
-        .and(warp::post())
-        .and(with_state.clone())
-        .and(head())
-        .map(|id: String, shared: Arc<Shared>, head: RequestHead| {
-            // State changes need the key whatever the auth mode.
-            if let Err(denied) = shared
-                .auth
-                .check_key(&head.headers, (!head.query.is_empty()).then_some(head.query.as_str()))
-            {
-                return error_response(
-                    Protocol::OpenAi,
-                    &ApiError::new(ErrorKind::Authentication, denial_message(denied)),
-                );
-            }
-            let id = percent_decode(&id);
-            if shared.relay.pool().reenable(&id) {
-                json_value(StatusCode::OK, serde_json::json!({ "id": id, "enabled": true }))
-            } else {
-                error_response(
-                    Protocol::OpenAi,
-                    &ApiError::new(
-                        ErrorKind::NotFound,
-                        format!("The running gateway has no account `{id}`."),
-                    ),
-                )
-            }
-        });
+    let admin = super::admin::routes(with_state.clone());
+    let dashboard = super::dashboard::routes();
 
     let fallback = with_state
         .and(head())
@@ -270,11 +220,9 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
         .unify()
         .or(api)
         .unify()
-        .or(admin_status)
+        .or(admin)
         .unify()
-        .or(admin_accounts)
-        .unify()
-        .or(admin_enable)
+        .or(dashboard)
         .unify()
         .or(fallback)
         .unify()
@@ -353,7 +301,7 @@ async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
 }
 
 /// `Some(401 response)` when the request may not pass.
-fn authorize(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Option<Response> {
+pub(super) fn authorize(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Option<Response> {
     let query = (!head.query.is_empty()).then_some(head.query.as_str());
     let denied = shared.auth.check(&head.path, &head.headers, query).err()?;
     if let Some(client) = head.client {
@@ -392,7 +340,19 @@ fn not_found(shared: &Shared, head: &RequestHead) -> Response {
 fn allowed_methods(path: &str) -> Option<&'static str> {
     match path {
         "/v1/chat/completions" | "/v1/responses" | "/v1/messages" | "/v1/messages/count_tokens" => Some("POST"),
-        "/healthz" | "/" | "/v1/models" | "/v1beta/models" | "/api/status" | "/api/accounts" => Some("GET"),
+        "/healthz"
+        | "/"
+        | "/v1/models"
+        | "/v1beta/models"
+        | "/api/status"
+        | "/api/accounts"
+        | "/api/logs"
+        | "/api/usage"
+        | "/api/usage/timeline"
+        | "/api/events"
+        | "/metrics"
+        | "/ui" => Some("GET"),
+        "/api/key/rotate" => Some("POST"),
         _ if path.starts_with("/v1beta/models/") || path.starts_with("/v1/models/") => {
             Some(if path.contains(':') { "POST" } else { "GET" })
         }
@@ -435,7 +395,7 @@ pub fn json_response(status: StatusCode, body: Bytes) -> Response {
     response
 }
 
-fn json_value(status: StatusCode, value: serde_json::Value) -> Response {
+pub(super) fn json_value(status: StatusCode, value: serde_json::Value) -> Response {
     json_response(status, Bytes::from(value.to_string()))
 }
 
@@ -445,7 +405,7 @@ pub fn error_response(protocol: Protocol, error: &ApiError) -> Response {
     json_response(status, protocol.error_bytes(error))
 }
 
-fn percent_decode(segment: &str) -> String {
+pub(super) fn percent_decode(segment: &str) -> String {
     percent_encoding::percent_decode_str(segment)
         .decode_utf8_lossy()
         .into_owned()

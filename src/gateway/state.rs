@@ -22,6 +22,10 @@ pub struct Shared {
     pub address: SocketAddr,
     /// Whether the listener is on all interfaces.
     pub lan: bool,
+    /// Where the configuration lives (the dashboard's account switches edit it).
+    pub home: crate::home::Home,
+    /// The secret store (the dashboard's key rotation writes it).
+    pub secrets: std::sync::Arc<dyn crate::secrets::SecretStore>,
 }
 
 impl Shared {

@@ -392,6 +392,18 @@ impl Pool {
         }
     }
 
+    /// Takes an account out of rotation at run time, with the reason shown
+    /// in `accounts list`. Returns whether the account exists.
+    pub fn disable(&self, id: &str, reason: String) -> bool {
+        match self.members.iter().find(|m| m.config.id == id) {
+            Some(member) => {
+                member.health().disabled = Some(reason);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Clears a run-time disablement (`accounts enable` on a running gateway).
     pub fn reenable(&self, id: &str) -> bool {
         match self.members.iter().find(|m| m.config.id == id) {

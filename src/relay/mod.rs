@@ -13,6 +13,9 @@ mod models;
 mod responses;
 mod signatures;
 mod stream;
+mod trace;
+
+use trace::Trace;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +28,7 @@ use serde_json::value::RawValue;
 use warp::reply::Response;
 
 use crate::gateway::routes::{RequestHead, error_response, json_response};
+use crate::monitor::Monitor;
 use crate::pool::{Lease, Pool, Unavailable, Verdict};
 use crate::protocol::model::{Part, ToolCall};
 use crate::protocol::{
@@ -114,6 +118,7 @@ impl Default for RelaySettings {
 #[derive(Debug)]
 pub struct Relay {
     pool: Arc<Pool>,
+    monitor: Option<Arc<Monitor>>,
     signatures: Arc<signatures::SignatureCache>,
     responses: Arc<responses::ResponseStore>,
     upstream: Upstream,
@@ -137,6 +142,7 @@ impl Relay {
     ) -> Relay {
         Relay {
             pool,
+            monitor: None,
             signatures: Arc::default(),
             responses: Arc::new(responses::ResponseStore::new(
                 settings.responses_kept,
@@ -148,16 +154,32 @@ impl Relay {
         }
     }
 
+    /// Records every call in `monitor`.
+    pub fn with_monitor(mut self, monitor: Arc<Monitor>) -> Relay {
+        self.monitor = Some(monitor);
+        self
+    }
+
     /// The pool.
     pub fn pool(&self) -> &Arc<Pool> {
         &self.pool
     }
 
+    /// The monitor, when calls are recorded.
+    pub fn monitor(&self) -> Option<&Arc<Monitor>> {
+        self.monitor.as_ref()
+    }
+
     /// Serves one call; every outcome is a response in the client's protocol.
     pub async fn handle(&self, call: ClientCall) -> Response {
         let protocol = call.endpoint.protocol();
-        match self.serve(call).await {
-            Ok(response) => response,
+        let mut trace = Trace::start(self.monitor.clone(), &call.endpoint, &call.head.path);
+        match self.serve(call, &mut trace).await {
+            Ok(response) => {
+                // A streamed answer took the trace into its pump.
+                trace.finish(response.status().as_u16(), None);
+                response
+            }
             Err(Refusal { error, retry_after }) => {
                 let mut response = error_response(protocol, &error);
                 if let Some(wait) = retry_after {
@@ -166,12 +188,13 @@ impl Relay {
                         .headers_mut()
                         .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
                 }
+                trace.finish(error.status, Some(error.message));
                 response
             }
         }
     }
 
-    async fn serve(&self, call: ClientCall) -> Result<Response, Refusal> {
+    async fn serve(&self, call: ClientCall, trace: &mut Trace) -> Result<Response, Refusal> {
         let protocol = call.endpoint.protocol();
         let mut responses = None;
         let mut request = match &call.endpoint {
@@ -232,11 +255,12 @@ impl Relay {
             raw_body: call.body,
             responses,
         };
-        self.dispatch(call).await
+        trace.request(&call.meta.id, &call.request.model, call.request.stream, &call.raw_body);
+        self.dispatch(call, trace).await
     }
 
     /// Tries accounts until one answers, or the attempts run out.
-    async fn dispatch(&self, call: Prepared) -> Result<Response, Refusal> {
+    async fn dispatch(&self, call: Prepared, trace: &mut Trace) -> Result<Response, Refusal> {
         let started = tokio::time::Instant::now();
         let preferred = header_value(&call.head.headers, &[PREFERRED_ACCOUNT_HEADER]);
         let mut tried = Vec::new();
@@ -253,6 +277,8 @@ impl Relay {
             };
             tried.push(lease.index());
             let member = lease.member().clone();
+            trace.attempt(&member, &call.upstream_model);
+            trace.upstream_started();
             let outgoing = call.outgoing(member.provider.as_ref());
             let http = member.http.as_ref().unwrap_or(self.upstream.http());
             let sent = match self.upstream.authorize(http, &member.auth).await {
@@ -268,13 +294,14 @@ impl Relay {
                     let verdict = self.pool.failed(&lease, &call.upstream_model, &failure);
                     Err((failure, verdict))
                 }
-                Ok(response) if call.request.stream => self.stream(&call, lease, response).await,
-                Ok(response) => self.complete(&call, &lease, response).await,
+                Ok(response) if call.request.stream => self.stream(&call, lease, response, trace).await,
+                Ok(response) => self.complete(&call, &lease, response, trace).await,
             };
             let (failure, verdict) = match attempt {
                 Ok(response) => return Ok(response),
                 Err(failed) => failed,
             };
+            trace.upstream_ended();
             let account = member.config.display_name().to_string();
             tracing::info!(account = %member.config.id, model = %call.upstream_model, failure = %failure.describe(), "upstream attempt failed");
             let out_of_attempts =
@@ -292,6 +319,7 @@ impl Relay {
         call: &Prepared,
         lease: &Lease,
         response: reqwest::Response,
+        trace: &mut Trace,
     ) -> Result<Response, (Failure, Verdict)> {
         let fail = |failure: Failure| {
             let verdict = self.pool.failed(lease, &call.upstream_model, &failure);
@@ -302,8 +330,14 @@ impl Relay {
             Ok(Err(err)) => return Err(fail(Failure::Connect(format!("the response broke off: {err}")))),
             Ok(Ok(body)) => body,
         };
+        trace.upstream_ended();
         let provider = lease.member().provider.as_ref();
         let out = if call.passthrough(provider) {
+            if trace.active()
+                && let Ok(decoded) = provider.protocol().decode_response(&body, &call.meta)
+            {
+                trace.usage(decoded.usage);
+            }
             body
         } else {
             let body = provider.unwrap(&body);
@@ -325,6 +359,7 @@ impl Relay {
                     self.signatures.remember(id, signature);
                 }
             }
+            trace.usage(decoded.usage);
             let encoded = call.encode_response(&decoded);
             if call.responses.as_ref().is_some_and(|options| options.store) {
                 self.responses
@@ -333,6 +368,7 @@ impl Relay {
             Bytes::from(encoded.to_string())
         };
         self.pool.succeeded(lease, &call.upstream_model);
+        trace.response_body(&out);
         Ok(json_response(StatusCode::OK, out))
     }
 

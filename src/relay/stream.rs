@@ -19,6 +19,7 @@ use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 use warp::reply::{Reply, Response};
 
 use super::responses::PendingKeep;
+use super::trace::Trace;
 use super::{Prepared, Relay};
 use crate::pool::{Lease, Pool, Verdict};
 use crate::protocol::signature;
@@ -31,7 +32,7 @@ use crate::upstream::Failure;
 /// Encoded chunks waiting for the client; small, so memory stays bounded.
 const CHANNEL_DEPTH: usize = 16;
 
-type Early = Result<(), (Failure, Verdict)>;
+type Early = Result<(), (Failure, Verdict, Trace)>;
 
 impl Relay {
     /// Starts the pump for an upstream stream and waits until it either has
@@ -42,6 +43,7 @@ impl Relay {
         call: &Prepared,
         lease: Lease,
         response: reqwest::Response,
+        trace: &mut Trace,
     ) -> Result<Response, (Failure, Verdict)> {
         let provider = lease.member().provider.clone();
         let wire = provider.protocol();
@@ -77,6 +79,10 @@ impl Relay {
                     input: call.request.messages.clone(),
                     accumulator: Default::default(),
                 }),
+            // The pump owns the record from here; it hands it back if the
+            // attempt fails before the first byte.
+            trace: std::mem::take(trace),
+            sniffer: None,
         };
         let is_event_stream = response
             .headers()
@@ -84,6 +90,11 @@ impl Relay {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
         if call.passthrough(provider.as_ref()) {
+            let mut pump = pump;
+            if pump.trace.active() {
+                // Usage is read from the relayed events without re-encoding them.
+                pump.sniffer = Some(wire.stream_decoder(&call.meta));
+            }
             tokio::spawn(pump.relay(response));
         } else if is_event_stream {
             tokio::spawn(pump.translate(response, wire.stream_decoder(&call.meta)));
@@ -95,7 +106,10 @@ impl Relay {
         }
         match early_rx.await {
             Ok(Ok(())) => Ok(stream_response(sse, rx)),
-            Ok(Err(failed)) => Err(failed),
+            Ok(Err((failure, verdict, returned))) => {
+                *trace = returned;
+                Err((failure, verdict))
+            }
             Err(_) => Err((
                 Failure::Connect("the stream ended unexpectedly".into()),
                 Verdict::Rotate,
@@ -134,6 +148,11 @@ struct Pump {
     signatures: std::sync::Arc<super::signatures::SignatureCache>,
     /// A Responses answer to keep for `previous_response_id` once complete.
     keep: Option<PendingKeep>,
+    /// The call's record; finished when the stream ends (dropping the pump
+    /// unfinished records a client that went away).
+    trace: Trace,
+    /// Reads usage from relayed events, when the call is recorded.
+    sniffer: Option<Box<dyn StreamDecoder>>,
 }
 
 /// What the upstream did next.
@@ -182,6 +201,9 @@ impl Pump {
         if let Some(keep) = &mut self.keep {
             keep.accumulator.push(event);
         }
+        if let StreamEvent::Usage(usage) = event {
+            self.trace.usage(*usage);
+        }
     }
 
     /// When the upstream is declared stalled if nothing arrives before.
@@ -202,6 +224,7 @@ impl Pump {
         if let Some(early) = self.early.take() {
             let _ = early.send(Ok(()));
         }
+        self.trace.first_byte();
         self.tx.send(out.split().freeze()).await.is_ok()
     }
 
@@ -211,7 +234,7 @@ impl Pump {
         match self.early.take() {
             Some(early) => {
                 let verdict = self.pool.failed(&self.lease, &self.model, &failure);
-                let _ = early.send(Err((failure, verdict)));
+                let _ = early.send(Err((failure, verdict, std::mem::take(&mut self.trace))));
                 true
             }
             None => false,
@@ -225,9 +248,32 @@ impl Pump {
                 if let Some(keep) = self.keep.take() {
                     keep.finish(&self.model);
                 }
+                self.trace.finish(200, None);
             }
             Some(failure) => {
                 self.pool.failed(&self.lease, &self.model, &failure);
+                // The client got 200 and then an error event.
+                self.trace.finish(200, Some(failure.describe()));
+            }
+        }
+    }
+
+    /// Reads the usage out of complete relayed events.
+    fn sniff(&mut self, events: &[u8]) {
+        let Some(decoder) = self.sniffer.as_mut() else { return };
+        let mut decoded = Vec::new();
+        for (event, data) in sse_frames(events) {
+            let _ = decoder.decode(
+                SseFrame {
+                    event: event.as_deref(),
+                    data: &data,
+                },
+                &mut decoded,
+            );
+        }
+        for event in decoded {
+            if let StreamEvent::Usage(usage) = event {
+                self.trace.usage(usage);
             }
         }
     }
@@ -320,7 +366,9 @@ impl Pump {
                     let scanned = partial.len();
                     partial.extend_from_slice(&chunk);
                     if let Some(end) = events_end(&partial, scanned) {
-                        out.extend_from_slice(&partial.split_to(end));
+                        let complete = partial.split_to(end);
+                        self.sniff(&complete);
+                        out.extend_from_slice(&complete);
                     }
                     None
                 }
@@ -453,4 +501,28 @@ fn failure_of(error: &ApiError) -> Failure {
             message: error.message.clone(),
         },
     }
+}
+
+/// The `(event, data)` pairs of complete server-sent events.
+fn sse_frames(bytes: &[u8]) -> Vec<(Option<String>, String)> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut frames = Vec::new();
+    let (mut event, mut data): (Option<String>, Vec<&str>) = (None, Vec::new());
+    for line in text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line)) {
+        if line.is_empty() {
+            if !data.is_empty() {
+                frames.push((event.take(), data.join("\n")));
+                data.clear();
+            }
+            event = None;
+        } else if let Some(value) = line.strip_prefix("data:") {
+            data.push(value.strip_prefix(' ').unwrap_or(value));
+        } else if let Some(value) = line.strip_prefix("event:") {
+            event = Some(value.trim().to_string());
+        }
+    }
+    if !data.is_empty() {
+        frames.push((event, data.join("\n")));
+    }
+    frames
 }

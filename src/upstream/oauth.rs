@@ -73,6 +73,11 @@ impl TokenSource {
         }
     }
 
+    /// The refresh token (for redaction lists; never logged).
+    pub fn refresh_token(&self) -> &str {
+        &self.refresh_token
+    }
+
     /// How many times the token endpoint was called (for tests and the dashboard).
     pub fn refreshes(&self) -> u64 {
         self.refreshes.load(Ordering::Relaxed)

@@ -1,0 +1,145 @@
+//! `switchyard logs` and `switchyard usage`: the request log the gateway
+//! keeps in `requests.sqlite3`, read without disturbing it.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::{Failure, LogsArgs, UsageArgs, UsageGrouping};
+use crate::home::Home;
+use crate::monitor::{DATABASE, LogFilter, RequestRecord, Store, UsageBy, now_ms};
+
+fn open(home: &Home) -> Result<Store, Failure> {
+    let path = home.state_dir.join(DATABASE);
+    if !path.exists() {
+        return Err(Failure::runtime(format!(
+            "no request log yet at {} (the gateway writes it once it has served a request; `persist = false` under [monitor] turns it off)",
+            path.display()
+        )));
+    }
+    Store::open_read_only(&path).map_err(|err| Failure::runtime(format!("cannot read {}: {err}", path.display())))
+}
+
+/// `--since`: a duration back from now, or an RFC 3339 time.
+fn since_ms(text: Option<&str>) -> Result<Option<i64>, Failure> {
+    let Some(text) = text else { return Ok(None) };
+    if let Ok(ago) = humantime::parse_duration(text) {
+        return Ok(Some(now_ms() - ago.as_millis() as i64));
+    }
+    humantime::parse_rfc3339_weak(text)
+        .map(|time| {
+            Some(
+                time.duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0),
+            )
+        })
+        .map_err(|_| {
+            Failure::usage(format!(
+                "--since {text}: use a duration (90s, 15m, 24h, 7d) or a time like 2026-11-28T09:00:00"
+            ))
+        })
+}
+
+/// One log line.
+fn line(record: &RequestRecord) -> String {
+    let time = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(record.time_ms.max(0) as u64));
+    let model = match &record.served_model {
+        Some(served) if *served != record.model => format!("{} → {served}", record.model),
+        _ => record.model.clone(),
+    };
+    let mut text = format!(
+        "{time}  {}  {:<9} {:<28} {:<14} {:>8.1} ms  overhead {:>6.2} ms  in {} out {} cached {}",
+        record.status,
+        format!("{}{}", record.client, if record.stream { "~" } else { "" }),
+        model,
+        record.account.as_deref().unwrap_or("-"),
+        record.total_ms,
+        record.overhead_ms.unwrap_or(0.0),
+        record.input_tokens,
+        record.output_tokens,
+        record.cached_tokens,
+    );
+    if record.attempts > 1 {
+        text.push_str(&format!("  ({} attempts)", record.attempts));
+    }
+    if let Some(error) = &record.error {
+        text.push_str(&format!("  error: {error}"));
+    }
+    text
+}
+
+/// Prints the newest calls, oldest first, and with `--follow` keeps going.
+pub fn logs(home: &Home, args: LogsArgs) -> Result<(), Failure> {
+    let store = open(home)?;
+    let mut filter = LogFilter {
+        since_ms: since_ms(args.since.as_deref())?,
+        model: args.model,
+        account: args.account,
+        after_row: None,
+        limit: args.limit.max(1),
+    };
+    let print = |rows: &[(i64, RequestRecord)]| {
+        for (_, record) in rows.iter().rev() {
+            if args.json {
+                println!("{}", serde_json::to_string(record).unwrap_or_default());
+            } else {
+                println!("{}", line(record));
+            }
+        }
+    };
+    let rows = store
+        .query(&filter)
+        .map_err(|err| Failure::runtime(format!("cannot read the request log: {err}")))?;
+    print(&rows);
+    if !args.follow {
+        return Ok(());
+    }
+    let mut last = rows.first().map(|(row, _)| *row).unwrap_or(0);
+    filter.limit = 1000;
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        filter.after_row = Some(last);
+        let rows = store
+            .query(&filter)
+            .map_err(|err| Failure::runtime(format!("cannot read the request log: {err}")))?;
+        if let Some((row, _)) = rows.first() {
+            last = *row;
+        }
+        print(&rows);
+    }
+}
+
+/// Prints usage totals.
+pub fn usage(home: &Home, args: UsageArgs) -> Result<(), Failure> {
+    let store = open(home)?;
+    let by = match args.by {
+        UsageGrouping::Model => UsageBy::Model,
+        UsageGrouping::Account => UsageBy::Account,
+        UsageGrouping::Day => UsageBy::Day,
+    };
+    let rows = store
+        .usage(by, since_ms(args.since.as_deref())?)
+        .map_err(|err| Failure::runtime(format!("cannot read the request log: {err}")))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        return Ok(());
+    }
+    let title = match args.by {
+        UsageGrouping::Model => "MODEL",
+        UsageGrouping::Account => "ACCOUNT",
+        UsageGrouping::Day => "DAY",
+    };
+    println!(
+        "{title:<32} {:>9} {:>7} {:>13} {:>13} {:>13}",
+        "REQUESTS", "ERRORS", "INPUT", "OUTPUT", "CACHED"
+    );
+    for row in &rows {
+        println!(
+            "{:<32} {:>9} {:>7} {:>13} {:>13} {:>13}",
+            row.key, row.requests, row.errors, row.input_tokens, row.output_tokens, row.cached_tokens
+        );
+    }
+    if rows.is_empty() {
+        println!("(no calls recorded in that period)");
+    }
+    Ok(())
+}

@@ -1,0 +1,344 @@
+//! The admin JSON API the dashboard uses, also for scripts: status,
+//! accounts, the request log, usage, a live event feed, and Prometheus
+//! metrics. Reads follow the auth mode like the API routes; state changes
+//! (enabling or disabling an account, rotating the key) need the key in
+//! every mode.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::{HeaderValue, StatusCode, header};
+use serde::Deserialize;
+use serde_json::json;
+use warp::Filter;
+use warp::reply::{Reply, Response};
+
+use super::auth::denial_message;
+use super::routes::{RequestHead, authorize, error_response, head, json_value, percent_decode};
+use super::state::Shared;
+use crate::config;
+use crate::monitor::{LogFilter, UsageBy, now_ms};
+use crate::protocol::{ApiError, ErrorKind, Protocol};
+use crate::secrets;
+
+/// Query parameters of the log and usage endpoints.
+#[derive(Debug, Default, Deserialize)]
+struct Query {
+    limit: Option<usize>,
+    /// A duration back from now (`90s`, `15m`, `24h`, `7d`) or a time in ms since the epoch.
+    since: Option<String>,
+    model: Option<String>,
+    account: Option<String>,
+    by: Option<String>,
+    bucket: Option<String>,
+}
+
+impl Query {
+    fn since_ms(&self) -> Result<Option<i64>, ApiError> {
+        self.since.as_deref().map(parse_since).transpose()
+    }
+
+    fn by(&self) -> Result<UsageBy, ApiError> {
+        match self.by.as_deref().unwrap_or("model") {
+            "model" => Ok(UsageBy::Model),
+            "account" => Ok(UsageBy::Account),
+            "day" => Ok(UsageBy::Day),
+            other => Err(ApiError::invalid_request(format!(
+                "by={other} is not a grouping; use model, account or day"
+            ))),
+        }
+    }
+}
+
+/// `15m`, `24h`, `7d` back from now, or ms since the epoch.
+pub fn parse_since(text: &str) -> Result<i64, ApiError> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    humantime::parse_duration(text)
+        .map(|ago| now_ms() - ago.as_millis() as i64)
+        .map_err(|_| {
+            ApiError::invalid_request(format!(
+                "since={text} is neither a duration (15m, 24h, 7d) nor a time in ms"
+            ))
+        })
+}
+
+fn query() -> impl Filter<Extract = (Query,), Error = Infallible> + Clone {
+    warp::query::<Query>().or(warp::any().map(Query::default)).unify()
+}
+
+/// `Some(401)` unless the request carries the key (state changes need it
+/// in every auth mode).
+fn require_key(shared: &Shared, head: &RequestHead) -> Option<Response> {
+    let query = (!head.query.is_empty()).then_some(head.query.as_str());
+    let denied = shared.auth.check_key(&head.headers, query).err()?;
+    Some(error_response(
+        Protocol::OpenAi,
+        &ApiError::new(ErrorKind::Authentication, denial_message(denied)),
+    ))
+}
+
+fn failed(error: ApiError) -> Response {
+    error_response(Protocol::OpenAi, &error)
+}
+
+/// The admin routes under `/api`, and `/metrics`.
+pub fn routes(
+    with_state: impl Filter<Extract = (Arc<Shared>,), Error = Infallible> + Clone + Send + Sync + 'static,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let status = warp::path!("api" / "status")
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(head())
+        .map(|shared: Arc<Shared>, head: RequestHead| {
+            authorize(&shared, &head, Protocol::OpenAi).unwrap_or_else(|| {
+                let mut status = serde_json::to_value(shared.status()).unwrap_or_default();
+                status["origin"] = json!(head.origin(&shared));
+                status["key_required"] = json!(shared.auth.required_for("/api/status"));
+                json_value(StatusCode::OK, status)
+            })
+        });
+
+    let accounts = warp::path!("api" / "accounts")
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(head())
+        .map(|shared: Arc<Shared>, head: RequestHead| {
+            authorize(&shared, &head, Protocol::OpenAi)
+                .unwrap_or_else(|| json_value(StatusCode::OK, json!({ "accounts": shared.relay.pool().status() })))
+        });
+
+    let switch = warp::path!("api" / "accounts" / String / String)
+        .and(warp::post())
+        .and(with_state.clone())
+        .and(head())
+        .then(
+            |id: String, action: String, shared: Arc<Shared>, head: RequestHead| async move {
+                if let Some(denied) = require_key(&shared, &head) {
+                    return denied;
+                }
+                let enabled = match action.as_str() {
+                    "enable" => true,
+                    "disable" => false,
+                    other => {
+                        return failed(ApiError::new(
+                            ErrorKind::NotFound,
+                            format!("`{other}` is not an account action; use enable or disable"),
+                        ));
+                    }
+                };
+                set_enabled(&shared, &percent_decode(&id), enabled).await
+            },
+        );
+
+    let rotate = warp::path!("api" / "key" / "rotate")
+        .and(warp::post())
+        .and(with_state.clone())
+        .and(head())
+        .then(|shared: Arc<Shared>, head: RequestHead| async move {
+            if let Some(denied) = require_key(&shared, &head) {
+                return denied;
+            }
+            rotate_key(&shared).await
+        });
+
+    let logs = warp::path!("api" / "logs")
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(head())
+        .and(query())
+        .map(|shared: Arc<Shared>, head: RequestHead, query: Query| {
+            if let Some(denied) = authorize(&shared, &head, Protocol::OpenAi) {
+                return denied;
+            }
+            let Some(monitor) = shared.relay.monitor() else {
+                return json_value(StatusCode::OK, json!({ "records": [] }));
+            };
+            let since_ms = match query.since_ms() {
+                Ok(since) => since,
+                Err(err) => return failed(err),
+            };
+            let filter = LogFilter {
+                since_ms,
+                model: query.model,
+                account: query.account,
+                after_row: None,
+                limit: query.limit.unwrap_or(100).min(1000),
+            };
+            json_value(StatusCode::OK, json!({ "records": monitor.logs(&filter) }))
+        });
+
+    let usage = warp::path!("api" / "usage")
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(head())
+        .and(query())
+        .map(|shared: Arc<Shared>, head: RequestHead, query: Query| {
+            if let Some(denied) = authorize(&shared, &head, Protocol::OpenAi) {
+                return denied;
+            }
+            let (by, since) = match (query.by(), query.since_ms()) {
+                (Ok(by), Ok(since)) => (by, since),
+                (Err(err), _) | (_, Err(err)) => return failed(err),
+            };
+            let rows = shared.relay.monitor().map(|m| m.usage(by, since)).unwrap_or_default();
+            json_value(StatusCode::OK, json!({ "usage": rows }))
+        });
+
+    let timeline = warp::path!("api" / "usage" / "timeline")
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(head())
+        .and(query())
+        .map(|shared: Arc<Shared>, head: RequestHead, query: Query| {
+            if let Some(denied) = authorize(&shared, &head, Protocol::OpenAi) {
+                return denied;
+            }
+            let (by, since) = match (query.by(), query.since_ms()) {
+                (Ok(by), Ok(since)) => (by, since),
+                (Err(err), _) | (_, Err(err)) => return failed(err),
+            };
+            let bucket_ms = match query.bucket.as_deref().map(humantime::parse_duration) {
+                None => 3_600_000,
+                Some(Ok(bucket)) if bucket.as_millis() >= 60_000 => bucket.as_millis() as i64,
+                Some(_) => {
+                    return failed(ApiError::invalid_request(
+                        "bucket must be a duration of at least 1m (15m, 1h, 1d)",
+                    ));
+                }
+            };
+            let rows = shared
+                .relay
+                .monitor()
+                .map(|m| m.timeline(by, bucket_ms, since))
+                .unwrap_or_default();
+            json_value(StatusCode::OK, json!({ "bucket_ms": bucket_ms, "timeline": rows }))
+        });
+
+    let events = warp::path!("api" / "events")
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(head())
+        .map(|shared: Arc<Shared>, head: RequestHead| {
+            if let Some(denied) = authorize(&shared, &head, Protocol::OpenAi) {
+                return denied;
+            }
+            let Some(monitor) = shared.relay.monitor() else {
+                return failed(ApiError::new(ErrorKind::NotFound, "the monitor is off"));
+            };
+            // Records a slow reader missed are skipped, not buffered.
+            let feed =
+                tokio_stream::wrappers::BroadcastStream::new(monitor.subscribe()).filter_map(|record| async move {
+                    let record = record.ok()?;
+                    let data = serde_json::to_string(&*record).ok()?;
+                    Some(Ok::<_, Infallible>(
+                        warp::sse::Event::default().event("request").data(data),
+                    ))
+                });
+            warp::sse::reply(warp::sse::keep_alive().stream(feed)).into_response()
+        });
+
+    let metrics = warp::path!("metrics").and(warp::get()).and(with_state).and(head()).map(
+        |shared: Arc<Shared>, head: RequestHead| {
+            if let Some(denied) = authorize(&shared, &head, Protocol::OpenAi) {
+                return denied;
+            }
+            let text = match shared.relay.monitor() {
+                Some(monitor) => monitor.metrics().render(&shared.relay.pool().status()),
+                None => String::new(),
+            };
+            let mut response = Response::new(Bytes::from(text).into());
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            response
+        },
+    );
+
+    status
+        .or(accounts)
+        .unify()
+        .or(switch)
+        .unify()
+        .or(rotate)
+        .unify()
+        .or(logs)
+        .unify()
+        .or(usage)
+        .unify()
+        .or(timeline)
+        .unify()
+        .or(events)
+        .unify()
+        .or(metrics)
+        .unify()
+}
+
+/// Enables or disables an account: in config.toml (so it lasts) and in the
+/// running pool (so it applies at once).
+async fn set_enabled(shared: &Shared, id: &str, enabled: bool) -> Response {
+    if !shared.relay.pool().members().iter().any(|m| m.config.id == id) {
+        return failed(ApiError::new(
+            ErrorKind::NotFound,
+            format!("The running gateway has no account `{id}`."),
+        ));
+    }
+    let home = shared.home.clone();
+    let edit_id = id.to_string();
+    let edited = tokio::task::spawn_blocking(move || {
+        config::edit(&home, |doc| {
+            config::account_table(doc, &edit_id)?["enabled"] = toml_edit::value(enabled);
+            Ok(())
+        })
+    })
+    .await;
+    match edited {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => {
+            return failed(ApiError::new(
+                ErrorKind::Api,
+                format!("config.toml could not be changed: {err}"),
+            ));
+        }
+        Err(err) => return failed(ApiError::new(ErrorKind::Api, err.to_string())),
+    }
+    let pool = shared.relay.pool();
+    if enabled {
+        pool.reenable(id);
+    } else {
+        pool.disable(id, "disabled by the user".to_string());
+    }
+    json_value(StatusCode::OK, json!({ "id": id, "enabled": enabled }))
+}
+
+/// A new random gateway key, stored and in force at once.
+async fn rotate_key(shared: &Shared) -> Response {
+    let home = shared.home.clone();
+    let store = shared.secrets.clone();
+    let rotated = tokio::task::spawn_blocking(move || -> Result<String, String> {
+        let config = config::Config::load(&home).map_err(|e| e.to_string())?;
+        if config.proxy.api_key.is_some() {
+            return Err("`api_key` under [proxy] in config.toml sets the key; change it there".into());
+        }
+        let key = secrets::generate_api_key();
+        store.set(secrets::GATEWAY_KEY, &key).map_err(|e| e.to_string())?;
+        Ok(key)
+    })
+    .await;
+    match rotated {
+        Ok(Ok(key)) => {
+            shared.auth.set_key(key.clone());
+            json_value(StatusCode::OK, json!({ "key": key }))
+        }
+        Ok(Err(why)) => failed(ApiError {
+            status: 409,
+            kind: ErrorKind::InvalidRequest,
+            message: why,
+        }),
+        Err(err) => failed(ApiError::new(ErrorKind::Api, err.to_string())),
+    }
+}

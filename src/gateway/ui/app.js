@@ -1,0 +1,270 @@
+// Switchyard dashboard. Plain JavaScript, no dependencies, served from the
+// binary. The key is asked for once and kept in this tab's sessionStorage.
+"use strict";
+
+const KEY = "switchyard.key";
+const $ = (selector) => document.querySelector(selector);
+let origin = location.origin;
+let accounts = [];
+const COLORS = ["#3056d3", "#12805c", "#b54708", "#7a5af8", "#c11574", "#0e9384", "#667085", "#dc6803"];
+
+function key() { return sessionStorage.getItem(KEY) || ""; }
+
+function notice(text) {
+  const el = $("#notice");
+  el.hidden = !text;
+  el.textContent = text || "";
+}
+
+async function api(path, options = {}) {
+  const headers = Object.assign({}, options.headers || {});
+  if (key()) headers["Authorization"] = "Bearer " + key();
+  const response = await fetch(path, Object.assign({}, options, { headers }));
+  if (response.status === 401) {
+    notice("This gateway needs its API key (`switchyard key show` prints it): enter it at the top right.");
+    throw new Error("unauthorized");
+  }
+  const body = await response.json();
+  if (!response.ok) throw new Error((body.error && body.error.message) || response.statusText);
+  return body;
+}
+
+function text(value) { return value === null || value === undefined ? "" : String(value); }
+function ms(value) { return value === null || value === undefined ? "" : (value < 10 ? value.toFixed(2) : Math.round(value)) + " ms"; }
+function cell(row, content, className) {
+  const td = document.createElement("td");
+  td.textContent = text(content);
+  if (className) td.className = className;
+  row.appendChild(td);
+  return td;
+}
+
+async function loadStatus() {
+  const status = await api("/api/status");
+  origin = status.origin || location.origin;
+  const pill = $("#status");
+  pill.textContent = `running on ${status.address} · ${status.accounts} account(s) · auth ${status.auth_mode}`;
+  pill.className = "pill ok";
+  $("#url-openai").textContent = origin + "/v1";
+  $("#url-root").textContent = origin;
+  $("#key-shown").textContent = key() ? key().slice(0, 7) + "…" + key().slice(-4) : "(enter it above)";
+  renderSnippets();
+  notice("");
+}
+
+function remaining(until) { return Math.max(0, Math.round(until - Date.now() / 1000)); }
+
+function renderAccounts() {
+  const body = $("#accounts tbody");
+  body.textContent = "";
+  for (const account of accounts) {
+    const row = document.createElement("tr");
+    cell(row, account.label || account.id).title = account.id;
+    cell(row, account.provider);
+    let state = account.state;
+    if (account.state === "cooling") {
+      state = account.cooldowns
+        .map((c) => `cooling ${remaining(c.until_unix)}s (${c.model === "*" ? "all models" : c.model})`)
+        .join(", ");
+    } else if (account.state === "disabled") {
+      state = "disabled: " + text(account.reason);
+    }
+    cell(row, state, "state-" + account.state);
+    cell(row, account.in_flight, "num");
+    cell(row, account.requests, "num");
+    cell(row, account.errors, "num");
+    const actions = cell(row, "");
+    const button = document.createElement("button");
+    const disabled = account.state === "disabled";
+    button.textContent = disabled ? "Enable" : "Disable";
+    button.onclick = () => switchAccount(account.id, disabled ? "enable" : "disable");
+    actions.appendChild(button);
+    body.appendChild(row);
+  }
+}
+
+async function loadAccounts() {
+  accounts = (await api("/api/accounts")).accounts;
+  renderAccounts();
+}
+
+async function switchAccount(id, action) {
+  try {
+    await api(`/api/accounts/${encodeURIComponent(id)}/${action}`, { method: "POST" });
+    await loadAccounts();
+  } catch (error) {
+    notice(`Could not ${action} the account: ${error.message}`);
+  }
+}
+
+function logRow(record) {
+  const row = document.createElement("tr");
+  cell(row, new Date(record.time_ms).toLocaleTimeString());
+  cell(row, record.status, record.status < 300 ? "status-ok" : "status-err");
+  cell(row, record.client + (record.stream ? " (stream)" : ""));
+  cell(row, record.served_model && record.served_model !== record.model ? `${record.model} → ${record.served_model}` : record.model);
+  cell(row, record.account || "–");
+  cell(row, ms(record.total_ms), "num");
+  cell(row, ms(record.overhead_ms), "num");
+  cell(row, ms(record.ttfb_ms), "num");
+  cell(row, `${record.input_tokens} / ${record.output_tokens} / ${record.cached_tokens}`, "num");
+  cell(row, record.attempts, "num");
+  cell(row, record.error || "", "error").title = record.error || "";
+  return row;
+}
+
+async function loadLogs() {
+  const records = (await api("/api/logs?limit=100")).records;
+  const body = $("#log tbody");
+  body.textContent = "";
+  for (const record of records) body.appendChild(logRow(record));
+}
+
+// The live feed is read with fetch (not EventSource) so the key travels in
+// a header, never in the URL.
+async function follow() {
+  const headers = key() ? { Authorization: "Bearer " + key() } : {};
+  try {
+    const response = await fetch("/api/events", { headers });
+    if (!response.ok) throw new Error(response.statusText);
+    $("#live").textContent = "live";
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
+        if (!data) continue;
+        const body = $("#log tbody");
+        body.insertBefore(logRow(JSON.parse(data)), body.firstChild);
+        while (body.rows.length > 200) body.deleteRow(body.rows.length - 1);
+        loadAccounts().catch(() => {});
+      }
+    }
+  } catch (error) {
+    $("#live").textContent = "reconnecting…";
+  }
+  setTimeout(follow, 2000);
+}
+
+function drawChart(canvas, legend, rows, bucketMs) {
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  legend.textContent = "";
+  const now = Date.now();
+  const start = Math.floor((now - 24 * 3600e3) / bucketMs) * bucketMs;
+  const buckets = Math.ceil((now - start) / bucketMs);
+  const keys = [...new Set(rows.map((r) => r.key))];
+  const totals = new Array(buckets).fill(0);
+  for (const r of rows) {
+    const i = Math.floor((r.bucket_ms - start) / bucketMs);
+    if (i >= 0 && i < buckets) totals[i] += r.input_tokens + r.output_tokens;
+  }
+  const max = Math.max(1, ...totals);
+  const width = (canvas.width - 40) / buckets;
+  const height = canvas.height - 24;
+  ctx.fillStyle = "#667085";
+  ctx.font = "11px system-ui";
+  ctx.fillText(max.toLocaleString(), 0, 10);
+  ctx.fillText("24 h ago", 40, canvas.height - 4);
+  ctx.fillText("now", canvas.width - 24, canvas.height - 4);
+  const stacked = new Array(buckets).fill(0);
+  keys.forEach((k, index) => {
+    ctx.fillStyle = COLORS[index % COLORS.length];
+    for (const r of rows.filter((row) => row.key === k)) {
+      const i = Math.floor((r.bucket_ms - start) / bucketMs);
+      if (i < 0 || i >= buckets) continue;
+      const h = ((r.input_tokens + r.output_tokens) / max) * height;
+      ctx.fillRect(40 + i * width, height - stacked[i] - h, Math.max(1, width - 2), h);
+      stacked[i] += h;
+    }
+    const item = document.createElement("span");
+    item.innerHTML = `<i style="background:${COLORS[index % COLORS.length]}"></i>`;
+    item.appendChild(document.createTextNode(k));
+    legend.appendChild(item);
+  });
+}
+
+async function loadUsage() {
+  const [byModel, byAccount, totals] = await Promise.all([
+    api("/api/usage/timeline?by=model&bucket=1h&since=24h"),
+    api("/api/usage/timeline?by=account&bucket=1h&since=24h"),
+    api("/api/usage?by=model"),
+  ]);
+  drawChart($("#chart-model"), $("#legend-model"), byModel.timeline, byModel.bucket_ms);
+  drawChart($("#chart-account"), $("#legend-account"), byAccount.timeline, byAccount.bucket_ms);
+  const body = $("#usage tbody");
+  body.textContent = "";
+  for (const row of totals.usage) {
+    const tr = document.createElement("tr");
+    cell(tr, row.key);
+    for (const n of [row.requests, row.errors, row.input_tokens, row.output_tokens, row.cached_tokens]) cell(tr, n.toLocaleString(), "num");
+    body.appendChild(tr);
+  }
+}
+
+function renderSnippets() {
+  const shownKey = key() || "sk-…";
+  const snippets = {
+    "curl": `curl ${origin}/v1/chat/completions \\\n  -H "Authorization: Bearer ${shownKey}" -H "Content-Type: application/json" \\\n  -d '{"model": "MODEL", "messages": [{"role": "user", "content": "Hello"}]}'`,
+    "OpenAI SDK (Python)": `from openai import OpenAI\nclient = OpenAI(base_url="${origin}/v1", api_key="${shownKey}")`,
+    "Anthropic SDK (Python)": `import anthropic\nclient = anthropic.Anthropic(base_url="${origin}", api_key="${shownKey}")`,
+    "Gemini SDK (Python)": `from google import genai\nclient = genai.Client(api_key="${shownKey}", http_options={"base_url": "${origin}"})`,
+    "Claude Code": `export ANTHROPIC_BASE_URL=${origin}\nexport ANTHROPIC_API_KEY=${shownKey}\nclaude`,
+    "Codex (~/.codex/config.toml)": `model_provider = "switchyard"\n\n[model_providers.switchyard]\nname = "Switchyard"\nbase_url = "${origin}/v1"\nenv_key = "SWITCHYARD_API_KEY"\nwire_api = "responses"`,
+  };
+  const container = $("#snippets");
+  container.textContent = "";
+  for (const [title, code] of Object.entries(snippets)) {
+    const h = document.createElement("h3");
+    h.textContent = title;
+    const pre = document.createElement("pre");
+    pre.textContent = code;
+    container.append(h, pre);
+  }
+}
+
+async function copy(value) {
+  try { await navigator.clipboard.writeText(value); } catch (_) { notice("Copy failed: select the text and copy it by hand."); }
+}
+
+document.addEventListener("click", (event) => {
+  const target = event.target;
+  if (target.dataset.copy) copy($("#" + target.dataset.copy).textContent);
+  if ("copyKey" in target.dataset && key()) copy(key());
+});
+
+$("#key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const value = $("#key").value.trim();
+  if (value) sessionStorage.setItem(KEY, value);
+  $("#key").value = "";
+  start();
+});
+$("#forget").addEventListener("click", () => { sessionStorage.removeItem(KEY); location.reload(); });
+
+let started = false;
+async function start() {
+  try {
+    await loadStatus();
+    await Promise.all([loadAccounts(), loadLogs(), loadUsage()]);
+    if (!started) {
+      started = true;
+      follow();
+      setInterval(() => loadAccounts().catch(() => {}), 5000);
+      setInterval(renderAccounts, 1000);
+      setInterval(() => loadUsage().catch(() => {}), 30000);
+    }
+  } catch (error) {
+    if (error.message !== "unauthorized") notice("The gateway did not answer: " + error.message);
+    $("#status").textContent = "not connected";
+    $("#status").className = "pill bad";
+  }
+}
+start();

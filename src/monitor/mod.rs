@@ -1,0 +1,347 @@
+//! The proxy monitor: a record of every API call, kept in a bounded ring in
+//! memory, streamed live to the dashboard, persisted to SQLite, and counted
+//! in Prometheus metrics.
+//!
+//! Recording never blocks the request path: the ring and the metrics take a
+//! short lock, the live feed is a broadcast channel, and the database
+//! writer is a thread fed through a bounded queue that drops (and counts)
+//! records rather than wait when the disk falls behind.
+
+pub mod metrics;
+pub mod record;
+pub mod redact;
+pub mod store;
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+pub use metrics::Metrics;
+pub use record::RequestRecord;
+pub use redact::Redactor;
+pub use store::{LogFilter, Retention, Store, TimelineRow, UsageBy, UsageRow};
+
+/// Records kept in memory for the dashboard and `/api/logs`.
+const RING: usize = 500;
+/// Records waiting for the database writer before new ones are dropped.
+const WRITER_QUEUE: usize = 4096;
+/// Records written per transaction at most.
+const BATCH: usize = 256;
+
+/// The request log's file name in the state directory.
+pub const DATABASE: &str = "requests.sqlite3";
+
+/// How the monitor is set up.
+#[derive(Debug, Clone)]
+pub struct MonitorSettings {
+    /// The database file; `None` keeps records in memory only.
+    pub database: Option<PathBuf>,
+    /// Retention limits of the database.
+    pub retention: Retention,
+    /// Store request/response bodies, capped at this many bytes; `None` stores none.
+    pub body_limit: Option<usize>,
+    /// Exact secrets to redact from stored bodies.
+    pub secrets: Vec<String>,
+}
+
+/// The monitor of one running gateway.
+pub struct Monitor {
+    ring: Mutex<VecDeque<Arc<RequestRecord>>>,
+    live: broadcast::Sender<Arc<RequestRecord>>,
+    writer: Option<SyncSender<RequestRecord>>,
+    metrics: Metrics,
+    redactor: Redactor,
+    settings: MonitorSettings,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor")
+            .field("database", &self.settings.database)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Monitor {
+    /// A monitor; starts the database writer when a database is set.
+    pub fn start(settings: MonitorSettings) -> Monitor {
+        let writer = settings
+            .database
+            .as_deref()
+            .and_then(|path| match spawn_writer(path, settings.retention) {
+                Ok(writer) => Some(writer),
+                Err(err) => {
+                    tracing::warn!(path = %path.display(), error = %err, "the request log cannot be written; keeping records in memory only");
+                    None
+                }
+            });
+        let (live, _) = broadcast::channel(256);
+        Monitor {
+            ring: Mutex::new(VecDeque::with_capacity(RING)),
+            live,
+            writer,
+            metrics: Metrics::default(),
+            redactor: Redactor::new(settings.secrets.clone()),
+            settings,
+        }
+    }
+
+    /// A monitor that keeps records in memory only.
+    pub fn in_memory() -> Monitor {
+        Monitor::start(MonitorSettings {
+            database: None,
+            retention: Retention {
+                days: 30,
+                max_rows: 100_000,
+            },
+            body_limit: None,
+            secrets: Vec::new(),
+        })
+    }
+
+    /// Takes a finished call's record. Never waits.
+    pub fn record(&self, record: RequestRecord) {
+        self.metrics.observe(&record);
+        if let Some(writer) = &self.writer {
+            match writer.try_send(record.clone()) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => self.metrics.dropped(),
+                Err(TrySendError::Disconnected(_)) => {}
+            }
+        }
+        let record = Arc::new(record);
+        {
+            let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+            if ring.len() == RING {
+                ring.pop_front();
+            }
+            ring.push_back(record.clone());
+        }
+        let _ = self.live.send(record);
+    }
+
+    /// A body as it may be stored: `None` unless body storage is on;
+    /// credentials redacted and the size capped.
+    pub fn body(&self, text: &str) -> Option<String> {
+        self.settings.body_limit.map(|limit| self.redactor.clean(text, limit))
+    }
+
+    /// Recent records from memory, newest first.
+    pub fn recent(&self, filter: &LogFilter) -> Vec<Arc<RequestRecord>> {
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        ring.iter()
+            .rev()
+            .filter(|r| filter.since_ms.is_none_or(|since| r.time_ms >= since))
+            .filter(|r| {
+                filter
+                    .model
+                    .as_deref()
+                    .is_none_or(|m| r.model == m || r.served_model.as_deref() == Some(m))
+            })
+            .filter(|r| {
+                filter
+                    .account
+                    .as_deref()
+                    .is_none_or(|a| r.account.as_deref() == Some(a) || r.account_id.as_deref() == Some(a))
+            })
+            .take(filter.limit.max(1))
+            .cloned()
+            .collect()
+    }
+
+    /// Usage totals, from the database when there is one (all of the
+    /// retained history), else from the records in memory.
+    pub fn usage(&self, by: UsageBy, since_ms: Option<i64>) -> Vec<UsageRow> {
+        if let Some(path) = &self.settings.database
+            && let Ok(rows) = Store::open_read_only(path).and_then(|store| store.usage(by, since_ms))
+        {
+            return rows;
+        }
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let mut rows: Vec<UsageRow> = Vec::new();
+        for record in ring.iter().filter(|r| since_ms.is_none_or(|s| r.time_ms >= s)) {
+            let key = match by {
+                UsageBy::Model => record.served_model.clone().unwrap_or_else(|| record.model.clone()),
+                UsageBy::Account => record.account.clone().unwrap_or_else(|| "-".into()),
+                UsageBy::Day => day_of(record.time_ms),
+            };
+            let row = match rows.iter_mut().find(|row| row.key == key) {
+                Some(row) => row,
+                None => {
+                    rows.push(UsageRow {
+                        key,
+                        requests: 0,
+                        errors: 0,
+                        input_tokens: 0,
+                        output_tokens: 0,
+                        cached_tokens: 0,
+                    });
+                    rows.last_mut().expect("just pushed")
+                }
+            };
+            row.requests += 1;
+            row.errors += u64::from(record.status >= 300);
+            row.input_tokens += record.input_tokens;
+            row.output_tokens += record.output_tokens;
+            row.cached_tokens += record.cached_tokens;
+        }
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+        rows
+    }
+
+    /// Recent records, from the database when there is one (older history
+    /// included), else from memory.
+    pub fn logs(&self, filter: &LogFilter) -> Vec<RequestRecord> {
+        if let Some(path) = &self.settings.database
+            && let Ok(rows) = Store::open_read_only(path).and_then(|store| store.query(filter))
+        {
+            return rows.into_iter().map(|(_, record)| record).collect();
+        }
+        self.recent(filter).iter().map(|r| (**r).clone()).collect()
+    }
+
+    /// Calls and tokens over time, per `bucket_ms`, grouped by `by`.
+    pub fn timeline(&self, by: UsageBy, bucket_ms: i64, since_ms: Option<i64>) -> Vec<TimelineRow> {
+        if let Some(path) = &self.settings.database
+            && let Ok(rows) = Store::open_read_only(path).and_then(|store| store.timeline(by, bucket_ms, since_ms))
+        {
+            return rows;
+        }
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let mut rows: Vec<TimelineRow> = Vec::new();
+        for record in ring.iter().filter(|r| since_ms.is_none_or(|s| r.time_ms >= s)) {
+            let bucket_ms = record.time_ms.div_euclid(bucket_ms.max(1)) * bucket_ms.max(1);
+            let key = match by {
+                UsageBy::Account => record.account.clone().unwrap_or_else(|| "-".into()),
+                _ => record.served_model.clone().unwrap_or_else(|| record.model.clone()),
+            };
+            match rows.iter_mut().find(|row| row.bucket_ms == bucket_ms && row.key == key) {
+                Some(row) => {
+                    row.requests += 1;
+                    row.input_tokens += record.input_tokens;
+                    row.output_tokens += record.output_tokens;
+                }
+                None => rows.push(TimelineRow {
+                    bucket_ms,
+                    key,
+                    requests: 1,
+                    input_tokens: record.input_tokens,
+                    output_tokens: record.output_tokens,
+                }),
+            }
+        }
+        rows.sort_by(|a, b| (a.bucket_ms, &a.key).cmp(&(b.bucket_ms, &b.key)));
+        rows
+    }
+
+    /// A live feed of records as they finish.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<RequestRecord>> {
+        self.live.subscribe()
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}
+
+/// `YYYY-MM-DD` (UTC) of a time in ms since the epoch.
+fn day_of(time_ms: i64) -> String {
+    let time = std::time::UNIX_EPOCH + Duration::from_millis(time_ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(time).to_string()[..10].to_string()
+}
+
+/// Starts the thread that writes records to the database in batches and
+/// applies the retention limits.
+fn spawn_writer(path: &Path, retention: Retention) -> Result<SyncSender<RequestRecord>, String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|err| err.to_string())?;
+    }
+    let mut store = Store::open(path).map_err(|err| err.to_string())?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<RequestRecord>(WRITER_QUEUE);
+    std::thread::Builder::new()
+        .name("switchyard-log".into())
+        .spawn(move || {
+            let trim = |store: &mut Store| {
+                if let Err(err) = store.trim(retention, now_ms()) {
+                    tracing::warn!(error = %err, "trimming the request log failed");
+                }
+            };
+            trim(&mut store);
+            let mut since_trim = 0usize;
+            let mut last_trim = std::time::Instant::now();
+            // Ends when the monitor (the only sender) is dropped.
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                while batch.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(record) => batch.push(record),
+                        Err(_) => break,
+                    }
+                }
+                if let Err(err) = store.insert(&batch) {
+                    tracing::warn!(error = %err, records = batch.len(), "writing the request log failed");
+                }
+                since_trim += batch.len();
+                if since_trim >= 1000 || last_trim.elapsed() > Duration::from_secs(60) {
+                    trim(&mut store);
+                    since_trim = 0;
+                    last_trim = std::time::Instant::now();
+                }
+            }
+        })
+        .map_err(|err| err.to_string())?;
+    Ok(tx)
+}
+
+/// Now, in ms since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_civil_dates() {
+        assert_eq!(day_of(0), "1970-01-01");
+        assert_eq!(day_of(951_782_400_000), "2000-02-29");
+        assert_eq!(day_of(1_795_219_200_000), "2026-11-21");
+    }
+
+    #[test]
+    fn the_ring_keeps_the_newest_and_filters() {
+        let monitor = Monitor::in_memory();
+        for i in 0..(RING + 10) {
+            monitor.record(RequestRecord {
+                id: i.to_string(),
+                time_ms: i as i64,
+                model: if i % 2 == 0 { "even" } else { "odd" }.into(),
+                ..RequestRecord::default()
+            });
+        }
+        let newest = monitor.recent(&LogFilter {
+            limit: 3,
+            ..LogFilter::default()
+        });
+        assert_eq!(
+            newest.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["509", "508", "507"]
+        );
+        let even = monitor.recent(&LogFilter {
+            model: Some("even".into()),
+            limit: 1000,
+            ..LogFilter::default()
+        });
+        assert_eq!(even.len(), RING / 2);
+        assert_eq!(monitor.usage(UsageBy::Model, None).len(), 2);
+    }
+}

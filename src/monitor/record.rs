@@ -1,0 +1,59 @@
+//! One API call as the monitor records it.
+
+use serde::{Deserialize, Serialize};
+
+/// What happened to one API call: written for every call, success or not.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// The response id token (matches the ids the client saw).
+    pub id: String,
+    /// When the call arrived, milliseconds since the Unix epoch.
+    pub time_ms: i64,
+    /// The client's protocol: `openai`, `responses`, `anthropic`, `gemini`.
+    pub client: String,
+    /// The route called (`/v1/chat/completions`, ...).
+    pub route: String,
+    /// The model the client asked for.
+    pub model: String,
+    /// The model sent upstream (after aliases), once an account was chosen.
+    pub served_model: Option<String>,
+    /// The serving (last tried) account's label, or id when it has none.
+    pub account: Option<String>,
+    /// The serving account's id.
+    pub account_id: Option<String>,
+    /// Whether the answer streamed.
+    pub stream: bool,
+    /// The HTTP status the client got; 499 when the client went away first.
+    pub status: u16,
+    /// From arrival to the last byte handed to the client, in milliseconds.
+    pub total_ms: f64,
+    /// Time spent waiting on upstreams (all attempts), in milliseconds.
+    pub upstream_ms: Option<f64>,
+    /// `total_ms - upstream_ms`: what the gateway itself added.
+    pub overhead_ms: Option<f64>,
+    /// From arrival to the first byte handed to the client, in milliseconds.
+    pub ttfb_ms: Option<f64>,
+    /// Prompt tokens, cached included.
+    pub input_tokens: u64,
+    /// Generated tokens, reasoning included.
+    pub output_tokens: u64,
+    /// Prompt tokens served from a cache.
+    pub cached_tokens: u64,
+    /// Accounts tried (1 when the first answered).
+    pub attempts: u32,
+    /// What went wrong, for failed calls (never contains a secret).
+    pub error: Option<String>,
+    /// The request body, when body storage is on (capped, credentials redacted).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_body: Option<String>,
+    /// The response body (complete answers only), when body storage is on.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub response_body: Option<String>,
+}
+
+impl RequestRecord {
+    /// Rotations to another account (attempts after the first).
+    pub fn rotations(&self) -> u32 {
+        self.attempts.saturating_sub(1)
+    }
+}

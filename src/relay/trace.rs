@@ -1,0 +1,142 @@
+//! The record of one API call as it happens: timings, the account that
+//! served, tokens, outcome. It travels with the call (into the stream pump
+//! for streamed answers) and hands the record to the monitor when the call
+//! ends — or, if the call is dropped because the client went away, when it
+//! is dropped.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::Endpoint;
+use crate::monitor::{Monitor, RequestRecord, now_ms};
+use crate::pool::Member;
+use crate::protocol::model::Usage;
+
+/// One call's record in the making; inactive when no monitor is attached.
+#[derive(Debug, Default)]
+pub struct Trace {
+    monitor: Option<Arc<Monitor>>,
+    started: Option<Instant>,
+    upstream_since: Option<Instant>,
+    upstream: Duration,
+    record: RequestRecord,
+}
+
+impl Trace {
+    /// Starts the record of a call to `endpoint` at `path`.
+    pub fn start(monitor: Option<Arc<Monitor>>, endpoint: &Endpoint, path: &str) -> Trace {
+        let client = match endpoint {
+            Endpoint::OpenAiChat => "openai",
+            Endpoint::Responses => "responses",
+            Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => "anthropic",
+            Endpoint::GeminiGenerate { .. } | Endpoint::GeminiCountTokens { .. } => "gemini",
+        };
+        let model = match endpoint {
+            Endpoint::GeminiGenerate { model, .. } | Endpoint::GeminiCountTokens { model } => model.clone(),
+            _ => String::new(),
+        };
+        Trace {
+            started: monitor.as_ref().map(|_| Instant::now()),
+            monitor,
+            upstream_since: None,
+            upstream: Duration::ZERO,
+            record: RequestRecord {
+                time_ms: now_ms(),
+                client: client.to_string(),
+                route: path.to_string(),
+                model,
+                ..RequestRecord::default()
+            },
+        }
+    }
+
+    /// Whether a monitor takes the record.
+    pub fn active(&self) -> bool {
+        self.monitor.is_some()
+    }
+
+    /// The decoded request: id, model, stream flag, body (when stored).
+    pub fn request(&mut self, id: &str, model: &str, stream: bool, body: &[u8]) {
+        let Some(monitor) = &self.monitor else { return };
+        self.record.id = id.to_string();
+        self.record.model = model.to_string();
+        self.record.stream = stream;
+        self.record.request_body = monitor.body(&String::from_utf8_lossy(body));
+    }
+
+    /// An account is tried.
+    pub fn attempt(&mut self, member: &Member, served_model: &str) {
+        self.record.attempts += 1;
+        self.record.account = Some(member.config.display_name().to_string());
+        self.record.account_id = Some(member.config.id.clone());
+        self.record.served_model = Some(served_model.to_string());
+    }
+
+    /// A request to the upstream starts.
+    pub fn upstream_started(&mut self) {
+        self.upstream_since = Some(Instant::now());
+    }
+
+    /// The upstream's part is over (answer read, or the attempt failed).
+    pub fn upstream_ended(&mut self) {
+        if let Some(since) = self.upstream_since.take() {
+            self.upstream += since.elapsed();
+        }
+    }
+
+    /// The first byte of the answer goes to the client.
+    pub fn first_byte(&mut self) {
+        if let (Some(started), None) = (self.started, self.record.ttfb_ms) {
+            self.record.ttfb_ms = Some(ms(started.elapsed()));
+        }
+    }
+
+    /// The latest usage the upstream reported.
+    pub fn usage(&mut self, usage: Usage) {
+        self.record.input_tokens = usage.input_tokens;
+        self.record.output_tokens = usage.output_tokens;
+        self.record.cached_tokens = usage.cached_input_tokens;
+    }
+
+    /// The complete answer's body (kept only when body storage is on).
+    pub fn response_body(&mut self, body: &[u8]) {
+        if let Some(monitor) = &self.monitor {
+            self.record.response_body = monitor.body(&String::from_utf8_lossy(body));
+        }
+    }
+
+    /// Ends the call with the client's status and, for failures, what went wrong.
+    pub fn finish(&mut self, status: u16, error: Option<String>) {
+        let (Some(monitor), Some(started)) = (self.monitor.take(), self.started) else {
+            return;
+        };
+        self.upstream_ended();
+        let total = started.elapsed();
+        let record = &mut self.record;
+        record.status = status;
+        record.error = error;
+        record.total_ms = ms(total);
+        if record.ttfb_ms.is_none() && status < 300 {
+            record.ttfb_ms = Some(record.total_ms);
+        }
+        if record.attempts > 0 {
+            record.upstream_ms = Some(ms(self.upstream));
+            record.overhead_ms = Some(ms(total.saturating_sub(self.upstream)));
+        }
+        monitor.record(std::mem::take(record));
+    }
+}
+
+impl Drop for Trace {
+    fn drop(&mut self) {
+        // A call dropped unfinished: the client closed the connection.
+        self.finish(
+            499,
+            Some("the client closed the connection before the answer was complete".into()),
+        );
+    }
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
