@@ -193,15 +193,24 @@ impl Monitor {
         rows
     }
 
-    /// Recent records, from the database when there is one (older history
-    /// included), else from memory.
+    /// Recent records: the newest from memory (the database may lag behind
+    /// its writer), older ones from the database when there is one.
     pub fn logs(&self, filter: &LogFilter) -> Vec<RequestRecord> {
-        if let Some(path) = &self.settings.database
+        let mut records: Vec<RequestRecord> = self.recent(filter).iter().map(|r| (**r).clone()).collect();
+        if records.len() < filter.limit
+            && let Some(path) = &self.settings.database
             && let Ok(rows) = Store::open_read_only(path).and_then(|store| store.query(filter))
         {
-            return rows.into_iter().map(|(_, record)| record).collect();
+            let seen: std::collections::HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
+            let oldest = records.last().map_or(i64::MAX, |r| r.time_ms);
+            records.extend(
+                rows.into_iter()
+                    .map(|(_, record)| record)
+                    .filter(|record| !seen.contains(&record.id) && record.time_ms <= oldest)
+                    .take(filter.limit - records.len()),
+            );
         }
-        self.recent(filter).iter().map(|r| (**r).clone()).collect()
+        records
     }
 
     /// Calls and tokens over time, per `bucket_ms`, grouped by `by`.
