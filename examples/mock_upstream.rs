@@ -2,7 +2,7 @@
 //! on one port, for Switchyard's end-to-end tests and benchmarks.
 //!
 //! ```text
-//! cargo run --example mock_upstream -- [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--api-key KEY]
+//! cargo run --example mock_upstream -- [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--api-key KEY] [--no-tool-calls]
 //! ```
 //!
 //! | route | answers as |
@@ -10,6 +10,8 @@
 //! | `POST /v1/chat/completions` | OpenAI Chat Completions (account base URL `http://127.0.0.1:PORT/v1`) |
 //! | `POST /v1/messages` | Anthropic Messages (base URL `http://127.0.0.1:PORT`) |
 //! | `POST /v1beta/models/{m}:generateContent`, `:streamGenerateContent[?alt=sse]` | Gemini |
+//! | `POST /v1/messages/count_tokens` | Anthropic token count `{"input_tokens": N}` |
+//! | `POST /v1beta/models/{m}:countTokens` | Gemini token count `{"totalTokens": N}` |
 //! | `GET /healthz` | `{"status":"ok"}` |
 //!
 //! Answers are canned but real-shaped, complete or streamed (several events,
@@ -22,7 +24,13 @@
 //!   hold the last user text in the tool's first parameter (streamed in
 //!   fragments for OpenAI and Anthropic, whole for Gemini, as the real APIs do);
 //! - when the last message carries a tool result, the answer is
-//!   `tool result: <the result's text> · echo: <last user text> [mock ...]`.
+//!   `tool result: <the result's text> · echo: <last user text> [mock ...]`;
+//! - with `--no-tool-calls` the answer is always text, whatever tools the
+//!   request declares: a coding agent (Claude Code, Codex) declares dozens of
+//!   tools and must get a plain answer to finish its turn;
+//! - a count is `1000 +` the number of words in the request's `text` fields
+//!   (system, messages, `contents` or `generateContentRequest`), so that a
+//!   test can tell the upstream's count from a gateway's local estimate.
 //!
 //! Each request must carry the provider's own credential header
 //! (`Authorization: Bearer`, `x-api-key` + `anthropic-version`,
@@ -65,9 +73,12 @@ struct Options {
     chunk_delay: Duration,
     /// When set, the only credential accepted.
     api_key: Option<String>,
+    /// Answer with text even when the request declares tools.
+    no_tool_calls: bool,
 }
 
-const USAGE: &str = "usage: mock_upstream [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--api-key KEY]";
+const USAGE: &str =
+    "usage: mock_upstream [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--api-key KEY] [--no-tool-calls]";
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     let mut options = Options::default();
@@ -79,6 +90,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
         };
         if name == "--help" || name == "-h" {
             return Err(USAGE.to_string());
+        }
+        if name == "--no-tool-calls" && inline.is_none() {
+            options.no_tool_calls = true;
+            continue;
         }
         let value = match inline.or_else(|| args.next()) {
             Some(value) => value,
@@ -158,7 +173,7 @@ async fn handle(request: Request<Incoming>, options: Arc<Options>) -> Result<Res
         head.uri.query().unwrap_or(""),
         &head.headers,
         &body,
-        options.api_key.as_deref(),
+        &options,
     );
     if !options.latency.is_zero() {
         tokio::time::sleep(options.latency).await;
@@ -249,6 +264,8 @@ impl Wire {
 enum Route {
     OpenAi,
     Anthropic,
+    /// `/v1/messages/count_tokens`.
+    AnthropicCount,
     /// The model from the path, and how to answer.
     Gemini(String, GeminiMode),
 }
@@ -257,28 +274,32 @@ impl Route {
     fn wire(&self) -> Wire {
         match self {
             Route::OpenAi => Wire::OpenAi,
-            Route::Anthropic => Wire::Anthropic,
+            Route::Anthropic | Route::AnthropicCount => Wire::Anthropic,
             Route::Gemini(..) => Wire::Gemini,
         }
     }
 }
 
-/// How a Gemini stream is framed.
+/// How a Gemini method is answered: generated (whole or framed as a
+/// stream) or counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum GeminiMode {
     Complete,
     Sse,
     JsonArray,
+    /// `:countTokens`.
+    Count,
 }
 
 /// Answers one request; pure, so that tests can call it directly.
-fn respond(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: &[u8], api_key: Option<&str>) -> Reply {
+fn respond(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: &[u8], options: &Options) -> Reply {
     if path == "/healthz" && method == Method::GET {
         return Reply::json(StatusCode::OK, r#"{"status":"ok"}"#.to_string());
     }
     let route = match path {
         "/v1/chat/completions" => Route::OpenAi,
         "/v1/messages" => Route::Anthropic,
+        "/v1/messages/count_tokens" => Route::AnthropicCount,
         _ => match gemini_route(path, query) {
             Some((model, mode)) => Route::Gemini(model, mode),
             None => {
@@ -294,7 +315,7 @@ fn respond(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: 
     if method != Method::POST {
         return error(wire, StatusCode::METHOD_NOT_ALLOWED, &format!("`{path}` takes POST"));
     }
-    if let Some(denied) = check_credentials(wire, headers, api_key) {
+    if let Some(denied) = check_credentials(wire, headers, options.api_key.as_deref()) {
         return denied;
     }
     let value: Value = match serde_json::from_slice(body) {
@@ -304,6 +325,8 @@ fn respond(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: 
     let ask = match &route {
         Route::OpenAi => read_openai(&value),
         Route::Anthropic => read_anthropic(&value),
+        Route::AnthropicCount => return count_reply(wire, &value),
+        Route::Gemini(_, GeminiMode::Count) => return count_reply(wire, &value),
         Route::Gemini(model, mode) => read_gemini(&value, model.clone(), *mode != GeminiMode::Complete),
     };
     let mut ask = match ask {
@@ -311,15 +334,52 @@ fn respond(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: 
         Err(message) => return error(wire, StatusCode::BAD_REQUEST, &message),
     };
     ask.prompt_tokens = tokens(body.len());
+    if options.no_tool_calls {
+        ask.tool = None;
+    }
     let answer = answer(&ask, wire);
     let id = next_id();
     match route {
         Route::OpenAi if ask.stream => openai_stream(&ask, &answer, id),
         Route::OpenAi => openai_complete(&ask, &answer, id),
         Route::Anthropic if ask.stream => anthropic_stream(&ask, &answer, id),
-        Route::Anthropic => anthropic_complete(&ask, &answer, id),
+        // Counting requests were answered above.
+        Route::Anthropic | Route::AnthropicCount => anthropic_complete(&ask, &answer, id),
         Route::Gemini(_, mode) => gemini_reply(&ask, &answer, id, mode),
     }
+}
+
+/// The base of every count, so that an upstream count never looks like a
+/// gateway's local estimate of a short request.
+const COUNT_BASE: u64 = 1000;
+
+/// A counting endpoint's answer in `wire`'s shape: [`COUNT_BASE`] plus the
+/// words of every `text` field in the body, wherever it is nested.
+fn count_reply(wire: Wire, body: &Value) -> Reply {
+    fn words(value: &Value) -> u64 {
+        match value {
+            Value::Object(fields) => fields
+                .iter()
+                .map(|(key, value)| match value {
+                    Value::String(text) if key == "text" => text.split_whitespace().count() as u64,
+                    other => words(other),
+                })
+                .sum(),
+            Value::Array(items) => items.iter().map(words).sum(),
+            _ => 0,
+        }
+    }
+    if body.get("model").is_none() && wire == Wire::Anthropic {
+        return error(wire, StatusCode::BAD_REQUEST, "model: Field required");
+    }
+    let count = COUNT_BASE + words(body);
+    let answer = match wire {
+        Wire::Gemini => {
+            json!({"totalTokens": count, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": count}]})
+        }
+        _ => json!({"input_tokens": count}),
+    };
+    Reply::json(StatusCode::OK, answer.to_string())
 }
 
 /// `/v1beta/models/{model}:{method}` → the model and how to answer.
@@ -337,6 +397,7 @@ fn gemini_route(path: &str, query: &str) -> Option<(String, GeminiMode)> {
         "generateContent" => Some((model, GeminiMode::Complete)),
         "streamGenerateContent" if sse => Some((model, GeminiMode::Sse)),
         "streamGenerateContent" => Some((model, GeminiMode::JsonArray)),
+        "countTokens" => Some((model, GeminiMode::Count)),
         _ => None,
     }
 }
@@ -941,7 +1002,7 @@ fn gemini_reply(ask: &Ask, answer: &Answer, id: u64, mode: GeminiMode) -> Reply 
         )],
     };
     match mode {
-        GeminiMode::Complete => Reply::json(StatusCode::OK, bodies.concat()),
+        GeminiMode::Complete | GeminiMode::Count => Reply::json(StatusCode::OK, bodies.concat()),
         GeminiMode::Sse => Reply::stream(
             "text/event-stream",
             bodies.into_iter().map(|body| format!("data: {body}\r\n\r\n")).collect(),
@@ -993,8 +1054,16 @@ mod tests {
             query,
             headers,
             body.to_string().as_bytes(),
-            Some("k"),
+            &keyed(),
         )
+    }
+
+    /// Options that accept only the key `k`.
+    fn keyed() -> Options {
+        Options {
+            api_key: Some("k".into()),
+            ..Options::default()
+        }
     }
 
     /// The `data:` payloads of an SSE body, parsed (`[DONE]` kept as a string).
@@ -1262,19 +1331,86 @@ mod tests {
             "",
             &headers(&[("authorization", "Bearer wrong")]),
             b"{}",
-            Some("k"),
+            &keyed(),
         );
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
         assert!(reply.text().contains("invalid_api_key"));
         let reply = post("/v1beta/models/g:generateContent", "", &HeaderMap::new(), json!({}));
         assert_eq!(reply.status, StatusCode::FORBIDDEN);
         assert!(reply.text().contains("PERMISSION_DENIED"));
-        let reply = respond(&Method::POST, "/v1/chat/completions", "", &openai_headers(), b"{", None);
+        let reply = respond(
+            &Method::POST,
+            "/v1/chat/completions",
+            "",
+            &openai_headers(),
+            b"{",
+            &Options::default(),
+        );
         assert_eq!(reply.status, StatusCode::BAD_REQUEST);
         let reply = post("/v2/other", "", &openai_headers(), json!({}));
         assert_eq!(reply.status, StatusCode::NOT_FOUND);
-        let reply = respond(&Method::GET, "/v1/messages", "", &anthropic_headers(), b"", None);
+        let reply = respond(
+            &Method::GET,
+            "/v1/messages",
+            "",
+            &anthropic_headers(),
+            b"",
+            &Options::default(),
+        );
         assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[test]
+    fn counting_endpoints_answer_the_base_plus_the_words() {
+        let body = json!({"model": "claude-x", "system": [{"type": "text", "text": "be brief"}],
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "one two three"}]}]});
+        let reply = post("/v1/messages/count_tokens", "", &anthropic_headers(), body);
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.text(), r#"{"input_tokens":1005}"#);
+        let reply = post(
+            "/v1/messages/count_tokens",
+            "",
+            &anthropic_headers(),
+            json!({"messages": []}),
+        );
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+
+        let wrapped = json!({"generateContentRequest": {"model": "models/g",
+            "contents": [{"role": "user", "parts": [{"text": "alpha beta"}]}]}});
+        let reply = post("/v1beta/models/g:countTokens", "", &gemini_headers(), wrapped);
+        let value: Value = serde_json::from_str(&reply.text()).unwrap();
+        assert_eq!(value["totalTokens"], 1002);
+        let bare = json!({"contents": [{"parts": [{"text": "alpha"}]}]});
+        let value: Value =
+            serde_json::from_str(&post("/v1beta/models/g:countTokens", "", &gemini_headers(), bare).text()).unwrap();
+        assert_eq!(value["totalTokens"], 1001);
+        let reply = post("/v1beta/models/g:countTokens", "", &HeaderMap::new(), json!({}));
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "counting needs the key too");
+    }
+
+    #[test]
+    fn no_tool_calls_answers_text_despite_tools() {
+        let options = Options {
+            no_tool_calls: true,
+            ..keyed()
+        };
+        let body = json!({"model": "gpt-x", "tools": weather_tool_openai(),
+            "messages": [{"role": "user", "content": "Paris?"}]});
+        let reply = respond(
+            &Method::POST,
+            "/v1/chat/completions",
+            "",
+            &openai_headers(),
+            body.to_string().as_bytes(),
+            &options,
+        );
+        let value: Value = serde_json::from_str(&reply.text()).unwrap();
+        assert_eq!(
+            value["choices"][0]["message"]["content"],
+            "echo: Paris? [mock openai gpt-x]"
+        );
+        assert_eq!(value["choices"][0]["finish_reason"], "stop");
+        assert!(parse_args(["--no-tool-calls".to_string()]).unwrap().no_tool_calls);
     }
 
     #[test]
