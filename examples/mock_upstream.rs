@@ -25,9 +25,16 @@
 //!   fragments for OpenAI and Anthropic, whole for Gemini, as the real APIs do);
 //! - when the last message carries a tool result, the answer is
 //!   `tool result: <the result's text> · echo: <last user text> [mock ...]`;
-//! - with `--no-tool-calls` the answer is always text, whatever tools the
-//!   request declares: a coding agent (Claude Code, Codex) declares dozens of
-//!   tools and must get a plain answer to finish its turn;
+//! - with `--no-tool-calls` the answer is text whatever tools the request
+//!   declares: a coding agent (Claude Code, Codex) declares dozens of tools
+//!   and must get a plain answer to finish its turn;
+//! - in any mode, a last user text that contains `[call NAME {JSON}]` gets a
+//!   call of tool NAME with those arguments, so that a test can make an agent
+//!   run a chosen tool and send its result back;
+//! - Gemini function calls carry a `thoughtSignature`, and a request whose
+//!   model turn holds a function call without that signature is refused with
+//!   a 400, as Gemini 3 refuses one (stricter than Gemini, which also takes
+//!   its documented placeholder: a lost signature must not go unnoticed);
 //! - a count is `1000 +` the number of words in the request's `text` fields
 //!   (system, messages, `contents` or `generateContentRequest`), so that a
 //!   test can tell the upstream's count from a gateway's local estimate.
@@ -334,6 +341,7 @@ fn respond(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: 
         Err(message) => return error(wire, StatusCode::BAD_REQUEST, &message),
     };
     ask.prompt_tokens = tokens(body.len());
+    ask.requested_call = requested_call(&ask.user_text);
     if options.no_tool_calls {
         ask.tool = None;
     }
@@ -493,6 +501,9 @@ struct Ask {
     tool: Option<ToolSpec>,
     /// The text of the tool result the last message carries.
     tool_result: Option<String>,
+    /// A call the user text asked for with `[call NAME {JSON}]`: the name
+    /// and the arguments' JSON text.
+    requested_call: Option<(String, String)>,
     /// A token count for usage, from the body size.
     prompt_tokens: u64,
 }
@@ -542,6 +553,12 @@ fn answer(ask: &Ask, wire: Wire) -> Answer {
     if let Some(result) = &ask.tool_result {
         return Answer::Text(format!("tool result: {result} · echo: {} {signature}", ask.user_text));
     }
+    if let Some((name, arguments)) = &ask.requested_call {
+        return Answer::ToolCall {
+            name: name.clone(),
+            arguments: arguments.clone(),
+        };
+    }
     match &ask.tool {
         Some(tool) => {
             let arguments = match &tool.first_param {
@@ -564,6 +581,56 @@ fn answer(ask: &Ask, wire: Wire) -> Answer {
         }
         None => Answer::Text(format!("echo: {} {signature}", ask.user_text)),
     }
+}
+
+/// The call a user text asks for with `[call NAME {JSON}]`, the arguments
+/// being a JSON object: its name and the arguments' JSON text.
+fn requested_call(text: &str) -> Option<(String, String)> {
+    const OPEN: &str = "[call ";
+    let rest = &text[text.find(OPEN)? + OPEN.len()..];
+    let (name, rest) = rest.split_once(' ')?;
+    let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
+    let arguments = values.next()?.ok()?;
+    let after = &rest[values.byte_offset()..];
+    (arguments.is_object() && after.starts_with(']')).then(|| (name.to_string(), arguments.to_string()))
+}
+
+/// The signature on every Gemini function call the mock makes (base64, as
+/// Gemini's are), which it wants back on the next turn.
+const THOUGHT_SIGNATURE: &str = "bW9jay10aG91Z2h0LXNpZ25hdHVyZQ==";
+
+/// Gemini 3's check: the first function call of each model turn must carry
+/// the signature it was given.
+fn check_signatures(contents: &[Value]) -> Result<(), String> {
+    let field = |v: &Value, camel: &str, snake: &str| v.get(camel).or_else(|| v.get(snake)).cloned();
+    for (position, content) in contents.iter().enumerate() {
+        if content.get("role").and_then(Value::as_str) != Some("model") {
+            continue;
+        }
+        let parts = content
+            .get("parts")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let Some(call) = parts
+            .iter()
+            .find(|p| field(p, "functionCall", "function_call").is_some())
+        else {
+            continue;
+        };
+        let signature = field(call, "thoughtSignature", "thought_signature");
+        if signature.as_ref().and_then(Value::as_str) != Some(THOUGHT_SIGNATURE) {
+            let name = field(call, "functionCall", "function_call")
+                .and_then(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_default();
+            return Err(format!(
+                "Function call is missing a thought_signature in functionCall parts. This is required for tools to work \
+                 correctly. Additional data, function call `{name}`, position {position}. (mock_upstream wants back the \
+                 signature {THOUGHT_SIGNATURE} it gave.)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The text of a content that is a string or a list of text parts.
@@ -613,6 +680,7 @@ fn read_openai(body: &Value) -> Result<Ask, String> {
         user_text,
         tool,
         tool_result,
+        requested_call: None,
         prompt_tokens: 0,
     })
 }
@@ -652,6 +720,7 @@ fn read_anthropic(body: &Value) -> Result<Ask, String> {
         user_text,
         tool,
         tool_result,
+        requested_call: None,
         prompt_tokens: 0,
     })
 }
@@ -661,6 +730,7 @@ fn read_gemini(body: &Value, model: String, stream: bool) -> Result<Ask, String>
         .get("contents")
         .and_then(Value::as_array)
         .ok_or("* GenerateContentRequest.contents: contents is not specified")?;
+    check_signatures(contents)?;
     let parts = |c: &Value| c.get("parts").and_then(Value::as_array).cloned().unwrap_or_default();
     let field = |v: &Value, camel: &str, snake: &str| v.get(camel).or_else(|| v.get(snake)).cloned();
     let user_text = contents
@@ -704,6 +774,7 @@ fn read_gemini(body: &Value, model: String, stream: bool) -> Result<Ask, String>
         user_text,
         tool,
         tool_result,
+        requested_call: None,
         prompt_tokens: 0,
     })
 }
@@ -997,7 +1068,10 @@ fn gemini_reply(ask: &Ask, answer: &Answer, id: u64, mode: GeminiMode) -> Reply 
         }
         // Gemini sends a function call whole, in one chunk.
         (Answer::ToolCall { name, arguments }, _) => vec![response(
-            format!(r#"[{{"functionCall":{{"name":{},"args":{arguments}}}}}]"#, quote(name)),
+            format!(
+                r#"[{{"functionCall":{{"name":{},"args":{arguments}}},"thoughtSignature":"{THOUGHT_SIGNATURE}"}}]"#,
+                quote(name)
+            ),
             true,
         )],
     };
@@ -1304,13 +1378,68 @@ mod tests {
             value["candidates"][0]["content"]["parts"][0]["functionCall"],
             json!({"name": "weather", "args": {"place": "Oslo"}})
         );
+        assert_eq!(
+            value["candidates"][0]["content"]["parts"][0]["thoughtSignature"],
+            THOUGHT_SIGNATURE
+        );
+    }
+
+    #[test]
+    fn gemini_refuses_a_function_call_without_its_signature() {
+        let turn = |part: Value| {
+            json!({"contents": [
+                {"role": "user", "parts": [{"text": "Oslo"}]},
+                {"role": "model", "parts": [{"text": "checking"}, part]},
+                {"role": "user", "parts": [{"functionResponse": {"name": "weather", "response": {"result": "snow"}}}]}
+            ]})
+        };
+        let path = "/v1beta/models/g:generateContent";
+        for lost in [
+            json!({"functionCall": {"name": "weather", "args": {}}}),
+            json!({"functionCall": {"name": "weather", "args": {}}, "thoughtSignature": "skip_thought_signature_validator"}),
+        ] {
+            let reply = post(path, "", &gemini_headers(), turn(lost));
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+            assert!(reply.text().contains("missing a thought_signature"), "{}", reply.text());
+        }
+        let kept = json!({"function_call": {"name": "weather", "args": {}}, "thought_signature": THOUGHT_SIGNATURE});
+        assert_eq!(post(path, "", &gemini_headers(), turn(kept)).status, StatusCode::OK);
+    }
+
+    #[test]
+    fn a_call_asked_for_in_the_text_is_made() {
+        assert_eq!(
+            requested_call(r#"Please [call Bash {"command": "echo [ok]"}] now"#),
+            Some(("Bash".to_string(), r#"{"command":"echo [ok]"}"#.to_string()))
+        );
+        assert_eq!(requested_call("no call here"), None);
+        assert_eq!(requested_call(r#"[call Bash "not an object"]"#), None);
+        assert_eq!(requested_call(r#"[call Bash {"unclosed": 1}"#), None);
+
+        let options = Options {
+            no_tool_calls: true,
+            ..keyed()
+        };
+        let body = json!({"model": "claude-x", "max_tokens": 100, "tools": [{"name": "Bash", "input_schema": {"type": "object"}}],
+            "messages": [{"role": "user", "content": r#"run it [call Bash {"command": "echo hi"}]"#}]});
+        let reply = respond(
+            &Method::POST,
+            "/v1/messages",
+            "",
+            &anthropic_headers(),
+            body.to_string().as_bytes(),
+            &options,
+        );
+        let value: Value = serde_json::from_str(&reply.text()).unwrap();
+        assert_eq!(value["content"][0]["name"], "Bash");
+        assert_eq!(value["content"][0]["input"], json!({"command": "echo hi"}));
     }
 
     #[test]
     fn gemini_function_responses_are_echoed() {
         let body = json!({"contents": [
             {"role": "user", "parts": [{"text": "Oslo"}]},
-            {"role": "model", "parts": [{"functionCall": {"name": "weather", "args": {}}}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "weather", "args": {}}, "thoughtSignature": THOUGHT_SIGNATURE}]},
             {"role": "user", "parts": [{"functionResponse": {"name": "weather", "response": {"result": "snow"}}}]}
         ], "tools": [{"function_declarations": [{"name": "weather"}]}]});
         let value: Value =
