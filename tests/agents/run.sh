@@ -20,6 +20,12 @@
 #                    (wire_api = "responses", base_url = gateway/v1), -m per upstream
 #      and checks that the mock's echo of the prompt, signed with the upstream
 #      and model it reached (`[mock gemini gemini-e2e-flash]`), is in the output.
+#      Then a tool round trip per agent and upstream: the prompt asks the mock
+#      (`[call Bash {...}]`, `[call exec_command {...}]`) to call the agent's
+#      shell tool with `echo swy-$((6*7))`; the agent runs it, sends the result
+#      back, and the mock's answer must quote `swy-42`. The mock signs its
+#      Gemini function calls and refuses a turn that lost the signature, so
+#      the Gemini runs prove the signature survived the agent's round trip.
 #      Both agents run with a private HOME and their telemetry, error
 #      reporting, update checks and plugin sync off. When strace is present
 #      every agent runs under it and the run fails if an agent opened a
@@ -316,6 +322,13 @@ for model in "${MODELS[@]}"; do
     CASE_ENV=(ANTHROPIC_BASE_URL="$GATEWAY" ANTHROPIC_API_KEY="$GATEWAY_KEY"
         ANTHROPIC_DEFAULT_HAIKU_MODEL="$model" ANTHROPIC_SMALL_FAST_MODEL="$model")
     run_case "claude -p via $upstream" "${CLAUDE[@]}" -p "$prompt" --model "$model"
+    # A tool round trip: the mock calls Bash as the prompt asks, Claude Code
+    # runs it and sends the result back, the mock quotes it. `swy-42` is in
+    # no prompt: only the command's output carries it.
+    # shellcheck disable=SC2016 # the shell that expands it is the agent's
+    prompt='Run the marker command. [call Bash {"command": "echo swy-$((6*7))", "description": "Print the marker"}]'
+    NEEDLES=("tool result: swy-42" "[mock $upstream $model]")
+    run_case "claude -p tool call via $upstream" "${CLAUDE[@]}" -p "$prompt" --model "$model" --allowedTools 'Bash(echo:*)'
 done
 
 # Codex runs with the README's ~/.codex/config.toml, its model chosen by -m.
@@ -325,6 +338,12 @@ for model in "${MODELS[@]}"; do
     NEEDLES=("$prompt" "[mock $upstream $model]")
     CASE_ENV=(SWITCHYARD_API_KEY="$GATEWAY_KEY")
     run_case "codex exec via $upstream" "${CODEX[@]}" exec --skip-git-repo-check -m "$model" "$prompt"
+    # The same through Codex's exec_command; the mock quotes the whole
+    # function_call_output, whose exit line Codex prints nowhere else.
+    # shellcheck disable=SC2016 # the shell that expands it is the agent's
+    prompt='Run the marker command. [call exec_command {"cmd": "echo swy-$((6*7))"}]'
+    NEEDLES=("tool result: " "Process exited with code 0" "swy-42" "[mock $upstream $model]")
+    run_case "codex exec tool call via $upstream" "${CODEX[@]}" exec --skip-git-repo-check -m "$model" "$prompt"
 done
 
 # 5. The README's snippets, as written there ---------------------------------------
