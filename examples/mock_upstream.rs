@@ -35,6 +35,12 @@
 //!   model turn holds a function call without that signature is refused with
 //!   a 400, as Gemini 3 refuses one (stricter than Gemini, which also takes
 //!   its documented placeholder: a lost signature must not go unnoticed);
+//! - when a request asks for thinking (Anthropic `thinking` enabled or
+//!   adaptive, Gemini `thinkingConfig.includeThoughts`), the answer opens
+//!   with a signed thought ([`MOCK_THOUGHT`]); an Anthropic request with
+//!   thinking on must open its last assistant turn that called a tool with
+//!   that signed thinking block, and any thinking block must carry the
+//!   mock's signature, as Anthropic checks (else a 400 in its words);
 //! - a count is `1000 +` the number of words in the request's `text` fields
 //!   (system, messages, `contents` or `generateContentRequest`), so that a
 //!   test can tell the upstream's count from a gateway's local estimate.
@@ -504,6 +510,8 @@ struct Ask {
     /// A call the user text asked for with `[call NAME {JSON}]`: the name
     /// and the arguments' JSON text.
     requested_call: Option<(String, String)>,
+    /// The request asks for thinking: the answer opens with a signed thought.
+    thinking: bool,
     /// A token count for usage, from the body size.
     prompt_tokens: u64,
 }
@@ -595,9 +603,61 @@ fn requested_call(text: &str) -> Option<(String, String)> {
     (arguments.is_object() && after.starts_with(']')).then(|| (name.to_string(), arguments.to_string()))
 }
 
-/// The signature on every Gemini function call the mock makes (base64, as
-/// Gemini's are), which it wants back on the next turn.
+/// The signature on every Gemini function call and thought the mock makes
+/// (base64, as Gemini's are), which it wants back on the next turn.
 const THOUGHT_SIGNATURE: &str = "bW9jay10aG91Z2h0LXNpZ25hdHVyZQ==";
+
+/// The text of the thought that opens an answer when thinking is asked for.
+const MOCK_THOUGHT: &str = "The mock thinks before it answers.";
+
+/// The signature of the mock's Anthropic thinking blocks.
+const ANTHROPIC_SIGNATURE: &str = "RXFNb2NrVGhpbmtpbmdTaWduYXR1cmU=";
+
+/// Anthropic's checks of thinking in the history: every thinking block
+/// carries the signature it was given, and with thinking on, the last
+/// assistant turn that called a tool opens with its thinking.
+fn check_thinking(messages: &[Value], thinking_on: bool) -> Result<(), String> {
+    let kind = |block: &Value| block.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+    let assistant_turns = messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.get("role").and_then(Value::as_str) == Some("assistant"));
+    for (index, message) in assistant_turns.clone() {
+        let blocks = message
+            .get("content")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for (position, block) in blocks.iter().enumerate() {
+            if kind(block) == "thinking" && block.get("signature").and_then(Value::as_str) != Some(ANTHROPIC_SIGNATURE)
+            {
+                return Err(format!(
+                    "messages.{index}.content.{position}: Invalid `signature` in `thinking` block"
+                ));
+            }
+        }
+    }
+    let Some((index, last)) = assistant_turns.last() else {
+        return Ok(());
+    };
+    let blocks = last
+        .get("content")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let called = blocks.iter().any(|b| kind(b) == "tool_use");
+    let opens_with_thinking = blocks
+        .first()
+        .is_some_and(|b| kind(b) == "thinking" || kind(b) == "redacted_thinking");
+    if thinking_on && called && !opens_with_thinking {
+        let found = blocks.first().map(kind).unwrap_or_default();
+        return Err(format!(
+            "messages.{index}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{found}`. When \
+             `thinking` is enabled, a final `assistant` message must start with a thinking block."
+        ));
+    }
+    Ok(())
+}
 
 /// Gemini 3's check: the first function call of each model turn must carry
 /// the signature it was given.
@@ -681,6 +741,7 @@ fn read_openai(body: &Value) -> Result<Ask, String> {
         tool,
         tool_result,
         requested_call: None,
+        thinking: false,
         prompt_tokens: 0,
     })
 }
@@ -693,6 +754,11 @@ fn read_anthropic(body: &Value) -> Result<Ask, String> {
     if body.get("max_tokens").and_then(Value::as_u64).is_none() {
         return Err("max_tokens: Field required".to_string());
     }
+    let thinking = matches!(
+        body.pointer("/thinking/type").and_then(Value::as_str),
+        Some("enabled" | "adaptive")
+    );
+    check_thinking(messages, thinking)?;
     let is_user = |m: &&Value| m.get("role").and_then(Value::as_str) == Some("user");
     let user_text = messages
         .iter()
@@ -721,6 +787,7 @@ fn read_anthropic(body: &Value) -> Result<Ask, String> {
         tool,
         tool_result,
         requested_call: None,
+        thinking,
         prompt_tokens: 0,
     })
 }
@@ -731,6 +798,12 @@ fn read_gemini(body: &Value, model: String, stream: bool) -> Result<Ask, String>
         .and_then(Value::as_array)
         .ok_or("* GenerateContentRequest.contents: contents is not specified")?;
     check_signatures(contents)?;
+    let thinking = ["/generationConfig/thinkingConfig", "/generation_config/thinking_config"]
+        .iter()
+        .filter_map(|pointer| body.pointer(pointer))
+        .any(|config| {
+            config.get("includeThoughts").or_else(|| config.get("include_thoughts")) == Some(&Value::Bool(true))
+        });
     let parts = |c: &Value| c.get("parts").and_then(Value::as_array).cloned().unwrap_or_default();
     let field = |v: &Value, camel: &str, snake: &str| v.get(camel).or_else(|| v.get(snake)).cloned();
     let user_text = contents
@@ -775,6 +848,7 @@ fn read_gemini(body: &Value, model: String, stream: bool) -> Result<Ask, String>
         tool,
         tool_result,
         requested_call: None,
+        thinking,
         prompt_tokens: 0,
     })
 }
@@ -955,15 +1029,23 @@ fn anthropic_usage(input: u64, output: u64) -> String {
 }
 
 fn anthropic_complete(ask: &Ask, answer: &Answer, id: u64) -> Reply {
-    let (content, stop) = match answer {
-        Answer::Text(text) => (format!(r#"[{{"type":"text","text":{}}}]"#, quote(text)), "end_turn"),
+    let (block, stop) = match answer {
+        Answer::Text(text) => (format!(r#"{{"type":"text","text":{}}}"#, quote(text)), "end_turn"),
         Answer::ToolCall { name, arguments } => (
             format!(
-                r#"[{{"type":"tool_use","id":"toolu_mock{id}","name":{},"input":{arguments}}}]"#,
+                r#"{{"type":"tool_use","id":"toolu_mock{id}","name":{},"input":{arguments}}}"#,
                 quote(name)
             ),
             "tool_use",
         ),
+    };
+    let content = if ask.thinking {
+        format!(
+            r#"[{{"type":"thinking","thinking":{},"signature":"{ANTHROPIC_SIGNATURE}"}},{block}]"#,
+            quote(MOCK_THOUGHT)
+        )
+    } else {
+        format!("[{block}]")
     };
     Reply::json(
         StatusCode::OK,
@@ -986,16 +1068,40 @@ fn anthropic_stream(ask: &Ask, answer: &Answer, id: u64) -> Reply {
         ),
     )];
     let delta = |data: String| event("content_block_delta", data);
+    // A signed thinking block first, when thinking was asked for.
+    let index = if ask.thinking {
+        chunks.push(event(
+            "content_block_start",
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}"#
+                .to_string(),
+        ));
+        chunks.push(delta(format!(
+            r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"thinking_delta","thinking":{}}}}}"#,
+            quote(MOCK_THOUGHT)
+        )));
+        chunks.push(delta(format!(
+            r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"signature_delta","signature":"{ANTHROPIC_SIGNATURE}"}}}}"#
+        )));
+        chunks.push(event(
+            "content_block_stop",
+            r#"{"type":"content_block_stop","index":0}"#.to_string(),
+        ));
+        1
+    } else {
+        0
+    };
     let stop = match answer {
         Answer::Text(text) => {
             chunks.push(event(
                 "content_block_start",
-                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#.to_string(),
+                format!(
+                    r#"{{"type":"content_block_start","index":{index},"content_block":{{"type":"text","text":""}}}}"#
+                ),
             ));
             chunks.push(event("ping", r#"{"type": "ping"}"#.to_string()));
             for piece in split_text(text, 3) {
                 chunks.push(delta(format!(
-                    r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":{}}}}}"#,
+                    r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"text_delta","text":{}}}}}"#,
                     quote(piece)
                 )));
             }
@@ -1005,14 +1111,14 @@ fn anthropic_stream(ask: &Ask, answer: &Answer, id: u64) -> Reply {
             chunks.push(event(
                 "content_block_start",
                 format!(
-                    r#"{{"type":"content_block_start","index":0,"content_block":{{"type":"tool_use","id":"toolu_mock{id}","name":{},"input":{{}}}}}}"#,
+                    r#"{{"type":"content_block_start","index":{index},"content_block":{{"type":"tool_use","id":"toolu_mock{id}","name":{},"input":{{}}}}}}"#,
                     quote(name)
                 ),
             ));
             chunks.push(event("ping", r#"{"type": "ping"}"#.to_string()));
             for fragment in std::iter::once("").chain(split_fragments(arguments, 8)) {
                 chunks.push(delta(format!(
-                    r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"input_json_delta","partial_json":{}}}}}"#,
+                    r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"input_json_delta","partial_json":{}}}}}"#,
                     quote(fragment)
                 )));
             }
@@ -1021,7 +1127,7 @@ fn anthropic_stream(ask: &Ask, answer: &Answer, id: u64) -> Reply {
     };
     chunks.push(event(
         "content_block_stop",
-        r#"{"type":"content_block_stop","index":0}"#.to_string(),
+        format!(r#"{{"type":"content_block_stop","index":{index}}}"#),
     ));
     chunks.push(event(
         "message_delta",
@@ -1055,26 +1161,33 @@ fn gemini_reply(ask: &Ask, answer: &Answer, id: u64, mode: GeminiMode) -> Reply 
         )
     };
     let text_part = |text: &str| format!(r#"[{{"text":{}}}]"#, quote(text));
-    let bodies: Vec<String> = match (answer, mode) {
-        (Answer::Text(text), GeminiMode::Complete) => vec![response(text_part(text), true)],
-        (Answer::Text(text), _) => {
-            let pieces = split_text(text, 3);
-            let last = pieces.len() - 1;
-            pieces
-                .iter()
-                .enumerate()
-                .map(|(i, piece)| response(text_part(piece), i == last))
-                .collect()
-        }
+    let thought = format!(
+        r#"{{"text":{},"thought":true,"thoughtSignature":"{THOUGHT_SIGNATURE}"}}"#,
+        quote(MOCK_THOUGHT)
+    );
+    // Each chunk's parts, as a JSON array.
+    let mut chunks: Vec<String> = match (answer, mode) {
+        (Answer::Text(text), GeminiMode::Complete) => vec![text_part(text)],
+        (Answer::Text(text), _) => split_text(text, 3).into_iter().map(text_part).collect(),
         // Gemini sends a function call whole, in one chunk.
-        (Answer::ToolCall { name, arguments }, _) => vec![response(
-            format!(
-                r#"[{{"functionCall":{{"name":{},"args":{arguments}}},"thoughtSignature":"{THOUGHT_SIGNATURE}"}}]"#,
-                quote(name)
-            ),
-            true,
+        (Answer::ToolCall { name, arguments }, _) => vec![format!(
+            r#"[{{"functionCall":{{"name":{},"args":{arguments}}},"thoughtSignature":"{THOUGHT_SIGNATURE}"}}]"#,
+            quote(name)
         )],
     };
+    if ask.thinking {
+        // The thought comes first: in the one answer, or as a chunk of its own.
+        match mode {
+            GeminiMode::Complete | GeminiMode::Count => chunks[0] = format!("[{thought},{}", &chunks[0][1..]),
+            _ => chunks.insert(0, format!("[{thought}]")),
+        }
+    }
+    let last = chunks.len() - 1;
+    let bodies: Vec<String> = chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, parts)| response(parts, i == last))
+        .collect();
     match mode {
         GeminiMode::Complete | GeminiMode::Count => Reply::json(StatusCode::OK, bodies.concat()),
         GeminiMode::Sse => Reply::stream(
@@ -1540,6 +1653,64 @@ mod tests {
         );
         assert_eq!(value["choices"][0]["finish_reason"], "stop");
         assert!(parse_args(["--no-tool-calls".to_string()]).unwrap().no_tool_calls);
+    }
+
+    #[test]
+    fn thinking_opens_the_answer_signed_and_must_come_back() {
+        let tools =
+            json!([{"name": "lookup", "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}}}]);
+        let ask = json!({"model": "claude-x", "max_tokens": 100, "thinking": {"type": "adaptive"}, "tools": tools,
+            "messages": [{"role": "user", "content": "find"}]});
+        let value: Value =
+            serde_json::from_str(&post("/v1/messages", "", &anthropic_headers(), ask.clone()).text()).unwrap();
+        assert_eq!(value["content"][0]["type"], "thinking");
+        assert_eq!(value["content"][0]["signature"], ANTHROPIC_SIGNATURE);
+        assert_eq!(value["content"][1]["type"], "tool_use");
+
+        let mut streamed = ask.clone();
+        streamed["stream"] = json!(true);
+        let events = sse_data(&post("/v1/messages", "", &anthropic_headers(), streamed));
+        assert_eq!(events[1]["content_block"]["type"], "thinking");
+        assert_eq!(events[3]["delta"]["signature"], ANTHROPIC_SIGNATURE);
+        assert_eq!(events[5]["index"], 1, "the tool call is the second block: {events:?}");
+
+        // The call goes back without its thinking, then with a forged one, then as given.
+        let call = value["content"][1].clone();
+        let result =
+            json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": call["id"], "content": "42"}]});
+        let history = |assistant: Value| {
+            let mut body = ask.clone();
+            body["messages"] =
+                json!([{"role": "user", "content": "find"}, {"role": "assistant", "content": assistant}, result]);
+            post("/v1/messages", "", &anthropic_headers(), body)
+        };
+        let reply = history(json!([call]));
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert!(reply.text().contains("Expected `thinking`"), "{}", reply.text());
+        let forged = json!({"type": "thinking", "thinking": "x", "signature": "forged"});
+        assert_eq!(history(json!([forged, call])).status, StatusCode::BAD_REQUEST);
+        assert_eq!(history(value["content"].clone()).status, StatusCode::OK);
+    }
+
+    #[test]
+    fn gemini_thoughts_come_first_when_asked_for() {
+        let body = json!({"contents": [{"parts": [{"text": "alpha beta"}]}],
+            "generationConfig": {"thinkingConfig": {"includeThoughts": true}}});
+        let value: Value =
+            serde_json::from_str(&post("/v1beta/models/g:generateContent", "", &gemini_headers(), body.clone()).text())
+                .unwrap();
+        let parts = &value["candidates"][0]["content"]["parts"];
+        assert_eq!(parts[0]["thought"], true);
+        assert_eq!(parts[0]["thoughtSignature"], THOUGHT_SIGNATURE);
+        assert_eq!(parts[1]["text"], "echo: alpha beta [mock gemini g]");
+        let events = sse_data(&post(
+            "/v1beta/models/g:streamGenerateContent",
+            "alt=sse",
+            &gemini_headers(),
+            body,
+        ));
+        assert_eq!(events[0]["candidates"][0]["content"]["parts"][0]["thought"], true);
+        assert!(events[1]["candidates"][0]["content"]["parts"][0]["text"].is_string());
     }
 
     #[test]
