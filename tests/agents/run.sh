@@ -24,8 +24,10 @@
 #      (`[call Bash {...}]`, `[call exec_command {...}]`) to call the agent's
 #      shell tool with `echo swy-$((6*7))`; the agent runs it, sends the result
 #      back, and the mock's answer must quote `swy-42`. The mock signs its
-#      Gemini function calls and refuses a turn that lost the signature, so
-#      the Gemini runs prove the signature survived the agent's round trip.
+#      Gemini function calls and refuses a turn that lost the signature, and
+#      its Anthropic and Gemini answers open with a signed thought when thinking
+#      is asked for (both agents ask) and must get it back with the call, so
+#      these runs prove the reasoning survived the agent's round trip.
 #      Both agents run with a private HOME and their telemetry, error
 #      reporting, update checks and plugin sync off. When strace is present
 #      every agent runs under it and the run fails if an agent opened a
@@ -343,6 +345,10 @@ for model in "${MODELS[@]}"; do
     # shellcheck disable=SC2016 # the shell that expands it is the agent's
     prompt='Run the marker command. [call exec_command {"cmd": "echo swy-$((6*7))"}]'
     NEEDLES=("tool result: " "Process exited with code 0" "swy-42" "[mock $upstream $model]")
+    # Codex asks for reasoning summaries: the Anthropic and Gemini mocks think
+    # first and want the signed thinking back with the call, so the round trip
+    # also proves the reasoning survived Codex's encrypted_content.
+    [[ $upstream == openai ]] || NEEDLES+=("The mock thinks before it answers.")
     run_case "codex exec tool call via $upstream" "${CODEX[@]}" exec --skip-git-repo-check -m "$model" "$prompt"
 done
 
