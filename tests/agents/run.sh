@@ -27,7 +27,11 @@
 #      Gemini function calls and refuses a turn that lost the signature, and
 #      its Anthropic and Gemini answers open with a signed thought when thinking
 #      is asked for (both agents ask) and must get it back with the call, so
-#      these runs prove the reasoning survived the agent's round trip.
+#      these runs prove the reasoning survived the agent's round trip. Each
+#      session then gets a second turn (`claude -p --continue`, `codex exec
+#      resume --last`) that sends that whole history back through the gateway
+#      (these cases continue the one before them: keep them together when
+#      filtering with AGENTS_ONLY).
 #      Both agents run with a private HOME and their telemetry, error
 #      reporting, update checks and plugin sync off. When strace is present
 #      every agent runs under it and the run fails if an agent opened a
@@ -331,6 +335,11 @@ for model in "${MODELS[@]}"; do
     prompt='Run the marker command. [call Bash {"command": "echo swy-$((6*7))", "description": "Print the marker"}]'
     NEEDLES=("tool result: swy-42" "[mock $upstream $model]")
     run_case "claude -p tool call via $upstream" "${CLAUDE[@]}" -p "$prompt" --model "$model" --allowedTools 'Bash(echo:*)'
+    # A second turn of that session: Claude Code sends the whole history back
+    # (signed thinking, the call, its result), which the mocks check.
+    prompt="And once more, in a word (claude continued via $upstream)"
+    NEEDLES=("$prompt" "[mock $upstream $model]")
+    run_case "claude -p --continue via $upstream" "${CLAUDE[@]}" -p --continue "$prompt" --model "$model"
 done
 
 # Codex runs with the README's ~/.codex/config.toml, its model chosen by -m.
@@ -350,6 +359,11 @@ for model in "${MODELS[@]}"; do
     # also proves the reasoning survived Codex's encrypted_content.
     [[ $upstream == openai ]] || NEEDLES+=("The mock thinks before it answers.")
     run_case "codex exec tool call via $upstream" "${CODEX[@]}" exec --skip-git-repo-check -m "$model" "$prompt"
+    # A second turn of that session, its history (reasoning items with their
+    # encrypted_content, the call, its output) sent back by Codex.
+    prompt="And once more, in a word (codex resumed via $upstream)"
+    NEEDLES=("$prompt" "[mock $upstream $model]")
+    run_case "codex exec resume via $upstream" "${CODEX[@]}" exec --skip-git-repo-check -m "$model" resume --last "$prompt"
 done
 
 # 5. The README's snippets, as written there ---------------------------------------
