@@ -241,6 +241,13 @@ add_account() {
 add_account openai "$MOCK_URL/v1" 'gpt-*'
 add_account anthropic "$MOCK_URL" 'claude-*'
 add_account gemini "$MOCK_URL" 'gemini-*'
+# A model name Codex knows, so that it sends its full request for it
+# (reasoning effort, text verbosity), served by the strictest mock.
+cat >>"$SWITCHYARD_HOME/config.toml" <<'EOF'
+
+[models]
+"gpt-5.5" = "claude-e2e-sonnet"
+EOF
 GATEWAY_KEY=$("$SWITCHYARD" key show)
 for _ in 1 2 3; do
     PORT=$(free_port)
@@ -365,6 +372,15 @@ for model in "${MODELS[@]}"; do
     NEEDLES=("$prompt" "[mock $upstream $model]")
     run_case "codex exec resume via $upstream" "${CODEX[@]}" exec --skip-git-repo-check -m "$model" resume --last "$prompt"
 done
+
+# Codex with a model it knows (aliased to the Anthropic mock): reasoning
+# effort medium becomes a thinking budget, and its signed thinking must
+# come back through Codex's encrypted_content with the call.
+# shellcheck disable=SC2016 # the shell that expands it is the agent's
+prompt='Run the marker command. [call exec_command {"cmd": "echo swy-$((6*7))"}]'
+NEEDLES=("Process exited with code 0" "swy-42" "[mock anthropic claude-e2e-sonnet]" "The mock thinks before it answers.")
+CASE_ENV=(SWITCHYARD_API_KEY="$GATEWAY_KEY")
+run_case "codex exec -m gpt-5.5 (alias) tool call" "${CODEX[@]}" exec --skip-git-repo-check -m gpt-5.5 "$prompt"
 
 # 5. The README's snippets, as written there ---------------------------------------
 while IFS=$'\t' read -r kind file _; do
