@@ -323,6 +323,19 @@ outside_contacts() {
     fi
 }
 
+# The filter above must tell loopback from anything else: checked on
+# made-up strace lines, so that a broken pattern cannot pass every agent.
+mkdir -p "$WORK/strace"
+cat >"$WORK/strace/self-check.txt" <<'EOF'
+101 connect(3, {sa_family=AF_INET, sin_port=htons(8045), sin_addr=inet_addr("127.0.0.1")}, 16) = 0
+102 execve("/usr/bin/git", ["git", "config", "--get", "remote.origin.url"], 0x1 /* 3 vars */) = 0
+EOF
+[[ -z $(outside_contacts "$WORK/strace/self-check.txt") ]] || die "self-check: the strace filter flags loopback"
+echo '103 connect(4, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("192.0.2.53")}, 16) = 0' >>"$WORK/strace/self-check.txt"
+[[ -n $(outside_contacts "$WORK/strace/self-check.txt") ]] || die "self-check: the strace filter misses a DNS lookup"
+echo '104 execve("/usr/lib/git-core/git-remote-https", ["git-remote-https", "origin"], 0x1 /* 3 vars */) = 0' >"$WORK/strace/self-check.txt"
+[[ -n $(outside_contacts "$WORK/strace/self-check.txt") ]] || die "self-check: the strace filter misses a git fetch"
+
 MODELS=(gpt-e2e-mini claude-e2e-sonnet gemini-e2e-flash)
 provider_of() {
     case $1 in gpt-*) echo openai ;; claude-*) echo anthropic ;; *) echo gemini ;; esac
