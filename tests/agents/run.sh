@@ -16,8 +16,10 @@
 #      accounts on the mock: openai 'gpt-*', anthropic 'claude-*', gemini 'gemini-*'.
 #   4. Runs, each against all three upstreams:
 #        claude -p   ANTHROPIC_BASE_URL + ANTHROPIC_API_KEY, --model per upstream
-#        codex exec  a private CODEX_HOME/config.toml with a custom model provider
-#                    (wire_api = "responses", base_url = gateway/v1), -m per upstream
+#        codex exec  the README's ~/.codex/config.toml (in the private HOME): a
+#                    custom model provider with wire_api = "responses" and
+#                    base_url = gateway/v1; -m per upstream, and once -m gpt-5.5
+#                    (a name Codex knows) aliased to the Anthropic mock
 #      and checks that the mock's echo of the prompt, signed with the upstream
 #      and model it reached (`[mock gemini gemini-e2e-flash]`), is in the output.
 #      Then a tool round trip per agent and upstream: the prompt asks the mock
