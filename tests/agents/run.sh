@@ -37,7 +37,8 @@
 #      Both agents run with a private HOME and their telemetry, error
 #      reporting, update checks and plugin sync off. When strace is present
 #      every agent runs under it and the run fails if an agent opened a
-#      connection to anything but 127.0.0.1 (or ran a program that would).
+#      connection to anything but 127.0.0.1 (or ran a program that would);
+#      strace is installed with apt-get where it is missing and apt-get exists.
 #   5. Runs every runnable snippet of README.md's "## Clients and agents"
 #      section (```sh, ```python, ```js blocks, and ```toml blocks whose
 #      preceding line is `<!-- agents-test: write PATH -->`), in that private
@@ -131,6 +132,11 @@ fi
     die "pip install failed (see $WORK/pip.log)"
 
 STRACE=
+if ! command -v strace >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    # shellcheck source=scripts/lib.sh
+    source "$ROOT/scripts/lib.sh"
+    need_packages strace || true
+fi
 if command -v strace >/dev/null 2>&1; then
     STRACE=strace
 else
