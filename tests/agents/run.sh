@@ -370,6 +370,13 @@ for model in "${MODELS[@]}"; do
     run_case "claude -p --continue via $upstream" "${CLAUDE[@]}" -p --continue "$prompt" --model "$model"
 done
 
+# The other way to give Claude Code the key: ANTHROPIC_AUTH_TOKEN, sent as
+# `Authorization: Bearer` (the gateway runs with auth strict).
+prompt="Answer with one word: which gateway is this? (claude with an auth token)"
+NEEDLES=("$prompt" "[mock gemini gemini-e2e-flash]")
+CASE_ENV=(ANTHROPIC_BASE_URL="$GATEWAY" ANTHROPIC_AUTH_TOKEN="$GATEWAY_KEY")
+run_case "claude -p with ANTHROPIC_AUTH_TOKEN" "${CLAUDE[@]}" -p "$prompt" --model gemini-e2e-flash
+
 # Codex runs with the README's ~/.codex/config.toml, its model chosen by -m.
 for model in "${MODELS[@]}"; do
     upstream=$(provider_of "$model")
