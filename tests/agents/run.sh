@@ -39,6 +39,10 @@
 #      every agent runs under it and the run fails if an agent opened a
 #      connection to anything but 127.0.0.1 (or ran a program that would);
 #      strace is installed with apt-get where it is missing and apt-get exists.
+#      The Node SDKs' streaming helpers (tests/agents/node_sdks.mjs: OpenAI
+#      chat.completions.stream and responses.stream, Anthropic messages.stream,
+#      @google/genai generateContentStream) each run a tool round trip against
+#      every upstream, and Anthropic's and Gemini's count tokens.
 #   5. Runs every runnable snippet of README.md's "## Clients and agents"
 #      section (```sh, ```python, ```js blocks, and ```toml blocks whose
 #      preceding line is `<!-- agents-test: write PATH -->`), in that private
@@ -409,6 +413,19 @@ prompt='Run the marker command. [call exec_command {"cmd": "echo swy-$((6*7))"}]
 NEEDLES=("Process exited with code 0" "swy-42" "[mock anthropic claude-e2e-sonnet]" "The mock thinks before it answers.")
 CASE_ENV=(SWITCHYARD_API_KEY="$GATEWAY_KEY")
 run_case "codex exec -m gpt-5.5 (alias) tool call" "${CODEX[@]}" exec --skip-git-repo-check -m gpt-5.5 "$prompt"
+
+# The Node SDKs' own stream accumulators, a tool round trip each
+# (tests/agents/node_sdks.mjs, copied into the npm prefix so that its imports
+# resolve there).
+cp "$ROOT/tests/agents/node_sdks.mjs" "$NPM_DIR/node_sdks.mjs"
+for client in openai-chat openai-responses anthropic gemini; do
+    for model in "${MODELS[@]}"; do
+        upstream=$(provider_of "$model")
+        NEEDLES=("tool result: " "sunny, 22 C" "[mock $upstream $model]")
+        CASE_ENV=(SWITCHYARD_URL="$GATEWAY" SWITCHYARD_KEY="$GATEWAY_KEY")
+        run_case "node $client via $upstream" node "$NPM_DIR/node_sdks.mjs" "$client" "$model"
+    done
+done
 
 # 5. The README's snippets, as written there ---------------------------------------
 while IFS=$'\t' read -r kind file _; do
