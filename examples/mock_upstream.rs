@@ -2,7 +2,7 @@
 //! on one port, for Switchyard's end-to-end tests and benchmarks.
 //!
 //! ```text
-//! cargo run --example mock_upstream -- [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--api-key KEY]
+//! cargo run --example mock_upstream -- [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--api-key KEY] [--no-tool-calls]
 //! ```
 //!
 //! | route | answers as |
@@ -10,6 +10,8 @@
 //! | `POST /v1/chat/completions` | OpenAI Chat Completions (account base URL `http://127.0.0.1:PORT/v1`) |
 //! | `POST /v1/messages` | Anthropic Messages (base URL `http://127.0.0.1:PORT`) |
 //! | `POST /v1beta/models/{m}:generateContent`, `:streamGenerateContent[?alt=sse]` | Gemini |
+//! | `POST /v1/messages/count_tokens` | Anthropic token count `{"input_tokens": N}` |
+//! | `POST /v1beta/models/{m}:countTokens` | Gemini token count `{"totalTokens": N}` |
 //! | `GET /healthz` | `{"status":"ok"}` |
 //!
 //! Answers are canned but real-shaped, complete or streamed (several events,
@@ -22,7 +24,26 @@
 //!   hold the last user text in the tool's first parameter (streamed in
 //!   fragments for OpenAI and Anthropic, whole for Gemini, as the real APIs do);
 //! - when the last message carries a tool result, the answer is
-//!   `tool result: <the result's text> · echo: <last user text> [mock ...]`.
+//!   `tool result: <the result's text> · echo: <last user text> [mock ...]`;
+//! - with `--no-tool-calls` the answer is text whatever tools the request
+//!   declares: a coding agent (Claude Code, Codex) declares dozens of tools
+//!   and must get a plain answer to finish its turn;
+//! - in any mode, a last user text that contains `[call NAME {JSON}]` gets a
+//!   call of tool NAME with those arguments, so that a test can make an agent
+//!   run a chosen tool and send its result back;
+//! - Gemini function calls carry a `thoughtSignature`, and a request whose
+//!   model turn holds a function call without that signature is refused with
+//!   a 400, as Gemini 3 refuses one (stricter than Gemini, which also takes
+//!   its documented placeholder: a lost signature must not go unnoticed);
+//! - when a request asks for thinking (Anthropic `thinking` enabled or
+//!   adaptive, Gemini `thinkingConfig.includeThoughts`), the answer opens
+//!   with a signed thought ([`MOCK_THOUGHT`]); an Anthropic request with
+//!   thinking on must open its last assistant turn that called a tool with
+//!   that signed thinking block, and any thinking block must carry the
+//!   mock's signature, as Anthropic checks (else a 400 in its words);
+//! - a count is `1000 +` the number of words in the request's `text` fields
+//!   (system, messages, `contents` or `generateContentRequest`), so that a
+//!   test can tell the upstream's count from a gateway's local estimate.
 //!
 //! Each request must carry the provider's own credential header
 //! (`Authorization: Bearer`, `x-api-key` + `anthropic-version`,
@@ -65,9 +86,12 @@ struct Options {
     chunk_delay: Duration,
     /// When set, the only credential accepted.
     api_key: Option<String>,
+    /// Answer with text even when the request declares tools.
+    no_tool_calls: bool,
 }
 
-const USAGE: &str = "usage: mock_upstream [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--api-key KEY]";
+const USAGE: &str =
+    "usage: mock_upstream [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--api-key KEY] [--no-tool-calls]";
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     let mut options = Options::default();
@@ -79,6 +103,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
         };
         if name == "--help" || name == "-h" {
             return Err(USAGE.to_string());
+        }
+        if name == "--no-tool-calls" && inline.is_none() {
+            options.no_tool_calls = true;
+            continue;
         }
         let value = match inline.or_else(|| args.next()) {
             Some(value) => value,
@@ -158,7 +186,7 @@ async fn handle(request: Request<Incoming>, options: Arc<Options>) -> Result<Res
         head.uri.query().unwrap_or(""),
         &head.headers,
         &body,
-        options.api_key.as_deref(),
+        &options,
     );
     if !options.latency.is_zero() {
         tokio::time::sleep(options.latency).await;
@@ -249,6 +277,8 @@ impl Wire {
 enum Route {
     OpenAi,
     Anthropic,
+    /// `/v1/messages/count_tokens`.
+    AnthropicCount,
     /// The model from the path, and how to answer.
     Gemini(String, GeminiMode),
 }
@@ -257,28 +287,32 @@ impl Route {
     fn wire(&self) -> Wire {
         match self {
             Route::OpenAi => Wire::OpenAi,
-            Route::Anthropic => Wire::Anthropic,
+            Route::Anthropic | Route::AnthropicCount => Wire::Anthropic,
             Route::Gemini(..) => Wire::Gemini,
         }
     }
 }
 
-/// How a Gemini stream is framed.
+/// How a Gemini method is answered: generated (whole or framed as a
+/// stream) or counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum GeminiMode {
     Complete,
     Sse,
     JsonArray,
+    /// `:countTokens`.
+    Count,
 }
 
 /// Answers one request; pure, so that tests can call it directly.
-fn respond(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: &[u8], api_key: Option<&str>) -> Reply {
+fn respond(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: &[u8], options: &Options) -> Reply {
     if path == "/healthz" && method == Method::GET {
         return Reply::json(StatusCode::OK, r#"{"status":"ok"}"#.to_string());
     }
     let route = match path {
         "/v1/chat/completions" => Route::OpenAi,
         "/v1/messages" => Route::Anthropic,
+        "/v1/messages/count_tokens" => Route::AnthropicCount,
         _ => match gemini_route(path, query) {
             Some((model, mode)) => Route::Gemini(model, mode),
             None => {
@@ -294,7 +328,7 @@ fn respond(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: 
     if method != Method::POST {
         return error(wire, StatusCode::METHOD_NOT_ALLOWED, &format!("`{path}` takes POST"));
     }
-    if let Some(denied) = check_credentials(wire, headers, api_key) {
+    if let Some(denied) = check_credentials(wire, headers, options.api_key.as_deref()) {
         return denied;
     }
     let value: Value = match serde_json::from_slice(body) {
@@ -304,6 +338,8 @@ fn respond(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: 
     let ask = match &route {
         Route::OpenAi => read_openai(&value),
         Route::Anthropic => read_anthropic(&value),
+        Route::AnthropicCount => return count_reply(wire, &value),
+        Route::Gemini(_, GeminiMode::Count) => return count_reply(wire, &value),
         Route::Gemini(model, mode) => read_gemini(&value, model.clone(), *mode != GeminiMode::Complete),
     };
     let mut ask = match ask {
@@ -311,15 +347,53 @@ fn respond(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: 
         Err(message) => return error(wire, StatusCode::BAD_REQUEST, &message),
     };
     ask.prompt_tokens = tokens(body.len());
+    ask.requested_call = requested_call(&ask.user_text);
+    if options.no_tool_calls {
+        ask.tool = None;
+    }
     let answer = answer(&ask, wire);
     let id = next_id();
     match route {
         Route::OpenAi if ask.stream => openai_stream(&ask, &answer, id),
         Route::OpenAi => openai_complete(&ask, &answer, id),
         Route::Anthropic if ask.stream => anthropic_stream(&ask, &answer, id),
-        Route::Anthropic => anthropic_complete(&ask, &answer, id),
+        // Counting requests were answered above.
+        Route::Anthropic | Route::AnthropicCount => anthropic_complete(&ask, &answer, id),
         Route::Gemini(_, mode) => gemini_reply(&ask, &answer, id, mode),
     }
+}
+
+/// The base of every count, so that an upstream count never looks like a
+/// gateway's local estimate of a short request.
+const COUNT_BASE: u64 = 1000;
+
+/// A counting endpoint's answer in `wire`'s shape: [`COUNT_BASE`] plus the
+/// words of every `text` field in the body, wherever it is nested.
+fn count_reply(wire: Wire, body: &Value) -> Reply {
+    fn words(value: &Value) -> u64 {
+        match value {
+            Value::Object(fields) => fields
+                .iter()
+                .map(|(key, value)| match value {
+                    Value::String(text) if key == "text" => text.split_whitespace().count() as u64,
+                    other => words(other),
+                })
+                .sum(),
+            Value::Array(items) => items.iter().map(words).sum(),
+            _ => 0,
+        }
+    }
+    if body.get("model").is_none() && wire == Wire::Anthropic {
+        return error(wire, StatusCode::BAD_REQUEST, "model: Field required");
+    }
+    let count = COUNT_BASE + words(body);
+    let answer = match wire {
+        Wire::Gemini => {
+            json!({"totalTokens": count, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": count}]})
+        }
+        _ => json!({"input_tokens": count}),
+    };
+    Reply::json(StatusCode::OK, answer.to_string())
 }
 
 /// `/v1beta/models/{model}:{method}` → the model and how to answer.
@@ -337,6 +411,7 @@ fn gemini_route(path: &str, query: &str) -> Option<(String, GeminiMode)> {
         "generateContent" => Some((model, GeminiMode::Complete)),
         "streamGenerateContent" if sse => Some((model, GeminiMode::Sse)),
         "streamGenerateContent" => Some((model, GeminiMode::JsonArray)),
+        "countTokens" => Some((model, GeminiMode::Count)),
         _ => None,
     }
 }
@@ -432,6 +507,11 @@ struct Ask {
     tool: Option<ToolSpec>,
     /// The text of the tool result the last message carries.
     tool_result: Option<String>,
+    /// A call the user text asked for with `[call NAME {JSON}]`: the name
+    /// and the arguments' JSON text.
+    requested_call: Option<(String, String)>,
+    /// The request asks for thinking: the answer opens with a signed thought.
+    thinking: bool,
     /// A token count for usage, from the body size.
     prompt_tokens: u64,
 }
@@ -481,6 +561,12 @@ fn answer(ask: &Ask, wire: Wire) -> Answer {
     if let Some(result) = &ask.tool_result {
         return Answer::Text(format!("tool result: {result} · echo: {} {signature}", ask.user_text));
     }
+    if let Some((name, arguments)) = &ask.requested_call {
+        return Answer::ToolCall {
+            name: name.clone(),
+            arguments: arguments.clone(),
+        };
+    }
     match &ask.tool {
         Some(tool) => {
             let arguments = match &tool.first_param {
@@ -503,6 +589,108 @@ fn answer(ask: &Ask, wire: Wire) -> Answer {
         }
         None => Answer::Text(format!("echo: {} {signature}", ask.user_text)),
     }
+}
+
+/// The call a user text asks for with `[call NAME {JSON}]`, the arguments
+/// being a JSON object: its name and the arguments' JSON text.
+fn requested_call(text: &str) -> Option<(String, String)> {
+    const OPEN: &str = "[call ";
+    let rest = &text[text.find(OPEN)? + OPEN.len()..];
+    let (name, rest) = rest.split_once(' ')?;
+    let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
+    let arguments = values.next()?.ok()?;
+    let after = &rest[values.byte_offset()..];
+    (arguments.is_object() && after.starts_with(']')).then(|| (name.to_string(), arguments.to_string()))
+}
+
+/// The signature on every Gemini function call and thought the mock makes
+/// (base64, as Gemini's are), which it wants back on the next turn.
+const THOUGHT_SIGNATURE: &str = "bW9jay10aG91Z2h0LXNpZ25hdHVyZQ==";
+
+/// The text of the thought that opens an answer when thinking is asked for.
+const MOCK_THOUGHT: &str = "The mock thinks before it answers.";
+
+/// The signature of the mock's Anthropic thinking blocks.
+const ANTHROPIC_SIGNATURE: &str = "RXFNb2NrVGhpbmtpbmdTaWduYXR1cmU=";
+
+/// Anthropic's checks of thinking in the history: every thinking block
+/// carries the signature it was given, and with thinking on, the last
+/// assistant turn that called a tool opens with its thinking.
+fn check_thinking(messages: &[Value], thinking_on: bool) -> Result<(), String> {
+    let kind = |block: &Value| block.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+    let assistant_turns = messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.get("role").and_then(Value::as_str) == Some("assistant"));
+    for (index, message) in assistant_turns.clone() {
+        let blocks = message
+            .get("content")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for (position, block) in blocks.iter().enumerate() {
+            if kind(block) == "thinking" && block.get("signature").and_then(Value::as_str) != Some(ANTHROPIC_SIGNATURE)
+            {
+                return Err(format!(
+                    "messages.{index}.content.{position}: Invalid `signature` in `thinking` block"
+                ));
+            }
+        }
+    }
+    let Some((index, last)) = assistant_turns.last() else {
+        return Ok(());
+    };
+    let blocks = last
+        .get("content")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let called = blocks.iter().any(|b| kind(b) == "tool_use");
+    let opens_with_thinking = blocks
+        .first()
+        .is_some_and(|b| kind(b) == "thinking" || kind(b) == "redacted_thinking");
+    if thinking_on && called && !opens_with_thinking {
+        let found = blocks.first().map(kind).unwrap_or_default();
+        return Err(format!(
+            "messages.{index}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{found}`. When \
+             `thinking` is enabled, a final `assistant` message must start with a thinking block."
+        ));
+    }
+    Ok(())
+}
+
+/// Gemini 3's check: the first function call of each model turn must carry
+/// the signature it was given.
+fn check_signatures(contents: &[Value]) -> Result<(), String> {
+    let field = |v: &Value, camel: &str, snake: &str| v.get(camel).or_else(|| v.get(snake)).cloned();
+    for (position, content) in contents.iter().enumerate() {
+        if content.get("role").and_then(Value::as_str) != Some("model") {
+            continue;
+        }
+        let parts = content
+            .get("parts")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let Some(call) = parts
+            .iter()
+            .find(|p| field(p, "functionCall", "function_call").is_some())
+        else {
+            continue;
+        };
+        let signature = field(call, "thoughtSignature", "thought_signature");
+        if signature.as_ref().and_then(Value::as_str) != Some(THOUGHT_SIGNATURE) {
+            let name = field(call, "functionCall", "function_call")
+                .and_then(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_default();
+            return Err(format!(
+                "Function call is missing a thought_signature in functionCall parts. This is required for tools to work \
+                 correctly. Additional data, function call `{name}`, position {position}. (mock_upstream wants back the \
+                 signature {THOUGHT_SIGNATURE} it gave.)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The text of a content that is a string or a list of text parts.
@@ -552,6 +740,8 @@ fn read_openai(body: &Value) -> Result<Ask, String> {
         user_text,
         tool,
         tool_result,
+        requested_call: None,
+        thinking: false,
         prompt_tokens: 0,
     })
 }
@@ -564,6 +754,11 @@ fn read_anthropic(body: &Value) -> Result<Ask, String> {
     if body.get("max_tokens").and_then(Value::as_u64).is_none() {
         return Err("max_tokens: Field required".to_string());
     }
+    let thinking = matches!(
+        body.pointer("/thinking/type").and_then(Value::as_str),
+        Some("enabled" | "adaptive")
+    );
+    check_thinking(messages, thinking)?;
     let is_user = |m: &&Value| m.get("role").and_then(Value::as_str) == Some("user");
     let user_text = messages
         .iter()
@@ -591,6 +786,8 @@ fn read_anthropic(body: &Value) -> Result<Ask, String> {
         user_text,
         tool,
         tool_result,
+        requested_call: None,
+        thinking,
         prompt_tokens: 0,
     })
 }
@@ -600,6 +797,13 @@ fn read_gemini(body: &Value, model: String, stream: bool) -> Result<Ask, String>
         .get("contents")
         .and_then(Value::as_array)
         .ok_or("* GenerateContentRequest.contents: contents is not specified")?;
+    check_signatures(contents)?;
+    let thinking = ["/generationConfig/thinkingConfig", "/generation_config/thinking_config"]
+        .iter()
+        .filter_map(|pointer| body.pointer(pointer))
+        .any(|config| {
+            config.get("includeThoughts").or_else(|| config.get("include_thoughts")) == Some(&Value::Bool(true))
+        });
     let parts = |c: &Value| c.get("parts").and_then(Value::as_array).cloned().unwrap_or_default();
     let field = |v: &Value, camel: &str, snake: &str| v.get(camel).or_else(|| v.get(snake)).cloned();
     let user_text = contents
@@ -643,6 +847,8 @@ fn read_gemini(body: &Value, model: String, stream: bool) -> Result<Ask, String>
         user_text,
         tool,
         tool_result,
+        requested_call: None,
+        thinking,
         prompt_tokens: 0,
     })
 }
@@ -823,15 +1029,23 @@ fn anthropic_usage(input: u64, output: u64) -> String {
 }
 
 fn anthropic_complete(ask: &Ask, answer: &Answer, id: u64) -> Reply {
-    let (content, stop) = match answer {
-        Answer::Text(text) => (format!(r#"[{{"type":"text","text":{}}}]"#, quote(text)), "end_turn"),
+    let (block, stop) = match answer {
+        Answer::Text(text) => (format!(r#"{{"type":"text","text":{}}}"#, quote(text)), "end_turn"),
         Answer::ToolCall { name, arguments } => (
             format!(
-                r#"[{{"type":"tool_use","id":"toolu_mock{id}","name":{},"input":{arguments}}}]"#,
+                r#"{{"type":"tool_use","id":"toolu_mock{id}","name":{},"input":{arguments}}}"#,
                 quote(name)
             ),
             "tool_use",
         ),
+    };
+    let content = if ask.thinking {
+        format!(
+            r#"[{{"type":"thinking","thinking":{},"signature":"{ANTHROPIC_SIGNATURE}"}},{block}]"#,
+            quote(MOCK_THOUGHT)
+        )
+    } else {
+        format!("[{block}]")
     };
     Reply::json(
         StatusCode::OK,
@@ -854,16 +1068,40 @@ fn anthropic_stream(ask: &Ask, answer: &Answer, id: u64) -> Reply {
         ),
     )];
     let delta = |data: String| event("content_block_delta", data);
+    // A signed thinking block first, when thinking was asked for.
+    let index = if ask.thinking {
+        chunks.push(event(
+            "content_block_start",
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}"#
+                .to_string(),
+        ));
+        chunks.push(delta(format!(
+            r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"thinking_delta","thinking":{}}}}}"#,
+            quote(MOCK_THOUGHT)
+        )));
+        chunks.push(delta(format!(
+            r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"signature_delta","signature":"{ANTHROPIC_SIGNATURE}"}}}}"#
+        )));
+        chunks.push(event(
+            "content_block_stop",
+            r#"{"type":"content_block_stop","index":0}"#.to_string(),
+        ));
+        1
+    } else {
+        0
+    };
     let stop = match answer {
         Answer::Text(text) => {
             chunks.push(event(
                 "content_block_start",
-                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#.to_string(),
+                format!(
+                    r#"{{"type":"content_block_start","index":{index},"content_block":{{"type":"text","text":""}}}}"#
+                ),
             ));
             chunks.push(event("ping", r#"{"type": "ping"}"#.to_string()));
             for piece in split_text(text, 3) {
                 chunks.push(delta(format!(
-                    r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":{}}}}}"#,
+                    r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"text_delta","text":{}}}}}"#,
                     quote(piece)
                 )));
             }
@@ -873,14 +1111,14 @@ fn anthropic_stream(ask: &Ask, answer: &Answer, id: u64) -> Reply {
             chunks.push(event(
                 "content_block_start",
                 format!(
-                    r#"{{"type":"content_block_start","index":0,"content_block":{{"type":"tool_use","id":"toolu_mock{id}","name":{},"input":{{}}}}}}"#,
+                    r#"{{"type":"content_block_start","index":{index},"content_block":{{"type":"tool_use","id":"toolu_mock{id}","name":{},"input":{{}}}}}}"#,
                     quote(name)
                 ),
             ));
             chunks.push(event("ping", r#"{"type": "ping"}"#.to_string()));
             for fragment in std::iter::once("").chain(split_fragments(arguments, 8)) {
                 chunks.push(delta(format!(
-                    r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"input_json_delta","partial_json":{}}}}}"#,
+                    r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"input_json_delta","partial_json":{}}}}}"#,
                     quote(fragment)
                 )));
             }
@@ -889,7 +1127,7 @@ fn anthropic_stream(ask: &Ask, answer: &Answer, id: u64) -> Reply {
     };
     chunks.push(event(
         "content_block_stop",
-        r#"{"type":"content_block_stop","index":0}"#.to_string(),
+        format!(r#"{{"type":"content_block_stop","index":{index}}}"#),
     ));
     chunks.push(event(
         "message_delta",
@@ -923,25 +1161,35 @@ fn gemini_reply(ask: &Ask, answer: &Answer, id: u64, mode: GeminiMode) -> Reply 
         )
     };
     let text_part = |text: &str| format!(r#"[{{"text":{}}}]"#, quote(text));
-    let bodies: Vec<String> = match (answer, mode) {
-        (Answer::Text(text), GeminiMode::Complete) => vec![response(text_part(text), true)],
-        (Answer::Text(text), _) => {
-            let pieces = split_text(text, 3);
-            let last = pieces.len() - 1;
-            pieces
-                .iter()
-                .enumerate()
-                .map(|(i, piece)| response(text_part(piece), i == last))
-                .collect()
-        }
+    let thought = format!(
+        r#"{{"text":{},"thought":true,"thoughtSignature":"{THOUGHT_SIGNATURE}"}}"#,
+        quote(MOCK_THOUGHT)
+    );
+    // Each chunk's parts, as a JSON array.
+    let mut chunks: Vec<String> = match (answer, mode) {
+        (Answer::Text(text), GeminiMode::Complete) => vec![text_part(text)],
+        (Answer::Text(text), _) => split_text(text, 3).into_iter().map(text_part).collect(),
         // Gemini sends a function call whole, in one chunk.
-        (Answer::ToolCall { name, arguments }, _) => vec![response(
-            format!(r#"[{{"functionCall":{{"name":{},"args":{arguments}}}}}]"#, quote(name)),
-            true,
+        (Answer::ToolCall { name, arguments }, _) => vec![format!(
+            r#"[{{"functionCall":{{"name":{},"args":{arguments}}},"thoughtSignature":"{THOUGHT_SIGNATURE}"}}]"#,
+            quote(name)
         )],
     };
+    if ask.thinking {
+        // The thought comes first: in the one answer, or as a chunk of its own.
+        match mode {
+            GeminiMode::Complete | GeminiMode::Count => chunks[0] = format!("[{thought},{}", &chunks[0][1..]),
+            _ => chunks.insert(0, format!("[{thought}]")),
+        }
+    }
+    let last = chunks.len() - 1;
+    let bodies: Vec<String> = chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, parts)| response(parts, i == last))
+        .collect();
     match mode {
-        GeminiMode::Complete => Reply::json(StatusCode::OK, bodies.concat()),
+        GeminiMode::Complete | GeminiMode::Count => Reply::json(StatusCode::OK, bodies.concat()),
         GeminiMode::Sse => Reply::stream(
             "text/event-stream",
             bodies.into_iter().map(|body| format!("data: {body}\r\n\r\n")).collect(),
@@ -993,8 +1241,16 @@ mod tests {
             query,
             headers,
             body.to_string().as_bytes(),
-            Some("k"),
+            &keyed(),
         )
+    }
+
+    /// Options that accept only the key `k`.
+    fn keyed() -> Options {
+        Options {
+            api_key: Some("k".into()),
+            ..Options::default()
+        }
     }
 
     /// The `data:` payloads of an SSE body, parsed (`[DONE]` kept as a string).
@@ -1235,13 +1491,68 @@ mod tests {
             value["candidates"][0]["content"]["parts"][0]["functionCall"],
             json!({"name": "weather", "args": {"place": "Oslo"}})
         );
+        assert_eq!(
+            value["candidates"][0]["content"]["parts"][0]["thoughtSignature"],
+            THOUGHT_SIGNATURE
+        );
+    }
+
+    #[test]
+    fn gemini_refuses_a_function_call_without_its_signature() {
+        let turn = |part: Value| {
+            json!({"contents": [
+                {"role": "user", "parts": [{"text": "Oslo"}]},
+                {"role": "model", "parts": [{"text": "checking"}, part]},
+                {"role": "user", "parts": [{"functionResponse": {"name": "weather", "response": {"result": "snow"}}}]}
+            ]})
+        };
+        let path = "/v1beta/models/g:generateContent";
+        for lost in [
+            json!({"functionCall": {"name": "weather", "args": {}}}),
+            json!({"functionCall": {"name": "weather", "args": {}}, "thoughtSignature": "skip_thought_signature_validator"}),
+        ] {
+            let reply = post(path, "", &gemini_headers(), turn(lost));
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+            assert!(reply.text().contains("missing a thought_signature"), "{}", reply.text());
+        }
+        let kept = json!({"function_call": {"name": "weather", "args": {}}, "thought_signature": THOUGHT_SIGNATURE});
+        assert_eq!(post(path, "", &gemini_headers(), turn(kept)).status, StatusCode::OK);
+    }
+
+    #[test]
+    fn a_call_asked_for_in_the_text_is_made() {
+        assert_eq!(
+            requested_call(r#"Please [call Bash {"command": "echo [ok]"}] now"#),
+            Some(("Bash".to_string(), r#"{"command":"echo [ok]"}"#.to_string()))
+        );
+        assert_eq!(requested_call("no call here"), None);
+        assert_eq!(requested_call(r#"[call Bash "not an object"]"#), None);
+        assert_eq!(requested_call(r#"[call Bash {"unclosed": 1}"#), None);
+
+        let options = Options {
+            no_tool_calls: true,
+            ..keyed()
+        };
+        let body = json!({"model": "claude-x", "max_tokens": 100, "tools": [{"name": "Bash", "input_schema": {"type": "object"}}],
+            "messages": [{"role": "user", "content": r#"run it [call Bash {"command": "echo hi"}]"#}]});
+        let reply = respond(
+            &Method::POST,
+            "/v1/messages",
+            "",
+            &anthropic_headers(),
+            body.to_string().as_bytes(),
+            &options,
+        );
+        let value: Value = serde_json::from_str(&reply.text()).unwrap();
+        assert_eq!(value["content"][0]["name"], "Bash");
+        assert_eq!(value["content"][0]["input"], json!({"command": "echo hi"}));
     }
 
     #[test]
     fn gemini_function_responses_are_echoed() {
         let body = json!({"contents": [
             {"role": "user", "parts": [{"text": "Oslo"}]},
-            {"role": "model", "parts": [{"functionCall": {"name": "weather", "args": {}}}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "weather", "args": {}}, "thoughtSignature": THOUGHT_SIGNATURE}]},
             {"role": "user", "parts": [{"functionResponse": {"name": "weather", "response": {"result": "snow"}}}]}
         ], "tools": [{"function_declarations": [{"name": "weather"}]}]});
         let value: Value =
@@ -1262,19 +1573,144 @@ mod tests {
             "",
             &headers(&[("authorization", "Bearer wrong")]),
             b"{}",
-            Some("k"),
+            &keyed(),
         );
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
         assert!(reply.text().contains("invalid_api_key"));
         let reply = post("/v1beta/models/g:generateContent", "", &HeaderMap::new(), json!({}));
         assert_eq!(reply.status, StatusCode::FORBIDDEN);
         assert!(reply.text().contains("PERMISSION_DENIED"));
-        let reply = respond(&Method::POST, "/v1/chat/completions", "", &openai_headers(), b"{", None);
+        let reply = respond(
+            &Method::POST,
+            "/v1/chat/completions",
+            "",
+            &openai_headers(),
+            b"{",
+            &Options::default(),
+        );
         assert_eq!(reply.status, StatusCode::BAD_REQUEST);
         let reply = post("/v2/other", "", &openai_headers(), json!({}));
         assert_eq!(reply.status, StatusCode::NOT_FOUND);
-        let reply = respond(&Method::GET, "/v1/messages", "", &anthropic_headers(), b"", None);
+        let reply = respond(
+            &Method::GET,
+            "/v1/messages",
+            "",
+            &anthropic_headers(),
+            b"",
+            &Options::default(),
+        );
         assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[test]
+    fn counting_endpoints_answer_the_base_plus_the_words() {
+        let body = json!({"model": "claude-x", "system": [{"type": "text", "text": "be brief"}],
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "one two three"}]}]});
+        let reply = post("/v1/messages/count_tokens", "", &anthropic_headers(), body);
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.text(), r#"{"input_tokens":1005}"#);
+        let reply = post(
+            "/v1/messages/count_tokens",
+            "",
+            &anthropic_headers(),
+            json!({"messages": []}),
+        );
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+
+        let wrapped = json!({"generateContentRequest": {"model": "models/g",
+            "contents": [{"role": "user", "parts": [{"text": "alpha beta"}]}]}});
+        let reply = post("/v1beta/models/g:countTokens", "", &gemini_headers(), wrapped);
+        let value: Value = serde_json::from_str(&reply.text()).unwrap();
+        assert_eq!(value["totalTokens"], 1002);
+        let bare = json!({"contents": [{"parts": [{"text": "alpha"}]}]});
+        let value: Value =
+            serde_json::from_str(&post("/v1beta/models/g:countTokens", "", &gemini_headers(), bare).text()).unwrap();
+        assert_eq!(value["totalTokens"], 1001);
+        let reply = post("/v1beta/models/g:countTokens", "", &HeaderMap::new(), json!({}));
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "counting needs the key too");
+    }
+
+    #[test]
+    fn no_tool_calls_answers_text_despite_tools() {
+        let options = Options {
+            no_tool_calls: true,
+            ..keyed()
+        };
+        let body = json!({"model": "gpt-x", "tools": weather_tool_openai(),
+            "messages": [{"role": "user", "content": "Paris?"}]});
+        let reply = respond(
+            &Method::POST,
+            "/v1/chat/completions",
+            "",
+            &openai_headers(),
+            body.to_string().as_bytes(),
+            &options,
+        );
+        let value: Value = serde_json::from_str(&reply.text()).unwrap();
+        assert_eq!(
+            value["choices"][0]["message"]["content"],
+            "echo: Paris? [mock openai gpt-x]"
+        );
+        assert_eq!(value["choices"][0]["finish_reason"], "stop");
+        assert!(parse_args(["--no-tool-calls".to_string()]).unwrap().no_tool_calls);
+    }
+
+    #[test]
+    fn thinking_opens_the_answer_signed_and_must_come_back() {
+        let tools =
+            json!([{"name": "lookup", "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}}}]);
+        let ask = json!({"model": "claude-x", "max_tokens": 100, "thinking": {"type": "adaptive"}, "tools": tools,
+            "messages": [{"role": "user", "content": "find"}]});
+        let value: Value =
+            serde_json::from_str(&post("/v1/messages", "", &anthropic_headers(), ask.clone()).text()).unwrap();
+        assert_eq!(value["content"][0]["type"], "thinking");
+        assert_eq!(value["content"][0]["signature"], ANTHROPIC_SIGNATURE);
+        assert_eq!(value["content"][1]["type"], "tool_use");
+
+        let mut streamed = ask.clone();
+        streamed["stream"] = json!(true);
+        let events = sse_data(&post("/v1/messages", "", &anthropic_headers(), streamed));
+        assert_eq!(events[1]["content_block"]["type"], "thinking");
+        assert_eq!(events[3]["delta"]["signature"], ANTHROPIC_SIGNATURE);
+        assert_eq!(events[5]["index"], 1, "the tool call is the second block: {events:?}");
+
+        // The call goes back without its thinking, then with a forged one, then as given.
+        let call = value["content"][1].clone();
+        let result =
+            json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": call["id"], "content": "42"}]});
+        let history = |assistant: Value| {
+            let mut body = ask.clone();
+            body["messages"] =
+                json!([{"role": "user", "content": "find"}, {"role": "assistant", "content": assistant}, result]);
+            post("/v1/messages", "", &anthropic_headers(), body)
+        };
+        let reply = history(json!([call]));
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert!(reply.text().contains("Expected `thinking`"), "{}", reply.text());
+        let forged = json!({"type": "thinking", "thinking": "x", "signature": "forged"});
+        assert_eq!(history(json!([forged, call])).status, StatusCode::BAD_REQUEST);
+        assert_eq!(history(value["content"].clone()).status, StatusCode::OK);
+    }
+
+    #[test]
+    fn gemini_thoughts_come_first_when_asked_for() {
+        let body = json!({"contents": [{"parts": [{"text": "alpha beta"}]}],
+            "generationConfig": {"thinkingConfig": {"includeThoughts": true}}});
+        let value: Value =
+            serde_json::from_str(&post("/v1beta/models/g:generateContent", "", &gemini_headers(), body.clone()).text())
+                .unwrap();
+        let parts = &value["candidates"][0]["content"]["parts"];
+        assert_eq!(parts[0]["thought"], true);
+        assert_eq!(parts[0]["thoughtSignature"], THOUGHT_SIGNATURE);
+        assert_eq!(parts[1]["text"], "echo: alpha beta [mock gemini g]");
+        let events = sse_data(&post(
+            "/v1beta/models/g:streamGenerateContent",
+            "alt=sse",
+            &gemini_headers(),
+            body,
+        ));
+        assert_eq!(events[0]["candidates"][0]["content"]["parts"][0]["thought"], true);
+        assert!(events[1]["candidates"][0]["content"]["parts"][0]["text"].is_string());
     }
 
     #[test]

@@ -341,3 +341,62 @@ async fn codex_shaped_requests_reach_every_upstream_without_a_400() {
     )
     .await;
 }
+
+/// A real Codex turn, captured from `codex exec` (version in its `client`
+/// field) by `AGENTS_CAPTURE=tests/fixtures/agents bash tests/agents/run.sh`:
+/// developer items, `namespace` and `web_search` tools, `store: false`,
+/// `include: ["reasoning.encrypted_content"]`, `client_metadata`.
+#[tokio::test]
+async fn a_captured_codex_request_reaches_every_upstream() {
+    let fixture: Value =
+        serde_json::from_str(include_str!("fixtures/agents/codex_responses.json")).expect("the fixture is JSON");
+    assert_eq!(fixture["path"], "/v1/responses");
+    let rig = Rig::start().await;
+    each(
+        UPSTREAMS
+            .into_iter()
+            .map(|p| (format!("captured codex → {p}"), p))
+            .collect::<Vec<_>>(),
+        |upstream| {
+            let rig: Arc<Rig> = rig.clone();
+            let mut body = fixture["body"].clone();
+            async move {
+                rig.answer(upstream, Canned::text(Finish::Stop));
+                assert_eq!(body["stream"], true);
+                body["model"] = json!(model_of(upstream));
+                let got = create(&rig, body.clone()).await;
+                assert_eq!(got.text(), ANSWER.concat());
+                assert_eq!(got.status, "completed");
+
+                let received = rig.received(upstream);
+                assert!(
+                    received.system[0].starts_with("You are a coding agent running in the Codex CLI"),
+                    "the first developer item is the system prompt: {:?}",
+                    received.system.first()
+                );
+                let names: Vec<&str> = received.tools.iter().map(|t| t.name.as_str()).collect();
+                assert!(names.contains(&"exec_command"), "{names:?}");
+                assert!(
+                    names.iter().any(|n| n.starts_with("multi_agent_v1__")),
+                    "namespaced tools become plain functions: {names:?}"
+                );
+                let last = received.messages.last().unwrap();
+                assert_eq!(last.role, Role::User);
+                assert!(
+                    format!("{:?}", last.items).contains("What is 2 + 2?"),
+                    "{:?}",
+                    last.items
+                );
+                let raw = rig.last(upstream).json();
+                let text = raw.to_string();
+                for leaked in ["client_metadata", "encrypted_content", "\"namespace\""] {
+                    assert!(!text.contains(leaked), "{leaked} reached {upstream}: {text:.300}");
+                }
+                if upstream == ProviderKind::Gemini {
+                    assert!(raw["tools"].to_string().contains("googleSearch"), "{}", raw["tools"]);
+                }
+            }
+        },
+    )
+    .await;
+}

@@ -14,9 +14,13 @@
 #        gemini     --models 'gemini-*'
 #      plus [models] aliases e2e-openai / e2e-anthropic / e2e-gemini.
 #   4. Runs tests/e2e/sdk_e2e.py: every SDK x every upstream x complete/stream,
-#      each a plain turn and a tool-call round trip, then the SDKs' 401 and 404
-#      errors and model lists. Prints a pass/fail table and exits non-zero on
-#      any failure. Takes a few seconds once built.
+#      each a plain turn and a tool-call round trip; the OpenAI SDK's
+#      `responses.create` (complete and stream) x every upstream with a
+#      function_call_output round trip and a previous_response_id follow-up;
+#      `anthropic.messages.count_tokens` and google-genai `models.count_tokens`
+#      x every upstream; then the SDKs' 401 and 404 errors and model lists.
+#      Prints a pass/fail table and exits non-zero on any failure. Takes a few
+#      seconds once built.
 #   The processes it started are always stopped on exit (trap).
 #
 # Usage:  bash tests/e2e/run.sh

@@ -15,7 +15,21 @@ For every client SDK (openai, anthropic, google-genai), every upstream provider
 turns: a plain question (answer echoes it), a question with a declared tool
 (answer is a call of that tool with the question as argument) and the tool's
 result sent back (answer quotes the result). Each turn checks content, tool
-call name and arguments, finish reason and usage > 0. Then the SDKs' error
+call name and arguments, finish reason and usage > 0.
+
+The OpenAI SDK's Responses API (`client.responses.create`, complete and
+`stream=True`) runs four turns against every upstream: a plain question, a
+function call, the call's `function_call_output` sent back with the whole
+history, and the same output sent alone with `previous_response_id` (the
+answer quotes the original question, so the gateway restored the chain).
+
+Token counting: `anthropic.messages.count_tokens` and google-genai
+`models.count_tokens` against every upstream. The mock's counting endpoints
+answer 1000 + the words of the request, so a count from an Anthropic or
+Gemini upstream is checked exactly; the OpenAI upstream has no counting
+endpoint and the gateway's local estimate must be a small positive number.
+
+Then the SDKs' error
 types are checked for a wrong key (401) and a doubled `/v1` in the base URL
 (404), with Switchyard's guidance in the message, and the model lists that the
 OpenAI SDK and google-genai (which reads them on /v1/models too) see.
@@ -290,6 +304,129 @@ def parse_arguments(text):
     return value
 
 
+# ------------------------------------------------------- OpenAI Responses API
+
+
+class ResponsesTurn(Turn):
+    """A Responses answer: the Turn fields plus the response id, the
+    function_call items as the SDK returned them, and the event types."""
+
+    def __init__(self):
+        super().__init__()
+        self.id = None
+        self.call_items = []
+        self.events = []
+
+
+def responses_create(model, stream, **kwargs):
+    """One `client.responses.create` call, complete or streamed, normalized."""
+    sdk = OpenAiClient().sdk
+    turn = ResponsesTurn()
+    if stream:
+        final = None
+        for event in sdk.responses.create(model=model, stream=True, max_output_tokens=256, **kwargs):
+            turn.events.append(event.type)
+            if event.type in ("response.completed", "response.incomplete", "response.failed"):
+                final = event.response
+        check(turn.events[:2] == ["response.created", "response.in_progress"], f"stream starts {turn.events[:2]}")
+        check(final is not None, f"the stream has no response.completed: {turn.events}")
+        response = final
+    else:
+        response = sdk.responses.create(model=model, max_output_tokens=256, **kwargs)
+    check(response.object == "response", f"object is {response.object!r}")
+    check(response.id.startswith("resp_"), f"response id {response.id!r}")
+    turn.id = response.id
+    turn.finish = response.status
+    turn.text = response.output_text
+    for item in response.output:
+        if item.type == "function_call":
+            turn.call_items.append(item)
+            turn.calls.append((item.call_id, item.name, parse_arguments(item.arguments)))
+    if response.usage:
+        turn.input_tokens = response.usage.input_tokens
+        turn.output_tokens = response.usage.output_tokens
+    return turn
+
+
+RESPONSES_TOOL = {"type": "function", "name": TOOL_NAME, "description": TOOL_DESCRIPTION, "parameters": TOOL_SCHEMA}
+
+
+def responses_case(upstream, mode):
+    """Four turns through `client.responses.create` to one upstream."""
+    model = MODELS["native"][upstream]
+    signature = f"[mock {upstream} {model}]"
+    stream = mode == "stream"
+    tag = f"responses-{upstream}-{mode}"
+
+    step = "plain turn"
+    question = f"Say something about {tag}, please."
+    turn = responses_create(model, stream, input=question)
+    check(turn.text == f"echo: {question} {signature}", f"{step}: text {turn.text!r}")
+    check(turn.finish == "completed", f"{step}: status {turn.finish!r}")
+    check(not turn.calls, f"{step}: unexpected calls {turn.calls!r}")
+    check_usage(turn, step)
+    if stream:
+        check("response.output_text.delta" in turn.events, f"{step}: no text deltas in {turn.events}")
+
+    step = "function call turn"
+    question = f"What is the weather in Paris? ({tag})"
+    call_turn = responses_create(model, stream, input=question, tools=[RESPONSES_TOOL])
+    check(len(call_turn.calls) == 1, f"{step}: expected one function_call, got {call_turn!r}")
+    call_id, name, arguments = call_turn.calls[0]
+    check(name == TOOL_NAME and arguments == {"city": question}, f"{step}: call {name!r} {arguments!r}")
+    check_usage(call_turn, step)
+    if stream:
+        check(
+            "response.function_call_arguments.delta" in call_turn.events,
+            f"{step}: no argument deltas in {call_turn.events}",
+        )
+
+    result = f"sunny, 21 C, ref {tag.upper()}"
+    expected = f"tool result: {result} · echo: {question} {signature}"
+    output = {"type": "function_call_output", "call_id": call_id, "output": result}
+
+    step = "function_call_output turn (whole history)"
+    item = call_turn.call_items[0].model_dump(exclude_none=True)
+    answer = responses_create(model, stream, input=[{"role": "user", "content": question}, item, output], tools=[RESPONSES_TOOL])
+    check(answer.text == expected, f"{step}: text {answer.text!r}, expected {expected!r}")
+    check(not answer.calls, f"{step}: unexpected calls {answer.calls!r}")
+
+    step = "previous_response_id turn"
+    chained = responses_create(model, stream, previous_response_id=call_turn.id, input=[output], tools=[RESPONSES_TOOL])
+    check(chained.text == expected, f"{step}: text {chained.text!r}, expected {expected!r} (history not restored?)")
+    check(chained.id != call_turn.id, f"{step}: the follow-up reused the id {chained.id}")
+
+
+# ------------------------------------------------------------ token counting
+
+COUNT_SYSTEM = "Be brief."
+COUNT_QUESTION = "How many tokens are in this sentence?"
+# The mock counts 1000 + the words of every text field.
+MOCK_COUNT = 1000 + len(COUNT_SYSTEM.split()) + len(COUNT_QUESTION.split())
+
+
+def check_count(upstream, counted, expected_mock):
+    if upstream == "openai":
+        # No counting endpoint upstream: the gateway's local estimate.
+        check(0 < counted < 100, f"local estimate {counted} should be small and positive")
+    else:
+        check(counted == expected_mock, f"count {counted}, expected the {upstream} mock's {expected_mock}")
+
+
+def count_case(client_name, upstream):
+    model = MODELS["native"][upstream]
+    if client_name == "anthropic":
+        sdk = AnthropicClient().sdk
+        counted = sdk.messages.count_tokens(
+            model=model, system=COUNT_SYSTEM, messages=[{"role": "user", "content": COUNT_QUESTION}]
+        ).input_tokens
+        check_count(upstream, counted, MOCK_COUNT)
+    else:
+        sdk = GeminiClient().sdk
+        counted = sdk.models.count_tokens(model=model, contents=COUNT_QUESTION).total_tokens
+        check_count(upstream, counted, 1000 + len(COUNT_QUESTION.split()))
+
+
 SDKS = {"openai": OpenAiClient, "anthropic": AnthropicClient, "gemini": GeminiClient}
 
 
@@ -453,6 +590,12 @@ def main():
             for upstream in UPSTREAMS:
                 name = f"{client_name}/{mode}/{upstream}"
                 attempt(name, lambda c=client_name, u=upstream, m=mode: run_case(c, u, m), results, failures)
+    for mode in MODES:
+        for upstream in UPSTREAMS:
+            attempt(f"responses/{mode}/{upstream}", lambda u=upstream, m=mode: responses_case(u, m), results, failures)
+    for client_name in ("anthropic", "gemini"):
+        for upstream in UPSTREAMS:
+            attempt(f"{client_name}/count/{upstream}", lambda c=client_name, u=upstream: count_case(c, u), results, failures)
     for (client_name, status), run in error_cases().items():
         attempt(f"{client_name}/error/{status}", run, results, failures)
 
@@ -462,10 +605,13 @@ def main():
 
     print()
     print(f"{'SDK':<10} {'mode':<9} " + " ".join(f"{'→ ' + u:<12}" for u in UPSTREAMS))
-    for client_name in CLIENTS:
+    for client_name in CLIENTS + ["responses"]:
         for mode in MODES:
             row = [cell(f"{client_name}/{mode}/{u}") for u in UPSTREAMS]
             print(f"{client_name:<10} {mode:<9} " + " ".join(f"{c:<12}" for c in row))
+    for client_name in ("anthropic", "gemini"):
+        row = [cell(f"{client_name}/count/{u}") for u in UPSTREAMS]
+        print(f"{client_name:<10} {'count':<9} " + " ".join(f"{c:<12}" for c in row))
     print()
     print(f"{'SDK':<10} {'other':<9} {'401 wrong key':<14} {'404 /v1/v1':<14} {'model list':<14}")
     for client_name in CLIENTS:
