@@ -1,0 +1,67 @@
+// Drives the dashboard in headless Chromium and checks what it shows.
+// Env: CHROMIUM (executable), BASE (gateway origin), KEY (gateway key), SHOT (png path).
+import { createRequire } from "node:module";
+const require = createRequire(process.env.NODE_PATH + "/");
+const { chromium } = require("playwright-core");
+
+const { CHROMIUM, BASE, KEY, SHOT } = process.env;
+const failures = [];
+function check(ok, what) {
+  console.log(`${ok ? "PASS" : "FAIL"}  ${what}`);
+  if (!ok) failures.push(what);
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-quic"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
+  const external = [];
+  page.on("request", (request) => { if (!request.url().startsWith(BASE)) external.push(request.url()); });
+  await page.goto(BASE + "/ui");
+  await page.waitForSelector("#notice:not([hidden])", { timeout: 10000 });
+  check((await page.textContent("#notice")).includes("key"), "without the key, the page asks for it");
+
+  await page.fill("#key", KEY);
+  await page.click("#key-form button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#status").textContent.startsWith("running"), null, { timeout: 10000 });
+  check((await page.textContent("#status")).includes("2 account(s)"), "the status line counts the accounts");
+  check((await page.textContent("#url-openai")) === BASE + "/v1", "the OpenAI base URL is the gateway's");
+
+  await page.waitForSelector("#accounts tbody tr:nth-child(2)", { timeout: 10000 });
+  const accounts = await page.textContent("#accounts tbody");
+  check(accounts.includes("work") && accounts.includes("busy"), "both accounts are listed");
+  check(/cooling \d+s/.test(accounts), "the cooling account shows its timer");
+
+  await page.waitForSelector("#log tbody tr", { timeout: 10000 });
+  const before = await page.$$eval("#log tbody tr", (rows) => rows.length);
+  check(before >= 2, `the requests made before are listed (${before})`);
+  check((await page.textContent("#log tbody")).includes("gpt-4o"), "the log shows the model");
+
+  // A request made now arrives through the live feed.
+  await fetch(BASE + "/v1/chat/completions", {
+    method: "POST",
+    headers: { authorization: "Bearer " + KEY, "content-type": "application/json" },
+    body: JSON.stringify({ model: "gpt-live-check", messages: [{ role: "user", content: "live" }] }),
+  });
+  await page.waitForFunction(() => document.querySelector("#log tbody").textContent.includes("gpt-live-check"), null, { timeout: 10000 });
+  check(true, "a request made while the page is open appears live");
+  const row = await page.textContent("#log tbody tr:first-child");
+  check(row.includes("work") && row.includes("200"), "the live row names the account and status");
+
+  await page.waitForSelector("#usage tbody tr", { timeout: 10000 });
+  check((await page.textContent("#usage tbody")).includes("gpt-4o"), "usage lists the models");
+  check((await page.textContent("#snippets")).includes(BASE + "/v1"), "the snippets use the real base URL");
+  check(external.length === 0, `nothing is fetched from elsewhere (${external.join(", ")})`);
+
+  await page.screenshot({ path: SHOT, fullPage: true });
+} finally {
+  await browser.close();
+}
+if (failures.length) {
+  console.log(`${failures.length} check(s) failed`);
+  process.exit(1);
+}
+console.log("dashboard: all checks passed");
