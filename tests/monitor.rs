@@ -550,3 +550,38 @@ async fn no_credential_is_written_anywhere() {
         assert!(!written.contains(secret), "`{secret}` was written somewhere");
     }
 }
+
+#[tokio::test]
+async fn a_relayed_openai_stream_is_counted_even_when_the_client_asks_no_usage() {
+    let mock = Mock::start(|request: &Recorded| {
+        assert_eq!(
+            request.json()["stream_options"]["include_usage"],
+            true,
+            "the gateway asks for usage"
+        );
+        openai_stream_with_usage()
+    })
+    .await;
+    let gw = TestGateway::start(vec![TestAccount::new(ProviderKind::Openai, mock.url())], "").await;
+    let text = chat(
+        &gw,
+        json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(text.contains("hel") && text.contains("[DONE]"), "{text}");
+    assert!(
+        !text.contains("prompt_tokens"),
+        "the client gets no usage chunk it did not ask for: {text}"
+    );
+    let records = records(&gw, 1).await;
+    assert_eq!(
+        (
+            records[0]["input_tokens"].as_u64(),
+            records[0]["output_tokens"].as_u64()
+        ),
+        (Some(21), Some(4))
+    );
+}

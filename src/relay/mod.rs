@@ -471,6 +471,16 @@ impl Prepared {
         self.protocol != Protocol::Gemini || self.head.query_param("alt").as_deref() == Some("sse")
     }
 
+    /// Whether a relayed OpenAI stream is asked for usage the client did not
+    /// ask for (so every call's tokens are known), its usage chunk then kept
+    /// from the client.
+    fn hides_usage(&self) -> bool {
+        self.protocol == Protocol::OpenAi
+            && self.responses.is_none()
+            && self.request.stream
+            && !self.request.stream_include_usage
+    }
+
     fn outgoing(&self, provider: &dyn Provider) -> Outgoing {
         let wire = provider.protocol();
         let passthrough = self.passthrough(provider);
@@ -485,7 +495,8 @@ impl Prepared {
             let body = if wire == Protocol::Gemini {
                 self.raw_body.clone()
             } else {
-                with_model(&self.raw_body, &self.request.model, &self.upstream_model)
+                let model = (self.request.model != self.upstream_model).then_some(self.upstream_model.as_str());
+                with_fields(&self.raw_body, model, self.hides_usage())
             };
             (body, forwarded_headers(&self.head.headers))
         } else {
@@ -504,19 +515,22 @@ impl Prepared {
     }
 }
 
-/// The client's body with its top-level `model` replaced, everything else
-/// byte for byte (nested values are not re-encoded).
-fn with_model(body: &Bytes, requested: &str, upstream: &str) -> Bytes {
-    if requested == upstream {
+/// The client's body with its top-level `model` replaced and, with
+/// `ask_usage`, `stream_options.include_usage` set; everything else byte for
+/// byte (nested values are not re-encoded).
+fn with_fields(body: &Bytes, model: Option<&str>, ask_usage: bool) -> Bytes {
+    if model.is_none() && !ask_usage {
         return body.clone();
     }
     let Ok(mut object) = serde_json::from_slice::<IndexMap<String, Box<RawValue>>>(body) else {
         return body.clone();
     };
-    let Ok(model) = serde_json::value::to_raw_value(upstream) else {
-        return body.clone();
-    };
-    object.insert("model".to_string(), model);
+    if let Some(model) = model.and_then(|m| serde_json::value::to_raw_value(m).ok()) {
+        object.insert("model".to_string(), model);
+    }
+    if ask_usage && let Ok(options) = serde_json::value::to_raw_value(&serde_json::json!({"include_usage": true})) {
+        object.insert("stream_options".to_string(), options);
+    }
     serde_json::to_vec(&object)
         .map(Bytes::from)
         .unwrap_or_else(|_| body.clone())

@@ -83,6 +83,7 @@ impl Relay {
             // attempt fails before the first byte.
             trace: std::mem::take(trace),
             sniffer: None,
+            hide_usage: call.passthrough(provider.as_ref()) && call.hides_usage(),
         };
         let is_event_stream = response
             .headers()
@@ -153,6 +154,8 @@ struct Pump {
     trace: Trace,
     /// Reads usage from relayed events, when the call is recorded.
     sniffer: Option<Box<dyn StreamDecoder>>,
+    /// The gateway asked for a usage chunk the client did not: keep it back.
+    hide_usage: bool,
 }
 
 /// What the upstream did next.
@@ -368,7 +371,11 @@ impl Pump {
                     if let Some(end) = events_end(&partial, scanned) {
                         let complete = partial.split_to(end);
                         self.sniff(&complete);
-                        out.extend_from_slice(&complete);
+                        if self.hide_usage {
+                            out.extend_from_slice(&without_usage_chunks(&complete));
+                        } else {
+                            out.extend_from_slice(&complete);
+                        }
                     }
                     None
                 }
@@ -525,4 +532,29 @@ fn sse_frames(bytes: &[u8]) -> Vec<(Option<String>, String)> {
         frames.push((event, data.join("\n")));
     }
     frames
+}
+
+/// Complete OpenAI stream events minus the usage-only chunks (`choices: []`
+/// with `usage`), which the client did not ask for.
+fn without_usage_chunks(events: &[u8]) -> Vec<u8> {
+    #[derive(serde::Deserialize)]
+    struct Chunk {
+        choices: Option<Vec<serde::de::IgnoredAny>>,
+        usage: Option<serde::de::IgnoredAny>,
+    }
+    let text = String::from_utf8_lossy(events);
+    let mut kept = String::with_capacity(text.len());
+    for event in text.split_inclusive("\n\n") {
+        let data = event
+            .lines()
+            .filter_map(|line| line.strip_prefix("data:"))
+            .map(str::trim)
+            .collect::<String>();
+        let usage_only = serde_json::from_str::<Chunk>(&data)
+            .is_ok_and(|chunk| chunk.usage.is_some() && chunk.choices.is_some_and(|c| c.is_empty()));
+        if !usage_only {
+            kept.push_str(event);
+        }
+    }
+    kept.into_bytes()
 }
