@@ -37,6 +37,41 @@ pub struct Config {
     /// The request log, usage statistics and metrics.
     #[serde(default)]
     pub monitor: MonitorConfig,
+    /// How requests rotate between accounts.
+    #[serde(default)]
+    pub pool: PoolConfig,
+}
+
+/// `[pool]`: how far a request rotates before it gives up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolConfig {
+    /// Most accounts tried for one request (1 = no retries).
+    #[serde(deserialize_with = "attempts")]
+    pub max_attempts: usize,
+    /// Longest time one request spends rotating, in seconds.
+    #[serde(deserialize_with = "positive_secs")]
+    pub retry_budget_secs: u64,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_attempts: 3,
+            retry_budget_secs: 120,
+        }
+    }
+}
+
+fn attempts<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let n = i64::deserialize(d)?;
+    if (1..=20).contains(&n) {
+        Ok(n as usize)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{n} is out of range; allowed: 1 to 20"
+        )))
+    }
 }
 
 /// `[monitor]`: what the proxy monitor records and keeps.

@@ -526,3 +526,26 @@ async fn accounts_list_shows_which_account_cools_until_when_and_env_proxies_appl
     let _ = serve.kill();
     let _ = serve.wait();
 }
+
+#[tokio::test]
+async fn the_attempt_count_is_configurable() {
+    let failing: Vec<Mock> = futures_util::future::join_all(
+        (0..3).map(|_| Mock::start(|_| MockReply::status(503, json!({"error": {"message": "busy"}})))),
+    )
+    .await;
+    let gw = TestGateway::start(
+        failing
+            .iter()
+            .map(|m| TestAccount::new(ProviderKind::Openai, m.url()))
+            .collect(),
+        "[pool]\nmax_attempts = 2\n",
+    )
+    .await;
+    let (status, _, _) = ask(&gw).await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        failing.iter().map(Mock::count).sum::<usize>(),
+        2,
+        "two accounts tried, not three"
+    );
+}

@@ -163,6 +163,8 @@ impl Gateway {
         let upstream = Upstream::new(timeout).map_err(|err| StartError::Client(err.to_string()))?;
         let settings = RelaySettings {
             stream_idle_timeout: timeout,
+            max_attempts: config.pool.max_attempts,
+            retry_budget: Duration::from_secs(config.pool.retry_budget_secs),
             responses_kept: config.responses.max_stored,
             responses_max_age: Duration::from_secs(config.responses.max_age_secs),
             ..RelaySettings::default()
