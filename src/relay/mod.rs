@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use indexmap::IndexMap;
@@ -113,12 +114,29 @@ impl Default for RelaySettings {
 /// Serves API calls from a pool.
 #[derive(Debug)]
 pub struct Relay {
-    pool: Arc<Pool>,
+    /// Replaced whole when config.toml changes; each call works on the
+    /// routing it started with (its retries pick from the same pool).
+    routing: ArcSwap<Routing>,
     signatures: Arc<signatures::SignatureCache>,
     responses: Arc<responses::ResponseStore>,
     upstream: Upstream,
-    aliases: BTreeMap<String, String>,
     settings: RelaySettings,
+}
+
+/// Who serves what: the pool and the model aliases.
+#[derive(Debug)]
+pub struct Routing {
+    /// The accounts.
+    pub pool: Arc<Pool>,
+    /// Requested model name → upstream model.
+    pub aliases: BTreeMap<String, String>,
+}
+
+impl Routing {
+    /// The upstream model for a requested one.
+    fn resolve(&self, model: &str) -> String {
+        self.aliases.get(model).cloned().unwrap_or_else(|| model.to_string())
+    }
 }
 
 /// The request headers that carry a conversation id, best first.
@@ -136,21 +154,26 @@ impl Relay {
         settings: RelaySettings,
     ) -> Relay {
         Relay {
-            pool,
+            routing: ArcSwap::from_pointee(Routing { pool, aliases }),
             signatures: Arc::default(),
             responses: Arc::new(responses::ResponseStore::new(
                 settings.responses_kept,
                 settings.responses_max_age,
             )),
             upstream,
-            aliases,
             settings,
         }
     }
 
-    /// The pool.
-    pub fn pool(&self) -> &Arc<Pool> {
-        &self.pool
+    /// The pool serving new calls.
+    pub fn pool(&self) -> Arc<Pool> {
+        self.routing.load().pool.clone()
+    }
+
+    /// Serves new calls from `routing`; calls already under way finish on
+    /// the routing they started with.
+    pub fn reroute(&self, routing: Routing) {
+        self.routing.store(Arc::new(routing));
     }
 
     /// Serves one call; every outcome is a response in the client's protocol.
@@ -206,11 +229,8 @@ impl Relay {
         if request.model.is_empty() {
             return Err(ApiError::invalid_request("The request names no model: set the `model` field.").into());
         }
-        let upstream_model = self
-            .aliases
-            .get(&request.model)
-            .cloned()
-            .unwrap_or_else(|| request.model.clone());
+        let routing = self.routing.load_full();
+        let upstream_model = routing.resolve(&request.model);
         self.signatures.restore(&mut request);
         if request.session_key.is_none() {
             request.session_key = header_value(&call.head.headers, SESSION_HEADERS);
@@ -224,6 +244,7 @@ impl Relay {
                 .unwrap_or(0),
         };
         let call = Prepared {
+            pool: routing.pool.clone(),
             protocol,
             upstream_model,
             request,
@@ -242,7 +263,7 @@ impl Relay {
         let mut tried = Vec::new();
         let mut last_failure: Option<(Failure, String)> = None;
         loop {
-            let lease = match self.pool.select(
+            let lease = match call.pool.select(
                 &call.upstream_model,
                 call.request.session_key.as_deref(),
                 preferred.as_deref(),
@@ -265,7 +286,7 @@ impl Relay {
             };
             let attempt = match sent {
                 Err(failure) => {
-                    let verdict = self.pool.failed(&lease, &call.upstream_model, &failure);
+                    let verdict = call.pool.failed(&lease, &call.upstream_model, &failure);
                     Err((failure, verdict))
                 }
                 Ok(response) if call.request.stream => self.stream(&call, lease, response).await,
@@ -294,7 +315,7 @@ impl Relay {
         response: reqwest::Response,
     ) -> Result<Response, (Failure, Verdict)> {
         let fail = |failure: Failure| {
-            let verdict = self.pool.failed(lease, &call.upstream_model, &failure);
+            let verdict = call.pool.failed(lease, &call.upstream_model, &failure);
             (failure, verdict)
         };
         let body = match tokio::time::timeout(self.upstream.timeout(), response.bytes()).await {
@@ -332,7 +353,7 @@ impl Relay {
             }
             Bytes::from(encoded.to_string())
         };
-        self.pool.succeeded(lease, &call.upstream_model);
+        call.pool.succeeded(lease, &call.upstream_model);
         Ok(json_response(StatusCode::OK, out))
     }
 
@@ -389,6 +410,8 @@ impl Relay {
 
 /// A request ready to be sent to any account.
 struct Prepared {
+    /// The pool the call picks its accounts from.
+    pool: Arc<Pool>,
     protocol: Protocol,
     upstream_model: String,
     request: ChatRequest,
