@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod gateway;
 pub mod home;
 pub mod notify;
