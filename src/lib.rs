@@ -5,6 +5,8 @@
 //! `ARCHITECTURE.md` for the map of the modules; the data path reads
 //! `gateway` → `relay` → `protocol` → `pool` → `upstream` and back.
 
+#[cfg(feature = "tray")]
+pub mod autostart;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -16,5 +18,7 @@ pub mod protocol;
 pub mod relay;
 pub mod secrets;
 pub mod tokens;
+#[cfg(feature = "tray")]
+pub mod tray;
 pub mod upstream;
 pub mod watch;
