@@ -3,7 +3,11 @@
 //! The directory is watched rather than the file: `config::edit` and most
 //! editors replace the file by renaming a new one over it, which a watch on
 //! the old file's inode would never see. A burst of events (write, rename,
-//! chmod) within the debounce window becomes one call.
+//! chmod) within the debounce window becomes one call, and only a change of
+//! the file itself (its inode, size or modification time) counts: inotify
+//! also reports every *opening* of the file, so reading it after a change
+//! would otherwise report a change again, and again. The stamp is taken with
+//! `stat`, which opens nothing.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -50,9 +54,15 @@ impl ConfigWatcher {
         };
         home.ensure().map_err(|err| error(&err))?;
         let name = file.file_name().map(|n| n.to_os_string());
+        let mut seen = stamp(&file);
         let mut debouncer = new_debouncer(DEBOUNCE, move |events: DebounceEventResult| match events {
             Ok(events) => {
-                if events.iter().any(|event| event.path.file_name() == name.as_deref()) {
+                if !events.iter().any(|event| event.path.file_name() == name.as_deref()) {
+                    return;
+                }
+                let now = stamp(&file);
+                if now != seen {
+                    seen = now;
                     changed();
                 }
             }
@@ -65,6 +75,17 @@ impl ConfigWatcher {
             .map_err(|err| error(&err))?;
         Ok(ConfigWatcher { _debouncer: debouncer })
     }
+}
+
+/// What identifies one version of the file: inode (on Unix), size and
+/// modification time. `None` while it does not exist.
+fn stamp(path: &std::path::Path) -> Option<(u64, u64, std::time::SystemTime)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((inode, metadata.len(), metadata.modified().ok()?))
 }
 
 #[cfg(test)]
@@ -92,5 +113,12 @@ mod tests {
         std::fs::write(home.config_file(), "[proxy]\nport = 9001\n").unwrap();
         rx.recv_timeout(Duration::from_secs(5))
             .expect("an in-place write is reported");
+        // Reading the file (as a reload does) opens it, which inotify
+        // reports; that must not count as a change, or a reload would
+        // trigger the next one forever.
+        for _ in 0..3 {
+            std::fs::read(home.config_file()).unwrap();
+            assert!(rx.recv_timeout(DEBOUNCE * 3).is_err(), "a read is not a change");
+        }
     }
 }
