@@ -5,7 +5,9 @@
 #
 # CI packages the debug binary it has already built (`--profile dev`), to
 # spare a release build of several minutes: the package's contents are the
-# same. Users build the real thing with `cargo deb` (see README, Install).
+# same. cargo-deb 3 warns that it may refuse dev profiles one day, which is
+# why scripts/test installs a 3.x. Users build the real thing with
+# `cargo deb` (see README, Install), or run this with --release.
 #
 # Usage:  bash tests/package/check_deb.sh [--release]
 set -euo pipefail
@@ -18,6 +20,7 @@ die() {
 }
 command -v cargo-deb >/dev/null || die "cargo-deb is missing: cargo install --locked cargo-deb"
 
+rm -f target/debian/switchyard_*.deb
 if [[ ${1:-} == --release ]]; then
     cargo deb --locked >/dev/null
     DEB=$(ls -t target/debian/switchyard_*.deb | head -n1)
