@@ -153,7 +153,11 @@ impl Notifier for DesktopNotifier {
     fn notify(&self, notice: &Notice) {
         LogNotifier.notify(notice);
         let title = notice.title().to_string();
-        let body = notice.body();
+        let mut body = notice.body();
+        if cfg!(all(unix, not(target_os = "macos"))) {
+            // Freedesktop notification servers may read the body as markup.
+            body = body.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        }
         // Delivery talks to the notification service over D-Bus (or the OS
         // equivalent) and may block: keep it off the caller's thread.
         std::thread::spawn(move || {
