@@ -33,10 +33,11 @@ need_cargo() {
     fi
 }
 
-# Build dependencies of the gateway.
+# Build dependencies of the gateway and the tray: GTK 3's headers (the tray
+# is on by default) and the appindicator library the tray loads at run time.
 need_build_tools() {
     if command -v apt-get >/dev/null 2>&1; then
-        need_packages build-essential pkg-config
+        need_packages build-essential pkg-config libgtk-3-dev libayatana-appindicator3-1
     fi
     need_cargo
 }

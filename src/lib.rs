@@ -5,14 +5,21 @@
 //! `ARCHITECTURE.md` for the map of the modules; the data path reads
 //! `gateway` → `relay` → `protocol` → `pool` → `upstream` and back.
 
+#[cfg(feature = "tray")]
+pub mod autostart;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod gateway;
 pub mod home;
 pub mod monitor;
+pub mod notify;
 pub mod pool;
 pub mod protocol;
 pub mod relay;
 pub mod secrets;
 pub mod tokens;
+#[cfg(feature = "tray")]
+pub mod tray;
 pub mod upstream;
+pub mod watch;

@@ -6,6 +6,7 @@
 //! usage error (clap's own code for bad arguments).
 
 mod accounts;
+mod autostart;
 mod client;
 mod key;
 mod logs;
@@ -55,6 +56,12 @@ pub enum Command {
     Logs(LogsArgs),
     /// Token usage and requests, grouped by model, account or day.
     Usage(UsageArgs),
+    /// Start the tray at login: on, off, or status.
+    Autostart {
+        /// on, off or status.
+        #[arg(value_enum)]
+        action: AutostartAction,
+    },
 }
 
 /// `switchyard logs` options.
@@ -103,6 +110,17 @@ pub enum UsageGrouping {
     Account,
     /// Per UTC day.
     Day,
+}
+
+/// `switchyard autostart ...`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AutostartAction {
+    /// Start the tray at login.
+    On,
+    /// Do not start it at login.
+    Off,
+    /// Print whether it starts at login.
+    Status,
 }
 
 /// `switchyard serve` options.
@@ -301,10 +319,7 @@ pub fn run() -> ExitCode {
 fn dispatch(cli: Cli) -> Result<(), Failure> {
     let home = Home::from_env()?;
     match cli.command {
-        None => Err(Failure::runtime(
-            "this build of Switchyard has no tray (it was built without the `tray` feature). Run the gateway headless \
-             with `switchyard serve`.",
-        )),
+        None => tray(home),
         Some(Command::Serve(args)) => serve::run(&home, args),
         Some(Command::Accounts(command)) => accounts::run(&home, command),
         Some(Command::Key(command)) => key::run(&home, command),
@@ -313,7 +328,22 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Config(ConfigCommand::Show)) => status::config_show(&home),
         Some(Command::Logs(args)) => logs::logs(&home, args),
         Some(Command::Usage(args)) => logs::usage(&home, args),
+        Some(Command::Autostart { action }) => autostart::run(action),
     }
+}
+
+/// `switchyard` with no command: the tray agent.
+#[cfg(feature = "tray")]
+fn tray(home: Home) -> Result<(), Failure> {
+    crate::tray::run(home).map_err(Failure::runtime)
+}
+
+#[cfg(not(feature = "tray"))]
+fn tray(_home: Home) -> Result<(), Failure> {
+    Err(Failure::runtime(
+        "this build of Switchyard has no tray (it was built without the `tray` feature). Run the gateway headless \
+         with `switchyard serve`.",
+    ))
 }
 
 /// Logs go to stderr; `SWITCHYARD_LOG` (or `RUST_LOG`) sets the filter.

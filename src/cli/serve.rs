@@ -3,14 +3,19 @@
 use std::io::Write;
 
 use super::{Failure, ServeArgs, open};
-use crate::config;
-use crate::gateway::{DEFAULT_GRACE, Gateway, Overrides};
+use crate::config::{self, Config};
+use crate::gateway::{DEFAULT_GRACE, Gateway, Overrides, Reloaded};
 use crate::home::Home;
+use crate::notify::{LogNotifier, Notice, Notifier};
+use crate::secrets;
+use crate::watch::ConfigWatcher;
 
 /// Runs until SIGINT or SIGTERM, then drains in-flight requests and exits 0.
+/// Edits of config.toml apply while it runs.
 pub fn run(home: &Home, args: ServeArgs) -> Result<(), Failure> {
     config::init(home)?;
-    let (_, store) = open(home)?;
+    let (config, store) = open(home)?;
+    let mut store_kind = secrets::selected_kind(&config)?;
     let overrides = Overrides {
         port: args.port,
         allow_lan_access: args.lan.then_some(true),
@@ -40,7 +45,42 @@ pub fn run(home: &Home, args: ServeArgs) -> Result<(), Failure> {
         }
         // Whoever started us may have closed stdout; the gateway runs on regardless.
         let _ = std::io::stdout().lock().write_all(banner.as_bytes());
-        shutdown.wait().await;
+        let (changed_tx, mut changed) = tokio::sync::mpsc::unbounded_channel();
+        let _watcher = ConfigWatcher::start(home, move || {
+            let _ = changed_tx.send(());
+        })
+        .inspect_err(|err| tracing::warn!("{err}"))
+        .ok();
+        loop {
+            tokio::select! {
+                _ = shutdown.wait() => break,
+                Some(()) = changed.recv() => {
+                    // A switch of secret store applies with the reload.
+                    if let Ok(config) = Config::load(home)
+                        && let Ok(kind) = secrets::selected_kind(&config)
+                        && kind != store_kind
+                    {
+                        match secrets::open(home, &config) {
+                            Ok(store) => {
+                                gateway.set_secrets(store);
+                                store_kind = kind;
+                            }
+                            Err(err) => LogNotifier.notify(&Notice::secrets(&err)),
+                        }
+                    }
+                    match gateway.reload(DEFAULT_GRACE).await {
+                        Ok(Reloaded::Rerouted { accounts: 0 }) => LogNotifier.notify(&Notice::NoAccounts),
+                        Ok(_) => {}
+                        Err(err) => {
+                            LogNotifier.notify(&Notice::reload_failed(&err));
+                            if !gateway.is_running() {
+                                return Err(Failure::runtime(err));
+                            }
+                        }
+                    }
+                }
+            }
+        }
         eprintln!(
             "switchyard: stopping (in-flight requests get {}s to finish)",
             DEFAULT_GRACE.as_secs()

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod auth;
 pub mod dashboard;
 pub mod guidance;
+pub mod reload;
 pub mod routes;
 pub mod server;
 pub mod state;
@@ -29,6 +30,7 @@ use crate::secrets::{self, SecretError, SecretStore};
 use crate::upstream::oauth::TokenSource;
 use crate::upstream::{self, Auth, Credentials, GoogleSession, Upstream};
 
+pub use reload::{Plan, ReloadError, Reloaded};
 pub use server::{BindCause, BindError};
 
 /// How long stop waits for in-flight requests before cutting them.
@@ -108,6 +110,8 @@ pub struct Gateway {
 struct Running {
     server: server::Server,
     shared: Arc<state::Shared>,
+    /// The configuration it was started (or last reloaded) with.
+    config: Config,
 }
 
 impl Gateway {
@@ -126,6 +130,12 @@ impl Gateway {
         self.running.is_some()
     }
 
+    /// Replaces the secret store (after `secret_store` changed); used from
+    /// the next start or reload on.
+    pub fn set_secrets(&mut self, secrets: Arc<dyn SecretStore>) {
+        self.secrets = secrets;
+    }
+
     /// Starts serving; returns the bound address. Starting a running
     /// gateway returns its address.
     pub async fn start(&mut self) -> Result<SocketAddr, StartError> {
@@ -133,13 +143,14 @@ impl Gateway {
             return Ok(running.server.local_addr());
         }
         let config = Config::load(&self.home)?;
+        self.start_with(config, None).await
+    }
+
+    /// Starts serving `config`; the new pool takes over what `previous`
+    /// knew about unchanged accounts (cooldowns survive a rebind).
+    async fn start_with(&mut self, config: Config, previous: Option<Arc<Pool>>) -> Result<SocketAddr, StartError> {
         let proxy = &config.proxy;
-        let port = self.overrides.port.unwrap_or(proxy.port);
-        let lan = self.overrides.allow_lan_access.unwrap_or(proxy.allow_lan_access);
-        let mode = self.overrides.auth_mode.unwrap_or(proxy.auth_mode).effective(lan);
-        if lan && mode == AuthMode::Off && !self.overrides.insecure_lan {
-            return Err(StartError::InsecureLan);
-        }
+        let (port, lan, mode) = self.listening(&config)?;
         let (pool, key) = {
             let store = self.secrets.clone();
             let config = config.clone();
@@ -149,6 +160,9 @@ impl Gateway {
         };
         if pool.active_count() == 0 {
             return Err(StartError::NoAccounts);
+        }
+        if let Some(previous) = previous {
+            pool.inherit(&previous);
         }
         let ip = if lan {
             IpAddr::V4(Ipv4Addr::UNSPECIFIED)
@@ -196,13 +210,26 @@ impl Gateway {
         });
         let server = server::Server::spawn(listener, routes::routes(shared.clone()))
             .map_err(|err| StartError::Internal(err.to_string()))?;
-        self.running = Some(Running { server, shared });
+        self.running = Some(Running { server, shared, config });
         let status = self.status();
         if let Err(err) = write_runtime(&self.home, &status) {
             tracing::warn!(error = %err, "could not record the running gateway's address; `switchyard status` will not find it");
         }
         tracing::info!(address = %local, auth_mode = %mode, accounts = status.accounts, "gateway listening");
         Ok(local)
+    }
+
+    /// Port, LAN access and effective auth mode for `config` with the
+    /// command-line overrides; refuses LAN access with auth off unless forced.
+    fn listening(&self, config: &Config) -> Result<(u16, bool, AuthMode), StartError> {
+        let proxy = &config.proxy;
+        let port = self.overrides.port.unwrap_or(proxy.port);
+        let lan = self.overrides.allow_lan_access.unwrap_or(proxy.allow_lan_access);
+        let mode = self.overrides.auth_mode.unwrap_or(proxy.auth_mode).effective(lan);
+        if lan && mode == AuthMode::Off && !self.overrides.insecure_lan {
+            return Err(StartError::InsecureLan);
+        }
+        Ok((port, lan, mode))
     }
 
     /// Stops serving: the port is free when this returns; in-flight

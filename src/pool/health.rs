@@ -33,7 +33,7 @@ pub struct Cooldown {
 }
 
 /// Mutable health of one account.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Health {
     /// Set when the upstream rejected the credentials; cleared by re-enabling.
     pub disabled: Option<String>,

@@ -404,6 +404,31 @@ impl Pool {
         }
     }
 
+    /// Takes over what `previous` learnt about the accounts that are still
+    /// configured exactly the same: cooldowns, run-time disablement and the
+    /// request counters. A live reload of config.toml must not forget that
+    /// an account is rate limited or has had its key rejected. An account
+    /// whose configuration changed (or that is disabled from the start,
+    /// e.g. for a missing secret) starts afresh.
+    pub fn inherit(&self, previous: &Pool) {
+        for member in &self.members {
+            let Some(old) = previous.members.iter().find(|m| m.config == member.config) else {
+                continue;
+            };
+            let mut health = member.health();
+            if health.disabled.is_some() {
+                continue;
+            }
+            *health = old.health().clone();
+            member
+                .requests
+                .store(old.requests.load(Ordering::Relaxed), Ordering::Relaxed);
+            member
+                .errors
+                .store(old.errors.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+    }
+
     /// Clears a run-time disablement (`accounts enable` on a running gateway).
     pub fn reenable(&self, id: &str) -> bool {
         match self.members.iter().find(|m| m.config.id == id) {
@@ -533,6 +558,32 @@ mod tests {
         assert_eq!(pool.members()[0].in_flight(), 5);
         drop(held);
         assert_eq!(pool.members()[0].in_flight(), 0, "dropping a lease ends its claim");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reloaded_pool_keeps_the_cooldowns_of_unchanged_accounts() {
+        let old = pool(vec![account("a", 0, &[]), account("b", 0, &[]), account("c", 0, &[])]);
+        for id in ["a", "b"] {
+            let lease = old.select("m", None, Some(id), &[]).unwrap();
+            assert_eq!(old.failed(&lease, "m", &rate_limited(60)), Verdict::Rotate);
+        }
+        // `b` changed its model globs, `c` is gone, `d` is new.
+        let new = pool(vec![
+            account("a", 0, &[]),
+            account("b", 0, &["m*"]),
+            account("d", 0, &[]),
+        ]);
+        new.inherit(&old);
+        let states: Vec<(String, String, u64)> =
+            new.status().into_iter().map(|s| (s.id, s.state, s.requests)).collect();
+        assert_eq!(
+            states,
+            vec![
+                ("a".to_string(), "cooling".to_string(), 1),
+                ("b".to_string(), "ready".to_string(), 0),
+                ("d".to_string(), "ready".to_string(), 0),
+            ]
+        );
     }
 
     #[test]

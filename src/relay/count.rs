@@ -32,11 +32,7 @@ impl Relay {
             return Err(ApiError::invalid_request("The request names no model: set the `model` field.").into());
         }
         request.stream = false;
-        let upstream_model = self
-            .aliases
-            .get(&request.model)
-            .cloned()
-            .unwrap_or_else(|| request.model.clone());
+        let upstream_model = self.routing.load().resolve(&request.model);
         let counted = match self
             .upstream_count(&request, &upstream_model, protocol, &call.head.headers)
             .await
@@ -72,7 +68,7 @@ impl Relay {
         headers: &HeaderMap,
     ) -> Option<u64> {
         let lease = self
-            .pool
+            .pool()
             .select(model, request.session_key.as_deref(), None, &[])
             .ok()?;
         let member = lease.member().clone();

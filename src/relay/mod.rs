@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use indexmap::IndexMap;
@@ -117,13 +118,30 @@ impl Default for RelaySettings {
 /// Serves API calls from a pool.
 #[derive(Debug)]
 pub struct Relay {
-    pool: Arc<Pool>,
+    /// Replaced whole when config.toml changes; each call works on the
+    /// routing it started with (its retries pick from the same pool).
+    routing: ArcSwap<Routing>,
     monitor: Option<Arc<Monitor>>,
     signatures: Arc<signatures::SignatureCache>,
     responses: Arc<responses::ResponseStore>,
     upstream: Upstream,
-    aliases: BTreeMap<String, String>,
     settings: RelaySettings,
+}
+
+/// Who serves what: the pool and the model aliases.
+#[derive(Debug)]
+pub struct Routing {
+    /// The accounts.
+    pub pool: Arc<Pool>,
+    /// Requested model name → upstream model.
+    pub aliases: BTreeMap<String, String>,
+}
+
+impl Routing {
+    /// The upstream model for a requested one.
+    fn resolve(&self, model: &str) -> String {
+        self.aliases.get(model).cloned().unwrap_or_else(|| model.to_string())
+    }
 }
 
 /// The request headers that carry a conversation id, best first.
@@ -141,7 +159,7 @@ impl Relay {
         settings: RelaySettings,
     ) -> Relay {
         Relay {
-            pool,
+            routing: ArcSwap::from_pointee(Routing { pool, aliases }),
             monitor: None,
             signatures: Arc::default(),
             responses: Arc::new(responses::ResponseStore::new(
@@ -149,7 +167,6 @@ impl Relay {
                 settings.responses_max_age,
             )),
             upstream,
-            aliases,
             settings,
         }
     }
@@ -160,9 +177,15 @@ impl Relay {
         self
     }
 
-    /// The pool.
-    pub fn pool(&self) -> &Arc<Pool> {
-        &self.pool
+    /// The pool serving new calls.
+    pub fn pool(&self) -> Arc<Pool> {
+        self.routing.load().pool.clone()
+    }
+
+    /// Serves new calls from `routing`; calls already under way finish on
+    /// the routing they started with.
+    pub fn reroute(&self, routing: Routing) {
+        self.routing.store(Arc::new(routing));
     }
 
     /// The monitor, when calls are recorded.
@@ -229,11 +252,8 @@ impl Relay {
         if request.model.is_empty() {
             return Err(ApiError::invalid_request("The request names no model: set the `model` field.").into());
         }
-        let upstream_model = self
-            .aliases
-            .get(&request.model)
-            .cloned()
-            .unwrap_or_else(|| request.model.clone());
+        let routing = self.routing.load_full();
+        let upstream_model = routing.resolve(&request.model);
         self.signatures.restore(&mut request);
         if request.session_key.is_none() {
             request.session_key = header_value(&call.head.headers, SESSION_HEADERS);
@@ -247,6 +267,7 @@ impl Relay {
                 .unwrap_or(0),
         };
         let call = Prepared {
+            pool: routing.pool.clone(),
             protocol,
             upstream_model,
             request,
@@ -266,7 +287,7 @@ impl Relay {
         let mut tried = Vec::new();
         let mut last_failure: Option<(Failure, String)> = None;
         loop {
-            let lease = match self.pool.select(
+            let lease = match call.pool.select(
                 &call.upstream_model,
                 call.request.session_key.as_deref(),
                 preferred.as_deref(),
@@ -291,7 +312,7 @@ impl Relay {
             };
             let attempt = match sent {
                 Err(failure) => {
-                    let verdict = self.pool.failed(&lease, &call.upstream_model, &failure);
+                    let verdict = call.pool.failed(&lease, &call.upstream_model, &failure);
                     Err((failure, verdict))
                 }
                 Ok(response) if call.request.stream => self.stream(&call, lease, response, trace).await,
@@ -322,7 +343,7 @@ impl Relay {
         trace: &mut Trace,
     ) -> Result<Response, (Failure, Verdict)> {
         let fail = |failure: Failure| {
-            let verdict = self.pool.failed(lease, &call.upstream_model, &failure);
+            let verdict = call.pool.failed(lease, &call.upstream_model, &failure);
             (failure, verdict)
         };
         let body = match tokio::time::timeout(self.upstream.timeout(), response.bytes()).await {
@@ -367,7 +388,7 @@ impl Relay {
             }
             Bytes::from(encoded.to_string())
         };
-        self.pool.succeeded(lease, &call.upstream_model);
+        call.pool.succeeded(lease, &call.upstream_model);
         trace.response_body(&out);
         Ok(json_response(StatusCode::OK, out))
     }
@@ -425,6 +446,8 @@ impl Relay {
 
 /// A request ready to be sent to any account.
 struct Prepared {
+    /// The pool the call picks its accounts from.
+    pool: Arc<Pool>,
     protocol: Protocol,
     upstream_model: String,
     request: ChatRequest,

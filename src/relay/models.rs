@@ -13,8 +13,9 @@ use super::Relay;
 impl Relay {
     /// Every listable model name, sorted.
     fn model_names(&self) -> BTreeSet<String> {
-        let mut names: BTreeSet<String> = self.aliases.keys().cloned().collect();
-        for member in self.pool.members() {
+        let routing = self.routing.load();
+        let mut names: BTreeSet<String> = routing.aliases.keys().cloned().collect();
+        for member in routing.pool.members() {
             if !member.config.enabled {
                 continue;
             }
@@ -29,16 +30,18 @@ impl Relay {
 
     /// Whether a request for `model` could find an account.
     fn knows(&self, model: &str) -> bool {
-        let target = self.aliases.get(model).map(String::as_str).unwrap_or(model);
-        self.pool.serves(target)
+        let routing = self.routing.load();
+        routing.pool.serves(&routing.resolve(model))
     }
 
     fn owner(&self, model: &str) -> String {
-        let target = self.aliases.get(model).map(String::as_str).unwrap_or(model);
-        self.pool
+        let routing = self.routing.load();
+        let target = routing.resolve(model);
+        routing
+            .pool
             .members()
             .iter()
-            .find(|m| m.config.enabled && m.serves(target))
+            .find(|m| m.config.enabled && m.serves(&target))
             .map(|m| m.config.provider.to_string())
             .unwrap_or_else(|| "switchyard".to_string())
     }

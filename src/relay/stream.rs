@@ -58,7 +58,7 @@ impl Relay {
         let (tx, rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
         let (early_tx, early_rx) = oneshot::channel::<Early>();
         let pump = Pump {
-            pool: self.pool.clone(),
+            pool: call.pool.clone(),
             lease,
             model: call.upstream_model.clone(),
             client: call.protocol,

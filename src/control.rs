@@ -1,0 +1,557 @@
+//! Driving a [`Gateway`] from a user interface: commands in, state and
+//! notices out.
+//!
+//! The tray's GUI thread must never wait for the network, the keychain or a
+//! draining listener, so the gateway lives on a tokio task that owns it: the
+//! GUI sends [`Command`]s and gets [`Update`]s back through a [`Sink`] (the
+//! tray's event-loop proxy). Edits of config.toml — from the menu, the CLI or
+//! an editor — reach the same task through the [`ConfigWatcher`] and apply
+//! live. Nothing here knows about menus or icons, so all of it is tested
+//! without a display.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::config::{self, AuthMode, Config, SecretStoreKind};
+use crate::gateway::{BindCause, DEFAULT_GRACE, Gateway, Overrides, Reloaded, StartError};
+use crate::home::Home;
+use crate::notify::{Notice, Notifier};
+use crate::pool::AccountStatus;
+use crate::secrets::{self, SecretError, SecretStore};
+use crate::watch::ConfigWatcher;
+
+/// How often a running gateway's accounts are looked at for "every account
+/// is cooling down".
+pub const HEALTH_INTERVAL: Duration = Duration::from_secs(3);
+
+/// What the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Start the gateway.
+    Start,
+    /// Stop it (in-flight requests get a grace period).
+    Stop,
+    /// Turn LAN access on or off (edits config.toml, then rebinds).
+    SetLan(bool),
+    /// Read config.toml again and apply it.
+    Reload,
+    /// Fetch the gateway's API key for the clipboard.
+    CopyKey,
+    /// Keep secrets in `secrets.json` from now on (when the keychain is out of reach).
+    UseFileStore,
+    /// Stop the gateway and end the task.
+    Quit,
+}
+
+/// Where the gateway is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    /// Not serving.
+    Stopped,
+    /// Binding and reading secrets.
+    Starting,
+    /// Serving.
+    Running {
+        /// The bound address.
+        address: SocketAddr,
+        /// Active accounts.
+        accounts: usize,
+    },
+    /// Closing the listener and draining.
+    Stopping,
+    /// The last start (or rebind) failed; a short reason (`port 8045 in use`).
+    Failed(String),
+}
+
+/// Everything a user interface shows about the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Where the gateway is.
+    pub phase: Phase,
+    /// The port clients use (the bound one when running, else the configured one).
+    pub port: u16,
+    /// LAN access as config.toml has it.
+    pub lan: bool,
+    /// The keychain is out of reach and the `file` store is not chosen:
+    /// the interface offers to switch.
+    pub keychain_unavailable: bool,
+}
+
+impl Snapshot {
+    /// `http://127.0.0.1:PORT`: the root Anthropic and Gemini SDKs take
+    /// (OpenAI SDKs add `/v1`).
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// The gateway key, on its way to the clipboard. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(pub String);
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(…)")
+    }
+}
+
+/// What the task tells the interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// The state changed.
+    State(Snapshot),
+    /// The key asked for with [`Command::CopyKey`].
+    ApiKey(ApiKey),
+    /// The task ended after [`Command::Quit`].
+    Exited,
+}
+
+/// The interface's end of the updates.
+pub trait Sink: Send + Sync + 'static {
+    /// Called from the task for every update; must not block.
+    fn update(&self, update: Update);
+}
+
+/// Opens the secret store a configuration selects (injected, so that tests
+/// never touch the OS keychain).
+pub type StoreOpener = Arc<dyn Fn(&Home, &Config) -> Result<Arc<dyn SecretStore>, SecretError> + Send + Sync>;
+
+/// The platform's stores, as `switchyard serve` opens them.
+pub fn platform_stores() -> StoreOpener {
+    Arc::new(|home: &Home, config: &Config| secrets::open(home, config))
+}
+
+/// Sends commands to a running [`Controller`].
+#[derive(Debug, Clone)]
+pub struct Remote {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl Remote {
+    /// Queues `command`; ignored once the task has ended.
+    pub fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+}
+
+/// The task that owns the gateway.
+pub struct Controller {
+    home: Home,
+    opener: StoreOpener,
+    notifier: Arc<dyn Notifier>,
+    sink: Arc<dyn Sink>,
+    /// `None` while the selected secret store cannot be opened.
+    gateway: Option<Gateway>,
+    store_kind: Option<SecretStoreKind>,
+    snapshot: Snapshot,
+    /// Whether the last look found every account cooling (notify on the edge only).
+    all_cooling: bool,
+    grace: Duration,
+}
+
+impl Controller {
+    /// Starts the task on `runtime`: opens the secret store, watches
+    /// config.toml, and starts the gateway at once when `auto_start = true`.
+    pub fn spawn(
+        runtime: &tokio::runtime::Handle,
+        home: Home,
+        opener: StoreOpener,
+        notifier: Arc<dyn Notifier>,
+        sink: Arc<dyn Sink>,
+    ) -> Remote {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let remote = Remote { commands: tx };
+        let controller = Controller {
+            home,
+            opener,
+            notifier,
+            sink,
+            gateway: None,
+            store_kind: None,
+            snapshot: Snapshot {
+                phase: Phase::Stopped,
+                port: 8045,
+                lan: false,
+                keychain_unavailable: false,
+            },
+            all_cooling: false,
+            grace: DEFAULT_GRACE,
+        };
+        runtime.spawn(controller.run(remote.clone(), rx));
+        remote
+    }
+
+    async fn run(mut self, remote: Remote, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let watcher = {
+            let remote = remote.clone();
+            ConfigWatcher::start(&self.home, move || remote.send(Command::Reload))
+        };
+        let _watcher = match watcher {
+            Ok(watcher) => Some(watcher),
+            Err(err) => {
+                tracing::warn!("{err}");
+                None
+            }
+        };
+        let auto_start = match self.load() {
+            Some(config) => {
+                self.open_store(&config);
+                config.proxy.auto_start
+            }
+            None => false,
+        };
+        self.publish();
+        if auto_start {
+            self.start().await;
+        }
+        let mut health = tokio::time::interval(HEALTH_INTERVAL);
+        health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    None | Some(Command::Quit) => break,
+                    Some(command) => self.handle(command).await,
+                },
+                _ = health.tick() => self.watch_health(),
+            }
+        }
+        if let Some(gateway) = &mut self.gateway {
+            gateway.stop(self.grace).await;
+        }
+        self.sink.update(Update::Exited);
+    }
+
+    async fn handle(&mut self, command: Command) {
+        match command {
+            Command::Start => self.start().await,
+            Command::Stop => self.stop().await,
+            Command::SetLan(on) => self.set_lan(on).await,
+            Command::Reload => self.reload().await,
+            Command::CopyKey => self.copy_key().await,
+            Command::UseFileStore => self.use_file_store().await,
+            Command::Quit => {}
+        }
+    }
+
+    /// Reads config.toml; a broken file is reported and `None`.
+    fn load(&mut self) -> Option<Config> {
+        config::init(&self.home)
+            .and_then(|()| Config::load(&self.home))
+            .inspect_err(|err| self.notifier.notify(&Notice::ConfigRejected(err.to_string())))
+            .ok()
+    }
+
+    /// Opens the store `config` selects when it is not open yet (or another
+    /// one is selected now).
+    fn open_store(&mut self, config: &Config) {
+        self.snapshot.lan = config.proxy.allow_lan_access;
+        if !self.is_running() {
+            self.snapshot.port = config.proxy.port;
+        }
+        let kind = secrets::selected_kind(config).ok();
+        if self.gateway.is_some() && kind == self.store_kind {
+            return;
+        }
+        match (self.opener)(&self.home, config) {
+            Ok(store) => {
+                if self.snapshot.keychain_unavailable {
+                    self.snapshot.phase = Phase::Stopped;
+                }
+                self.snapshot.keychain_unavailable = false;
+                self.store_kind = kind;
+                match &mut self.gateway {
+                    Some(gateway) => gateway.set_secrets(store),
+                    None => self.gateway = Some(Gateway::new(self.home.clone(), store, Overrides::default())),
+                }
+            }
+            Err(err) => {
+                self.snapshot.keychain_unavailable = matches!(err, SecretError::KeychainUnavailable(_));
+                if self.snapshot.keychain_unavailable {
+                    self.snapshot.phase = Phase::Failed("keychain unavailable".into());
+                }
+                self.notifier.notify(&Notice::secrets(&err));
+            }
+        }
+    }
+
+    fn is_running(&self) -> bool {
+        self.gateway.as_ref().is_some_and(Gateway::is_running)
+    }
+
+    async fn start(&mut self) {
+        if self.is_running() {
+            return;
+        }
+        let Some(config) = self.load() else {
+            self.snapshot.phase = Phase::Failed("config.toml is invalid".into());
+            return self.publish();
+        };
+        self.open_store(&config);
+        let Some(gateway) = &mut self.gateway else {
+            return self.publish();
+        };
+        self.snapshot.phase = Phase::Starting;
+        self.sink.update(Update::State(self.snapshot.clone()));
+        match gateway.start().await {
+            Ok(address) => {
+                self.all_cooling = false;
+                self.snapshot.port = address.port();
+                self.snapshot.phase = Phase::Running {
+                    address,
+                    accounts: gateway.status().accounts,
+                };
+            }
+            Err(err) => {
+                self.snapshot.phase = Phase::Failed(summary(&err));
+                self.notifier.notify(&Notice::start_failed(&err));
+            }
+        }
+        self.publish();
+    }
+
+    async fn stop(&mut self) {
+        let Some(gateway) = &mut self.gateway else {
+            return;
+        };
+        if gateway.is_running() {
+            self.snapshot.phase = Phase::Stopping;
+            self.sink.update(Update::State(self.snapshot.clone()));
+            gateway.stop(self.grace).await;
+        }
+        self.snapshot.phase = Phase::Stopped;
+        self.publish();
+    }
+
+    async fn set_lan(&mut self, on: bool) {
+        let Some(config) = self.load() else {
+            return self.publish();
+        };
+        if on && config.proxy.auth_mode.effective(true) == AuthMode::Off {
+            // Refused before the file is touched: the check item stays off.
+            self.notifier.notify(&Notice::LanWithoutAuth);
+            return self.publish();
+        }
+        if config.proxy.allow_lan_access != on
+            && let Err(err) = config::edit(&self.home, |doc| {
+                config::set_proxy(doc, "allow_lan_access", on);
+                Ok(())
+            })
+        {
+            self.notifier.notify(&Notice::ConfigRejected(err.to_string()));
+            return self.publish();
+        }
+        // Applied now rather than when the watcher notices, so the menu
+        // follows at once; the watcher's own reload then finds nothing new.
+        self.reload().await;
+    }
+
+    async fn reload(&mut self) {
+        let Some(config) = self.load() else {
+            return self.publish();
+        };
+        self.open_store(&config);
+        let Some(gateway) = &mut self.gateway else {
+            return self.publish();
+        };
+        match gateway.reload(self.grace).await {
+            Ok(Reloaded::NotRunning) => {
+                self.snapshot.port = config.proxy.port;
+            }
+            Ok(Reloaded::Unchanged) => {}
+            Ok(Reloaded::Rerouted { accounts }) => {
+                if accounts == 0 {
+                    self.notifier.notify(&Notice::NoAccounts);
+                }
+            }
+            Ok(Reloaded::Rebound { address }) => {
+                self.snapshot.port = address.port();
+            }
+            Err(err) => {
+                self.notifier.notify(&Notice::reload_failed(&err));
+                if !gateway.is_running()
+                    && let crate::gateway::ReloadError::Rebind { error, .. } = &err
+                {
+                    self.snapshot.phase = Phase::Failed(summary(error));
+                }
+            }
+        }
+        if let Some(gateway) = &self.gateway
+            && gateway.is_running()
+        {
+            let status = gateway.status();
+            if let Some(address) = status.address {
+                self.snapshot.port = address.port();
+                self.snapshot.phase = Phase::Running {
+                    address,
+                    accounts: status.accounts,
+                };
+            }
+            self.snapshot.lan = status.lan;
+        }
+        self.publish();
+    }
+
+    async fn copy_key(&mut self) {
+        let Some(config) = self.load() else {
+            return;
+        };
+        self.open_store(&config);
+        let store = match (self.opener)(&self.home, &config) {
+            Ok(store) => store,
+            Err(err) => return self.notifier.notify(&Notice::secrets(&err)),
+        };
+        let key = tokio::task::spawn_blocking(move || secrets::gateway_key(store.as_ref(), &config)).await;
+        match key {
+            Ok(Ok(key)) => self.sink.update(Update::ApiKey(ApiKey(key))),
+            Ok(Err(err)) => self.notifier.notify(&Notice::secrets(&err)),
+            Err(err) => tracing::warn!(error = %err, "reading the API key failed"),
+        }
+    }
+
+    async fn use_file_store(&mut self) {
+        let edited = config::edit(&self.home, |doc| {
+            config::set_proxy(doc, "secret_store", "file");
+            Ok(())
+        });
+        if let Err(err) = edited {
+            self.notifier.notify(&Notice::ConfigRejected(err.to_string()));
+            return self.publish();
+        }
+        if matches!(self.snapshot.phase, Phase::Failed(_)) {
+            self.snapshot.phase = Phase::Stopped;
+        }
+        self.reload().await;
+    }
+
+    /// Notifies once when every account starts cooling down, and keeps the
+    /// account count of the status line current.
+    fn watch_health(&mut self) {
+        let Some(gateway) = &self.gateway else {
+            return;
+        };
+        let Some(accounts) = gateway.accounts() else {
+            self.all_cooling = false;
+            return;
+        };
+        let cooling = all_cooling(&accounts);
+        if let Some(retry_after_secs) = cooling
+            && !self.all_cooling
+        {
+            self.notifier.notify(&Notice::AllCooling { retry_after_secs });
+        }
+        self.all_cooling = cooling.is_some();
+        let active = gateway.status().accounts;
+        if let Phase::Running { accounts: shown, .. } = &mut self.snapshot.phase
+            && *shown != active
+        {
+            *shown = active;
+            self.sink.update(Update::State(self.snapshot.clone()));
+        }
+    }
+
+    fn publish(&self) {
+        self.sink.update(Update::State(self.snapshot.clone()));
+    }
+}
+
+/// When every usable (not disabled) account is cooling down: seconds until
+/// the first is ready again. `None` while one is ready, or when there is no
+/// usable account at all (that is another notice).
+pub fn all_cooling(accounts: &[AccountStatus]) -> Option<u64> {
+    let usable: Vec<&AccountStatus> = accounts.iter().filter(|a| a.state != "disabled").collect();
+    if usable.is_empty() || usable.iter().any(|a| a.state != "cooling") {
+        return None;
+    }
+    usable
+        .iter()
+        .filter_map(|a| a.cooldowns.iter().map(|c| c.remaining_secs).min())
+        .min()
+        .or(Some(0))
+}
+
+/// A few words for a status line: `port 8045 in use`.
+pub fn summary(err: &StartError) -> String {
+    match err {
+        StartError::Bind(bind) => match &bind.cause {
+            BindCause::InUse(port) => format!("port {port} in use"),
+            BindCause::PermissionDenied => format!("port {} needs privileges", bind.addr.port()),
+            BindCause::AddrNotAvailable(_) => format!("{} not available", bind.addr.ip()),
+            BindCause::Other(_) => format!("cannot listen on {}", bind.addr),
+        },
+        StartError::NoAccounts => "no accounts".into(),
+        StartError::InsecureLan => "LAN access needs auth".into(),
+        StartError::Config(_) => "config.toml is invalid".into(),
+        StartError::Secrets(SecretError::KeychainUnavailable(_)) => "keychain unavailable".into(),
+        StartError::Secrets(_) => "secret store failed".into(),
+        StartError::Client(_) | StartError::Internal(_) => "could not start".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::BindError;
+    use crate::pool::CooldownStatus;
+
+    fn account(state: &str, remaining: &[u64]) -> AccountStatus {
+        AccountStatus {
+            id: "acc".into(),
+            label: String::new(),
+            provider: "gemini".into(),
+            state: state.into(),
+            reason: None,
+            cooldowns: remaining
+                .iter()
+                .map(|&secs| CooldownStatus {
+                    model: "m".into(),
+                    until_unix: 0,
+                    remaining_secs: secs,
+                    reason: "rate limited".into(),
+                })
+                .collect(),
+            in_flight: 0,
+            requests: 0,
+            errors: 0,
+        }
+    }
+
+    #[test]
+    fn all_cooling_means_every_usable_account() {
+        assert_eq!(all_cooling(&[]), None);
+        assert_eq!(all_cooling(&[account("ready", &[])]), None);
+        assert_eq!(all_cooling(&[account("cooling", &[30]), account("ready", &[])]), None);
+        assert_eq!(
+            all_cooling(&[account("cooling", &[30, 50]), account("cooling", &[12])]),
+            Some(12)
+        );
+        assert_eq!(
+            all_cooling(&[account("cooling", &[7]), account("disabled", &[])]),
+            Some(7),
+            "a disabled account does not count as available"
+        );
+        assert_eq!(all_cooling(&[account("disabled", &[])]), None);
+    }
+
+    #[test]
+    fn summaries_fit_a_status_line() {
+        let bind = |cause| {
+            StartError::Bind(BindError {
+                addr: "127.0.0.1:8045".parse().unwrap(),
+                cause,
+            })
+        };
+        assert_eq!(summary(&bind(BindCause::InUse(8045))), "port 8045 in use");
+        assert_eq!(
+            summary(&bind(BindCause::PermissionDenied)),
+            "port 8045 needs privileges"
+        );
+        assert_eq!(summary(&StartError::NoAccounts), "no accounts");
+        assert_eq!(
+            summary(&StartError::Secrets(SecretError::KeychainUnavailable("x".into()))),
+            "keychain unavailable"
+        );
+    }
+}
