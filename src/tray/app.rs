@@ -175,6 +175,12 @@ impl App {
             Action::CopyKey => self.remote.send(Command::CopyKey),
             Action::Lan => self.remote.send(Command::SetLan(!self.state.gateway.lan)),
             Action::Autostart => self.toggle_autostart(),
+            Action::OpenDashboard => {
+                let url = format!("{base}/ui");
+                if let Err(err) = open::that_detached(&url) {
+                    tracing::warn!(error = %err, %url, "cannot open the dashboard in a browser");
+                }
+            }
             Action::OpenConfig => {
                 if let Err(err) = open::that_detached(&self.home.config_dir) {
                     tracing::warn!(error = %err, folder = %self.home.config_dir.display(), "cannot open the config folder");

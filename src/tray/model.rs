@@ -21,6 +21,8 @@ pub enum Action {
     Lan,
     /// Toggle launch at login.
     Autostart,
+    /// Open the dashboard (`/ui`) in the browser.
+    OpenDashboard,
     /// Open the folder holding config.toml.
     OpenConfig,
     /// Switch to the `file` secret store (offered when the keychain is out of reach).
@@ -31,13 +33,14 @@ pub enum Action {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::Toggle,
         Action::CopyOpenAiUrl,
         Action::CopyRootUrl,
         Action::CopyKey,
         Action::Lan,
         Action::Autostart,
+        Action::OpenDashboard,
         Action::OpenConfig,
         Action::UseFileStore,
         Action::Quit,
@@ -52,6 +55,7 @@ impl Action {
             Action::CopyKey => "copy-key",
             Action::Lan => "lan",
             Action::Autostart => "autostart",
+            Action::OpenDashboard => "open-dashboard",
             Action::OpenConfig => "open-config",
             Action::UseFileStore => "use-file-store",
             Action::Quit => "quit",
@@ -137,6 +141,7 @@ impl Menu {
         let snapshot = &state.gateway;
         let status = status_line(&snapshot.phase);
         let busy = matches!(snapshot.phase, Phase::Starting | Phase::Stopping);
+        let running = matches!(snapshot.phase, Phase::Running { .. });
         let (toggle, toggle_enabled) = match snapshot.phase {
             Phase::Stopped | Phase::Failed(_) => ("Start", true),
             Phase::Starting => ("Starting…", false),
@@ -176,6 +181,11 @@ impl Menu {
                 action: Action::CopyKey,
                 label: "Copy API key".into(),
                 enabled: !snapshot.keychain_unavailable,
+            },
+            Entry::Item {
+                action: Action::OpenDashboard,
+                label: "Open dashboard".into(),
+                enabled: running,
             },
             Entry::Separator,
             Entry::Check {
@@ -334,6 +344,15 @@ mod tests {
     }
 
     #[test]
+    fn the_dashboard_opens_only_while_running() {
+        assert_eq!(
+            item(&Menu::for_state(&state(running(1))), Action::OpenDashboard),
+            ("Open dashboard".into(), true)
+        );
+        assert!(!item(&Menu::for_state(&state(Phase::Stopped)), Action::OpenDashboard).1);
+    }
+
+    #[test]
     fn a_failed_start_shows_the_error_and_offers_to_retry() {
         let menu = Menu::for_state(&state(Phase::Failed("port 8045 in use".into())));
         assert_eq!(menu.status(), "Error: port 8045 in use");
@@ -418,6 +437,7 @@ mod tests {
                 "item:copy-url-root",
                 "end",
                 "item:copy-key",
+                "item:open-dashboard",
                 "separator",
                 "check:lan",
                 "check:autostart",
