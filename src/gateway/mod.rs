@@ -10,6 +10,7 @@ pub mod guidance;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod throttle;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -168,11 +169,15 @@ impl Gateway {
             auth: auth::Auth::new(mode, key),
             origin: format!("http://127.0.0.1:{}", local.port()),
             body_limit: usize::try_from(proxy.max_body_mib * 1024 * 1024).unwrap_or(usize::MAX),
+            body_pause: Duration::from_secs(proxy.client_timeout_secs),
+            body_deadline: timeout,
+            throttle: throttle::AuthThrottle::default(),
             relay: Relay::new(Arc::new(pool), upstream, config.models.clone(), settings),
             address: local,
             lan,
         });
-        let server = server::Server::spawn(listener, routes::routes(shared.clone()))
+        let header_timeout = Duration::from_secs(proxy.client_timeout_secs);
+        let server = server::Server::spawn(listener, routes::routes(shared.clone()), header_timeout)
             .map_err(|err| StartError::Internal(err.to_string()))?;
         self.running = Some(Running { server, shared });
         let status = self.status();

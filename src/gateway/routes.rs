@@ -9,18 +9,21 @@
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use tokio::time::{Instant, timeout_at};
 use warp::Filter;
 use warp::filters::path::FullPath;
 use warp::reply::Response;
 
-use super::auth::denial_message;
+use super::auth::{Denied, denial_message};
 use super::guidance;
 use super::server::ClientAddr;
 use super::state::Shared;
+use super::throttle::Admission;
 use crate::protocol::{ApiError, ErrorKind, Protocol};
 use crate::relay::{ClientCall, Endpoint};
 
@@ -228,14 +231,8 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
         .and(head())
         .map(|id: String, shared: Arc<Shared>, head: RequestHead| {
             // State changes need the key whatever the auth mode.
-            if let Err(denied) = shared
-                .auth
-                .check_key(&head.headers, (!head.query.is_empty()).then_some(head.query.as_str()))
-            {
-                return error_response(
-                    Protocol::OpenAi,
-                    &ApiError::new(ErrorKind::Authentication, denial_message(denied)),
-                );
+            if let Some(denied) = checked_key(&shared, &head, Protocol::OpenAi) {
+                return denied;
             }
             let id = percent_decode(&id);
             if shared.relay.pool().reenable(&id) {
@@ -279,6 +276,7 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
         .or(fallback)
         .unify()
         .map(with_cors)
+        .then(release)
 }
 
 /// The protocol of a `GET /v1/models...` request: Gemini when the client
@@ -324,17 +322,47 @@ async fn api_call(endpoint: Endpoint, shared: Arc<Shared>, head: RequestHead, bo
     if let Some(denied) = authorize(&shared, &head, protocol) {
         return denied;
     }
-    let body = match read_body(body, shared.body_limit).await {
+    let body = match read_body(body, shared.body_limit, shared.body_pause, shared.body_deadline).await {
         Ok(body) => body,
         Err(err) => return error_response(protocol, &err),
     };
     shared.relay.handle(ClientCall { endpoint, head, body }).await
 }
 
-/// Collects the body, refusing more than `limit` bytes with a 413.
-async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
+/// Collects the body, refusing more than `limit` bytes with a 413, and a
+/// body that pauses longer than `pause` or is not complete after
+/// `deadline` with a 408 (a client trickling its body must not hold a
+/// connection forever).
+async fn read_body(mut body: Body, limit: usize, pause: Duration, deadline: Duration) -> Result<Bytes, ApiError> {
+    let started = Instant::now();
+    let give_up = started + deadline;
     let mut collected = BytesMut::new();
-    while let Some(chunk) = body.next().await {
+    loop {
+        let next = match timeout_at(give_up.min(Instant::now() + pause), body.next()).await {
+            Ok(next) => next,
+            Err(_) => {
+                let message = if Instant::now() >= give_up {
+                    format!(
+                        "The request body was not complete after {} seconds. Send the body at once, or raise \
+                         `request_timeout_secs` under [proxy] in config.toml.",
+                        deadline.as_secs()
+                    )
+                } else {
+                    format!(
+                        "The request body stopped arriving: nothing for {} seconds ({} of its bytes had come). \
+                         Send the body at once, or raise `client_timeout_secs` under [proxy] in config.toml.",
+                        pause.as_secs(),
+                        collected.len()
+                    )
+                };
+                return Err(ApiError {
+                    status: 408,
+                    kind: ErrorKind::Timeout,
+                    message,
+                });
+            }
+        };
+        let Some(chunk) = next else { break };
         let chunk =
             chunk.map_err(|err| ApiError::invalid_request(format!("could not read the request body: {err}")))?;
         if collected.len() + chunk.len() > limit {
@@ -352,10 +380,48 @@ async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
     Ok(collected.freeze())
 }
 
-/// `Some(401 response)` when the request may not pass.
+/// `Some(401 response)` when the request may not pass (or 429 when its
+/// address sent too many wrong keys lately).
 fn authorize(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Option<Response> {
+    if !shared.auth.required_for(&head.path) {
+        return None;
+    }
+    checked_key(shared, head, protocol)
+}
+
+/// Checks the key whatever the auth mode, through the address's brake: a
+/// wrong key is recorded and its 401 carries a [`Hold`] when the address
+/// has sent too many; the right key clears the address's record.
+fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Option<Response> {
+    let ip = head.client.map(|client| client.ip());
+    if let Some(ip) = ip
+        && let Admission::Refuse { retry_after } = shared.throttle.admit(ip)
+    {
+        tracing::warn!(client = %ip, "refused a request: too many wrong gateway keys from this address");
+        let error = ApiError::new(
+            ErrorKind::RateLimited,
+            format!(
+                "Too many requests with a wrong API key came from this address; try again in {}s with the key \
+                 `switchyard key show` prints.",
+                retry_after.as_secs().max(1)
+            ),
+        );
+        let mut response = error_response(protocol, &error);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
+        return Some(response);
+    }
     let query = (!head.query.is_empty()).then_some(head.query.as_str());
-    let denied = shared.auth.check(&head.path, &head.headers, query).err()?;
+    let denied = match shared.auth.check_key(&head.headers, query) {
+        Ok(()) => {
+            if let Some(ip) = ip {
+                shared.throttle.succeeded(ip);
+            }
+            return None;
+        }
+        Err(denied) => denied,
+    };
     if let Some(client) = head.client {
         tracing::info!(%client, path = %head.path, reason = ?denied, "refused a request without the gateway key");
     }
@@ -367,7 +433,26 @@ fn authorize(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Option<
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"switchyard\""),
     );
+    // Only a wrong key is a guess; a missing one is a misconfigured client.
+    if denied == Denied::Wrong
+        && let Some(until) = ip.and_then(|ip| shared.throttle.failed(ip))
+    {
+        response.extensions_mut().insert(Hold(until));
+    }
     Some(response)
+}
+
+/// Marks a response that must not leave before this instant (a wrong key
+/// from an address that sent too many).
+#[derive(Debug, Clone, Copy)]
+struct Hold(tokio::time::Instant);
+
+/// Sends a held response when its time comes, everything else at once.
+async fn release(response: Response) -> Response {
+    if let Some(Hold(until)) = response.extensions().get::<Hold>().copied() {
+        tokio::time::sleep_until(until).await;
+    }
+    response
 }
 
 fn not_found(shared: &Shared, head: &RequestHead) -> Response {
