@@ -457,7 +457,9 @@ async fn release(response: Response) -> Response {
 
 fn not_found(shared: &Shared, head: &RequestHead) -> Response {
     let protocol = guidance::protocol_for(&head.path, &head.headers);
-    if let Some(allowed) = allowed_methods(&head.path) {
+    // A 405 only when the method is the wrong one: a POST to an unknown
+    // Gemini method (`:embedContent`) is a 404, not "use POST".
+    if let Some(allowed) = allowed_methods(&head.path).filter(|allowed| *allowed != head.method.as_str()) {
         let error = ApiError {
             status: 405,
             kind: ErrorKind::InvalidRequest,
