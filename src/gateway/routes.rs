@@ -146,7 +146,7 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
             authorize(&shared, &head, protocol).unwrap_or_else(|| {
                 let id = percent_decode(&id);
                 if protocol == Protocol::Gemini {
-                    return gemini_model(&shared, &id);
+                    return gemini_model(&shared, &head, &id);
                 }
                 match shared.relay.openai_model(&id) {
                     Some(model) => json_value(StatusCode::OK, model),
@@ -172,7 +172,8 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
         .and(with_state.clone())
         .and(head())
         .map(|name: String, shared: Arc<Shared>, head: RequestHead| {
-            authorize(&shared, &head, Protocol::Gemini).unwrap_or_else(|| gemini_model(&shared, &percent_decode(&name)))
+            authorize(&shared, &head, Protocol::Gemini)
+                .unwrap_or_else(|| gemini_model(&shared, &head, &percent_decode(&name)))
         });
 
     let chat = warp::path!("v1" / "chat" / "completions").map(|| Endpoint::OpenAiChat);
@@ -288,8 +289,13 @@ fn models_protocol(head: &RequestHead) -> Protocol {
     }
 }
 
-/// One Gemini model, or Gemini's 404.
-fn gemini_model(shared: &Shared, name: &str) -> Response {
+/// One Gemini model, or Gemini's 404. A name with a method
+/// (`gemini-2.5-flash:generateContent`) is a method called with GET: 405
+/// (or 404 for an unknown method), not a model named so.
+fn gemini_model(shared: &Shared, head: &RequestHead, name: &str) -> Response {
+    if name.contains(':') {
+        return not_found(shared, head);
+    }
     match shared.relay.gemini_model(name) {
         Some(model) => json_value(StatusCode::OK, model),
         None => error_response(
@@ -326,7 +332,57 @@ async fn api_call(endpoint: Endpoint, shared: Arc<Shared>, head: RequestHead, bo
         Ok(body) => body,
         Err(err) => return error_response(protocol, &err),
     };
+    // JSON is UTF-8: bytes that are not would otherwise pass unnoticed in
+    // fields the decoders skip, and be relayed as they are.
+    if let Err(err) = std::str::from_utf8(&body) {
+        let error = ApiError::invalid_request(format!(
+            "invalid JSON body: it is not valid UTF-8 (at byte {}). Send the body encoded as UTF-8.",
+            err.valid_up_to()
+        ));
+        return error_response(protocol, &error);
+    }
+    // The decoders refuse deep nesting where they read (serde_json's limit),
+    // but skip unknown fields without looking, and a relayed body keeps
+    // them: refuse it anywhere, so no upstream gets what no parser takes.
+    if let Some(at) = nested_too_deep(&body, MAX_NESTING) {
+        let error = ApiError::invalid_request(format!(
+            "invalid JSON body: arrays and objects nest deeper than {MAX_NESTING} levels (at byte {at})."
+        ));
+        return error_response(protocol, &error);
+    }
     shared.relay.handle(ClientCall { endpoint, head, body }).await
+}
+
+/// serde_json's recursion limit: no decoder reads deeper values.
+const MAX_NESTING: usize = 128;
+
+/// Where `body` first nests arrays and objects deeper than `limit`
+/// (brackets inside strings do not count); one pass, no allocation.
+fn nested_too_deep(body: &[u8], limit: usize) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (at, &byte) in body.iter().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(at);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Collects the body, refusing more than `limit` bytes with a 413, and a
@@ -565,6 +621,20 @@ mod tests {
         assert_eq!(gemini_endpoint("gemini-2.5-flash"), None);
         assert_eq!(gemini_endpoint(":generateContent"), None);
         assert_eq!(gemini_endpoint("g:embedContent"), None);
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_strings() {
+        assert_eq!(nested_too_deep(br#"{"a":[[1]]}"#, 3), None);
+        assert_eq!(nested_too_deep(br#"{"a":[[[1]]]}"#, 3), Some(7));
+        assert_eq!(nested_too_deep(br#"{"a":"[[[[\"[[[["}"#, 1), None);
+        let deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        assert_eq!(nested_too_deep(deep.as_bytes(), MAX_NESTING), Some(128));
+        let ok = format!("{}{}", "[".repeat(128), "]".repeat(128));
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&ok).is_ok()
+                || nested_too_deep(ok.as_bytes(), MAX_NESTING).is_none()
+        );
     }
 
     #[test]
