@@ -147,6 +147,12 @@ pub struct ProxyConfig {
     /// Largest accepted request body, in MiB.
     #[serde(deserialize_with = "body_limit")]
     pub max_body_mib: u64,
+    /// Longest time a client may take to send a request's headers, and the
+    /// longest pause while it sends the body, in seconds: a client that
+    /// trickles its request (slowloris) is cut off instead of holding a
+    /// connection forever.
+    #[serde(deserialize_with = "positive_secs")]
+    pub client_timeout_secs: u64,
 }
 
 impl Default for ProxyConfig {
@@ -160,6 +166,7 @@ impl Default for ProxyConfig {
             secret_store: SecretStoreKind::Keychain,
             api_key: None,
             max_body_mib: 32,
+            client_timeout_secs: 30,
         }
     }
 }
@@ -471,6 +478,7 @@ auto_start = false            # start the gateway when the tray starts
 request_timeout_secs = 600
 secret_store = "keychain"     # keychain | file  (env SWITCHYARD_SECRET_STORE overrides)
 max_body_mib = 32
+client_timeout_secs = 30      # longest a client may take to send headers, or pause in a body
 
 # Accounts are added with `switchyard accounts add PROVIDER ...`.
 

@@ -15,8 +15,7 @@ use serde_json::json;
 use warp::Filter;
 use warp::reply::{Reply, Response};
 
-use super::auth::denial_message;
-use super::routes::{RequestHead, authorize, error_response, head, json_value, percent_decode};
+use super::routes::{RequestHead, authorize, checked_key, error_response, head, json_value, percent_decode};
 use super::state::Shared;
 use crate::config;
 use crate::monitor::{LogFilter, UsageBy, now_ms};
@@ -71,14 +70,9 @@ fn query() -> impl Filter<Extract = (Query,), Error = Infallible> + Clone {
 }
 
 /// `Some(401)` unless the request carries the key (state changes need it
-/// in every auth mode).
+/// in every auth mode); wrong keys count toward the address's brake.
 fn require_key(shared: &Shared, head: &RequestHead) -> Option<Response> {
-    let query = (!head.query.is_empty()).then_some(head.query.as_str());
-    let denied = shared.auth.check_key(&head.headers, query).err()?;
-    Some(error_response(
-        Protocol::OpenAi,
-        &ApiError::new(ErrorKind::Authentication, denial_message(denied)),
-    ))
+    checked_key(shared, head, Protocol::OpenAi)
 }
 
 fn failed(error: ApiError) -> Response {

@@ -13,6 +13,7 @@ pub mod reload;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod throttle;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -202,13 +203,17 @@ impl Gateway {
             auth: auth::Auth::new(mode, key),
             origin: format!("http://127.0.0.1:{}", local.port()),
             body_limit: usize::try_from(proxy.max_body_mib * 1024 * 1024).unwrap_or(usize::MAX),
+            body_pause: Duration::from_secs(proxy.client_timeout_secs),
+            body_deadline: timeout,
+            throttle: throttle::AuthThrottle::default(),
             relay: Relay::new(Arc::new(pool), upstream, config.models.clone(), settings).with_monitor(monitor),
             address: local,
             lan,
             home: self.home.clone(),
             secrets: self.secrets.clone(),
         });
-        let server = server::Server::spawn(listener, routes::routes(shared.clone()))
+        let header_timeout = Duration::from_secs(proxy.client_timeout_secs);
+        let server = server::Server::spawn(listener, routes::routes(shared.clone()), header_timeout)
             .map_err(|err| StartError::Internal(err.to_string()))?;
         self.running = Some(Running { server, shared, config });
         let status = self.status();

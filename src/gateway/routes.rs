@@ -9,18 +9,21 @@
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use tokio::time::{Instant, timeout_at};
 use warp::Filter;
 use warp::filters::path::FullPath;
 use warp::reply::Response;
 
-use super::auth::denial_message;
+use super::auth::{Denied, denial_message};
 use super::guidance;
 use super::server::ClientAddr;
 use super::state::Shared;
+use super::throttle::Admission;
 use crate::protocol::{ApiError, ErrorKind, Protocol};
 use crate::relay::{ClientCall, Endpoint};
 
@@ -143,7 +146,7 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
             authorize(&shared, &head, protocol).unwrap_or_else(|| {
                 let id = percent_decode(&id);
                 if protocol == Protocol::Gemini {
-                    return gemini_model(&shared, &id);
+                    return gemini_model(&shared, &head, &id);
                 }
                 match shared.relay.openai_model(&id) {
                     Some(model) => json_value(StatusCode::OK, model),
@@ -169,7 +172,8 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
         .and(with_state.clone())
         .and(head())
         .map(|name: String, shared: Arc<Shared>, head: RequestHead| {
-            authorize(&shared, &head, Protocol::Gemini).unwrap_or_else(|| gemini_model(&shared, &percent_decode(&name)))
+            authorize(&shared, &head, Protocol::Gemini)
+                .unwrap_or_else(|| gemini_model(&shared, &head, &percent_decode(&name)))
         });
 
     let chat = warp::path!("v1" / "chat" / "completions").map(|| Endpoint::OpenAiChat);
@@ -227,6 +231,7 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
         .or(fallback)
         .unify()
         .map(with_cors)
+        .then(release)
 }
 
 /// The protocol of a `GET /v1/models...` request: Gemini when the client
@@ -238,8 +243,13 @@ fn models_protocol(head: &RequestHead) -> Protocol {
     }
 }
 
-/// One Gemini model, or Gemini's 404.
-fn gemini_model(shared: &Shared, name: &str) -> Response {
+/// One Gemini model, or Gemini's 404. A name with a method
+/// (`gemini-2.5-flash:generateContent`) is a method called with GET: 405
+/// (or 404 for an unknown method), not a model named so.
+fn gemini_model(shared: &Shared, head: &RequestHead, name: &str) -> Response {
+    if name.contains(':') {
+        return not_found(shared, head);
+    }
     match shared.relay.gemini_model(name) {
         Some(model) => json_value(StatusCode::OK, model),
         None => error_response(
@@ -272,17 +282,97 @@ async fn api_call(endpoint: Endpoint, shared: Arc<Shared>, head: RequestHead, bo
     if let Some(denied) = authorize(&shared, &head, protocol) {
         return denied;
     }
-    let body = match read_body(body, shared.body_limit).await {
+    let body = match read_body(body, shared.body_limit, shared.body_pause, shared.body_deadline).await {
         Ok(body) => body,
         Err(err) => return error_response(protocol, &err),
     };
+    // JSON is UTF-8: bytes that are not would otherwise pass unnoticed in
+    // fields the decoders skip, and be relayed as they are.
+    if let Err(err) = std::str::from_utf8(&body) {
+        let error = ApiError::invalid_request(format!(
+            "invalid JSON body: it is not valid UTF-8 (at byte {}). Send the body encoded as UTF-8.",
+            err.valid_up_to()
+        ));
+        return error_response(protocol, &error);
+    }
+    // The decoders refuse deep nesting where they read (serde_json's limit),
+    // but skip unknown fields without looking, and a relayed body keeps
+    // them: refuse it anywhere, so no upstream gets what no parser takes.
+    if let Some(at) = nested_too_deep(&body, MAX_NESTING) {
+        let error = ApiError::invalid_request(format!(
+            "invalid JSON body: arrays and objects nest deeper than {MAX_NESTING} levels (at byte {at})."
+        ));
+        return error_response(protocol, &error);
+    }
     shared.relay.handle(ClientCall { endpoint, head, body }).await
 }
 
-/// Collects the body, refusing more than `limit` bytes with a 413.
-async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
+/// serde_json's recursion limit: no decoder reads deeper values.
+const MAX_NESTING: usize = 128;
+
+/// Where `body` first nests arrays and objects deeper than `limit`
+/// (brackets inside strings do not count); one pass, no allocation.
+fn nested_too_deep(body: &[u8], limit: usize) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (at, &byte) in body.iter().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(at);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Collects the body, refusing more than `limit` bytes with a 413, and a
+/// body that pauses longer than `pause` or is not complete after
+/// `deadline` with a 408 (a client trickling its body must not hold a
+/// connection forever).
+async fn read_body(mut body: Body, limit: usize, pause: Duration, deadline: Duration) -> Result<Bytes, ApiError> {
+    let started = Instant::now();
+    let give_up = started + deadline;
     let mut collected = BytesMut::new();
-    while let Some(chunk) = body.next().await {
+    loop {
+        let next = match timeout_at(give_up.min(Instant::now() + pause), body.next()).await {
+            Ok(next) => next,
+            Err(_) => {
+                let message = if Instant::now() >= give_up {
+                    format!(
+                        "The request body was not complete after {} seconds. Send the body at once, or raise \
+                         `request_timeout_secs` under [proxy] in config.toml.",
+                        deadline.as_secs()
+                    )
+                } else {
+                    format!(
+                        "The request body stopped arriving: nothing for {} seconds ({} of its bytes had come). \
+                         Send the body at once, or raise `client_timeout_secs` under [proxy] in config.toml.",
+                        pause.as_secs(),
+                        collected.len()
+                    )
+                };
+                return Err(ApiError {
+                    status: 408,
+                    kind: ErrorKind::Timeout,
+                    message,
+                });
+            }
+        };
+        let Some(chunk) = next else { break };
         let chunk =
             chunk.map_err(|err| ApiError::invalid_request(format!("could not read the request body: {err}")))?;
         if collected.len() + chunk.len() > limit {
@@ -300,10 +390,48 @@ async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
     Ok(collected.freeze())
 }
 
-/// `Some(401 response)` when the request may not pass.
+/// `Some(401 response)` when the request may not pass (or 429 when its
+/// address sent too many wrong keys lately).
 pub(super) fn authorize(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Option<Response> {
+    if !shared.auth.required_for(&head.path) {
+        return None;
+    }
+    checked_key(shared, head, protocol)
+}
+
+/// Checks the key whatever the auth mode, through the address's brake: a
+/// wrong key is recorded and its 401 carries a [`Hold`] when the address
+/// has sent too many; the right key clears the address's record.
+pub(super) fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Option<Response> {
+    let ip = head.client.map(|client| client.ip());
+    if let Some(ip) = ip
+        && let Admission::Refuse { retry_after } = shared.throttle.admit(ip)
+    {
+        tracing::warn!(client = %ip, "refused a request: too many wrong gateway keys from this address");
+        let error = ApiError::new(
+            ErrorKind::RateLimited,
+            format!(
+                "Too many requests with a wrong API key came from this address; try again in {}s with the key \
+                 `switchyard key show` prints.",
+                retry_after.as_secs().max(1)
+            ),
+        );
+        let mut response = error_response(protocol, &error);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
+        return Some(response);
+    }
     let query = (!head.query.is_empty()).then_some(head.query.as_str());
-    let denied = shared.auth.check(&head.path, &head.headers, query).err()?;
+    let denied = match shared.auth.check_key(&head.headers, query) {
+        Ok(()) => {
+            if let Some(ip) = ip {
+                shared.throttle.succeeded(ip);
+            }
+            return None;
+        }
+        Err(denied) => denied,
+    };
     if let Some(client) = head.client {
         tracing::info!(%client, path = %head.path, reason = ?denied, "refused a request without the gateway key");
     }
@@ -315,12 +443,33 @@ pub(super) fn authorize(shared: &Shared, head: &RequestHead, protocol: Protocol)
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"switchyard\""),
     );
+    // Only a wrong key is a guess; a missing one is a misconfigured client.
+    if denied == Denied::Wrong
+        && let Some(until) = ip.and_then(|ip| shared.throttle.failed(ip))
+    {
+        response.extensions_mut().insert(Hold(until));
+    }
     Some(response)
+}
+
+/// Marks a response that must not leave before this instant (a wrong key
+/// from an address that sent too many).
+#[derive(Debug, Clone, Copy)]
+struct Hold(tokio::time::Instant);
+
+/// Sends a held response when its time comes, everything else at once.
+async fn release(response: Response) -> Response {
+    if let Some(Hold(until)) = response.extensions().get::<Hold>().copied() {
+        tokio::time::sleep_until(until).await;
+    }
+    response
 }
 
 fn not_found(shared: &Shared, head: &RequestHead) -> Response {
     let protocol = guidance::protocol_for(&head.path, &head.headers);
-    if let Some(allowed) = allowed_methods(&head.path) {
+    // A 405 only when the method is the wrong one: a POST to an unknown
+    // Gemini method (`:embedContent`) is a 404, not "use POST".
+    if let Some(allowed) = allowed_methods(&head.path).filter(|allowed| *allowed != head.method.as_str()) {
         let error = ApiError {
             status: 405,
             kind: ErrorKind::InvalidRequest,
@@ -438,6 +587,20 @@ mod tests {
         assert_eq!(gemini_endpoint("gemini-2.5-flash"), None);
         assert_eq!(gemini_endpoint(":generateContent"), None);
         assert_eq!(gemini_endpoint("g:embedContent"), None);
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_strings() {
+        assert_eq!(nested_too_deep(br#"{"a":[[1]]}"#, 3), None);
+        assert_eq!(nested_too_deep(br#"{"a":[[[1]]]}"#, 3), Some(7));
+        assert_eq!(nested_too_deep(br#"{"a":"[[[[\"[[[["}"#, 1), None);
+        let deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        assert_eq!(nested_too_deep(deep.as_bytes(), MAX_NESTING), Some(128));
+        let ok = format!("{}{}", "[".repeat(128), "]".repeat(128));
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&ok).is_ok()
+                || nested_too_deep(ok.as_bytes(), MAX_NESTING).is_none()
+        );
     }
 
     #[test]

@@ -19,9 +19,6 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
-/// How long a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Why the listener could not be bound.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot listen on {addr}: {cause}")]
@@ -74,14 +71,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// Serves `filter` on `listener` until [`Server::shutdown`].
-    pub fn spawn<F>(listener: TcpListener, filter: F) -> io::Result<Server>
+    /// Serves `filter` on `listener` until [`Server::shutdown`]. A client
+    /// that takes longer than `header_timeout` to send a request's headers
+    /// is disconnected (slowloris).
+    pub fn spawn<F>(listener: TcpListener, filter: F, header_timeout: Duration) -> io::Result<Server>
     where
         F: warp::Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone + Send + Sync + 'static,
     {
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(accept_loop(listener, filter, stopped));
+        let task = tokio::spawn(accept_loop(listener, filter, stopped, header_timeout));
         Ok(Server {
             local_addr,
             stop: Some(stop),
@@ -111,8 +110,12 @@ impl Drop for Server {
     }
 }
 
-async fn accept_loop<F>(listener: TcpListener, filter: F, mut stopped: oneshot::Receiver<Duration>)
-where
+async fn accept_loop<F>(
+    listener: TcpListener,
+    filter: F,
+    mut stopped: oneshot::Receiver<Duration>,
+    header_timeout: Duration,
+) where
     F: warp::Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone + Send + Sync + 'static,
 {
     let service = warp::service(filter);
@@ -136,11 +139,14 @@ where
                 let service = RemoteAddr { inner: service.clone(), remote };
                 let watcher = graceful.watcher();
                 connections.spawn(async move {
+                    if !first_bytes(&stream, header_timeout).await {
+                        return;
+                    }
                     let mut builder = auto::Builder::new(TokioExecutor::new());
                     builder
                         .http1()
                         .timer(TokioTimer::new())
-                        .header_read_timeout(HEADER_READ_TIMEOUT)
+                        .header_read_timeout(header_timeout)
                         .keep_alive(true);
                     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
                     if let Err(err) = watcher.watch(conn).await {
@@ -161,6 +167,35 @@ where
     }
     connections.abort_all();
     while connections.join_next().await.is_some() {}
+}
+
+/// Waits, at most `limit`, until the client has sent enough to tell HTTP/1
+/// from HTTP/2; `false` when it sends nothing in time (or hangs up).
+///
+/// hyper's header-read timeout only starts once the connection is handed
+/// to the HTTP/1 parser, and hyper-util's protocol sniffing before that
+/// waits for the first bytes without any limit: a client that connects and
+/// sends nothing (or only the start of the HTTP/2 preface) would hold its
+/// connection forever.
+async fn first_bytes(stream: &tokio::net::TcpStream, limit: Duration) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut buffer = [0u8; PREFACE.len()];
+    loop {
+        let seen = match tokio::time::timeout_at(deadline, stream.peek(&mut buffer)).await {
+            Ok(Ok(seen)) if seen > 0 => seen,
+            _ => return false,
+        };
+        if seen == PREFACE.len() || buffer[..seen] != PREFACE[..seen] {
+            return true;
+        }
+        // The start of the HTTP/2 preface: `peek` answers at once while
+        // those bytes wait, so look again a little later.
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Adds the client's address to each request, where warp's `addr::remote`

@@ -1,10 +1,12 @@
 //! What every request handler of one running gateway shares.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use crate::relay::Relay;
 
 use super::auth::Auth;
+use super::throttle::AuthThrottle;
 
 /// State shared by the handlers of a running gateway.
 #[derive(Debug)]
@@ -16,6 +18,12 @@ pub struct Shared {
     pub origin: String,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Longest pause while a client sends a request body.
+    pub body_pause: Duration,
+    /// Longest time a client may take to send a whole request body.
+    pub body_deadline: Duration,
+    /// Slows down addresses that keep sending wrong keys.
+    pub throttle: AuthThrottle,
     /// Serves the API calls.
     pub relay: Relay,
     /// The bound address.

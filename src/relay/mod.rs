@@ -348,12 +348,25 @@ impl Relay {
         };
         let body = match tokio::time::timeout(self.upstream.timeout(), response.bytes()).await {
             Err(_) => return Err(fail(Failure::Timeout)),
+            // reqwest's own deadline (the request timeout) ran out mid-body.
+            Ok(Err(err)) if err.is_timeout() => return Err(fail(Failure::Timeout)),
             Ok(Err(err)) => return Err(fail(Failure::Connect(format!("the response broke off: {err}")))),
             Ok(Ok(body)) => body,
         };
         trace.upstream_ended();
         let provider = lease.member().provider.as_ref();
         let out = if call.passthrough(provider) {
+            // Relayed untouched, but only if it is JSON at all: an upstream
+            // (or a proxy in front of it) answering 200 with an HTML page or
+            // a cut-off body gets the client an error it can read.
+            if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+                let start: String = String::from_utf8_lossy(&body).chars().take(80).collect();
+                return Err(fail(Failure::Status {
+                    status: 502,
+                    retry_after: None,
+                    message: format!("the upstream's answer is not JSON ({err}): `{}`", start.trim()),
+                }));
+            }
             if trace.active()
                 && let Ok(decoded) = provider.protocol().decode_response(&body, &call.meta)
             {

@@ -90,7 +90,16 @@ impl Relay {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
-        if call.passthrough(provider.as_ref()) {
+        let is_json = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        // Relayed only when the upstream answers in the framing the client
+        // reads; anything else (an HTML page from a proxy, a complete JSON
+        // answer) is read as a complete answer, and fails cleanly if it is none.
+        let relayable = if sse { is_event_stream } else { is_json };
+        if call.passthrough(provider.as_ref()) && relayable {
             let mut pump = pump;
             if pump.trace.active() {
                 // Usage is read from the relayed events without re-encoding them.
@@ -368,31 +377,44 @@ impl Pump {
                     idle_at = self.idle_at();
                     let scanned = partial.len();
                     partial.extend_from_slice(&chunk);
-                    if let Some(end) = events_end(&partial, scanned) {
-                        let complete = partial.split_to(end);
-                        self.sniff(&complete);
-                        if self.hide_usage {
-                            out.extend_from_slice(&without_usage_chunks(&complete));
-                        } else {
-                            out.extend_from_slice(&complete);
+                    match events_end(&partial, scanned) {
+                        Some(end) => {
+                            let events = partial.split_to(end);
+                            let bad = malformed(&events);
+                            if bad.is_none() {
+                                self.sniff(&events);
+                                if self.hide_usage {
+                                    out.extend_from_slice(&without_usage_chunks(&events));
+                                } else {
+                                    out.extend_from_slice(&events);
+                                }
+                            }
+                            bad
                         }
+                        None if partial.len() > MAX_EVENT_BYTES => Some(not_events(format!(
+                            "an event longer than {} MiB",
+                            MAX_EVENT_BYTES / (1024 * 1024)
+                        ))),
+                        None => None,
                     }
-                    None
                 }
                 Next::Item(chunk) => {
                     idle_at = self.idle_at();
                     out.extend_from_slice(&chunk);
                     None
                 }
-                Next::End => {
-                    // A last event without its blank line still goes out.
-                    out.extend_from_slice(&partial);
-                    if !self.send(&mut out).await {
+                Next::End => match malformed(&partial) {
+                    None => {
+                        // A last event without its blank line still goes out.
+                        out.extend_from_slice(&partial);
+                        if !self.send(&mut out).await {
+                            return;
+                        }
+                        self.finished(None);
                         return;
                     }
-                    self.finished(None);
-                    return;
-                }
+                    bad => bad,
+                },
                 Next::Broken(why) => Some(broken(&why)),
                 Next::Stalled => Some(stalled(self.idle_timeout)),
             };
@@ -456,6 +478,51 @@ impl Pump {
         self.encoder.finish(&mut out);
         self.finished(None);
         self.send(&mut out).await;
+    }
+}
+
+/// The longest server-sent event relayed: an upstream that never ends its
+/// event must not grow the buffer without bound.
+const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// `Some(error)` when one of these complete server-sent events carries data
+/// that is neither JSON nor OpenAI's `[DONE]`: a relayed stream is checked
+/// so that the client gets an error event it can read instead of an event
+/// its SDK fails to parse.
+fn malformed(events: &[u8]) -> Option<ApiError> {
+    let text = match std::str::from_utf8(events) {
+        Ok(text) => text,
+        Err(_) => return Some(not_events("bytes that are not UTF-8".into())),
+    };
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    for event in text.split("\n\n") {
+        let data: Vec<&str> = event
+            .lines()
+            .filter_map(|line| line.strip_prefix("data:"))
+            .map(|rest| rest.strip_prefix(' ').unwrap_or(rest))
+            .collect();
+        if data.is_empty() {
+            continue;
+        }
+        let data = data.join("\n");
+        if data.trim() == "[DONE]" {
+            continue;
+        }
+        if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&data) {
+            let start: String = data.chars().take(80).collect();
+            return Some(not_events(format!(
+                "an event whose data is not JSON ({err}): `{start}`"
+            )));
+        }
+    }
+    None
+}
+
+fn not_events(what: String) -> ApiError {
+    ApiError {
+        status: 502,
+        kind: ErrorKind::Api,
+        message: format!("The upstream stream could not be read: it sent {what}."),
     }
 }
 

@@ -2,9 +2,11 @@
 //! and programmable mock upstreams on 127.0.0.1 that record what they get.
 #![allow(dead_code)]
 
+pub mod callers;
 pub mod client_streams;
 pub mod clients;
 pub mod conversation;
+pub mod raw;
 pub mod received;
 pub mod rig;
 pub mod upstreams;
@@ -77,6 +79,12 @@ pub enum Reply_ {
         feed: mpsc::UnboundedReceiver<Option<Bytes>>,
         content_type: &'static str,
     },
+    /// A body the server pulls chunk by chunk, only as fast as it can
+    /// write them: what the stream has produced is what the gateway took.
+    Pulled {
+        body: std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync>>,
+        content_type: &'static str,
+    },
 }
 
 pub use Reply_ as MockReply;
@@ -122,6 +130,12 @@ impl Feed {
     /// Breaks the connection off.
     pub fn reset(self) {
         let _ = self.0.send(None);
+    }
+
+    /// Whether the mock's server has dropped the stream: its connection
+    /// to the gateway is gone.
+    pub fn closed(&self) -> bool {
+        self.0.is_closed()
     }
 }
 
@@ -286,6 +300,7 @@ fn respond(reply: Reply_) -> warp::reply::Response {
             });
             stream_response(items, content_type)
         }
+        Reply_::Pulled { body, content_type } => stream_response(body, content_type),
     }
 }
 

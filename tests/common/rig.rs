@@ -166,3 +166,42 @@ where
         failed.join("\n\n")
     );
 }
+
+/// Like [`each`], but runs up to `parallel` cases at once: for cases that
+/// mostly wait (on timeouts), so that the suite stays quick.
+pub async fn each_parallel<T, F, Fut>(parallel: usize, cases: impl IntoIterator<Item = (String, T)>, run: F)
+where
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    use futures_util::StreamExt;
+    let results: Vec<(String, Result<(), tokio::task::JoinError>)> =
+        // Lazily mapped: a case is spawned only when the buffer has room.
+        futures_util::stream::iter(cases.into_iter().map(|(label, case)| {
+            let task = tokio::spawn(run(case));
+            async move { (label, task.await) }
+        }))
+        .buffer_unordered(parallel)
+        .collect()
+        .await;
+    let count = results.len();
+    let failed: Vec<String> = results
+        .into_iter()
+        .filter_map(|(label, result)| {
+            let panic = result.err()?.into_panic();
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let short: String = message.chars().take(1500).collect();
+            Some(format!("[{label}] {short}"))
+        })
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {count} cases failed:\n{}",
+        failed.len(),
+        failed.join("\n\n")
+    );
+}

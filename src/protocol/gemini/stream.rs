@@ -10,9 +10,9 @@ use bytes::BytesMut;
 
 use super::content::{Audience, Content, FunctionCall, WirePart, arguments_object};
 use super::response::{Candidate, GenerateContentResponse, UsageMetadata, decode_finish_reason, encode_finish_reason};
+use crate::protocol::ApiError;
 use crate::protocol::model::{FinishReason, ResponseMeta, Usage};
 use crate::protocol::stream::{BlockKind, Delta, EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent};
-use crate::protocol::{ApiError, ErrorKind};
 
 /// The kind of the block a decoder has open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,8 +128,10 @@ impl StreamDecoder for ChunkDecoder {
             return Ok(());
         }
         let chunk: GenerateContentResponse = serde_json::from_str(data).map_err(|err| {
-            ApiError::new(
-                ErrorKind::Api,
+            // 502 as the other decoders say it: the upstream, not the
+            // gateway, sent something unreadable.
+            ApiError::upstream(
+                502,
                 format!("the Gemini upstream sent a stream chunk that is not a GenerateContentResponse: {err}"),
             )
         })?;

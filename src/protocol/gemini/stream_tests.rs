@@ -278,7 +278,10 @@ fn decoder_edge_cases() {
             &mut Vec::new(),
         )
         .unwrap_err();
-    assert_eq!(err.status, 500);
+    assert_eq!(
+        err.status, 502,
+        "the upstream sent it: a bad gateway, not the gateway's fault"
+    );
     assert!(err.message.contains("GenerateContentResponse"), "{}", err.message);
 
     // An empty text part with only a signature and nothing open becomes an empty reasoning block.
