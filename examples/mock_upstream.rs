@@ -2,7 +2,7 @@
 //! on one port, for Switchyard's end-to-end tests and benchmarks.
 //!
 //! ```text
-//! cargo run --example mock_upstream -- [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--api-key KEY]
+//! cargo run --example mock_upstream -- [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--stream-pieces N] [--api-key KEY]
 //! ```
 //!
 //! | route | answers as |
@@ -31,7 +31,9 @@
 //!
 //! `--port 0` picks a free port; the first line on stdout is always
 //! `listening on 127.0.0.1:PORT`. `--latency-ms` delays every response's
-//! headers; `--chunk-delay-ms` spaces a stream's events. With both at 0 (the
+//! headers; `--chunk-delay-ms` spaces a stream's events; `--stream-pieces`
+//! (default 3) is how many text events a streamed text answer is split into,
+//! so that a benchmark can hold streams open longer. With both delays at 0 (the
 //! default) the mock is a zero-latency upstream for benchmarks: a request is
 //! parsed once and the answer is written from canned templates.
 
@@ -65,9 +67,20 @@ struct Options {
     chunk_delay: Duration,
     /// When set, the only credential accepted.
     api_key: Option<String>,
+    /// Text events of a streamed text answer (0: the default, 3).
+    stream_pieces: usize,
 }
 
-const USAGE: &str = "usage: mock_upstream [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--api-key KEY]";
+/// Text events of a streamed text answer; set once at start from
+/// `--stream-pieces` (a process-wide setting, like the port).
+static STREAM_PIECES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(3);
+
+fn stream_pieces() -> usize {
+    STREAM_PIECES.load(Ordering::Relaxed)
+}
+
+const USAGE: &str =
+    "usage: mock_upstream [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--stream-pieces N] [--api-key KEY]";
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     let mut options = Options::default();
@@ -96,6 +109,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
             "--latency-ms" => options.latency = Duration::from_millis(number(&value)?),
             "--chunk-delay-ms" => options.chunk_delay = Duration::from_millis(number(&value)?),
             "--api-key" => options.api_key = Some(value),
+            "--stream-pieces" => match number(&value)? {
+                0 => return Err(format!("--stream-pieces: must be at least 1\n{USAGE}")),
+                n => {
+                    options.stream_pieces =
+                        usize::try_from(n).map_err(|_| format!("--stream-pieces: {value} is too large"))?
+                }
+            },
             _ => return Err(format!("unknown option `{name}`\n{USAGE}")),
         }
     }
@@ -111,6 +131,9 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if options.stream_pieces > 0 {
+        STREAM_PIECES.store(options.stream_pieces, Ordering::Relaxed);
+    }
     let listener = match TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], options.port))).await {
         Ok(listener) => listener,
         Err(err) => {
@@ -778,7 +801,7 @@ fn openai_stream(ask: &Ask, answer: &Answer, id: u64) -> Reply {
     let mut chunks = vec![chunk(r#"{"role":"assistant","content":"","refusal":null}"#, "null")];
     let finish = match answer {
         Answer::Text(text) => {
-            for piece in split_text(text, 3) {
+            for piece in split_text(text, stream_pieces()) {
                 chunks.push(chunk(&format!(r#"{{"content":{}}}"#, quote(piece)), "null"));
             }
             "\"stop\""
@@ -861,7 +884,7 @@ fn anthropic_stream(ask: &Ask, answer: &Answer, id: u64) -> Reply {
                 r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#.to_string(),
             ));
             chunks.push(event("ping", r#"{"type": "ping"}"#.to_string()));
-            for piece in split_text(text, 3) {
+            for piece in split_text(text, stream_pieces()) {
                 chunks.push(delta(format!(
                     r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":{}}}}}"#,
                     quote(piece)
@@ -926,7 +949,7 @@ fn gemini_reply(ask: &Ask, answer: &Answer, id: u64, mode: GeminiMode) -> Reply 
     let bodies: Vec<String> = match (answer, mode) {
         (Answer::Text(text), GeminiMode::Complete) => vec![response(text_part(text), true)],
         (Answer::Text(text), _) => {
-            let pieces = split_text(text, 3);
+            let pieces = split_text(text, stream_pieces());
             let last = pieces.len() - 1;
             pieces
                 .iter()
@@ -1024,8 +1047,11 @@ mod tests {
             "2",
             "--api-key",
             "x",
+            "--stream-pieces",
+            "12",
         ])
         .unwrap();
+        assert_eq!(options.stream_pieces, 12);
         assert_eq!(options.latency, Duration::from_millis(5));
         assert_eq!(options.chunk_delay, Duration::from_millis(2));
         assert_eq!(options.api_key.as_deref(), Some("x"));
@@ -1033,6 +1059,7 @@ mod tests {
         assert!(args(&["--port"]).is_err());
         assert!(args(&["--latency-ms", "soon"]).is_err());
         assert!(args(&["--verbose", "1"]).is_err());
+        assert!(args(&["--stream-pieces", "0"]).is_err());
     }
 
     #[test]
