@@ -54,6 +54,9 @@ pub async fn measure(work_dir: &Path, mock: SocketAddr, core: Option<usize>, tim
         .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--num_workers", "1"])
         // No network but loopback here: use the bundled model cost map.
         .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        // Recent versions refuse to start without a master key; clients
+        // then present it, as the benchmark's requests do.
+        .env("LITELLM_MASTER_KEY", scenarios::LITELLM_KEY)
         .env("LITELLM_LOG", "ERROR")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

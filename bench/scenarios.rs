@@ -271,12 +271,15 @@ pub fn streamed(gateway: SocketAddr, mock: SocketAddr) -> Vec<StreamScenario> {
     ]
 }
 
+/// LiteLLM's master key in the benchmark (it refuses to start without one).
+pub const LITELLM_KEY: &str = "sk-litellm-bench-7f3a9c2e5b1d48f6a0c9e2b7d4f1a8c3";
+
 /// The passthrough request through LiteLLM's proxy (OpenAI-compatible) at `addr`.
 pub fn litellm(addr: SocketAddr) -> Arc<Target> {
     target(
         addr,
         "/v1/chat/completions".into(),
-        vec![header("authorization", "Bearer sk-litellm-bench")],
+        vec![header("authorization", &format!("Bearer {LITELLM_KEY}"))],
         openai_body(FAST_OPENAI_MODEL, false),
     )
 }

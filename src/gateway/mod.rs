@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod guidance;
+mod memory;
 pub mod routes;
 pub mod server;
 pub mod state;
@@ -105,6 +106,8 @@ pub struct Gateway {
 struct Running {
     server: server::Server,
     shared: Arc<state::Shared>,
+    /// Releases memory after bursts; stops when dropped.
+    _memory: memory::Releaser,
 }
 
 impl Gateway {
@@ -174,7 +177,12 @@ impl Gateway {
         });
         let server = server::Server::spawn(listener, routes::routes(shared.clone()))
             .map_err(|err| StartError::Internal(err.to_string()))?;
-        self.running = Some(Running { server, shared });
+        let _memory = memory::Releaser::start(shared.relay.pool().clone());
+        self.running = Some(Running {
+            server,
+            shared,
+            _memory,
+        });
         let status = self.status();
         if let Err(err) = write_runtime(&self.home, &status) {
             tracing::warn!(error = %err, "could not record the running gateway's address; `switchyard status` will not find it");
