@@ -2,7 +2,7 @@
 //! on one port, for Switchyard's end-to-end tests and benchmarks.
 //!
 //! ```text
-//! cargo run --example mock_upstream -- [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--api-key KEY] [--no-tool-calls]
+//! cargo run --example mock_upstream -- [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--stream-pieces N] [--api-key KEY] [--no-tool-calls]
 //! ```
 //!
 //! | route | answers as |
@@ -52,7 +52,9 @@
 //!
 //! `--port 0` picks a free port; the first line on stdout is always
 //! `listening on 127.0.0.1:PORT`. `--latency-ms` delays every response's
-//! headers; `--chunk-delay-ms` spaces a stream's events. With both at 0 (the
+//! headers; `--chunk-delay-ms` spaces a stream's events; `--stream-pieces`
+//! (default 3) is how many text events a streamed text answer is split into,
+//! so that a benchmark can hold streams open longer. With both delays at 0 (the
 //! default) the mock is a zero-latency upstream for benchmarks: a request is
 //! parsed once and the answer is written from canned templates.
 
@@ -88,10 +90,20 @@ struct Options {
     api_key: Option<String>,
     /// Answer with text even when the request declares tools.
     no_tool_calls: bool,
+    /// Text events of a streamed text answer (0: the default, 3).
+    stream_pieces: usize,
 }
 
-const USAGE: &str =
-    "usage: mock_upstream [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--api-key KEY] [--no-tool-calls]";
+/// Text events of a streamed text answer; set once at start from
+/// `--stream-pieces` (a process-wide setting, like the port).
+static STREAM_PIECES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(3);
+
+fn stream_pieces() -> usize {
+    STREAM_PIECES.load(Ordering::Relaxed)
+}
+
+const USAGE: &str = "usage: mock_upstream [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--stream-pieces N] [--api-key KEY] \
+                     [--no-tool-calls]";
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     let mut options = Options::default();
@@ -124,6 +136,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
             "--latency-ms" => options.latency = Duration::from_millis(number(&value)?),
             "--chunk-delay-ms" => options.chunk_delay = Duration::from_millis(number(&value)?),
             "--api-key" => options.api_key = Some(value),
+            "--stream-pieces" => match number(&value)? {
+                0 => return Err(format!("--stream-pieces: must be at least 1\n{USAGE}")),
+                n => {
+                    options.stream_pieces =
+                        usize::try_from(n).map_err(|_| format!("--stream-pieces: {value} is too large"))?
+                }
+            },
             _ => return Err(format!("unknown option `{name}`\n{USAGE}")),
         }
     }
@@ -139,6 +158,9 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if options.stream_pieces > 0 {
+        STREAM_PIECES.store(options.stream_pieces, Ordering::Relaxed);
+    }
     let listener = match TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], options.port))).await {
         Ok(listener) => listener,
         Err(err) => {
@@ -984,7 +1006,7 @@ fn openai_stream(ask: &Ask, answer: &Answer, id: u64) -> Reply {
     let mut chunks = vec![chunk(r#"{"role":"assistant","content":"","refusal":null}"#, "null")];
     let finish = match answer {
         Answer::Text(text) => {
-            for piece in split_text(text, 3) {
+            for piece in split_text(text, stream_pieces()) {
                 chunks.push(chunk(&format!(r#"{{"content":{}}}"#, quote(piece)), "null"));
             }
             "\"stop\""
@@ -1099,7 +1121,7 @@ fn anthropic_stream(ask: &Ask, answer: &Answer, id: u64) -> Reply {
                 ),
             ));
             chunks.push(event("ping", r#"{"type": "ping"}"#.to_string()));
-            for piece in split_text(text, 3) {
+            for piece in split_text(text, stream_pieces()) {
                 chunks.push(delta(format!(
                     r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"text_delta","text":{}}}}}"#,
                     quote(piece)
@@ -1168,7 +1190,7 @@ fn gemini_reply(ask: &Ask, answer: &Answer, id: u64, mode: GeminiMode) -> Reply 
     // Each chunk's parts, as a JSON array.
     let mut chunks: Vec<String> = match (answer, mode) {
         (Answer::Text(text), GeminiMode::Complete) => vec![text_part(text)],
-        (Answer::Text(text), _) => split_text(text, 3).into_iter().map(text_part).collect(),
+        (Answer::Text(text), _) => split_text(text, stream_pieces()).into_iter().map(text_part).collect(),
         // Gemini sends a function call whole, in one chunk.
         (Answer::ToolCall { name, arguments }, _) => vec![format!(
             r#"[{{"functionCall":{{"name":{},"args":{arguments}}},"thoughtSignature":"{THOUGHT_SIGNATURE}"}}]"#,
@@ -1280,8 +1302,11 @@ mod tests {
             "2",
             "--api-key",
             "x",
+            "--stream-pieces",
+            "12",
         ])
         .unwrap();
+        assert_eq!(options.stream_pieces, 12);
         assert_eq!(options.latency, Duration::from_millis(5));
         assert_eq!(options.chunk_delay, Duration::from_millis(2));
         assert_eq!(options.api_key.as_deref(), Some("x"));
@@ -1289,6 +1314,7 @@ mod tests {
         assert!(args(&["--port"]).is_err());
         assert!(args(&["--latency-ms", "soon"]).is_err());
         assert!(args(&["--verbose", "1"]).is_err());
+        assert!(args(&["--stream-pieces", "0"]).is_err());
     }
 
     #[test]

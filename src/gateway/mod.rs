@@ -9,6 +9,7 @@ pub mod admin;
 pub mod auth;
 pub mod dashboard;
 pub mod guidance;
+mod memory;
 pub mod reload;
 pub mod routes;
 pub mod server;
@@ -113,6 +114,8 @@ struct Running {
     shared: Arc<state::Shared>,
     /// The configuration it was started (or last reloaded) with.
     config: Config,
+    /// Releases memory after bursts; stops when dropped.
+    _memory: memory::Releaser,
 }
 
 impl Gateway {
@@ -215,7 +218,13 @@ impl Gateway {
         let header_timeout = Duration::from_secs(proxy.client_timeout_secs);
         let server = server::Server::spawn(listener, routes::routes(shared.clone()), header_timeout)
             .map_err(|err| StartError::Internal(err.to_string()))?;
-        self.running = Some(Running { server, shared, config });
+        let _memory = memory::Releaser::start(shared.relay.pool().clone());
+        self.running = Some(Running {
+            server,
+            shared,
+            config,
+            _memory,
+        });
         let status = self.status();
         if let Err(err) = write_runtime(&self.home, &status) {
             tracing::warn!(error = %err, "could not record the running gateway's address; `switchyard status` will not find it");

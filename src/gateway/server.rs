@@ -124,6 +124,10 @@ async fn accept_loop<F>(
     let grace = loop {
         tokio::select! {
             grace = &mut stopped => break grace.unwrap_or(Duration::ZERO),
+            // A finished connection's task keeps its memory until joined:
+            // join each as it ends, not only when the next client connects
+            // (after a burst of 1000 streams that could be never).
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => {
                 let (stream, remote) = match accepted {
                     Ok(pair) => pair,
@@ -153,8 +157,6 @@ async fn accept_loop<F>(
                         tracing::debug!(error = %err, "connection ended with an error");
                     }
                 });
-                // Reap finished connection tasks so the set stays small.
-                while connections.try_join_next().is_some() {}
             }
         }
     };

@@ -1,0 +1,586 @@
+//! Switchyard's benchmark: what the gateway adds, measured against a
+//! zero-latency mock upstream on loopback, optionally beside LiteLLM.
+//!
+//! ```text
+//! bench/run [--quick] [--litellm]          # builds in release, then runs this
+//! ```
+//!
+//! It starts `examples/mock_upstream` twice (one answering at once, one
+//! spacing its stream events) and `switchyard serve` with accounts on both,
+//! pins them to cores, and measures, each time straight to the mock and
+//! through the gateway at the same rate: added latency (p50/p90/p99/p99.9) of
+//! the passthrough and translated paths under open-loop constant load,
+//! saturation throughput, streaming time-to-first-byte and inter-chunk
+//! latency with 1000 concurrent streams (checked for lost or reordered
+//! events), memory, binary size and start-up time. `--litellm` installs
+//! LiteLLM's proxy into a private venv and runs the passthrough load through
+//! it against the same mock. Results go to `bench/results.json` and
+//! `bench/results.md`. Not a test: `cargo test` only builds it and runs its
+//! unit tests.
+
+mod litellm;
+mod load;
+mod procs;
+mod report;
+mod scenarios;
+mod streams;
+mod ticker;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde_json::{Value, json};
+
+use crate::load::{Pace, Run, Target};
+use crate::procs::Process;
+use crate::report::{Percentiles, added, mb};
+use crate::scenarios::{FAST_GEMINI_MODEL, FAST_OPENAI_MODEL, STREAM_GEMINI_MODEL, STREAM_OPENAI_MODEL};
+
+/// Command-line options.
+#[derive(Debug, Parser)]
+#[command(about = "Measures what Switchyard adds over a zero-latency upstream, optionally beside LiteLLM")]
+struct Options {
+    /// Where `switchyard` and `examples/mock_upstream` were built (release).
+    #[arg(long, default_value = "target/release")]
+    bin_dir: PathBuf,
+    /// Where results.json and results.md are written.
+    #[arg(long, default_value = "bench")]
+    results_dir: PathBuf,
+    /// Scratch space: the gateway's home, LiteLLM's venv and config.
+    #[arg(long, default_value = "bench/out")]
+    work_dir: PathBuf,
+    /// Short runs, for checking the harness itself (numbers are rough).
+    #[arg(long)]
+    quick: bool,
+    /// Also install LiteLLM's proxy (PyPI, private venv) and measure it.
+    #[arg(long)]
+    litellm: bool,
+    /// The open-loop rate of the added-latency runs, in requests per second.
+    #[arg(long, default_value_t = 2000.0)]
+    rate: f64,
+    /// Concurrent streams in the streaming runs.
+    #[arg(long, default_value_t = 1000)]
+    streams: usize,
+    /// Seconds to wait after the load before the last memory reading.
+    #[arg(long, default_value_t = 60)]
+    settle_secs: u64,
+    /// The phases to run (default: all), e.g. `--phases latency,streams`.
+    #[arg(long, value_delimiter = ',', default_value = "latency,saturation,closed,streams")]
+    phases: Vec<Phase>,
+    /// Cores of the load generator, the mocks and the gateway (or LiteLLM).
+    /// By default the load generator has core 0 to itself, so it never
+    /// competes with what it measures, and the mocks share core 1 with the
+    /// gateway: a direct request and a gateway request then both cross
+    /// cores once (client to server), and the difference is the gateway's
+    /// own work and its extra hop, not an extra cross-core wake-up.
+    #[arg(long, value_delimiter = ',', default_value = "0,1,1")]
+    cores: Vec<usize>,
+    /// Run at normal priority. By default the harness and everything it
+    /// starts run at real-time priority (SCHED_FIFO 1, needs root), so that
+    /// other work on a shared machine delays them less; the kernel keeps 5%
+    /// of each core for other processes even then.
+    #[arg(long)]
+    no_realtime: bool,
+}
+
+/// A part of the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Phase {
+    /// Added latency at the open-loop rate.
+    Latency,
+    /// The saturation search.
+    Saturation,
+    /// Closed-loop throughput.
+    Closed,
+    /// Concurrent streams.
+    Streams,
+}
+
+/// Text events of each benchmark stream, and the mock's pause between
+/// events: 1000 streams opened over a second then all stay open together
+/// for more than a second, at ~10 000 events a second in all.
+const STREAM_TEXT_EVENTS: u32 = 20;
+/// See [`STREAM_TEXT_EVENTS`].
+const STREAM_EVENT_GAP_MS: u32 = 100;
+
+/// Durations of one measurement.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    warmup: Duration,
+    measure: Duration,
+    saturation_measure: Duration,
+}
+
+/// Which core each process runs on (`None`: not pinned).
+struct Cores {
+    /// The load generator.
+    harness: Option<usize>,
+    /// The mock upstreams.
+    mock: Option<usize>,
+    /// The gateway, or LiteLLM.
+    subject: Option<usize>,
+}
+
+fn main() {
+    let options = Options::parse();
+    let cores = match options.cores.as_slice() {
+        _ if procs::cores() < 2 => Cores {
+            harness: None,
+            mock: None,
+            subject: None,
+        },
+        [harness, mock, subject] => Cores {
+            harness: Some(*harness),
+            mock: Some(*mock),
+            subject: Some(*subject),
+        },
+        _ => {
+            eprintln!("bench: --cores takes three core numbers: load generator, mocks, gateway");
+            std::process::exit(2);
+        }
+    };
+    // Pin and prioritise before the runtime starts, so that every thread of
+    // ours and every process we start inherits both.
+    procs::pin_self(cores.harness);
+    let realtime = !options.no_realtime && procs::realtime();
+    raise_fd_limit();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match runtime.block_on(run(options, cores, realtime)) {
+        Ok(()) => {}
+        Err(message) => {
+            eprintln!("bench: {message}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// 1000 streams through the gateway hold 2000 sockets in the gateway and
+/// 2000 here: lift the soft descriptor limit to the hard one (children inherit it).
+fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit with a valid resource and a pointer to a
+    // struct on our stack.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+fn say(message: impl AsRef<str>) {
+    eprintln!("bench: {}", message.as_ref());
+}
+
+async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), String> {
+    let phase = |p: Phase| options.phases.contains(&p);
+    let timing = if options.quick {
+        Timing {
+            warmup: Duration::from_millis(500),
+            measure: Duration::from_secs(2),
+            saturation_measure: Duration::from_secs(2),
+        }
+    } else {
+        Timing {
+            warmup: Duration::from_secs(2),
+            measure: Duration::from_secs(10),
+            saturation_measure: Duration::from_secs(5),
+        }
+    };
+    let switchyard = options.bin_dir.join("switchyard");
+    let mock_binary = options.bin_dir.join("examples/mock_upstream");
+    let binary_size = std::fs::metadata(&switchyard)
+        .map_err(|err| format!("{}: {err} (run bench/run, which builds it)", switchyard.display()))?
+        .len();
+    std::fs::create_dir_all(&options.work_dir).map_err(|err| format!("{}: {err}", options.work_dir.display()))?;
+
+    let (_fast_mock, fast) = procs::start_mock(&mock_binary, cores.mock, &[])?;
+    let (_slow_mock, slow) = procs::start_mock(
+        &mock_binary,
+        cores.mock,
+        &[
+            "--chunk-delay-ms",
+            &STREAM_EVENT_GAP_MS.to_string(),
+            "--stream-pieces",
+            &STREAM_TEXT_EVENTS.to_string(),
+        ],
+    )?;
+    say(format!(
+        "mocks on {fast} (zero latency) and {slow} ({STREAM_EVENT_GAP_MS} ms between stream events)"
+    ));
+
+    let home = procs::Home::create(options.work_dir.join("home"), &switchyard)?;
+    say(format!("the gateway's log: {}", home.log.display()));
+    home.add_account("openai", &format!("http://{fast}/v1"), "gpt-*")?;
+    home.add_account("gemini", &format!("http://{fast}"), "gemini-*")?;
+    home.add_account("openai", &format!("http://{slow}/v1"), "stream-gpt-*")?;
+    home.add_account("gemini", &format!("http://{slow}"), "stream-gemini-*")?;
+
+    // Start-up: process start to a socket that accepts, several times.
+    let mut startups = Vec::new();
+    let mut gateway = None;
+    for attempt in 0..7 {
+        let port = procs::free_port()?;
+        let started = Instant::now();
+        let mut process = home.serve(port, cores.subject)?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        procs::wait_listening(addr, &mut process, Duration::from_secs(10))?;
+        startups.push(started.elapsed());
+        if attempt == 6 {
+            gateway = Some((process, addr));
+        }
+    }
+    startups.sort();
+    let (mut gateway, gateway_addr) = gateway.ok_or("no gateway")?;
+    say(format!(
+        "gateway on {gateway_addr}; start to listening: {:.1} ms (median of {})",
+        ms(startups[startups.len() / 2]),
+        startups.len()
+    ));
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_rss = gateway.rss().ok_or("the gateway is not running")?;
+    say(format!("idle RSS {:.1} MB", mb(idle_rss)));
+
+    // Added latency at the target rate.
+    let mut latency = Vec::new();
+    let mut rates = vec![options.rate];
+    if options.litellm {
+        rates.insert(0, litellm::RATE);
+    }
+    let latency_scenarios = if phase(Phase::Latency) { 3 } else { 0 };
+    for scenario in scenarios::complete(gateway_addr, fast)
+        .into_iter()
+        .take(latency_scenarios)
+    {
+        for &rate in &rates {
+            if rate != options.rate && scenario.key != "openai_to_openai" {
+                continue;
+            }
+            let pair = measure_pair(&scenario.direct, &scenario.gateway, rate, timing, timing.measure).await?;
+            say(format!(
+                "{} at {rate} req/s: added p50 {:.0} µs, p99 {:.0} µs",
+                scenario.label,
+                pair.added.p50 / 1000.0,
+                pair.added.p99 / 1000.0
+            ));
+            latency.push(json!({
+                "scenario": scenario.key,
+                "label": scenario.label,
+                "rate": rate,
+                "direct": pair.direct,
+                "gateway": pair.gateway,
+                "added_us": pair.added.micros(),
+            }));
+        }
+    }
+    check_alive(&mut gateway)?;
+
+    // Saturation: the highest open-loop rate with no error and added p99 ≤ 2 ms.
+    let mut saturation = Vec::new();
+    let searched = if phase(Phase::Saturation) { 2 } else { 0 };
+    for scenario in scenarios::complete(gateway_addr, fast).into_iter().take(searched) {
+        let found = saturate(&scenario, timing, options.quick).await?;
+        say(format!("{} saturates at {} req/s", scenario.label, found["rate"]));
+        saturation.push(found);
+    }
+    check_alive(&mut gateway)?;
+
+    // Closed loop: throughput when every connection sends back to back.
+    let passthrough = &scenarios::complete(gateway_addr, fast)[0];
+    let (closed_direct, closed_gateway) = if phase(Phase::Closed) {
+        let direct = closed_loop(&passthrough.direct, timing).await?;
+        let gateway = closed_loop(&passthrough.gateway, timing).await?;
+        say(format!(
+            "closed loop: direct {} req/s, gateway {} req/s",
+            direct["throughput"], gateway["throughput"]
+        ));
+        (direct, gateway)
+    } else {
+        (Value::Null, Value::Null)
+    };
+    let loaded_rss = gateway.rss().unwrap_or(0);
+
+    // Streams.
+    let mut streaming = Vec::new();
+    let mut streams_peak_rss = 0;
+    let streamed = if phase(Phase::Streams) { 3 } else { 0 };
+    for scenario in scenarios::streamed(gateway_addr, slow).into_iter().take(streamed) {
+        let ramp = Duration::from_secs(1);
+        let direct = streams::drive(&streams::StreamRun {
+            target: scenario.direct.0.clone(),
+            wire: scenario.direct.1,
+            expected_text: scenario.expected_text.clone(),
+            streams: options.streams,
+            ramp,
+            timeout: Duration::from_secs(30),
+        })
+        .await?;
+        let sampler = RssSampler::start(gateway.pid());
+        let through = streams::drive(&streams::StreamRun {
+            target: scenario.gateway.0.clone(),
+            wire: scenario.gateway.1,
+            expected_text: scenario.expected_text.clone(),
+            streams: options.streams,
+            ramp,
+            timeout: Duration::from_secs(30),
+        })
+        .await?;
+        let peak = sampler.stop().await;
+        streams_peak_rss = streams_peak_rss.max(peak);
+        for (side, outcome) in [("direct", &direct), ("gateway", &through)] {
+            if let Some(sample) = outcome.samples.first() {
+                say(format!(
+                    "  {side}: {} failed or damaged, e.g. {sample}",
+                    outcome.errors + outcome.damaged
+                ));
+            }
+        }
+        let ttfb_added = added(&Percentiles::of(&direct.ttfb), &Percentiles::of(&through.ttfb));
+        let gap_added = added(&Percentiles::of(&direct.gaps), &Percentiles::of(&through.gaps));
+        say(format!(
+            "{} streams, {}: added TTFB p50 {:.0} µs p99 {:.0} µs; intact {}/{}; peak RSS {:.1} MB",
+            options.streams,
+            scenario.label,
+            ttfb_added.p50 / 1000.0,
+            ttfb_added.p99 / 1000.0,
+            through.ok,
+            options.streams,
+            mb(peak)
+        ));
+        streaming.push(json!({
+            "scenario": scenario.key,
+            "label": scenario.label,
+            "streams": options.streams,
+            "direct": report::stream_json(&direct),
+            "gateway": report::stream_json(&through),
+            "added_ttfb_us": ttfb_added.micros(),
+            "added_gap_us": gap_added.micros(),
+            "gateway_peak_rss_bytes": peak,
+        }));
+    }
+    check_alive(&mut gateway)?;
+
+    say(format!("waiting {} s for the gateway to settle", options.settle_secs));
+    tokio::time::sleep(Duration::from_secs(options.settle_secs)).await;
+    let settled_rss = gateway.rss().ok_or("the gateway is gone")?;
+    say(format!(
+        "RSS {:.1} MB after {} s idle",
+        mb(settled_rss),
+        options.settle_secs
+    ));
+    drop(gateway);
+
+    let litellm = if options.litellm {
+        Some(litellm::measure(&options.work_dir, fast, cores.subject, timing).await?)
+    } else {
+        None
+    };
+
+    let results = json!({
+        "generated_unix": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        "quick": options.quick,
+        "machine": report::machine(&cores),
+        "method": {
+            "load": "open loop at a constant rate, latency from each request's scheduled send time (hdrhistogram); 64 keep-alive connections",
+            "warmup_secs": timing.warmup.as_secs_f64(),
+            "measure_secs": timing.measure.as_secs_f64(),
+            "direct": "the request the gateway sends upstream, straight to the same mock",
+            "stream_text_events": STREAM_TEXT_EVENTS,
+            "stream_event_gap_ms": STREAM_EVENT_GAP_MS,
+            "realtime_priority": realtime,
+            "models": {"openai": FAST_OPENAI_MODEL, "gemini": FAST_GEMINI_MODEL, "stream_openai": STREAM_OPENAI_MODEL, "stream_gemini": STREAM_GEMINI_MODEL},
+        },
+        "binary_size_bytes": binary_size,
+        "startup_ms": {
+            "median": ms(startups[startups.len() / 2]),
+            "max": ms(*startups.last().unwrap_or(&Duration::ZERO)),
+            "samples": startups.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+        },
+        "memory": {
+            "idle_rss_bytes": idle_rss,
+            "after_rate_runs_rss_bytes": loaded_rss,
+            "streams_peak_rss_bytes": streams_peak_rss,
+            "settled_rss_bytes": settled_rss,
+            "settle_secs": options.settle_secs,
+        },
+        "latency": latency,
+        "saturation": saturation,
+        "closed_loop": {"direct": closed_direct, "gateway": closed_gateway},
+        "streaming": streaming,
+        "litellm": litellm,
+    });
+    let mut results = results;
+    litellm::compare(&mut results);
+    let results = report::with_targets(results);
+    report::write(&options.results_dir, &results)?;
+    say(format!(
+        "wrote {} and {}",
+        options.results_dir.join("results.json").display(),
+        options.results_dir.join("results.md").display()
+    ));
+    Ok(())
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn check_alive(process: &mut Process) -> Result<(), String> {
+    if process.exited() {
+        return Err(format!("{} exited during the benchmark", process.name));
+    }
+    Ok(())
+}
+
+/// A direct run and a gateway run at one rate.
+struct Pair {
+    /// Straight to the mock.
+    direct: Value,
+    /// Through the gateway (or LiteLLM).
+    gateway: Value,
+    /// Gateway minus direct, per percentile (ns).
+    added: Percentiles,
+    /// Whether both runs had no error.
+    clean: bool,
+}
+
+/// Measures `direct` then `subject` at `rate`.
+async fn measure_pair(
+    direct: &Arc<Target>,
+    subject: &Arc<Target>,
+    rate: f64,
+    timing: Timing,
+    measure: Duration,
+) -> Result<Pair, String> {
+    let spec = |target: &Arc<Target>| Run {
+        target: target.clone(),
+        pace: Pace::Rate(rate),
+        connections: 64,
+        warmup: timing.warmup,
+        duration: measure,
+        request_timeout: Duration::from_secs(10),
+    };
+    let direct_outcome = load::drive(&spec(direct)).await?;
+    let subject_outcome = load::drive(&spec(subject)).await?;
+    let direct_p = Percentiles::of(&direct_outcome.latency);
+    let subject_p = Percentiles::of(&subject_outcome.latency);
+    Ok(Pair {
+        added: added(&direct_p, &subject_p),
+        clean: direct_outcome.errors == 0 && subject_outcome.errors == 0 && subject_outcome.ok > 0,
+        direct: report::outcome_json(&direct_outcome),
+        gateway: report::outcome_json(&subject_outcome),
+    })
+}
+
+/// Highest rate where the gateway has no error and adds at most 2 ms at p99:
+/// steps up until a rate fails, then bisects between the last pass and it.
+async fn saturate(scenario: &scenarios::Scenario, timing: Timing, quick: bool) -> Result<Value, String> {
+    const LIMIT_NS: f64 = 2_000_000.0;
+    let mut steps = Vec::new();
+    let mut passed: Option<f64> = None;
+    let mut failed: Option<f64> = None;
+    let mut rate = 2000.0;
+    let mut limited_by_harness = false;
+    loop {
+        let pair = measure_pair(
+            &scenario.direct,
+            &scenario.gateway,
+            rate,
+            timing,
+            timing.saturation_measure,
+        )
+        .await?;
+        let direct_clean = pair.direct["errors"].as_u64() == Some(0);
+        let pass = pair.clean && pair.added.p99 <= LIMIT_NS;
+        say(format!(
+            "  {} at {rate} req/s: {} (added p99 {:.0} µs, errors {}/{})",
+            scenario.key,
+            if pass { "pass" } else { "fail" },
+            pair.added.p99 / 1000.0,
+            pair.direct["errors"],
+            pair.gateway["errors"]
+        ));
+        steps.push(json!({"rate": rate, "pass": pass, "added_us": pair.added.micros(), "direct": pair.direct, "gateway": pair.gateway}));
+        if !direct_clean {
+            limited_by_harness = true;
+        }
+        if pass {
+            passed = Some(rate);
+        } else {
+            failed = Some(rate);
+        }
+        let next = match (passed, failed) {
+            (Some(lo), None) => lo + if lo < 10_000.0 { 2000.0 } else { 4000.0 },
+            (lo, Some(hi)) => {
+                let lo = lo.unwrap_or(0.0);
+                let step = if quick { 1000.0 } else { 250.0 };
+                if hi - lo <= step {
+                    break;
+                }
+                ((lo + hi) / 2.0 / step).round() * step
+            }
+            (None, None) => unreachable!("every step passes or fails"),
+        };
+        if next > 40_000.0 || steps.len() >= 12 {
+            break;
+        }
+        rate = next;
+    }
+    Ok(json!({
+        "scenario": scenario.key,
+        "label": scenario.label,
+        "rate": passed.unwrap_or(0.0),
+        "first_failing_rate": failed,
+        "direct_had_errors": limited_by_harness,
+        "steps": steps,
+    }))
+}
+
+/// Throughput with 64 connections each sending back to back.
+async fn closed_loop(target: &Arc<Target>, timing: Timing) -> Result<Value, String> {
+    let outcome = load::drive(&Run {
+        target: target.clone(),
+        pace: Pace::Closed,
+        connections: 64,
+        warmup: timing.warmup,
+        duration: timing.measure,
+        request_timeout: Duration::from_secs(10),
+    })
+    .await?;
+    Ok(report::outcome_json(&outcome))
+}
+
+/// Samples a process's RSS every 50 ms and keeps the peak.
+struct RssSampler {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<u64>,
+}
+
+impl RssSampler {
+    fn start(pid: u32) -> RssSampler {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut peak = 0;
+            loop {
+                peak = peak.max(procs::rss_of(pid).unwrap_or(0));
+                tokio::select! {
+                    _ = &mut stopped => return peak,
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+            }
+        });
+        RssSampler { stop, task }
+    }
+
+    async fn stop(self) -> u64 {
+        let _ = self.stop.send(());
+        self.task.await.unwrap_or(0)
+    }
+}

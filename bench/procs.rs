@@ -1,0 +1,312 @@
+//! The processes under test: the mock upstream, the gateway, LiteLLM.
+//!
+//! Each runs pinned to one core when the machine has more than one, killed
+//! when its handle drops, and is measured from outside (`/proc/PID/status`).
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process that is stopped when dropped.
+pub struct Process {
+    /// What it is, for messages.
+    pub name: String,
+    child: Child,
+}
+
+impl Process {
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its resident set size in bytes (`VmRSS`), if it is still running.
+    pub fn rss(&self) -> Option<u64> {
+        rss_of(self.pid())
+    }
+
+    /// Whether it has exited.
+    pub fn exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // SIGTERM first so the gateway drains and exits cleanly; then kill.
+        // SAFETY: kill(2) with our own child's pid and a valid signal number.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The resident set size of process `pid` in bytes.
+pub fn rss_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Sum of the resident set sizes of `pid` and all its descendants (LiteLLM
+/// runs its server in child processes).
+pub fn tree_rss(pid: u32) -> Option<u64> {
+    let mut total = rss_of(pid)?;
+    for child in children(pid) {
+        total += tree_rss(child).unwrap_or(0);
+    }
+    Some(total)
+}
+
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for task in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+            out.extend(text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+        }
+    }
+    out
+}
+
+/// The cores of this machine (at least 1).
+pub fn cores() -> usize {
+    // Not available_parallelism: that counts the cores this process may
+    // use, and the harness has pinned itself to one by now.
+    // SAFETY: sysconf only reads a system setting.
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(online).ok().filter(|&n| n > 0).unwrap_or(1)
+}
+
+/// Restricts `command`'s process to `core` when there is more than one core.
+pub fn pin(command: &mut Command, core: Option<usize>) {
+    let Some(core) = core else { return };
+    // SAFETY: the closure runs between fork and exec and only calls
+    // sched_setaffinity, which is async-signal-safe, on a set built on the stack.
+    unsafe {
+        command.pre_exec(move || {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(core, &mut set);
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Runs `command` at normal priority even when the harness is real-time
+/// (installers and other work that is not measured).
+pub fn normal_priority(command: &mut Command) {
+    // SAFETY: the closure runs between fork and exec and only calls
+    // sched_setscheduler, which is async-signal-safe, with a struct on the stack.
+    unsafe {
+        command.pre_exec(|| {
+            let param = libc::sched_param { sched_priority: 0 };
+            libc::sched_setscheduler(0, libc::SCHED_OTHER, &param);
+            Ok(())
+        });
+    }
+}
+
+/// Pins the calling thread (and the threads it spawns afterwards) to `core`.
+pub fn pin_self(core: Option<usize>) {
+    let Some(core) = core else { return };
+    // SAFETY: sched_setaffinity on the calling thread with a zeroed, then
+    // filled, cpu_set_t that lives on the stack for the whole call.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// Puts the calling thread under SCHED_FIFO priority 1, which the threads
+/// and processes it starts afterwards inherit; `false` (with a note) when
+/// the system refuses (not root).
+pub fn realtime() -> bool {
+    // SAFETY: sched_setscheduler on the calling thread with a parameter
+    // struct on our stack.
+    let refused = unsafe {
+        let param = libc::sched_param { sched_priority: 1 };
+        libc::sched_setscheduler(0, libc::SCHED_FIFO, &param)
+    } != 0;
+    if refused {
+        eprintln!(
+            "bench: real-time priority refused ({}); measuring at normal priority, where other work on the machine adds noise",
+            std::io::Error::last_os_error()
+        );
+    }
+    !refused
+}
+
+/// Starts the mock upstream and returns it with its address.
+pub fn start_mock(binary: &Path, core: Option<usize>, extra: &[&str]) -> Result<(Process, SocketAddr), String> {
+    let mut command = Command::new(binary);
+    command
+        .args(["--port", "0"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    pin(&mut command, core);
+    let mut child = command
+        .spawn()
+        .map_err(|err| format!("cannot start {}: {err} (build it with bench/run)", binary.display()))?;
+    let stdout = child.stdout.take().ok_or("the mock has no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|err| format!("reading the mock's port: {err}"))?;
+    let process = Process {
+        name: "mock_upstream".into(),
+        child,
+    };
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| format!("the mock said {line:?} instead of `listening on ADDR`"))?;
+    Ok((process, addr))
+}
+
+/// A free port on 127.0.0.1 (free when this returns; taken again quickly
+/// by the caller).
+pub fn free_port() -> Result<u16, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|err| format!("no free port: {err}"))?;
+    Ok(listener.local_addr().map_err(|err| err.to_string())?.port())
+}
+
+/// Waits until something accepts connections on `addr`; the time waited.
+pub fn wait_listening(addr: SocketAddr, process: &mut Process, limit: Duration) -> Result<Duration, String> {
+    let started = Instant::now();
+    loop {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+            return Ok(started.elapsed());
+        }
+        if process.exited() {
+            return Err(format!("{} exited before listening on {addr}", process.name));
+        }
+        if started.elapsed() > limit {
+            return Err(format!("{} did not listen on {addr} within {limit:?}", process.name));
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// A Switchyard home with accounts pointing at the mocks.
+pub struct Home {
+    /// The directory.
+    pub dir: PathBuf,
+    /// Where the gateway's stderr goes.
+    pub log: PathBuf,
+    binary: PathBuf,
+}
+
+/// The key the mock accepts and the accounts carry.
+pub const MOCK_KEY: &str = "sk-bench-mock-key";
+
+impl Home {
+    /// A fresh home in `dir` (emptied first), using `binary` for setup.
+    pub fn create(dir: PathBuf, binary: &Path) -> Result<Home, String> {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+        Ok(Home {
+            log: dir.join("gateway.log"),
+            dir,
+            binary: binary.to_path_buf(),
+        })
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .env("SWITCHYARD_HOME", &self.dir)
+            .env("SWITCHYARD_SECRET_STORE", "file")
+            .env("SWITCHYARD_BENCH_KEY", MOCK_KEY)
+            .env_remove("SWITCHYARD_LOG")
+            .env_remove("RUST_LOG")
+            .env_remove("HTTP_PROXY")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("https_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy");
+        command
+    }
+
+    /// `switchyard accounts add PROVIDER --base-url URL --models GLOBS`.
+    pub fn add_account(&self, provider: &str, base_url: &str, models: &str) -> Result<(), String> {
+        let mut command = self.command();
+        normal_priority(&mut command);
+        let output = command
+            .args(["accounts", "add", provider, "--label"])
+            .arg(format!("bench-{provider}-{models}"))
+            .args([
+                "--base-url",
+                base_url,
+                "--api-key-env",
+                "SWITCHYARD_BENCH_KEY",
+                "--models",
+                models,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|err| format!("cannot run {}: {err}", self.binary.display()))?;
+        if !output.status.success() {
+            return Err(format!(
+                "switchyard accounts add {provider} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        Ok(())
+    }
+
+    /// Starts `switchyard serve` on `port`, pinned to `core`.
+    pub fn serve(&self, port: u16, core: Option<usize>) -> Result<Process, String> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .map_err(|err| format!("{}: {err}", self.log.display()))?;
+        let mut command = self.command();
+        command
+            .args(["serve", "--port", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        pin(&mut command, core);
+        let child = command
+            .spawn()
+            .map_err(|err| format!("cannot start {}: {err}", self.binary.display()))?;
+        Ok(Process {
+            name: "switchyard serve".into(),
+            child,
+        })
+    }
+}
+
+/// Starts a command that is not ours (LiteLLM), pinned to `core`.
+pub fn start_other(name: &str, mut command: Command, core: Option<usize>) -> Result<Process, String> {
+    pin(&mut command, core);
+    let child = command.spawn().map_err(|err| format!("cannot start {name}: {err}"))?;
+    Ok(Process {
+        name: name.to_string(),
+        child,
+    })
+}
