@@ -149,7 +149,7 @@ struct Counts {
 }
 
 async fn worker(id: usize, options: Arc<Options>, counts: Arc<Counts>, until: Instant) {
-    let http = reqwest::Client::builder()
+    let http = switchyard::upstream::http_client()
         .no_proxy()
         .timeout(Duration::from_secs(30))
         .build()

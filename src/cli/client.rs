@@ -30,7 +30,7 @@ impl Running {
             .enable_all()
             .build()
             .ok()?;
-        let http = reqwest::Client::builder()
+        let http = crate::upstream::http_client()
             .timeout(Duration::from_secs(3))
             .no_proxy()
             .build()

@@ -286,8 +286,17 @@ impl Upstream {
 /// Idle keep-alive connections kept per upstream host.
 const MAX_IDLE_PER_HOST: usize = 32;
 
-fn client_builder() -> reqwest::ClientBuilder {
+/// A reqwest client builder with TLS ready. reqwest is built without a
+/// crypto provider of its own (its default, aws-lc-rs, adds megabytes to
+/// the binary); ring is installed as the process default first, once.
+pub fn http_client() -> reqwest::ClientBuilder {
+    // An error only means a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
+}
+
+fn client_builder() -> reqwest::ClientBuilder {
+    http_client()
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(90))
         // A burst of streams opens as many connections; keeping them all

@@ -421,7 +421,7 @@ impl TestGateway {
 
 /// A plain HTTP client that never uses a proxy.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
+    switchyard::upstream::http_client().no_proxy().build().unwrap()
 }
 
 /// Splits an SSE body into (event name, data) pairs.
