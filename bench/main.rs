@@ -246,7 +246,12 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = gateway.rss().ok_or("the gateway is not running")?;
-    say(format!("idle RSS {:.1} MB", mb(idle_rss)));
+    let idle_anon = gateway.rss_anon().unwrap_or(0);
+    say(format!(
+        "idle RSS {:.1} MB ({:.1} MB anonymous)",
+        mb(idle_rss),
+        mb(idle_anon)
+    ));
 
     // Added latency at the target rate.
     let mut latency = Vec::new();
@@ -370,9 +375,11 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
     say(format!("waiting {} s for the gateway to settle", options.settle_secs));
     tokio::time::sleep(Duration::from_secs(options.settle_secs)).await;
     let settled_rss = gateway.rss().ok_or("the gateway is gone")?;
+    let settled_anon = gateway.rss_anon().unwrap_or(0);
     say(format!(
-        "RSS {:.1} MB after {} s idle",
+        "RSS {:.1} MB ({:.1} MB anonymous) after {} s idle",
         mb(settled_rss),
+        mb(settled_anon),
         options.settle_secs
     ));
     drop(gateway);
@@ -408,6 +415,8 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
             "after_rate_runs_rss_bytes": loaded_rss,
             "streams_peak_rss_bytes": streams_peak_rss,
             "settled_rss_bytes": settled_rss,
+            "idle_anon_bytes": idle_anon,
+            "settled_anon_bytes": settled_anon,
             "settle_secs": options.settle_secs,
         },
         "latency": latency,

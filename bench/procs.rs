@@ -28,6 +28,12 @@ impl Process {
         rss_of(self.pid())
     }
 
+    /// Its anonymous resident memory in bytes (`RssAnon`: heap, stacks,
+    /// relocated data; not the shared libraries' and binary's code pages).
+    pub fn rss_anon(&self) -> Option<u64> {
+        status_kib(self.pid(), "RssAnon:").map(|kib| kib * 1024)
+    }
+
     /// Whether it has exited.
     pub fn exited(&mut self) -> bool {
         !matches!(self.child.try_wait(), Ok(None))
@@ -55,10 +61,14 @@ impl Drop for Process {
 
 /// The resident set size of process `pid` in bytes.
 pub fn rss_of(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS:").map(|kib| kib * 1024)
+}
+
+/// A size field (in KiB) of `/proc/PID/status`.
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Sum of the resident set sizes of `pid` and all its descendants (LiteLLM

@@ -400,12 +400,16 @@ pub fn markdown(results: &Value) -> String {
     let memory = &results["memory"];
     let _ = writeln!(
         out,
-        "\nMemory (RSS, MB): idle {:.1} · after the rate runs {:.1} · peak with streams open {:.1} · {} s after load {:.1}. Binary {:.1} MB. Start to listening {:.1} ms median.",
+        "\nMemory (RSS, MB): idle {:.1} · after the rate runs {:.1} · peak with streams open {:.1} · {} s after load {:.1}. \
+         Of which anonymous (heap, stacks; the rest is code pages of the binary and shared libraries): idle {:.1}, \
+         after load {:.1}. Binary {:.1} MB. Start to listening {:.1} ms median.",
         mb(memory["idle_rss_bytes"].as_u64().unwrap_or(0)),
         mb(memory["after_rate_runs_rss_bytes"].as_u64().unwrap_or(0)),
         mb(memory["streams_peak_rss_bytes"].as_u64().unwrap_or(0)),
         memory["settle_secs"],
         mb(memory["settled_rss_bytes"].as_u64().unwrap_or(0)),
+        mb(memory["idle_anon_bytes"].as_u64().unwrap_or(0)),
+        mb(memory["settled_anon_bytes"].as_u64().unwrap_or(0)),
         mb(results["binary_size_bytes"].as_u64().unwrap_or(0)),
         num(&results["startup_ms"]["median"]),
     );
