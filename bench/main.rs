@@ -84,6 +84,10 @@ struct Options {
     /// of each core for other processes even then.
     #[arg(long)]
     no_realtime: bool,
+    /// Measure nothing: rewrite results.md (and the targets in
+    /// results.json) from the results.json already in --results-dir.
+    #[arg(long)]
+    report_only: bool,
 }
 
 /// A part of the benchmark.
@@ -126,6 +130,13 @@ struct Cores {
 
 fn main() {
     let options = Options::parse();
+    if options.report_only {
+        if let Err(message) = rewrite_report(&options.results_dir) {
+            eprintln!("bench: {message}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let cores = match options.cores.as_slice() {
         _ if procs::cores() < 2 => Cores {
             harness: None,
@@ -158,6 +169,16 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// `--report-only`: the targets and results.md again, from results.json.
+fn rewrite_report(dir: &std::path::Path) -> Result<(), String> {
+    let path = dir.join("results.json");
+    let text = std::fs::read_to_string(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+    let results: Value = serde_json::from_str(&text).map_err(|err| format!("{}: {err}", path.display()))?;
+    report::write(dir, &report::with_targets(results))?;
+    say(format!("rewrote {}", dir.join("results.md").display()));
+    Ok(())
 }
 
 /// 1000 streams through the gateway hold 2000 sockets in the gateway and
