@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::clients::{CLIENTS, Client};
+use super::clients::{CLIENTS, Client, received};
 use super::conversation::{Ask, ClientError};
 use super::sse_events;
 
@@ -90,14 +90,7 @@ impl Caller {
 
     /// Reads a response to a streamed or complete call.
     pub async fn read(self, stream: bool, response: reqwest::Response) -> Outcome {
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let body = response.text().await.expect("the body arrives whole");
+        let (status, content_type, body) = received(response).await;
         self.parse(status, content_type, body, stream)
     }
 

@@ -125,14 +125,7 @@ impl Client {
 
     /// Reads a response to a (streamed or complete) call.
     pub async fn read(self, stream: bool, response: reqwest::Response) -> Reply {
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let body = response.text().await.expect("the body arrives whole");
+        let (status, content_type, body) = received(response).await;
         self.parse(status, content_type, body, stream)
     }
 
@@ -585,4 +578,17 @@ fn gemini_complete(body: &Value, context: &str) -> Answer {
         .as_str()
         .map(|reason| gemini_finish(reason, !answer.calls.is_empty()));
     answer
+}
+
+/// A response's status, content type and whole body.
+pub async fn received(response: reqwest::Response) -> (u16, String, String) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = response.text().await.expect("the body arrives whole");
+    (status, content_type, body)
 }
