@@ -198,6 +198,18 @@ pub fn complete(gateway: SocketAddr, mock: SocketAddr) -> Vec<Scenario> {
 /// The streamed paths, against the pacing mock.
 pub fn streamed(gateway: SocketAddr, mock: SocketAddr) -> Vec<StreamScenario> {
     let echo = |wire: &str, model: &str| format!("echo: {PROMPT} [mock {wire} {model}]");
+    // Both translated paths are compared with the same Gemini stream, direct.
+    let gemini_direct = || {
+        (
+            target(
+                mock,
+                gemini_path(STREAM_GEMINI_MODEL, true),
+                gemini_headers(),
+                gemini_body(),
+            ),
+            Wire::Gemini,
+        )
+    };
     vec![
         StreamScenario {
             key: "openai_to_openai",
@@ -234,15 +246,7 @@ pub fn streamed(gateway: SocketAddr, mock: SocketAddr) -> Vec<StreamScenario> {
                 ),
                 Wire::OpenAi,
             ),
-            direct: (
-                target(
-                    mock,
-                    gemini_path(STREAM_GEMINI_MODEL, true),
-                    gemini_headers(),
-                    gemini_body(),
-                ),
-                Wire::Gemini,
-            ),
+            direct: gemini_direct(),
             expected_text: echo("gemini", STREAM_GEMINI_MODEL),
         },
         StreamScenario {
@@ -257,15 +261,7 @@ pub fn streamed(gateway: SocketAddr, mock: SocketAddr) -> Vec<StreamScenario> {
                 ),
                 Wire::Anthropic,
             ),
-            direct: (
-                target(
-                    mock,
-                    gemini_path(STREAM_GEMINI_MODEL, true),
-                    gemini_headers(),
-                    gemini_body(),
-                ),
-                Wire::Gemini,
-            ),
+            direct: gemini_direct(),
             expected_text: echo("gemini", STREAM_GEMINI_MODEL),
         },
     ]
