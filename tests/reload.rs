@@ -382,3 +382,55 @@ async fn serve_applies_edits_of_config_toml_as_they_happen() {
     assert!(!healthy(port).await);
     assert!(!served.stderr().contains("panicked"), "{}", served.stderr());
 }
+
+#[tokio::test]
+async fn a_reloaded_account_secret_is_redacted_from_stored_bodies() {
+    // A secret with no key-like shape: only the exact list can catch it.
+    const SECRET_B: &str = "plain-upstream-secret-of-b";
+    let a = Mock::start(answer("from a")).await;
+    let b = Mock::start(answer("from b")).await;
+    let mut gw = TestGateway::start(
+        vec![TestAccount::new(ProviderKind::Openai, a.url()).models(&["m"])],
+        "[monitor]\nstore_bodies = true\n",
+    )
+    .await;
+    gw.store.set("acc_b", SECRET_B).unwrap();
+    config::edit(&gw.home, |doc| {
+        config::push_account(doc, &account("acc_b", b.url(), &["n"]))
+    })
+    .unwrap();
+    assert_eq!(
+        gw.gateway.reload(GRACE).await.unwrap(),
+        Reloaded::Rerouted { accounts: 2 }
+    );
+    let response = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&json!({"model": "n", "messages": [{"role": "user", "content": format!("my key is {SECRET_B}")}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let record = loop {
+        let logs: Value = client()
+            .get(gw.url("/api/logs?limit=10"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(record) = logs["records"].as_array().and_then(|r| r.first()).cloned() {
+            break record;
+        }
+        assert!(Instant::now() < deadline, "no record: {logs}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let stored = record["request_body"].as_str().unwrap_or_default();
+    assert!(stored.contains("[REDACTED]"), "{record}");
+    assert!(
+        !stored.contains(SECRET_B),
+        "the new account's secret was stored: {record}"
+    );
+}

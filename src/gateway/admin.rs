@@ -326,6 +326,9 @@ async fn rotate_key(shared: &Shared) -> Response {
     match rotated {
         Ok(Ok(key)) => {
             shared.auth.set_key(key.clone());
+            if let Some(monitor) = shared.relay.monitor() {
+                monitor.add_secret(&key);
+            }
             json_value(StatusCode::OK, json!({ "key": key }))
         }
         Ok(Err(why)) => failed(ApiError {

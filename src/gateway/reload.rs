@@ -108,7 +108,7 @@ impl Gateway {
             Plan::Reroute => {
                 let store = self.secrets.clone();
                 let for_pool = config.clone();
-                let (pool, _key) = tokio::task::spawn_blocking(move || build_pool(&for_pool, store.as_ref()))
+                let (pool, key) = tokio::task::spawn_blocking(move || build_pool(&for_pool, store.as_ref()))
                     .await
                     .map_err(|err| ReloadError::Refused(StartError::Internal(err.to_string())))?
                     .map_err(|err| match err {
@@ -118,6 +118,10 @@ impl Gateway {
                 let relay = &running.shared.relay;
                 pool.inherit(&relay.pool());
                 let accounts = pool.active_count();
+                if let Some(monitor) = relay.monitor() {
+                    // The new accounts' secrets are kept out of stored bodies too.
+                    monitor.set_secrets(super::pool_secrets(&pool, &key));
+                }
                 relay.reroute(Routing {
                     pool: Arc::new(pool),
                     aliases: config.models.clone(),

@@ -18,6 +18,7 @@ use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use tokio::sync::broadcast;
 
 pub use metrics::Metrics;
@@ -54,7 +55,8 @@ pub struct Monitor {
     live: broadcast::Sender<Arc<RequestRecord>>,
     writer: Option<SyncSender<RequestRecord>>,
     metrics: Metrics,
-    redactor: Redactor,
+    /// Swapped when the gateway's secrets change (accounts reloaded, key rotated).
+    redactor: ArcSwap<Redactor>,
     settings: MonitorSettings,
 }
 
@@ -85,7 +87,7 @@ impl Monitor {
             live,
             writer,
             metrics: Metrics::default(),
-            redactor: Redactor::new(settings.secrets.clone()),
+            redactor: ArcSwap::from_pointee(Redactor::new(settings.secrets.clone())),
             settings,
         }
     }
@@ -127,7 +129,21 @@ impl Monitor {
     /// A body as it may be stored: `None` unless body storage is on;
     /// credentials redacted and the size capped.
     pub fn body(&self, text: &str) -> Option<String> {
-        self.settings.body_limit.map(|limit| self.redactor.clean(text, limit))
+        self.settings
+            .body_limit
+            .map(|limit| self.redactor.load().clean(text, limit))
+    }
+
+    /// Redacts these exact secrets from now on, instead of those given so far.
+    pub fn set_secrets(&self, secrets: Vec<String>) {
+        self.redactor.store(Arc::new(Redactor::new(secrets)));
+    }
+
+    /// Redacts `secret` too from now on (a new gateway key).
+    pub fn add_secret(&self, secret: &str) {
+        let mut known = self.redactor.load().known().to_vec();
+        known.push(secret.to_string());
+        self.set_secrets(known);
     }
 
     /// Recent records from memory, newest first.
@@ -318,6 +334,25 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_given_later_are_redacted_too() {
+        let monitor = Monitor::start(MonitorSettings {
+            database: None,
+            retention: Retention { days: 1, max_rows: 10 },
+            body_limit: Some(1024),
+            secrets: vec!["first-plain-secret".into()],
+        });
+        monitor.add_secret("rotated-plain-key");
+        let stored = monitor.body("first-plain-secret and rotated-plain-key").unwrap();
+        assert!(
+            !stored.contains("first-plain-secret") && !stored.contains("rotated-plain-key"),
+            "{stored}"
+        );
+        monitor.set_secrets(vec!["reloaded-plain-secret".into()]);
+        let stored = monitor.body("reloaded-plain-secret").unwrap();
+        assert!(!stored.contains("reloaded-plain-secret"), "{stored}");
+    }
 
     #[test]
     fn days_are_civil_dates() {

@@ -14,6 +14,11 @@ pub struct Redactor {
 }
 
 impl Redactor {
+    /// The exact secrets it removes.
+    pub fn known(&self) -> &[String] {
+        &self.known
+    }
+
     /// A redactor that also removes these exact `known` secrets (the
     /// gateway key and the accounts' keys).
     pub fn new(known: Vec<String>) -> Redactor {
