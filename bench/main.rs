@@ -338,26 +338,18 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
     let mut streams_peak_rss = 0;
     let streamed = if phase(Phase::Streams) { 3 } else { 0 };
     for scenario in scenarios::streamed(gateway_addr, slow).into_iter().take(streamed) {
-        let ramp = Duration::from_secs(1);
-        let direct = streams::drive(&streams::StreamRun {
-            target: scenario.direct.0.clone(),
-            wire: scenario.direct.1,
+        // The same run, straight to the mock and through the gateway.
+        let run = |(target, wire): &(Arc<Target>, streams::Wire)| streams::StreamRun {
+            target: target.clone(),
+            wire: *wire,
             expected_text: scenario.expected_text.clone(),
             streams: options.streams,
-            ramp,
+            ramp: Duration::from_secs(1),
             timeout: Duration::from_secs(30),
-        })
-        .await?;
+        };
+        let direct = streams::drive(&run(&scenario.direct)).await?;
         let sampler = RssSampler::start(gateway.pid());
-        let through = streams::drive(&streams::StreamRun {
-            target: scenario.gateway.0.clone(),
-            wire: scenario.gateway.1,
-            expected_text: scenario.expected_text.clone(),
-            streams: options.streams,
-            ramp,
-            timeout: Duration::from_secs(30),
-        })
-        .await?;
+        let through = streams::drive(&run(&scenario.gateway)).await?;
         let peak = sampler.stop().await;
         streams_peak_rss = streams_peak_rss.max(peak);
         for (side, outcome) in [("direct", &direct), ("gateway", &through)] {

@@ -344,8 +344,7 @@ fn error_message(caller: Caller, status: u16, body: &Value) -> String {
 async fn a_body_that_stops_arriving_gets_a_408_in_the_route_protocol() {
     let (gw, mock) = impatient_gateway("").await;
     let gw = Arc::new(gw);
-    let cases: Vec<(String, Caller)> = CALLERS.iter().map(|c| (c.name().to_string(), *c)).collect();
-    each_parallel(4, cases, |caller| {
+    each_parallel(4, every_caller(), |caller| {
         let gw = gw.clone();
         async move {
             let path = caller.path("gpt-4.1", false);
@@ -369,8 +368,7 @@ async fn a_body_trickled_past_the_deadline_gets_a_408() {
     // than the request timeout.
     let (gw, mock) = impatient_gateway("request_timeout_secs = 2\n").await;
     let gw = Arc::new(gw);
-    let cases: Vec<(String, Caller)> = CALLERS.iter().map(|c| (c.name().to_string(), *c)).collect();
-    each_parallel(4, cases, |caller| {
+    each_parallel(4, every_caller(), |caller| {
         let gw = gw.clone();
         async move {
             let path = caller.path("gpt-4.1", false);
@@ -412,4 +410,9 @@ async fn a_body_sent_in_pieces_in_time_is_served() {
     let (status, answer) = read_response(&mut socket).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["choices"][0]["message"]["content"], ANSWER.concat());
+}
+
+/// Each client protocol, named, for `each_parallel`.
+fn every_caller() -> Vec<(String, Caller)> {
+    CALLERS.iter().map(|c| (c.name().to_string(), *c)).collect()
 }

@@ -41,6 +41,14 @@ fn openai_stream_with_usage() -> MockReply {
     ])
 }
 
+/// The samples of one metric.
+fn named<'a>(
+    scrape: &'a prometheus_parse::Scrape,
+    metric: &'a str,
+) -> impl Iterator<Item = &'a prometheus_parse::Sample> + 'a {
+    scrape.samples.iter().filter(move |s| s.metric == metric)
+}
+
 /// The records the API shows, newest first, once `n` exist.
 async fn records(gw: &TestGateway, n: usize) -> Vec<Value> {
     records_with_key(gw, n, "").await
@@ -222,44 +230,24 @@ async fn upstream_errors_and_rotations_are_recorded() {
         .unwrap();
     let lines = metrics.lines().map(|l| Ok(l.to_string()));
     let scrape = prometheus_parse::Scrape::parse(lines).expect("the metrics parse as Prometheus text");
-    let requests: Vec<_> = scrape
-        .samples
-        .iter()
-        .filter(|s| s.metric == "switchyard_requests_total")
-        .collect();
     assert!(
-        requests
-            .iter()
+        named(&scrape, "switchyard_requests_total")
             .any(|s| s.labels.get("status") == Some("500") && s.labels.get("account") == Some("healthy"))
     );
-    let states: Vec<_> = scrape
-        .samples
-        .iter()
-        .filter(|s| s.metric == "switchyard_account_state")
-        .collect();
     assert!(
-        states
-            .iter()
+        named(&scrape, "switchyard_account_state")
             .any(|s| s.labels.get("account") == Some("limited") && s.labels.get("state") == Some("cooling"))
     );
-    let cooldown = scrape
-        .samples
-        .iter()
-        .find(|s| s.metric == "switchyard_account_cooldown_seconds")
+    let cooldown = named(&scrape, "switchyard_account_cooldown_seconds")
+        .next()
         .expect("a cooldown gauge");
     assert_eq!(cooldown.labels.get("model"), Some("m"));
     assert!(
-        scrape
-            .samples
-            .iter()
-            .any(|s| s.metric == "switchyard_gateway_overhead_seconds_count")
+        named(&scrape, "switchyard_gateway_overhead_seconds_count")
+            .next()
+            .is_some()
     );
-    assert!(
-        scrape
-            .samples
-            .iter()
-            .any(|s| s.metric == "switchyard_tokens_total" && s.labels.get("kind") == Some("cached"))
-    );
+    assert!(named(&scrape, "switchyard_tokens_total").any(|s| s.labels.get("kind") == Some("cached")));
 }
 
 #[tokio::test]

@@ -49,6 +49,11 @@ impl Query {
             ))),
         }
     }
+
+    /// The grouping and the start of the usage asked for.
+    fn usage_window(&self) -> Result<(UsageBy, Option<i64>), ApiError> {
+        Ok((self.by()?, self.since_ms()?))
+    }
 }
 
 /// `15m`, `24h`, `7d` back from now, or ms since the epoch.
@@ -174,9 +179,9 @@ pub fn routes(
             if let Some(denied) = authorize(&shared, &head, Protocol::OpenAi) {
                 return denied;
             }
-            let (by, since) = match (query.by(), query.since_ms()) {
-                (Ok(by), Ok(since)) => (by, since),
-                (Err(err), _) | (_, Err(err)) => return failed(err),
+            let (by, since) = match query.usage_window() {
+                Ok(window) => window,
+                Err(err) => return failed(err),
             };
             let rows = shared.relay.monitor().map(|m| m.usage(by, since)).unwrap_or_default();
             json_value(StatusCode::OK, json!({ "usage": rows }))
@@ -191,9 +196,9 @@ pub fn routes(
             if let Some(denied) = authorize(&shared, &head, Protocol::OpenAi) {
                 return denied;
             }
-            let (by, since) = match (query.by(), query.since_ms()) {
-                (Ok(by), Ok(since)) => (by, since),
-                (Err(err), _) | (_, Err(err)) => return failed(err),
+            let (by, since) = match query.usage_window() {
+                Ok(window) => window,
+                Err(err) => return failed(err),
             };
             let bucket_ms = match query.bucket.as_deref().map(humantime::parse_duration) {
                 None => 3_600_000,
