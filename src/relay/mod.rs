@@ -358,19 +358,24 @@ impl Relay {
         let out = if call.passthrough(provider) {
             // Relayed untouched, but only if it is JSON at all: an upstream
             // (or a proxy in front of it) answering 200 with an HTML page or
-            // a cut-off body gets the client an error it can read.
-            if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
-                let start: String = String::from_utf8_lossy(&body).chars().take(80).collect();
-                return Err(fail(Failure::Status {
-                    status: 502,
-                    retry_after: None,
-                    message: format!("the upstream's answer is not JSON ({err}): `{}`", start.trim()),
-                }));
-            }
-            if trace.active()
-                && let Ok(decoded) = provider.protocol().decode_response(&body, &call.meta)
-            {
-                trace.usage(decoded.usage);
+            // a cut-off body gets the client an error it can read. When the
+            // call is traced, the usage decode is that check (one parse).
+            let decoded = trace
+                .active()
+                .then(|| provider.protocol().decode_response(&body, &call.meta).ok())
+                .flatten();
+            match decoded {
+                Some(decoded) => trace.usage(decoded.usage),
+                None => {
+                    if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+                        let start: String = String::from_utf8_lossy(&body).chars().take(80).collect();
+                        return Err(fail(Failure::Status {
+                            status: 502,
+                            retry_after: None,
+                            message: format!("the upstream's answer is not JSON ({err}): `{}`", start.trim()),
+                        }));
+                    }
+                }
             }
             body
         } else {
