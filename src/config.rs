@@ -153,6 +153,24 @@ pub struct ProxyConfig {
     /// connection forever.
     #[serde(deserialize_with = "positive_secs")]
     pub client_timeout_secs: u64,
+    /// Extra names a request's `Host` may carry besides the loopback names
+    /// (and, with LAN access on, this machine's own names and addresses):
+    /// an SSH tunnel's or reverse proxy's name. Any port is accepted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins (`https://app.example`, or `null` for Electron apps)
+    /// that may call the gateway without a key; the gateway's own `/ui` is
+    /// always allowed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
+    /// Most client connections open at once; past it a new connection gets
+    /// a 503 and is closed.
+    #[serde(deserialize_with = "positive_count")]
+    pub max_connections: usize,
+    /// Largest upstream answer read whole (a complete answer, an error
+    /// body, an OAuth answer) and largest single event of a stream, in MiB.
+    #[serde(deserialize_with = "body_limit")]
+    pub max_upstream_body_mib: u64,
 }
 
 impl Default for ProxyConfig {
@@ -167,6 +185,10 @@ impl Default for ProxyConfig {
             api_key: None,
             max_body_mib: 32,
             client_timeout_secs: 30,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            max_connections: 4096,
+            max_upstream_body_mib: 64,
         }
     }
 }
@@ -408,6 +430,14 @@ fn positive_secs<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     }
 }
 
+fn positive_count<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let n = i64::deserialize(d)?;
+    match usize::try_from(n) {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(serde::de::Error::custom(format!("{n} is not allowed; use a count of at least 1"))),
+    }
+}
+
 fn body_limit<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     let n = i64::deserialize(d)?;
     if (1..=1024).contains(&n) {
@@ -479,6 +509,10 @@ request_timeout_secs = 600
 secret_store = "keychain"     # keychain | file  (env SWITCHYARD_SECRET_STORE overrides)
 max_body_mib = 32
 client_timeout_secs = 30      # longest a client may take to send headers, or pause in a body
+max_connections = 4096        # client connections open at once; past it: 503
+max_upstream_body_mib = 64    # largest upstream answer (or one stream event) read
+# allowed_hosts = ["my-tunnel.example"]      # extra Host names (any port)
+# allowed_origins = ["https://app.example"]  # browser origins allowed without a key ("null": Electron)
 
 # Accounts are added with `switchyard accounts add PROVIDER ...`.
 
