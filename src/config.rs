@@ -434,7 +434,9 @@ fn positive_count<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     let n = i64::deserialize(d)?;
     match usize::try_from(n) {
         Ok(n) if n >= 1 => Ok(n),
-        _ => Err(serde::de::Error::custom(format!("{n} is not allowed; use a count of at least 1"))),
+        _ => Err(serde::de::Error::custom(format!(
+            "{n} is not allowed; use a count of at least 1"
+        ))),
     }
 }
 

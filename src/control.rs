@@ -40,6 +40,8 @@ pub enum Command {
     Reload,
     /// Fetch the gateway's API key for the clipboard.
     CopyKey,
+    /// Fetch the gateway's API key to open the dashboard with it.
+    OpenDashboard,
     /// Keep secrets in `secrets.json` from now on (when the keychain is out of reach).
     UseFileStore,
     /// Stop the gateway and end the task.
@@ -105,6 +107,10 @@ pub enum Update {
     State(Snapshot),
     /// The key asked for with [`Command::CopyKey`].
     ApiKey(ApiKey),
+    /// The key asked for with [`Command::OpenDashboard`]: the interface
+    /// opens `/ui` with it in the URL's fragment (never the query, which
+    /// would reach the server's and the browser's logs).
+    DashboardKey(ApiKey),
     /// The task ended after [`Command::Quit`].
     Exited,
 }
@@ -230,7 +236,16 @@ impl Controller {
             Command::Stop => self.stop().await,
             Command::SetLan(on) => self.set_lan(on).await,
             Command::Reload => self.reload().await,
-            Command::CopyKey => self.copy_key().await,
+            Command::CopyKey => {
+                if let Some(key) = self.read_key().await {
+                    self.sink.update(Update::ApiKey(key));
+                }
+            }
+            Command::OpenDashboard => {
+                if let Some(key) = self.read_key().await {
+                    self.sink.update(Update::DashboardKey(key));
+                }
+            }
             Command::UseFileStore => self.use_file_store().await,
             Command::Quit => {}
         }
@@ -334,6 +349,17 @@ impl Controller {
             self.notifier.notify(&Notice::LanWithoutAuth);
             return self.publish();
         }
+        if on {
+            let mut lan = config.clone();
+            lan.proxy.allow_lan_access = true;
+            if let Some(gateway) = &self.gateway
+                && let Err(err) = gateway.check_listening(&lan).await
+            {
+                // Refused before the file is touched, as above.
+                self.notifier.notify(&Notice::start_failed(&err));
+                return self.publish();
+            }
+        }
         if config.proxy.allow_lan_access != on
             && let Err(err) = config::edit(&self.home, |doc| {
                 config::set_proxy(doc, "allow_lan_access", on);
@@ -394,20 +420,28 @@ impl Controller {
         self.publish();
     }
 
-    async fn copy_key(&mut self) {
-        let Some(config) = self.load() else {
-            return;
-        };
+    /// The gateway's key, read from the secret store; a failure is notified.
+    async fn read_key(&mut self) -> Option<ApiKey> {
+        let config = self.load()?;
         self.open_store(&config);
         let store = match (self.opener)(&self.home, &config) {
             Ok(store) => store,
-            Err(err) => return self.notifier.notify(&Notice::secrets(&err)),
+            Err(err) => {
+                self.notifier.notify(&Notice::secrets(&err));
+                return None;
+            }
         };
         let key = tokio::task::spawn_blocking(move || secrets::gateway_key(store.as_ref(), &config)).await;
         match key {
-            Ok(Ok(key)) => self.sink.update(Update::ApiKey(ApiKey(key))),
-            Ok(Err(err)) => self.notifier.notify(&Notice::secrets(&err)),
-            Err(err) => tracing::warn!(error = %err, "reading the API key failed"),
+            Ok(Ok(key)) => Some(ApiKey(key)),
+            Ok(Err(err)) => {
+                self.notifier.notify(&Notice::secrets(&err));
+                None
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "reading the API key failed");
+                None
+            }
         }
     }
 
@@ -483,6 +517,7 @@ pub fn summary(err: &StartError) -> String {
         },
         StartError::NoAccounts => "no accounts".into(),
         StartError::InsecureLan => "LAN access needs auth".into(),
+        StartError::ShortLanKey { .. } => "LAN access needs a longer key".into(),
         StartError::Config(_) => "config.toml is invalid".into(),
         StartError::Secrets(SecretError::KeychainUnavailable(_)) => "keychain unavailable".into(),
         StartError::Secrets(_) => "secret store failed".into(),

@@ -51,7 +51,7 @@ fn named<'a>(
 
 /// The records the API shows, newest first, once `n` exist.
 async fn records(gw: &TestGateway, n: usize) -> Vec<Value> {
-    records_with_key(gw, n, "").await
+    records_with_key(gw, n, &gw.key()).await
 }
 
 async fn records_with_key(gw: &TestGateway, n: usize, key: &str) -> Vec<Value> {
@@ -162,8 +162,8 @@ async fn successes_record_account_model_latency_and_tokens() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(store.count().unwrap(), 2);
-    let usage: Value = client()
-        .get(gw.url("/api/usage?by=account"))
+    let usage: Value = gw
+        .admin_get("/api/usage?by=account")
         .send()
         .await
         .unwrap()
@@ -220,14 +220,7 @@ async fn upstream_errors_and_rotations_are_recorded() {
     assert!(error["error"].as_str().unwrap().contains("boom"), "{error}");
     assert_eq!(error["input_tokens"], 0);
 
-    let metrics = client()
-        .get(gw.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gw.admin_get("/metrics").send().await.unwrap().text().await.unwrap();
     let lines = metrics.lines().map(|l| Ok(l.to_string()));
     let scrape = prometheus_parse::Scrape::parse(lines).expect("the metrics parse as Prometheus text");
     assert!(

@@ -413,8 +413,8 @@ async fn a_reloaded_account_secret_is_redacted_from_stored_bodies() {
 
     let deadline = Instant::now() + Duration::from_secs(5);
     let record = loop {
-        let logs: Value = client()
-            .get(gw.url("/api/logs?limit=10"))
+        let logs: Value = gw
+            .admin_get("/api/logs?limit=10")
             .send()
             .await
             .unwrap()

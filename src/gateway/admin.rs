@@ -1,8 +1,9 @@
 //! The admin JSON API the dashboard uses, also for scripts: status,
 //! accounts, the request log, usage, a live event feed, and Prometheus
-//! metrics. Reads follow the auth mode like the API routes; state changes
-//! (enabling or disabling an account, rotating the key) need the key in
-//! every mode.
+//! metrics. Everything here, reads included, needs the gateway key in every
+//! auth mode (`Auth::required_for`): the log holds the user's prompts and the
+//! state changes reach the pool. The dashboard's shell (`/ui`) loads without
+//! the key and reads everything through these routes.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -252,7 +253,11 @@ pub fn routes(
             let mut response = Response::new(Bytes::from(text).into());
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                // prometheus-client writes OpenMetrics text (`# EOF`,
+                // counters named without `_total` in their family line):
+                // labelled as the 0.0.4 text format, strict parsers misread
+                // every counter.
+                HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
             );
             response
         },

@@ -48,8 +48,13 @@ impl Auth {
         self.mode
     }
 
-    /// Whether a request for `path` needs the key.
+    /// Whether a request for `path` needs the key. The admin surface
+    /// (`/api/*`, `/metrics`) needs it in every mode: it reads the request
+    /// log and changes the pool.
     pub fn required_for(&self, path: &str) -> bool {
+        if is_admin(path) {
+            return true;
+        }
         match self.mode {
             AuthMode::Off | AuthMode::Auto => false,
             AuthMode::Strict => true,
@@ -57,12 +62,13 @@ impl Auth {
         }
     }
 
-    /// Checks a request for `path`; `query` is the raw query string.
+    /// Checks a request for `path`; `query` is the raw query string of a
+    /// Gemini route (the only routes where `?key=` counts).
     pub fn check(&self, path: &str, headers: &HeaderMap, query: Option<&str>) -> Result<(), Denied> {
         if !self.required_for(path) {
             return Ok(());
         }
-        self.check_key(headers, query)
+        self.check_key(headers, query).into_result()
     }
 
     /// Replaces the key (after a rotation); requests from then on need the new one.
@@ -70,12 +76,12 @@ impl Auth {
         self.key.store(std::sync::Arc::new(key));
     }
 
-    /// Checks the key regardless of the mode (state-changing admin calls
-    /// need it in every mode).
-    pub fn check_key(&self, headers: &HeaderMap, query: Option<&str>) -> Result<(), Denied> {
+    /// Checks the key regardless of the mode. `query` is the raw query
+    /// string when the route is a Gemini route, else `None`.
+    pub fn check_key(&self, headers: &HeaderMap, query: Option<&str>) -> KeyCheck {
         let presented = presented_keys(headers, query);
         if presented.is_empty() {
-            return Err(Denied::Missing);
+            return KeyCheck::Missing;
         }
         // Every presented key is compared, in constant time, so that timing
         // reveals neither the key nor which header matched.
@@ -84,40 +90,73 @@ impl Auth {
         for candidate in &presented {
             ok |= candidate.as_bytes().ct_eq(key.as_bytes());
         }
-        if bool::from(ok) { Ok(()) } else { Err(Denied::Wrong) }
+        if bool::from(ok) {
+            KeyCheck::Right
+        } else {
+            KeyCheck::Wrong {
+                candidates: presented.len(),
+            }
+        }
     }
 }
 
-/// Every key the request presents, in any of the accepted forms.
+/// The outcome of looking for the gateway key in a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyCheck {
+    /// One of the presented keys is the gateway's.
+    Right,
+    /// Keys were presented, none of them the gateway's.
+    Wrong {
+        /// How many (at most one per form): each counts as a guess.
+        candidates: usize,
+    },
+    /// No key at all.
+    Missing,
+}
+
+impl KeyCheck {
+    /// `Ok` for the right key, else why not.
+    pub fn into_result(self) -> Result<(), Denied> {
+        match self {
+            KeyCheck::Right => Ok(()),
+            KeyCheck::Wrong { .. } => Err(Denied::Wrong),
+            KeyCheck::Missing => Err(Denied::Missing),
+        }
+    }
+}
+
+/// The admin surface: the JSON API and the metrics.
+pub fn is_admin(path: &str) -> bool {
+    path == "/metrics" || path == "/api" || path.starts_with("/api/")
+}
+
+/// The keys a request presents: at most one per accepted form (the first
+/// `Authorization`, `x-api-key` and `x-goog-api-key` header, the first
+/// `?key=`), so that one request is at most four guesses.
 fn presented_keys(headers: &HeaderMap, query: Option<&str>) -> Vec<String> {
-    let mut keys = Vec::new();
-    for value in headers.get_all(http::header::AUTHORIZATION) {
-        if let Ok(value) = value.to_str() {
-            let value = value.trim();
-            let key = match value.split_once(' ') {
-                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-                _ => value,
-            };
-            if !key.is_empty() {
-                keys.push(key.to_string());
-            }
+    let mut keys = Vec::with_capacity(4);
+    if let Some(value) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let value = value.trim();
+        let key = match value.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+            _ => value,
+        };
+        if !key.is_empty() {
+            keys.push(key.to_string());
         }
     }
     for name in ["x-api-key", "x-goog-api-key"] {
-        for value in headers.get_all(name) {
-            if let Ok(value) = value.to_str()
-                && !value.trim().is_empty()
-            {
-                keys.push(value.trim().to_string());
-            }
+        if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok())
+            && !value.trim().is_empty()
+        {
+            keys.push(value.trim().to_string());
         }
     }
-    if let Some(query) = query {
-        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            if name == "key" && !value.is_empty() {
-                keys.push(value.into_owned());
-            }
-        }
+    if let Some(query) = query
+        && let Some((_, value)) = url::form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == "key")
+        && !value.is_empty()
+    {
+        keys.push(value.into_owned());
     }
     keys
 }
@@ -215,6 +254,37 @@ mod tests {
             ("authorization", &format!("Bearer {KEY}")),
         ]);
         assert_eq!(auth.check("/v1/messages", &h, None), Ok(()));
+    }
+
+    #[test]
+    fn the_admin_surface_needs_the_key_in_every_mode() {
+        for mode in [AuthMode::Off, AuthMode::Strict, AuthMode::AllExceptHealth] {
+            let auth = Auth::new(mode, KEY.into());
+            for path in ["/api/logs", "/api/status", "/api", "/metrics"] {
+                assert!(auth.required_for(path), "{mode:?} {path}");
+            }
+            assert_eq!(auth.required_for("/ui"), mode != AuthMode::Off, "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn one_candidate_per_form_and_the_query_only_when_given() {
+        let auth = Auth::new(AuthMode::Strict, KEY.into());
+        let h = headers(&[
+            ("authorization", "Bearer sk-wrong-one"),
+            ("authorization", &format!("Bearer {KEY}")),
+            ("x-api-key", "a"),
+            ("x-api-key", "b"),
+            ("x-goog-api-key", "c"),
+        ]);
+        assert_eq!(
+            auth.check_key(&h, Some("key=d&key=e")),
+            KeyCheck::Wrong { candidates: 4 }
+        );
+        assert_eq!(auth.check_key(&h, None), KeyCheck::Wrong { candidates: 3 });
+        let query = format!("key={KEY}");
+        assert_eq!(auth.check_key(&HeaderMap::new(), Some(&query)), KeyCheck::Right);
+        assert_eq!(auth.check_key(&HeaderMap::new(), None), KeyCheck::Missing);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod auth;
 pub mod dashboard;
+pub mod guard;
 pub mod guidance;
 mod memory;
 pub mod reload;
@@ -34,6 +35,10 @@ use crate::upstream::{self, Auth, Credentials, GoogleSession, Upstream};
 
 pub use reload::{Plan, ReloadError, Reloaded};
 pub use server::{BindCause, BindError};
+
+/// The shortest gateway key accepted with LAN access on (on loopback the
+/// floor is `sk-` and 10 characters, see `config::validate_api_key`).
+pub const MIN_LAN_KEY: usize = 24;
 
 /// How long stop waits for in-flight requests before cutting them.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
@@ -70,6 +75,17 @@ pub enum StartError {
          --insecure-lan if you really mean it"
     )]
     InsecureLan,
+    /// LAN access with a gateway key too short to withstand guessing from
+    /// the network.
+    #[error(
+        "Refusing to listen on the network with a {length}-character gateway key: on a LAN the key must have at least \
+         {MIN_LAN_KEY} characters. Run `switchyard key rotate` for a new random key (then give your clients the key \
+         `switchyard key show` prints), or set a longer one with `switchyard key set`"
+    )]
+    ShortLanKey {
+        /// The key's length in characters.
+        length: usize,
+    },
     /// The listener could not be bound.
     #[error(transparent)]
     Bind(#[from] BindError),
@@ -165,6 +181,9 @@ impl Gateway {
         if pool.active_count() == 0 {
             return Err(StartError::NoAccounts);
         }
+        if lan {
+            lan_key_check(&key)?;
+        }
         if let Some(previous) = previous {
             pool.inherit(&previous);
         }
@@ -204,6 +223,7 @@ impl Gateway {
         }));
         let shared = Arc::new(state::Shared {
             auth: auth::Auth::new(mode, key),
+            boundary: guard::Boundary::new(proxy, lan),
             origin: format!("http://127.0.0.1:{}", local.port()),
             body_limit: usize::try_from(proxy.max_body_mib * 1024 * 1024).unwrap_or(usize::MAX),
             body_pause: Duration::from_secs(proxy.client_timeout_secs),
@@ -215,9 +235,13 @@ impl Gateway {
             home: self.home.clone(),
             secrets: self.secrets.clone(),
         });
-        let header_timeout = Duration::from_secs(proxy.client_timeout_secs);
-        let server = server::Server::spawn(listener, routes::routes(shared.clone()), header_timeout)
-            .map_err(|err| StartError::Internal(err.to_string()))?;
+        let limits = server::Limits {
+            header_timeout: Duration::from_secs(proxy.client_timeout_secs),
+            max_connections: proxy.max_connections,
+        };
+        let service = guard::Guarded::new(warp::service(routes::routes(shared.clone())), shared.clone());
+        let server =
+            server::Server::spawn(listener, service, limits).map_err(|err| StartError::Internal(err.to_string()))?;
         let _memory = memory::Releaser::start(shared.relay.pool().clone());
         self.running = Some(Running {
             server,
@@ -244,6 +268,24 @@ impl Gateway {
             return Err(StartError::InsecureLan);
         }
         Ok((port, lan, mode))
+    }
+
+    /// Refuses what `config` would listen with on the network: LAN access
+    /// with auth off (unless forced) or with a short gateway key. Checked
+    /// before a reload stops the listener and before the tray turns LAN
+    /// access on. Reads the key from the secret store (blocking, so on a
+    /// blocking thread).
+    pub async fn check_listening(&self, config: &Config) -> Result<(), StartError> {
+        let (_, lan, _) = self.listening(config)?;
+        if !lan {
+            return Ok(());
+        }
+        let store = self.secrets.clone();
+        let config = config.clone();
+        let key = tokio::task::spawn_blocking(move || secrets::gateway_key(store.as_ref(), &config))
+            .await
+            .map_err(|err| StartError::Internal(err.to_string()))??;
+        lan_key_check(&key)
     }
 
     /// Stops serving: the port is free when this returns; in-flight
@@ -275,6 +317,15 @@ impl Gateway {
     pub fn accounts(&self) -> Option<Vec<AccountStatus>> {
         self.running.as_ref().map(|r| r.shared.relay.pool().status())
     }
+}
+
+/// Refuses a gateway key shorter than [`MIN_LAN_KEY`] for LAN access.
+fn lan_key_check(key: &str) -> Result<(), StartError> {
+    let length = key.chars().count();
+    if length < MIN_LAN_KEY {
+        return Err(StartError::ShortLanKey { length });
+    }
+    Ok(())
 }
 
 /// Builds the pool from the accounts and their secrets, and reads (or

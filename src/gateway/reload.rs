@@ -133,7 +133,10 @@ impl Gateway {
             Plan::Rebind => {
                 let previous_config = running.config.clone();
                 let previous_pool = running.shared.relay.pool();
-                self.listening(&config).map_err(ReloadError::Refused)?;
+                self.check_listening(&config).await.map_err(|err| match err {
+                    StartError::Secrets(err) => ReloadError::Secrets(err),
+                    other => ReloadError::Refused(other),
+                })?;
                 self.stop(grace).await;
                 match self.start_with(config, Some(previous_pool.clone())).await {
                     Ok(address) => {

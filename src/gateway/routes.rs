@@ -19,7 +19,7 @@ use warp::Filter;
 use warp::filters::path::FullPath;
 use warp::reply::Response;
 
-use super::auth::{Denied, denial_message};
+use super::auth::{Denied, KeyCheck, denial_message};
 use super::guidance;
 use super::server::ClientAddr;
 use super::state::Shared;
@@ -96,7 +96,15 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
     };
     let get_or_head = warp::get().or(warp::head()).unify();
 
-    let preflight = warp::options().and(head()).map(cors_preflight);
+    // A CORS preflight never gets here: the guard grants or refuses it.
+    let options = warp::options().map(|| {
+        let mut response = Response::new(Bytes::new().into());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, POST, HEAD, OPTIONS"));
+        response
+    });
 
     let health = warp::path!("healthz")
         .and(get_or_head)
@@ -209,7 +217,7 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
         .and(head())
         .map(|shared: Arc<Shared>, head: RequestHead| not_found(&shared, &head));
 
-    preflight
+    options
         .or(health)
         .unify()
         .or(root)
@@ -230,7 +238,6 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
         .unify()
         .or(fallback)
         .unify()
-        .map(with_cors)
         .then(release)
 }
 
@@ -402,8 +409,27 @@ pub(super) fn authorize(shared: &Shared, head: &RequestHead, protocol: Protocol)
 /// Checks the key whatever the auth mode, through the address's brake: a
 /// wrong key is recorded and its 401 carries a [`Hold`] when the address
 /// has sent too many; the right key clears the address's record.
+///
+/// A loopback client with the right key is never delayed, not even while
+/// its address is braked: another local program (or a page the guard let
+/// through) cannot lock the user's own tools out. Elsewhere the brake
+/// decides before the key is looked at, so parallel guesses learn nothing
+/// faster.
 pub(super) fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Option<Response> {
     let ip = head.client.map(|client| client.ip());
+    let query = (!head.query.is_empty() && super::guard::is_gemini_route(&head.path)).then_some(head.query.as_str());
+    let loopback = ip.is_some_and(|ip| ip.is_loopback());
+    let mut checked = None;
+    if loopback {
+        let check = shared.auth.check_key(&head.headers, query);
+        if check == KeyCheck::Right {
+            if let Some(ip) = ip {
+                shared.throttle.succeeded(ip);
+            }
+            return None;
+        }
+        checked = Some(check);
+    }
     if let Some(ip) = ip
         && let Admission::Refuse { retry_after } = shared.throttle.admit(ip)
     {
@@ -422,15 +448,16 @@ pub(super) fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protoco
             .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
         return Some(response);
     }
-    let query = (!head.query.is_empty()).then_some(head.query.as_str());
-    let denied = match shared.auth.check_key(&head.headers, query) {
-        Ok(()) => {
+    let check = checked.unwrap_or_else(|| shared.auth.check_key(&head.headers, query));
+    let denied = match check {
+        KeyCheck::Right => {
             if let Some(ip) = ip {
                 shared.throttle.succeeded(ip);
             }
             return None;
         }
-        Err(denied) => denied,
+        KeyCheck::Wrong { .. } => Denied::Wrong,
+        KeyCheck::Missing => Denied::Missing,
     };
     if let Some(client) = head.client {
         tracing::info!(%client, path = %head.path, reason = ?denied, "refused a request without the gateway key");
@@ -443,9 +470,10 @@ pub(super) fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protoco
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"switchyard\""),
     );
-    // Only a wrong key is a guess; a missing one is a misconfigured client.
-    if denied == Denied::Wrong
-        && let Some(until) = ip.and_then(|ip| shared.throttle.failed(ip))
+    // Only a wrong key is a guess (each wrong candidate counts); a missing
+    // one is a misconfigured client.
+    if let KeyCheck::Wrong { candidates } = check
+        && let Some(until) = ip.and_then(|ip| shared.throttle.failed_times(ip, candidates))
     {
         response.extensions_mut().insert(Hold(until));
     }
@@ -507,31 +535,6 @@ fn allowed_methods(path: &str) -> Option<&'static str> {
         }
         _ => None,
     }
-}
-
-fn cors_preflight(head: RequestHead) -> Response {
-    let mut response = Response::new(Bytes::new().into());
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, HEAD, OPTIONS"),
-    );
-    let requested = head
-        .headers
-        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_static("*"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
-    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-    response
-}
-
-fn with_cors(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    response
 }
 
 /// A JSON response from serialized bytes.

@@ -62,6 +62,18 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
     })
 }
 
+/// What one client may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A client that takes longer than this to send a request's headers is
+    /// disconnected (slowloris).
+    pub header_timeout: Duration,
+    /// Most connections open at once; a connection past it is answered a
+    /// 503 and closed, so that a flood cannot exhaust file descriptors or
+    /// memory while the clients already connected keep being served.
+    pub max_connections: usize,
+}
+
 /// A running accept loop.
 #[derive(Debug)]
 pub struct Server {
@@ -71,16 +83,21 @@ pub struct Server {
 }
 
 impl Server {
-    /// Serves `filter` on `listener` until [`Server::shutdown`]. A client
-    /// that takes longer than `header_timeout` to send a request's headers
-    /// is disconnected (slowloris).
-    pub fn spawn<F>(listener: TcpListener, filter: F, header_timeout: Duration) -> io::Result<Server>
+    /// Serves `service` on `listener` until [`Server::shutdown`].
+    pub fn spawn<S>(listener: TcpListener, service: S, limits: Limits) -> io::Result<Server>
     where
-        F: warp::Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone + Send + Sync + 'static,
+        S: tower_service::Service<
+                http::Request<hyper::body::Incoming>,
+                Response = warp::reply::Response,
+                Error = Infallible,
+            > + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
     {
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(accept_loop(listener, filter, stopped, header_timeout));
+        let task = tokio::spawn(accept_loop(listener, service, stopped, limits));
         Ok(Server {
             local_addr,
             stop: Some(stop),
@@ -110,15 +127,18 @@ impl Drop for Server {
     }
 }
 
-async fn accept_loop<F>(
-    listener: TcpListener,
-    filter: F,
-    mut stopped: oneshot::Receiver<Duration>,
-    header_timeout: Duration,
-) where
-    F: warp::Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone + Send + Sync + 'static,
+async fn accept_loop<S>(listener: TcpListener, service: S, mut stopped: oneshot::Receiver<Duration>, limits: Limits)
+where
+    S: tower_service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = warp::reply::Response,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
 {
-    let service = warp::service(filter);
+    let header_timeout = limits.header_timeout;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let grace = loop {
@@ -139,6 +159,11 @@ async fn accept_loop<F>(
                         continue;
                     }
                 };
+                if connections.len() >= limits.max_connections {
+                    tracing::warn!(open = connections.len(), "too many connections; answering 503 (raise max_connections under [proxy])");
+                    connections.spawn(turn_away(stream));
+                    continue;
+                }
                 let _ = stream.set_nodelay(true);
                 let service = RemoteAddr { inner: service.clone(), remote };
                 let watcher = graceful.watcher();
@@ -169,6 +194,26 @@ async fn accept_loop<F>(
     }
     connections.abort_all();
     while connections.join_next().await.is_some() {}
+}
+
+/// Answers a connection past the cap with a 503 and closes it. The answer
+/// is written without reading the request: the client learns at once, and
+/// the connection costs only this short task.
+async fn turn_away(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    const BODY: &str = "{\"error\":{\"message\":\"The gateway has too many open connections; try again shortly \
+                        (or raise max_connections under [proxy] in config.toml).\",\"type\":\"overloaded_error\",\
+                        \"code\":503}}";
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         retry-after: 1\r\nconnection: close\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let write = async {
+        stream.write_all(answer.as_bytes()).await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), write).await;
 }
 
 /// Waits, at most `limit`, until the client has sent enough to tell HTTP/1

@@ -13,6 +13,8 @@ use super::throttle::AuthThrottle;
 pub struct Shared {
     /// Who may call.
     pub auth: Auth,
+    /// The names and browser origins this gateway answers to (the guard).
+    pub boundary: super::guard::Boundary,
     /// `http://127.0.0.1:PORT`: the address named in advice when the
     /// request's `Host` header is unusable.
     pub origin: String,

@@ -158,6 +158,12 @@ impl AuthThrottle {
         hold
     }
 
+    /// Records `n` wrong keys from `ip` presented by one request (at most
+    /// one per accepted form); returns when its answer may be sent.
+    pub fn failed_times(&self, ip: IpAddr, n: usize) -> Option<Instant> {
+        (0..n.max(1)).map(|_| self.failed(ip)).last().flatten()
+    }
+
     /// Records the right key from `ip`: its record is forgotten.
     pub fn succeeded(&self, ip: IpAddr) {
         let mut records = self.records();

@@ -65,6 +65,31 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 2.5, 16))
 }
 
+/// The route label of a request path: its template (the model of a Gemini
+/// path becomes `{model}`), or `other` for a path that is no API route, so
+/// that no client can grow the series with paths of its choosing.
+fn route_label(path: &str) -> String {
+    const ROUTES: [&str; 5] = [
+        "/v1/chat/completions",
+        "/v1/responses",
+        "/v1/messages",
+        "/v1/messages/count_tokens",
+        "/v1/models",
+    ];
+    const GEMINI_METHODS: [&str; 3] = ["generateContent", "streamGenerateContent", "countTokens"];
+    if ROUTES.contains(&path) {
+        return path.to_string();
+    }
+    for prefix in ["/v1beta/models/", "/v1/models/"] {
+        if let Some((_, method)) = path.strip_prefix(prefix).and_then(|rest| rest.rsplit_once(':'))
+            && GEMINI_METHODS.contains(&method)
+        {
+            return format!("{prefix}{{model}}:{method}");
+        }
+    }
+    "other".to_string()
+}
+
 /// The gateway's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -181,18 +206,17 @@ impl Metrics {
     /// Counts one finished call.
     pub fn observe(&self, record: &RequestRecord) {
         let model = self.model_label(record.served_model.as_deref().unwrap_or(&record.model));
+        let route = route_label(&record.route);
         let account = record.account.clone().unwrap_or_else(|| "-".to_string());
         self.requests
             .get_or_create(&RequestLabels {
-                route: record.route.clone(),
+                route: route.clone(),
                 model: model.clone(),
                 account: account.clone(),
                 status: record.status.to_string(),
             })
             .inc();
-        let route = RouteLabels {
-            route: record.route.clone(),
-        };
+        let route = RouteLabels { route };
         self.duration.get_or_create(&route).observe(record.total_ms / 1000.0);
         if let Some(overhead) = record.overhead_ms {
             self.overhead.get_or_create(&route).observe(overhead.max(0.0) / 1000.0);
@@ -257,5 +281,25 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn route_labels_are_templates_never_raw_paths() {
+        assert_eq!(route_label("/v1/chat/completions"), "/v1/chat/completions");
+        assert_eq!(
+            route_label("/v1beta/models/gemini-2.5-flash:streamGenerateContent"),
+            "/v1beta/models/{model}:streamGenerateContent"
+        );
+        assert_eq!(
+            route_label("/v1/models/x:countTokens"),
+            "/v1/models/{model}:countTokens"
+        );
+        assert_eq!(route_label("/v1beta/models/x:somethingElse"), "other");
+        assert_eq!(route_label("/anything/a-client/chose"), "other");
     }
 }

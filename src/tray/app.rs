@@ -154,6 +154,7 @@ impl App {
         match update {
             Update::State(snapshot) => self.state.gateway = snapshot,
             Update::ApiKey(key) => self.copy(key.0, "api-key"),
+            Update::DashboardKey(key) => self.open_dashboard(&key.0),
             Update::Exited => {}
         }
         self.render();
@@ -175,12 +176,7 @@ impl App {
             Action::CopyKey => self.remote.send(Command::CopyKey),
             Action::Lan => self.remote.send(Command::SetLan(!self.state.gateway.lan)),
             Action::Autostart => self.toggle_autostart(),
-            Action::OpenDashboard => {
-                let url = format!("{base}/ui");
-                if let Err(err) = open::that_detached(&url) {
-                    tracing::warn!(error = %err, %url, "cannot open the dashboard in a browser");
-                }
-            }
+            Action::OpenDashboard => self.remote.send(Command::OpenDashboard),
             Action::OpenConfig => {
                 if let Err(err) = open::that_detached(&self.home.config_dir) {
                     tracing::warn!(error = %err, folder = %self.home.config_dir.display(), "cannot open the config folder");
@@ -192,6 +188,16 @@ impl App {
         // The toolkit flips a check item on click; put it back in line
         // with the state until the change (if any) is reported.
         self.render();
+    }
+
+    /// Opens `/ui` in the browser with the key in the fragment, which the
+    /// page reads and forgets from the address bar, so the user never pastes it.
+    fn open_dashboard(&self, key: &str) {
+        let base = self.state.gateway.base_url();
+        let encoded: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
+        if let Err(err) = open::that_detached(format!("{base}/ui#key={encoded}")) {
+            tracing::warn!(error = %err, url = %format!("{base}/ui"), "cannot open the dashboard in a browser");
+        }
     }
 
     fn toggle_autostart(&mut self) {

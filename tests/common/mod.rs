@@ -413,6 +413,17 @@ impl TestGateway {
         format!("http://127.0.0.1:{}{}", self.addr.port(), path)
     }
 
+    /// The gateway's key (the admin surface needs it in every auth mode).
+    pub fn key(&self) -> String {
+        let config = switchyard::config::Config::load(&self.home).unwrap();
+        switchyard::secrets::gateway_key(self.store.as_ref(), &config).unwrap()
+    }
+
+    /// An authenticated GET of the admin surface (`/api/...`, `/metrics`).
+    pub fn admin_get(&self, path: &str) -> reqwest::RequestBuilder {
+        client().get(self.url(path)).bearer_auth(self.key())
+    }
+
     /// The origin clients use (`http://127.0.0.1:PORT`).
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.addr.port())

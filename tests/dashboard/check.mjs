@@ -57,6 +57,14 @@ try {
   check(external.length === 0, `nothing is fetched from elsewhere (${external.join(", ")})`);
 
   await page.screenshot({ path: SHOT, fullPage: true });
+
+  // The tray's "Open dashboard" hands the key over in the fragment: the
+  // page works at once, and the key leaves the address bar.
+  const handed = await browser.newPage();
+  await handed.goto(BASE + "/ui#key=" + encodeURIComponent(KEY));
+  await handed.waitForFunction(() => document.querySelector("#status").textContent.startsWith("running"), null, { timeout: 10000 });
+  check(true, "a key handed over in the URL fragment is used without typing it");
+  check(!handed.url().includes(KEY) && !handed.url().includes("#"), `the key leaves the address bar (${handed.url().replace(KEY, "<key>")})`);
 } finally {
   await browser.close();
 }

@@ -1,9 +1,20 @@
 // Switchyard dashboard. Plain JavaScript, no dependencies, served from the
-// binary. The key is asked for once and kept in this tab's sessionStorage.
+// binary. The key is asked for once and kept in this tab's sessionStorage;
+// the tray's "Open dashboard" hands it over in the URL's fragment
+// (`/ui#key=...`), which never reaches a server and is taken off the
+// address bar at once.
 "use strict";
 
 const KEY = "switchyard.key";
 const $ = (selector) => document.querySelector(selector);
+(function takeKeyFromFragment() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const handed = params.get("key");
+  if (handed) {
+    sessionStorage.setItem(KEY, handed);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+})();
 let origin = location.origin;
 let accounts = [];
 const COLORS = ["#3056d3", "#12805c", "#b54708", "#7a5af8", "#c11574", "#0e9384", "#667085", "#dc6803"];
