@@ -205,6 +205,33 @@ fn config_path_and_show_mask_secrets() {
     assert!(text.contains("sk-han…"), "{text}");
 }
 
+/// A home that other users may write to is made 0700, with a warning that
+/// names it; one that is only readable is tightened quietly.
+#[cfg(unix)]
+#[test]
+fn an_open_home_is_tightened_and_a_writable_one_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let output = run(&home, &["config", "show"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let warning = stderr(&output);
+    assert!(
+        warning.contains(&home.display().to_string()) && warning.contains("writable by other users"),
+        "{warning}"
+    );
+    assert_eq!(mode(&home), 0o700);
+
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = run(&home, &["config", "show"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("WARN"), "{}", stderr(&output));
+    assert_eq!(mode(&home), 0o700);
+}
+
 #[test]
 fn a_broken_config_is_reported_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
