@@ -205,6 +205,40 @@ fn config_path_and_show_mask_secrets() {
     assert!(text.contains("sk-han…"), "{text}");
 }
 
+#[test]
+fn config_show_masks_the_oauth_client_secret_and_proxy_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::write(
+        home.join("config.toml"),
+        "[providers.google]\nclient_id = \"client.apps.googleusercontent.com\"\n\
+         client_secret = \"GOCSPX-oauth-client-secret\"\n\n\
+         [[accounts]]\nid = \"acc_00000001\"\nprovider = \"gemini\"\n\
+         proxy_url = \"http://proxyuser:proxy-password-42@proxy.example:3128\"\n\n\
+         [[accounts]]\nid = \"acc_00000002\"\nprovider = \"openai\"\n\
+         base_url = \"https://baseuser:base-password-43@llm.example/v1\"\n",
+    )
+    .unwrap();
+    let shown = run(home, &["config", "show"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let (text, errors) = (stdout(&shown), stderr(&shown));
+    for secret in [
+        "oauth-client-secret",
+        "proxyuser",
+        "proxy-password-42",
+        "baseuser",
+        "base-password-43",
+    ] {
+        assert!(
+            !text.contains(secret) && !errors.contains(secret),
+            "{secret} shown:\n{text}{errors}"
+        );
+    }
+    assert!(text.contains("http://***:***@proxy.example:3128"), "{text}");
+    assert!(text.contains("https://***:***@llm.example/v1"), "{text}");
+    assert!(text.contains("client.apps.googleusercontent.com"), "{text}");
+}
+
 /// A home that other users may write to is made 0700, with a warning that
 /// names it; one that is only readable is tightened quietly.
 #[cfg(unix)]
