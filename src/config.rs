@@ -601,6 +601,11 @@ impl Config {
     }
 }
 
+/// The mode `config.toml` is written with on Unix: only the user reads it
+/// (it may hold `proxy.api_key`, the OAuth client secret and proxy
+/// credentials). A stricter mode the user set is kept.
+const FILE_MODE: u32 = 0o600;
+
 /// Writes the commented default configuration if there is no config file yet.
 pub fn init(home: &Home) -> Result<(), ConfigError> {
     let path = home.config_file();
@@ -614,7 +619,8 @@ pub fn init(home: &Home) -> Result<(), ConfigError> {
     if path.exists() {
         return Ok(());
     }
-    home::write_atomic(&path, DEFAULT_CONFIG.as_bytes(), 0o644).map_err(|source| ConfigError::Write { path, source })
+    home::write_atomic(&path, DEFAULT_CONFIG.as_bytes(), FILE_MODE)
+        .map_err(|source| ConfigError::Write { path, source })
 }
 
 /// Applies `change` to the config document and saves it.
@@ -647,7 +653,7 @@ where
     change(&mut doc)?;
     let new_text = doc.to_string();
     let config = Config::parse(&new_text, &path)?;
-    home::write_atomic(&path, new_text.as_bytes(), 0o644).map_err(write_err)?;
+    home::write_atomic(&path, new_text.as_bytes(), FILE_MODE).map_err(write_err)?;
     Ok(config)
 }
 

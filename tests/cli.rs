@@ -206,6 +206,67 @@ fn config_path_and_show_mask_secrets() {
 }
 
 #[test]
+fn config_show_masks_the_oauth_client_secret_and_proxy_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::write(
+        home.join("config.toml"),
+        "[providers.google]\nclient_id = \"client.apps.googleusercontent.com\"\n\
+         client_secret = \"GOCSPX-oauth-client-secret\"\n\n\
+         [[accounts]]\nid = \"acc_00000001\"\nprovider = \"gemini\"\n\
+         proxy_url = \"http://proxyuser:proxy-password-42@proxy.example:3128\"\n\n\
+         [[accounts]]\nid = \"acc_00000002\"\nprovider = \"openai\"\n\
+         base_url = \"https://baseuser:base-password-43@llm.example/v1\"\n",
+    )
+    .unwrap();
+    let shown = run(home, &["config", "show"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let (text, errors) = (stdout(&shown), stderr(&shown));
+    for secret in [
+        "oauth-client-secret",
+        "proxyuser",
+        "proxy-password-42",
+        "baseuser",
+        "base-password-43",
+    ] {
+        assert!(
+            !text.contains(secret) && !errors.contains(secret),
+            "{secret} shown:\n{text}{errors}"
+        );
+    }
+    assert!(text.contains("http://***:***@proxy.example:3128"), "{text}");
+    assert!(text.contains("https://***:***@llm.example/v1"), "{text}");
+    assert!(text.contains("client.apps.googleusercontent.com"), "{text}");
+}
+
+/// A home that other users may write to is made 0700, with a warning that
+/// names it; one that is only readable is tightened quietly.
+#[cfg(unix)]
+#[test]
+fn an_open_home_is_tightened_and_a_writable_one_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let output = run(&home, &["config", "show"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let warning = stderr(&output);
+    assert!(
+        warning.contains(&home.display().to_string()) && warning.contains("writable by other users"),
+        "{warning}"
+    );
+    assert_eq!(mode(&home), 0o700);
+
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = run(&home, &["config", "show"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("WARN"), "{}", stderr(&output));
+    assert_eq!(mode(&home), 0o700);
+}
+
+#[test]
 fn a_broken_config_is_reported_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();

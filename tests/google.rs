@@ -14,6 +14,9 @@ use sha2::{Digest, Sha256};
 use switchyard::config::{GoogleProviderConfig, ProviderKind};
 use switchyard::upstream::oauth::Login;
 
+/// The forms a token endpoint received, in order.
+type Forms = Arc<std::sync::Mutex<Vec<Vec<(String, String)>>>>;
+
 /// A token endpoint that counts refreshes and answers with `expires_in`.
 async fn token_endpoint(expires_in: u64) -> (Mock, Arc<AtomicUsize>) {
     let count = Arc::new(AtomicUsize::new(0));
@@ -222,7 +225,7 @@ async fn invalid_grant_disables_the_account_with_a_reason() {
 
 #[tokio::test]
 async fn sign_in_with_pkce_and_a_loopback_redirect() {
-    let token_requests: Arc<std::sync::Mutex<Vec<Vec<(String, String)>>>> = Arc::default();
+    let token_requests: Forms = Arc::default();
     let recorded = token_requests.clone();
     let tokens = Mock::start(move |request: &Recorded| {
         let form: Vec<(String, String)> = url::form_urlencoded::parse(&request.body).into_owned().collect();
@@ -278,4 +281,139 @@ async fn sign_in_with_pkce_and_a_loopback_redirect() {
     let challenge =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(get("code_verifier").as_bytes()));
     assert_eq!(challenge, query["code_challenge"], "the verifier matches the challenge");
+}
+
+/// A token endpoint for sign-ins: records each form and answers with a
+/// refresh token.
+async fn sign_in_token_endpoint() -> (Mock, Forms) {
+    let forms: Forms = Arc::default();
+    let recorded = forms.clone();
+    let mock = Mock::start(move |request: &Recorded| {
+        recorded
+            .lock()
+            .unwrap()
+            .push(url::form_urlencoded::parse(&request.body).into_owned().collect());
+        MockReply::json(json!({"access_token": "ya29.a", "expires_in": 3600, "refresh_token": "1//new-refresh"}))
+    })
+    .await;
+    (mock, forms)
+}
+
+/// A sign-in against `tokens`, with its redirect URI and state.
+async fn started_login(tokens: &Mock) -> (Login, String, String) {
+    let client_config = GoogleProviderConfig {
+        client_id: "test-client".into(),
+        client_secret: "s".into(),
+        token_url: format!("{}/token", tokens.url()),
+        auth_url: "https://accounts.example/auth".into(),
+        base_url: "https://cloudcode.example".into(),
+        scopes: vec!["scope-a".into()],
+    };
+    let login = Login::start(Arc::new(client_config)).await.unwrap();
+    let url = url::Url::parse(&login.authorization_url()).unwrap();
+    let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    (login, query["redirect_uri"].clone(), query["state"].clone())
+}
+
+fn exchanged_code(forms: &Forms) -> Vec<String> {
+    forms
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|form| form.iter().find(|(k, _)| k == "code").map(|(_, v)| v.clone()).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_callback_server_answers_a_favicon_first_then_the_code() {
+    let (tokens, forms) = sign_in_token_endpoint().await;
+    let (login, redirect, state) = started_login(&tokens).await;
+    let finishing = tokio::spawn(async move { login.finish(&client(), std::time::Duration::from_secs(10)).await });
+    let origin = redirect.trim_end_matches("/oauth2callback").to_string();
+    let http = client();
+    let favicon = http.get(format!("{origin}/favicon.ico")).send().await.unwrap();
+    assert_eq!(favicon.status(), 404);
+    let page = http
+        .get(format!("{redirect}?state={state}&code=4%2F0A-the-code&scope=scope-a"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert!(page.text().await.unwrap().contains("Signed in"));
+    assert_eq!(finishing.await.unwrap().unwrap(), "1//new-refresh");
+    assert_eq!(exchanged_code(&forms), vec!["4/0A-the-code"]);
+}
+
+#[tokio::test]
+async fn the_callback_server_reads_a_request_split_across_writes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (tokens, forms) = sign_in_token_endpoint().await;
+    let (login, redirect, state) = started_login(&tokens).await;
+    let finishing = tokio::spawn(async move { login.finish(&client(), std::time::Duration::from_secs(10)).await });
+    let address = redirect
+        .trim_start_matches("http://")
+        .trim_end_matches("/oauth2callback")
+        .to_string();
+    let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+    socket.set_nodelay(true).unwrap();
+    let request = format!("GET /oauth2callback?code=split-code&state={state} HTTP/1.1\r\nHost: {address}\r\n\r\n");
+    // The target, the state and the end of the headers arrive separately.
+    let cut = request.find("&state=").unwrap() + 4;
+    for piece in [&request[..cut], &request[cut..cut + 20], &request[cut + 20..]] {
+        socket.write_all(piece.as_bytes()).await.unwrap();
+        socket.flush().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(finishing.await.unwrap().unwrap(), "1//new-refresh");
+    assert_eq!(exchanged_code(&forms), vec!["split-code"]);
+}
+
+#[tokio::test]
+async fn a_silent_connection_does_not_hold_up_the_callback() {
+    let (tokens, _forms) = sign_in_token_endpoint().await;
+    let (login, redirect, state) = started_login(&tokens).await;
+    let finishing = tokio::spawn(async move { login.finish(&client(), std::time::Duration::from_secs(5)).await });
+    let address = redirect
+        .trim_start_matches("http://")
+        .trim_end_matches("/oauth2callback")
+        .to_string();
+    // A browser's speculative preconnect: opened, never used.
+    let _idle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let page = client()
+        .get(format!("{redirect}?code=c&state={state}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(finishing.await.unwrap().unwrap(), "1//new-refresh");
+}
+
+#[tokio::test]
+async fn a_refused_sign_in_ends_with_the_providers_error() {
+    let (tokens, forms) = sign_in_token_endpoint().await;
+    let (login, redirect, state) = started_login(&tokens).await;
+    let finishing = tokio::spawn(async move { login.finish(&client(), std::time::Duration::from_secs(10)).await });
+    let http = client();
+    // Without this sign-in's state an error is ignored, like a code would be.
+    let forged = http
+        .get(format!("{redirect}?error=access_denied&state=forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    let page = http
+        .get(format!("{redirect}?error=access_denied&state={state}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 400);
+    let err = finishing.await.unwrap().unwrap_err().to_string();
+    assert!(err.contains("access_denied"), "{err}");
+    assert!(err.contains("switchyard accounts login google"), "{err}");
+    assert!(forms.lock().unwrap().is_empty(), "nothing was exchanged");
 }

@@ -112,7 +112,7 @@ fn login(home: &Home, args: LoginArgs) -> Result<(), Failure> {
     let refresh_token = runtime.block_on(async {
         let login = crate::upstream::oauth::Login::start(std::sync::Arc::new(client))
             .await
-            .map_err(|err| Failure::runtime(format!("cannot listen for the sign-in redirect: {err}")))?;
+            .map_err(|err| Failure::runtime(format!("cannot start the Google sign-in: {err}")))?;
         let url = login.authorization_url();
         eprintln!("Sign in with Google in your browser. If it does not open, visit:\n\n  {url}\n");
         if !args.no_browser && open::that_detached(&url).is_err() {

@@ -318,6 +318,9 @@ pub fn run() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<(), Failure> {
     let home = Home::from_env()?;
+    // Before anything reads or writes it: tighten the home to 0700, or warn
+    // when it is another user's or others may write to it.
+    home.secure();
     match cli.command {
         None => tray(home),
         Some(Command::Serve(args)) => serve::run(&home, args),

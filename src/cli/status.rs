@@ -71,6 +71,14 @@ pub fn config_show(home: &Home) -> Result<(), Failure> {
     if let Some(key) = &config.proxy.api_key {
         config.proxy.api_key = Some(mask(key));
     }
+    if let Some(google) = &mut config.providers.google {
+        google.client_secret = mask(&google.client_secret);
+    }
+    for account in &mut config.accounts {
+        for url in [&mut account.proxy_url, &mut account.base_url].into_iter().flatten() {
+            *url = mask_url_credentials(url);
+        }
+    }
     let store = secrets::selected_kind(&config)?;
     let text =
         toml::to_string_pretty(&config).map_err(|err| Failure::runtime(format!("cannot show the config: {err}")))?;
@@ -80,4 +88,43 @@ pub fn config_show(home: &Home) -> Result<(), Failure> {
     );
     print!("{text}");
     Ok(())
+}
+
+/// A URL with the user name and password of its authority replaced by `***`
+/// (`http://user:pass@host:3128` → `http://***:***@host:3128`); the rest is
+/// left as written.
+fn mask_url_credentials(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    // The last `@` before the query ends the user info: a password may hold
+    // an unescaped `@` or `/`, and masking too much is the safe mistake.
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..end].rfind('@') else {
+        return url.to_string();
+    };
+    let masked = if rest[..at].contains(':') { "***:***" } else { "***" };
+    format!("{}{masked}{}", &url[..scheme_end], &rest[at..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_url_credentials;
+
+    #[test]
+    fn url_credentials_are_masked_and_the_rest_kept() {
+        let cases = [
+            ("http://user:pass@host:3128", "http://***:***@host:3128"),
+            ("socks5h://u:p@w@10.0.0.1:1080/", "socks5h://***:***@10.0.0.1:1080/"),
+            ("https://token@proxy.example", "https://***@proxy.example"),
+            ("http://u:pa/ss@host:3128", "http://***:***@host:3128"),
+            ("http://host:3128", "http://host:3128"),
+            ("https://api.example/v1?x=a@b", "https://api.example/v1?x=a@b"),
+            ("not a url", "not a url"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(mask_url_credentials(url), want, "{url}");
+        }
+    }
 }

@@ -284,7 +284,7 @@ fn day_of(time_ms: i64) -> String {
 /// applies the retention limits.
 fn spawn_writer(path: &Path, retention: Retention) -> Result<SyncSender<RequestRecord>, String> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|err| err.to_string())?;
+        crate::home::create_private_dir(dir).map_err(|err| err.to_string())?;
     }
     let mut store = Store::open(path).map_err(|err| err.to_string())?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<RequestRecord>(WRITER_QUEUE);

@@ -85,6 +85,47 @@ fn group_key(by: UsageBy) -> &'static str {
     }
 }
 
+/// The files SQLite keeps beside the database at `path`.
+fn sibling_files(path: &Path) -> impl Iterator<Item = std::path::PathBuf> {
+    ["-wal", "-shm", "-journal"].into_iter().map(move |suffix| {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(suffix);
+        name.into()
+    })
+}
+
+/// Creates the database file 0600 before SQLite does (SQLite would create
+/// it 0644 under the usual umask). Failures are left for SQLite's own open
+/// to report.
+fn create_private(path: &Path) {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    if let Ok(file) = options.open(path) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // The umask narrowed the mode at best; set it exactly.
+            let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+        }
+        drop(file);
+    }
+}
+
+/// Makes the database and its sibling files private (at most 0600).
+fn restrict_files(path: &Path) {
+    for file in std::iter::once(path.to_path_buf()).chain(sibling_files(path)) {
+        if let Err(err) = crate::home::restrict_to_owner(&file) {
+            tracing::warn!(
+                path = %file.display(),
+                error = %err,
+                "the request log is readable by other users and could not be made private; run `chmod 600` on it"
+            );
+        }
+    }
+}
+
 /// An open request log.
 #[derive(Debug)]
 pub struct Store {
@@ -120,14 +161,20 @@ CREATE INDEX IF NOT EXISTS requests_time ON requests(time_ms);
 ";
 
 impl Store {
-    /// Opens (creating) the log at `path` for writing.
+    /// Opens (creating) the log at `path` for writing. The database and its
+    /// `-wal`, `-shm` and `-journal` files are private to the user (0600 on
+    /// Unix), whatever the umask, and older ones left 0644 are tightened.
     pub fn open(path: &Path) -> rusqlite::Result<Store> {
+        create_private(path);
         let conn = Connection::open(path)?;
         // WAL lets the CLI and the dashboard read while the gateway writes.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        // SQLite gives the files it creates the database's mode, but files
+        // left by an older version keep theirs until tightened here.
+        restrict_files(path);
         Ok(Store { conn })
     }
 
