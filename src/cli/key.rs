@@ -19,7 +19,7 @@ pub fn run(home: &Home, command: KeyCommand) -> Result<(), Failure> {
         KeyCommand::Rotate => {
             refuse_if_configured(&config)?;
             let old = secrets::gateway_key(store.as_ref(), &config)?;
-            let key = secrets::generate_api_key();
+            let key = secrets::generate_api_key()?;
             store.set(GATEWAY_KEY, &key)?;
             println!("{key}");
             warn_running(home, &config, old);

@@ -328,7 +328,7 @@ async fn rotate_key(shared: &Shared) -> Response {
         if config.proxy.api_key.is_some() {
             return Err("`api_key` under [proxy] in config.toml sets the key; change it there".into());
         }
-        let key = secrets::generate_api_key();
+        let key = secrets::generate_api_key().map_err(|e| e.to_string())?;
         store.set(secrets::GATEWAY_KEY, &key).map_err(|e| e.to_string())?;
         Ok(key)
     })

@@ -60,6 +60,9 @@ pub enum SecretError {
         /// What is wrong (never the file's content).
         message: String,
     },
+    /// The operating system's random source failed, so no key could be made.
+    #[error("cannot make a new key: the operating system's random number generator failed ({0}); try again")]
+    Random(String),
     /// `SWITCHYARD_SECRET_STORE` names no store.
     #[error("{STORE_ENV}=`{0}` is not a secret store; allowed: keychain, file")]
     UnknownStore(String),
@@ -82,10 +85,11 @@ pub fn open(home: &Home, config: &Config) -> Result<Arc<dyn SecretStore>, Secret
 }
 
 /// A fresh gateway API key: `sk-` and 32 hex digits (128 random bits).
-pub fn generate_api_key() -> String {
+pub fn generate_api_key() -> Result<String, SecretError> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
-    format!("sk-{}", hex::encode(bytes))
+    // A key from a failed random source would be guessable: refuse instead.
+    getrandom::fill(&mut bytes).map_err(|err| SecretError::Random(err.to_string()))?;
+    Ok(format!("sk-{}", hex::encode(bytes)))
 }
 
 /// The gateway's API key: `proxy.api_key` from the config when set,
@@ -97,7 +101,7 @@ pub fn gateway_key(store: &dyn SecretStore, config: &Config) -> Result<String, S
     if let Some(key) = store.get(GATEWAY_KEY)? {
         return Ok(key);
     }
-    let key = generate_api_key();
+    let key = generate_api_key()?;
     store.set(GATEWAY_KEY, &key)?;
     Ok(key)
 }
@@ -120,7 +124,7 @@ mod tests {
 
     #[test]
     fn generated_keys_have_the_documented_shape() {
-        let key = generate_api_key();
+        let key = generate_api_key().unwrap();
         assert_eq!(key.len(), 35);
         assert!(key.starts_with("sk-"));
         assert!(
@@ -128,7 +132,7 @@ mod tests {
                 .chars()
                 .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
         );
-        assert_ne!(key, generate_api_key());
+        assert_ne!(key, generate_api_key().unwrap());
         assert!(crate::config::validate_api_key(&key).is_ok());
     }
 
