@@ -13,6 +13,8 @@ use super::throttle::AuthThrottle;
 pub struct Shared {
     /// Who may call.
     pub auth: Auth,
+    /// What the gateway proves itself to the CLI with (`/healthz`).
+    pub identity: super::identity::Identity,
     /// `http://127.0.0.1:PORT`: the address named in advice when the
     /// request's `Host` header is unusable.
     pub origin: String,
