@@ -6,7 +6,8 @@ use crate::config::Config;
 use crate::home::Home;
 use crate::secrets::{self, mask};
 
-/// Prints whether a gateway runs on this home (or the configured port).
+/// Prints whether a gateway runs on this home; the key goes to it only
+/// after it proved it is this home's (see `client.rs`).
 pub fn status(home: &Home, json: bool) -> Result<(), Failure> {
     let (config, store) = open(home)?;
     let live = match Running::find(home)? {
