@@ -13,6 +13,7 @@
 //! | `POST /v1/messages/count_tokens` | Anthropic token count `{"input_tokens": N}` |
 //! | `POST /v1beta/models/{m}:countTokens` | Gemini token count `{"totalTokens": N}` |
 //! | `GET /healthz` | `{"status":"ok"}` |
+//! | `GET /_mock/requests` | `{"requests": N}`: how many requests (this one aside) it has received |
 //!
 //! Answers are canned but real-shaped, complete or streamed (several events,
 //! usage, finish reason):
@@ -196,8 +197,16 @@ async fn main() {
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
 
+/// Requests received, for tests that must prove nothing reached the upstream.
+static RECEIVED: AtomicU64 = AtomicU64::new(0);
+
 async fn handle(request: Request<Incoming>, options: Arc<Options>) -> Result<Response<Body>, Infallible> {
     let (head, body) = request.into_parts();
+    if head.uri.path() == "/_mock/requests" {
+        let count = RECEIVED.load(Ordering::SeqCst);
+        return Ok(Reply::json(StatusCode::OK, format!(r#"{{"requests":{count}}}"#)).into_response(Duration::ZERO));
+    }
+    RECEIVED.fetch_add(1, Ordering::SeqCst);
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),

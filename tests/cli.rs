@@ -313,8 +313,13 @@ fn free_port() -> u16 {
 }
 
 fn start_serving(home: &Path, port: u16) -> Served {
+    start_serving_with(home, port, &[])
+}
+
+fn start_serving_with(home: &Path, port: u16, args: &[&str]) -> Served {
     let mut child = switchyard(home)
         .args(["serve", "--port", &port.to_string()])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -387,4 +392,206 @@ fn serve_answers_health_reports_status_and_exits_0_on_sigterm() {
     assert!(get(port, "/healthz").is_none(), "the port is closed after exit");
     let status: Value = serde_json::from_slice(&run(home, &["status", "--json"]).stdout).unwrap();
     assert_eq!(status["running"], false);
+}
+
+/// `GET /healthz` carrying the CLI's challenge header; the raw response.
+fn get_challenged(port: u16, challenge: &[u8]) -> String {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nx-switchyard-challenge: {}\r\nConnection: close\r\n\r\n",
+        hex::encode(challenge)
+    )
+    .unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+    response
+}
+
+/// A response header's value, from a raw HTTP/1.1 response.
+fn header_value(response: &str, name: &str) -> Option<String> {
+    let head = response.split("\r\n\r\n").next()?;
+    head.lines().skip(1).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim().eq_ignore_ascii_case(name).then(|| value.trim().to_string())
+    })
+}
+
+/// A program squatting a port after the gateway died: answers every request
+/// `200 {"status":"ok"}` (plus `proof`, when set, as an `x-switchyard-proof`
+/// header) and keeps every request it got, head and body.
+struct Squatter {
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    proof: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Squatter {
+    fn start(port: u16) -> Squatter {
+        // The dead gateway's port may take a moment to come free.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let listener = loop {
+            match std::net::TcpListener::bind(("127.0.0.1", port)) {
+                Ok(listener) => break listener,
+                Err(err) => {
+                    assert!(Instant::now() < deadline, "cannot squat port {port}: {err}");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        };
+        let squatter = Squatter {
+            requests: Default::default(),
+            proof: Default::default(),
+        };
+        let (requests, proof) = (squatter.requests.clone(), squatter.proof.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut request = Vec::new();
+                let mut byte = [0u8; 1024];
+                while let Ok(n) = std::io::Read::read(&mut stream, &mut byte) {
+                    if n == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&byte[..n]);
+                    if request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+                requests
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&request).into_owned());
+                let extra = match proof.lock().unwrap().as_deref() {
+                    Some(proof) => format!("x-switchyard-proof: {proof}\r\n"),
+                    None => String::new(),
+                };
+                let body = r#"{"status":"ok"}"#;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        squatter
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+/// The CLI hands the gateway key only to this home's gateway: it proves
+/// itself on `/healthz` with the identity it wrote into `gateway.json`
+/// (0600). A program that takes the port after the gateway died gets a
+/// challenge and nothing else, even when it replays a real proof.
+#[cfg(unix)]
+#[test]
+fn the_cli_sends_the_key_only_to_a_gateway_that_proves_it_is_this_homes() {
+    use std::os::unix::fs::PermissionsExt;
+    use switchyard::home::Home;
+
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    assert!(
+        run_with_stdin(home, &["accounts", "add", "openai", "--api-key-stdin"], "sk-upstream\n")
+            .status
+            .success()
+    );
+    let key = stdout(&run(home, &["key", "show"])).trim().to_string();
+    let id = account_ids(home).remove(0);
+    let port = free_port();
+    let mut served = start_serving_with(home, port, &["--auth-mode", "strict"]);
+
+    // gateway.json holds the identity: only the owner may read it.
+    let mode = std::fs::metadata(home.join("gateway.json"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "gateway.json is {mode:o}");
+
+    // The real gateway proves itself, even to a challenge without the key
+    // (auth strict: the answer is a 401), and its health body is unchanged.
+    let identity = switchyard::gateway::read_runtime(&Home::at(home))
+        .and_then(|record| record.identity)
+        .expect("gateway.json records the identity");
+    let seen = [7u8; 32];
+    let response = get_challenged(port, &seen);
+    let replayed = header_value(&response, "x-switchyard-proof").expect("the gateway answers the challenge");
+    assert!(identity.verify(&seen, &replayed), "{response}");
+    assert!(!identity.verify(&[8u8; 32], &replayed));
+    let health = get(port, "/healthz").unwrap();
+    assert!(health.starts_with("HTTP/1.1 401"), "{health}");
+    assert!(
+        header_value(&health, "x-switchyard-proof").is_none(),
+        "no challenge, no proof"
+    );
+
+    // The commands work against it.
+    let status: Value = serde_json::from_slice(&run(home, &["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["running"], true, "{status}");
+    assert_eq!(status["auth_mode"], "strict");
+    let list: Value = serde_json::from_slice(&run(home, &["accounts", "list", "--json"]).stdout).unwrap();
+    assert_eq!(list["gateway_running"], true, "{list}");
+    let enabled = run(home, &["accounts", "enable", &id]);
+    assert!(enabled.status.success(), "{}", stderr(&enabled));
+    assert!(
+        stdout(&enabled).contains("The running gateway uses it again"),
+        "{}",
+        stdout(&enabled)
+    );
+
+    // The gateway dies without removing gateway.json; another program takes the port.
+    served.0.kill().unwrap();
+    served.0.wait().unwrap();
+    let squatter = Squatter::start(port);
+    let commands: &[&[&str]] = &[
+        &["accounts", "list"],
+        &["accounts", "list", "--json"],
+        &["status"],
+        &["accounts", "enable", &id],
+    ];
+    let mut asked = 0;
+    for replay in [false, true] {
+        // A replayed proof answers the challenge it was made for, not the CLI's.
+        *squatter.proof.lock().unwrap() = replay.then(|| replayed.clone());
+        for args in commands {
+            let output = run(home, args);
+            let message = stderr(&output);
+            assert_eq!(output.status.code(), Some(1), "{args:?} (replay: {replay}): {message}");
+            assert!(
+                message.contains(&format!(
+                    "Something is listening on 127.0.0.1:{port} but it is not this home's Switchyard gateway"
+                )) && message.contains("the key was not sent"),
+                "{args:?}: {message}"
+            );
+            assert!(!message.contains(&key), "{message}");
+        }
+        let requests = squatter.requests();
+        assert!(requests.len() > asked, "the squatter was asked (replay: {replay})");
+        asked = requests.len();
+    }
+    for request in squatter.requests() {
+        assert!(
+            request.starts_with("GET /healthz ") && request.contains("x-switchyard-challenge: "),
+            "{request}"
+        );
+        assert!(!request.contains(&key), "the squatter got the key: {request}");
+        assert!(!request.to_ascii_lowercase().contains("authorization"), "{request}");
+    }
+
+    // Commands that only mention a running gateway warn and still do their work.
+    let rotated = run(home, &["key", "rotate"]);
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    assert!(
+        stderr(&rotated).contains("not this home's Switchyard gateway"),
+        "{}",
+        stderr(&rotated)
+    );
+    let new_key = stdout(&rotated).trim().to_string();
+    for request in squatter.requests() {
+        assert!(!request.contains(&key) && !request.contains(&new_key), "{request}");
+    }
 }

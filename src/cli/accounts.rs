@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Read};
 use std::time::Duration;
 
-use super::client::Running;
+use super::client::{self, Running};
 use super::{AccountsCommand, AddArgs, Failure, LoginArgs, open};
 use crate::config::{self, AccountConfig, ProviderKind};
 use crate::home::Home;
@@ -87,7 +87,7 @@ fn register(home: &Home, account: AccountConfig, secret: &str) -> Result<(), Fai
         account.id,
         store.describe()
     );
-    if Running::find(home, &config::Config::load(home)?, gateway_key(home)?).is_some() {
+    if client::is_running(home) {
         println!("A gateway is running on this home: restart it to use the new account.");
     }
     Ok(())
@@ -186,7 +186,10 @@ fn gateway_key(home: &Home) -> Result<String, Failure> {
 
 fn list(home: &Home, json: bool) -> Result<(), Failure> {
     let (config, _) = open(home)?;
-    let live = Running::find(home, &config, gateway_key(home)?).and_then(|running| running.accounts());
+    let live = match Running::find(home)? {
+        Some(running) => running.accounts(&gateway_key(home)?),
+        None => None,
+    };
     let rows: Vec<AccountStatus> = config
         .accounts
         .iter()
@@ -319,18 +322,20 @@ fn remove(home: &Home, id: &str) -> Result<(), Failure> {
 }
 
 fn set_enabled(home: &Home, id: &str, enabled: bool) -> Result<(), Failure> {
-    let config = config::edit(home, |doc| {
+    config::edit(home, |doc| {
         config::account_table(doc, id)?["enabled"] = toml_edit::value(enabled);
         Ok(())
     })?;
     let verb = if enabled { "Enabled" } else { "Disabled" };
     println!("{verb} account {id}.");
-    if let Some(running) = Running::find(home, &config, gateway_key(home)?) {
-        if enabled && running.reenable(id) {
-            println!("The running gateway uses it again.");
-        } else if !enabled {
+    if !enabled {
+        if client::is_running(home) {
             println!("A gateway is running on this home: restart it for the change to apply.");
         }
+    } else if let Some(running) = Running::find(home)?
+        && running.reenable(&gateway_key(home)?, id)
+    {
+        println!("The running gateway uses it again.");
     }
     Ok(())
 }

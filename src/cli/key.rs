@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use super::client::Running;
+use super::client;
 use super::{Failure, KeyCommand, open};
 use crate::config::{self, Config};
 use crate::home::Home;
@@ -18,11 +18,10 @@ pub fn run(home: &Home, command: KeyCommand) -> Result<(), Failure> {
         }
         KeyCommand::Rotate => {
             refuse_if_configured(&config)?;
-            let old = secrets::gateway_key(store.as_ref(), &config)?;
             let key = secrets::generate_api_key()?;
             store.set(GATEWAY_KEY, &key)?;
             println!("{key}");
-            warn_running(home, &config, old);
+            warn_running(home);
             Ok(())
         }
         KeyCommand::Set => {
@@ -33,10 +32,9 @@ pub fn run(home: &Home, command: KeyCommand) -> Result<(), Failure> {
                 .map_err(|err| Failure::runtime(format!("cannot read the key from standard input: {err}")))?;
             let key = key.trim();
             config::validate_api_key(key).map_err(Failure::usage)?;
-            let old = secrets::gateway_key(store.as_ref(), &config)?;
             store.set(GATEWAY_KEY, key)?;
             eprintln!("The gateway key is set.");
-            warn_running(home, &config, old);
+            warn_running(home);
             Ok(())
         }
     }
@@ -53,8 +51,8 @@ fn refuse_if_configured(config: &Config) -> Result<(), Failure> {
 }
 
 /// A running gateway keeps the key it started with.
-fn warn_running(home: &Home, config: &Config, old_key: String) {
-    if Running::find(home, config, old_key).is_some() {
+fn warn_running(home: &Home) {
+    if client::is_running(home) {
         eprintln!("A gateway is running on this home with the previous key: restart it to use the new one.");
     }
 }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod guard;
 pub mod guidance;
+pub mod identity;
 mod memory;
 pub mod reload;
 pub mod routes;
@@ -221,9 +222,12 @@ impl Gateway {
                 .then_some(config.monitor.max_body_kib * 1024),
             secrets: pool_secrets(&pool, &key),
         }));
+        let identity = identity::Identity::generate()
+            .map_err(|err| StartError::Internal(format!("cannot make the gateway's identity: {err}")))?;
         let shared = Arc::new(state::Shared {
             auth: auth::Auth::new(mode, key),
             boundary: guard::Boundary::new(proxy, lan),
+            identity: identity.clone(),
             origin: format!("http://127.0.0.1:{}", local.port()),
             body_limit: usize::try_from(proxy.max_body_mib * 1024 * 1024).unwrap_or(usize::MAX),
             body_pause: Duration::from_secs(proxy.client_timeout_secs),
@@ -250,7 +254,7 @@ impl Gateway {
             _memory,
         });
         let status = self.status();
-        if let Err(err) = write_runtime(&self.home, &status) {
+        if let Err(err) = write_runtime(&self.home, &status, &identity) {
             tracing::warn!(error = %err, "could not record the running gateway's address; `switchyard status` will not find it");
         }
         tracing::info!(address = %local, auth_mode = %mode, accounts = status.accounts, "gateway listening");
@@ -389,22 +393,29 @@ fn pool_secrets(pool: &Pool, key: &str) -> Vec<String> {
     secrets
 }
 
-/// What `gateway.json` records about a running gateway.
+/// What `gateway.json` records about a running gateway. The file is 0600:
+/// it holds the identity the gateway proves itself with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RuntimeRecord {
     /// The gateway's process id.
     pub pid: u32,
     /// Its status when it started.
     pub status: Status,
+    /// The secret it proves itself with to the CLI ([`identity`]); absent in
+    /// a record written by a Switchyard that had none, which cannot prove
+    /// itself.
+    #[serde(default)]
+    pub identity: Option<identity::Identity>,
 }
 
-fn write_runtime(home: &Home, status: &Status) -> std::io::Result<()> {
+fn write_runtime(home: &Home, status: &Status, identity: &identity::Identity) -> std::io::Result<()> {
     let record = RuntimeRecord {
         pid: std::process::id(),
         status: status.clone(),
+        identity: Some(identity.clone()),
     };
     let text = serde_json::to_vec_pretty(&record).map_err(std::io::Error::other)?;
-    home::write_atomic(&home.runtime_file(), &text, 0o644)
+    home::write_atomic(&home.runtime_file(), &text, 0o600)
 }
 
 /// The record of a gateway started from `home`, if one says it is running.

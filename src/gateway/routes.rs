@@ -111,8 +111,13 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
         .and(with_state.clone())
         .and(head())
         .map(|shared: Arc<Shared>, head: RequestHead| {
-            authorize(&shared, &head, Protocol::OpenAi)
-                .unwrap_or_else(|| json_response(StatusCode::OK, Bytes::from_static(br#"{"status":"ok"}"#)))
+            let mut response = authorize(&shared, &head, Protocol::OpenAi)
+                .unwrap_or_else(|| json_response(StatusCode::OK, Bytes::from_static(br#"{"status":"ok"}"#)));
+            // The CLI's challenge is answered whatever the auth mode (see identity.rs).
+            if let Some(proof) = shared.identity.answer(&head.headers) {
+                response.headers_mut().insert(super::identity::PROOF_HEADER, proof);
+            }
+            response
         });
 
     let root = warp::path::end()

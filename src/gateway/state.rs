@@ -15,6 +15,8 @@ pub struct Shared {
     pub auth: Auth,
     /// The names and browser origins this gateway answers to (the guard).
     pub boundary: super::guard::Boundary,
+    /// What the gateway proves itself to the CLI with (`/healthz`).
+    pub identity: super::identity::Identity,
     /// `http://127.0.0.1:PORT`: the address named in advice when the
     /// request's `Host` header is unusable.
     pub origin: String,

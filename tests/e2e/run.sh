@@ -3,7 +3,8 @@
 #
 # What it does:
 #   1. Makes a Python venv (in a temp dir, or $E2E_VENV) and pip-installs the
-#      official SDKs from PyPI: openai 3.x, anthropic 2.x, google-genai 3.x.
+#      official SDKs from PyPI: openai 3.x, anthropic 2.x, google-genai 3.x,
+#      and the legacy google-generativeai 0.8 (REST transport).
 #      That install is the only network access; everything else stays on 127.0.0.1.
 #   2. Builds the `switchyard` binary and `examples/mock_upstream.rs` (debug).
 #   3. Starts the mock upstream on a free port, then one gateway on a free port
@@ -18,7 +19,9 @@
 #      `responses.create` (complete and stream) x every upstream with a
 #      function_call_output round trip and a previous_response_id follow-up;
 #      `anthropic.messages.count_tokens` and google-genai `models.count_tokens`
-#      x every upstream; then the SDKs' 401 and 404 errors and model lists.
+#      x every upstream; then the SDKs' 401 and 404 errors and model lists;
+#      then the legacy google-generativeai (generate_content complete and
+#      streamed and count_tokens x every upstream, list_models).
 #      Prints a pass/fail table and exits non-zero on any failure. Takes a few
 #      seconds once built.
 #   The processes it started are always stopped on exit (trap).
@@ -84,13 +87,13 @@ if [[ ! -x $VENV/bin/python ]]; then
     say "creating venv $VENV"
     "${PYTHON:-python3}" -m venv "$VENV" || die "cannot create a venv (is python3-venv installed?)"
 fi
-say "installing the SDKs (openai 3.x, anthropic 2.x, google-genai 3.x)"
+say "installing the SDKs (openai 3.x, anthropic 2.x, google-genai 3.x, google-generativeai 0.8)"
 # shellcheck disable=SC2086 # E2E_PIP_ARGS is a list of words
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check ${E2E_PIP_ARGS:-} \
-    'openai>=3,<4' 'anthropic>=2,<3' 'google-genai>=3,<4' ||
+    'openai>=3,<4' 'anthropic>=2,<3' 'google-genai>=3,<4' 'google-generativeai>=0.8,<0.9' ||
     die "pip install failed (PyPI unreachable? set E2E_VENV to a venv that has the SDKs)"
 "$VENV/bin/python" -m pip list --disable-pip-version-check 2>/dev/null |
-    grep -E '^(openai|anthropic|google-genai|httpx2?) ' | tr -s ' ' | sed 's/^/e2e:   /' >&2 || true
+    grep -E '^(openai|anthropic|google-genai|google-generativeai|httpx2?|requests) ' | tr -s ' ' | sed 's/^/e2e:   /' >&2 || true
 
 # 2. Build -------------------------------------------------------------------
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}

@@ -29,6 +29,11 @@ answer 1000 + the words of the request, so a count from an Anthropic or
 Gemini upstream is checked exactly; the OpenAI upstream has no counting
 endpoint and the gateway's local estimate must be a small positive number.
 
+The legacy `google-generativeai` SDK (0.8, the seed's own snippet uses it)
+with `transport="rest"` and `client_options={"api_endpoint": GATEWAY}`:
+`generate_content` complete and `stream=True` against every upstream,
+`count_tokens` against every upstream and `list_models`.
+
 Then the SDKs' error
 types are checked for a wrong key (401) and a doubled `/v1` in the base URL
 (404), with Switchyard's guidance in the message, and the model lists that the
@@ -44,11 +49,18 @@ import sys
 import time
 import traceback
 
+import warnings
+
 import anthropic
 import openai
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as gtypes
+
+with warnings.catch_warnings():
+    # It warns on import that it is no longer maintained; clients still use it.
+    warnings.simplefilter("ignore")
+    import google.generativeai as legacy_genai
 
 GATEWAY = os.environ["E2E_GATEWAY"].rstrip("/")
 KEY = os.environ["E2E_KEY"]
@@ -427,6 +439,51 @@ def count_case(client_name, upstream):
         check_count(upstream, counted, 1000 + len(COUNT_QUESTION.split()))
 
 
+# ------------------------------------------------- legacy google-generativeai
+
+
+def legacy_model(model):
+    """A `google.generativeai` model that talks REST to the gateway."""
+    legacy_genai.configure(api_key=KEY, transport="rest", client_options={"api_endpoint": GATEWAY})
+    return legacy_genai.GenerativeModel(model)
+
+
+def legacy_generate_case(upstream, mode):
+    model = MODELS["alias" if upstream == "gemini" else "native"][upstream]
+    signature = f"[mock {upstream} {MODELS['native'][upstream]}]"
+    question = f"Say something about legacy-{upstream}-{mode}, please."
+    sdk = legacy_model(model)
+    options = {"timeout": TIMEOUT}
+    if mode == "stream":
+        chunks = list(sdk.generate_content(question, stream=True, request_options=options))
+        check(len(chunks) >= 1, "the stream had no chunk")
+        text = "".join(part.text for chunk in chunks for c in chunk.candidates for part in c.content.parts)
+        finish = enum_name(chunks[-1].candidates[0].finish_reason)
+        usage = chunks[-1].usage_metadata
+    else:
+        response = sdk.generate_content(question, request_options=options)
+        text, finish, usage = response.text, enum_name(response.candidates[0].finish_reason), response.usage_metadata
+    expected = f"echo: {question} {signature}"
+    check(text == expected, f"text {text!r}, expected {expected!r}")
+    check(finish == "STOP", f"finish {finish!r}, expected 'STOP'")
+    check(
+        usage.prompt_token_count > 0 and usage.candidates_token_count > 0,
+        f"usage should be > 0, got {usage}",
+    )
+
+
+def legacy_count_case(upstream):
+    counted = legacy_model(MODELS["native"][upstream]).count_tokens(COUNT_QUESTION).total_tokens
+    check_count(upstream, counted, 1000 + len(COUNT_QUESTION.split()))
+
+
+def legacy_models_case():
+    legacy_genai.configure(api_key=KEY, transport="rest", client_options={"api_endpoint": GATEWAY})
+    names = [model.name for model in legacy_genai.list_models()]
+    alias = MODELS["alias"]["gemini"]
+    check(f"models/{alias}" in names, f"list_models() lacks models/{alias}: {names}")
+
+
 SDKS = {"openai": OpenAiClient, "anthropic": AnthropicClient, "gemini": GeminiClient}
 
 
@@ -598,6 +655,12 @@ def main():
             attempt(f"{client_name}/count/{upstream}", lambda c=client_name, u=upstream: count_case(c, u), results, failures)
     for (client_name, status), run in error_cases().items():
         attempt(f"{client_name}/error/{status}", run, results, failures)
+    for mode in MODES:
+        for upstream in UPSTREAMS:
+            attempt(f"legacy/{mode}/{upstream}", lambda u=upstream, m=mode: legacy_generate_case(u, m), results, failures)
+    for upstream in UPSTREAMS:
+        attempt(f"legacy/count/{upstream}", lambda u=upstream: legacy_count_case(u), results, failures)
+    attempt("legacy/error/models", legacy_models_case, results, failures)
 
     def cell(name):
         outcome = results.get(name)
@@ -605,16 +668,16 @@ def main():
 
     print()
     print(f"{'SDK':<10} {'mode':<9} " + " ".join(f"{'→ ' + u:<12}" for u in UPSTREAMS))
-    for client_name in CLIENTS + ["responses"]:
+    for client_name in CLIENTS + ["responses", "legacy"]:
         for mode in MODES:
             row = [cell(f"{client_name}/{mode}/{u}") for u in UPSTREAMS]
             print(f"{client_name:<10} {mode:<9} " + " ".join(f"{c:<12}" for c in row))
-    for client_name in ("anthropic", "gemini"):
+    for client_name in ("anthropic", "gemini", "legacy"):
         row = [cell(f"{client_name}/count/{u}") for u in UPSTREAMS]
         print(f"{client_name:<10} {'count':<9} " + " ".join(f"{c:<12}" for c in row))
     print()
     print(f"{'SDK':<10} {'other':<9} {'401 wrong key':<14} {'404 /v1/v1':<14} {'model list':<14}")
-    for client_name in CLIENTS:
+    for client_name in CLIENTS + ["legacy"]:
         cells = [cell(f"{client_name}/error/{check}") for check in ("401", "404", "models")]
         print(f"{client_name:<10} {'':<9} " + " ".join(f"{c:<14}" for c in cells))
     if failures:
