@@ -294,6 +294,45 @@ mod tests {
         assert_eq!(splitter.finish(), None);
     }
 
+    proptest::proptest! {
+        /// Whatever the bytes and however they are cut: no event over the
+        /// limit, and unless one was refused, every byte handed out once,
+        /// in order (as `fuzz/` checks with libFuzzer too).
+        #[test]
+        fn no_byte_is_lost_and_no_event_passes_the_limit(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec!["data: ", "event: e", "x", ":", "\r", "\n", "\r\n", "\u{feff}", "é"]),
+                0..60,
+            ),
+            size in 1usize..12,
+            limit in 4usize..64,
+        ) {
+            let input = pieces.concat().into_bytes();
+            let mut splitter = Splitter::new(limit);
+            let mut events = Vec::new();
+            let mut refused = false;
+            for piece in input.chunks(size) {
+                if splitter.push(piece, &mut events).is_err() {
+                    refused = true;
+                    break;
+                }
+            }
+            events.extend(splitter.finish());
+            for event in &events {
+                proptest::prop_assert!(event.len() <= limit);
+                let _ = fields(event);
+            }
+            if !refused {
+                let expected = match input.strip_prefix(BOM) {
+                    Some(rest) => rest,
+                    None if BOM.starts_with(&input) => &[],
+                    None => &input[..],
+                };
+                proptest::prop_assert_eq!(events.concat(), expected);
+            }
+        }
+    }
+
     #[test]
     fn a_complete_event_over_the_limit_is_refused_too() {
         let long = format!("data: {}\n\n", "x".repeat(100));

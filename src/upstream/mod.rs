@@ -207,7 +207,7 @@ impl Failure {
 /// told about an answer over the limit, naming the setting that raises it.
 pub fn over_limit(limit: usize) -> String {
     const MIB: usize = 1024 * 1024;
-    let size = if limit % MIB == 0 {
+    let size = if limit.is_multiple_of(MIB) {
         format!("{} MiB", limit / MIB)
     } else {
         format!("{limit} bytes")
