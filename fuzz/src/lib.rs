@@ -4,14 +4,9 @@
 //! The gateway's invariant under test: no input panics, loops or overflows
 //! the stack; bad input is an `Err`, never a crash.
 
-use std::convert::Infallible;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
-
-use bytes::{Bytes, BytesMut};
-use eventsource_stream::Eventsource;
-use futures_util::Stream;
+use bytes::BytesMut;
 use switchyard::protocol::responses::{self, RequestOptions};
+use switchyard::protocol::sse::{self, Splitter};
 use switchyard::protocol::{
     ChatRequest, EncoderOptions, Protocol, ResponseMeta, SseFrame, StreamDecoder, StreamEncoder, StreamEvent,
 };
@@ -66,39 +61,45 @@ fn encoders() -> Vec<Box<dyn StreamEncoder>> {
     ]
 }
 
+/// The longest stream event the fuzzed pump reads (the relay's is
+/// `[proxy] max_upstream_body_mib`; inputs are far shorter than either).
+const EVENT_LIMIT: usize = 64 * 1024;
+
 /// Feeds `data` to `decoder` the way the relay's pump does: the bytes cut
 /// into network-sized pieces (the first byte of the input picks the
-/// size), framed by the SSE parser, decoded frame by frame; then the
-/// events are encoded for every client.
+/// size), split into events by the SSE splitter, decoded event by event;
+/// then the events are encoded for every client.
 pub fn stream(mut decoder: Box<dyn StreamDecoder>, data: &[u8]) {
     let Some((&size, bytes)) = data.split_first() else {
         return;
     };
     let size = usize::from(size).max(1);
-    let chunks: Vec<Result<Bytes, Infallible>> = bytes.chunks(size).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
-    let mut frames = futures_util::stream::iter(chunks).eventsource();
-    let mut context = Context::from_waker(Waker::noop());
-    let mut events = Vec::new();
-    loop {
-        // An iterator stream is always ready: no executor is needed.
-        match Pin::new(&mut frames).poll_next(&mut context) {
-            Poll::Ready(Some(Ok(frame))) => {
-                let event = (!frame.event.is_empty() && frame.event != "message").then_some(frame.event.as_str());
-                let frame = SseFrame {
-                    event,
-                    data: &frame.data,
-                };
-                if let Err(err) = decoder.decode(frame, &mut events) {
-                    events.push(StreamEvent::Error(err));
-                    break;
-                }
-            }
-            Poll::Ready(Some(Err(_))) | Poll::Pending => break,
-            Poll::Ready(None) => {
-                decoder.finish(&mut events);
-                break;
-            }
+    let mut splitter = Splitter::new(EVENT_LIMIT);
+    let mut raw = Vec::new();
+    let mut complete = true;
+    for piece in bytes.chunks(size) {
+        if splitter.push(piece, &mut raw).is_err() {
+            complete = false;
+            break;
         }
+    }
+    raw.extend(splitter.finish());
+    let mut events = Vec::new();
+    for event in &raw {
+        let fields = sse::fields(event);
+        let Some(data) = fields.data else { continue };
+        let frame = SseFrame {
+            event: fields.event.as_deref(),
+            data: &data,
+        };
+        if let Err(err) = decoder.decode(frame, &mut events) {
+            events.push(StreamEvent::Error(err));
+            complete = false;
+            break;
+        }
+    }
+    if complete {
+        decoder.finish(&mut events);
     }
     for mut encoder in encoders() {
         let mut out = BytesMut::new();
@@ -106,6 +107,42 @@ pub fn stream(mut decoder: Box<dyn StreamDecoder>, data: &[u8]) {
             encoder.encode(event, &mut out);
         }
         encoder.finish(&mut out);
+    }
+}
+
+/// Splits `data` (after two bytes that pick the piece size and the event
+/// limit) into server-sent events and checks the splitter's promises: no
+/// event over the limit, and, unless it refused one, every byte handed out
+/// once and in order (a leading byte-order mark aside).
+pub fn sse_split(data: &[u8]) {
+    let [size, limit, bytes @ ..] = data else {
+        return;
+    };
+    let size = usize::from(*size).max(1);
+    let limit = usize::from(*limit).max(1) * 4;
+    let mut splitter = Splitter::new(limit);
+    let mut events = Vec::new();
+    let mut refused = false;
+    for piece in bytes.chunks(size) {
+        if splitter.push(piece, &mut events).is_err() {
+            refused = true;
+            break;
+        }
+    }
+    events.extend(splitter.finish());
+    for event in &events {
+        assert!(event.len() <= limit, "an event over the limit was handed out");
+        let _ = sse::fields(event);
+    }
+    if !refused {
+        const BOM: &[u8] = b"\xEF\xBB\xBF";
+        let expected = match bytes.strip_prefix(BOM) {
+            Some(rest) => rest,
+            // A stream that is only the start of a mark holds no event.
+            None if BOM.starts_with(bytes) => &[],
+            None => bytes,
+        };
+        assert_eq!(events.concat(), expected, "bytes were lost or reordered");
     }
 }
 

@@ -205,6 +205,7 @@ impl Gateway {
             retry_budget: Duration::from_secs(config.pool.retry_budget_secs),
             responses_kept: config.responses.max_stored,
             responses_max_age: Duration::from_secs(config.responses.max_age_secs),
+            max_upstream_body: usize::try_from(proxy.max_upstream_body_mib * 1024 * 1024).unwrap_or(usize::MAX),
             ..RelaySettings::default()
         };
         let monitor = Arc::new(Monitor::start(MonitorSettings {

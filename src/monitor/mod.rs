@@ -18,12 +18,11 @@ use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use tokio::sync::broadcast;
 
 pub use metrics::Metrics;
 pub use record::RequestRecord;
-pub use redact::Redactor;
+pub use redact::{Redactor, SharedRedactor};
 pub use store::{LogFilter, Retention, Store, TimelineRow, UsageBy, UsageRow};
 
 /// Records kept in memory for the dashboard and `/api/logs`.
@@ -55,8 +54,9 @@ pub struct Monitor {
     live: broadcast::Sender<Arc<RequestRecord>>,
     writer: Option<SyncSender<RequestRecord>>,
     metrics: Metrics,
-    /// Swapped when the gateway's secrets change (accounts reloaded, key rotated).
-    redactor: ArcSwap<Redactor>,
+    /// Swapped when the gateway's secrets change (accounts reloaded, key
+    /// rotated); shared with the upstream layer, which redacts error texts.
+    redactor: SharedRedactor,
     settings: MonitorSettings,
 }
 
@@ -87,7 +87,7 @@ impl Monitor {
             live,
             writer,
             metrics: Metrics::default(),
-            redactor: ArcSwap::from_pointee(Redactor::new(settings.secrets.clone())),
+            redactor: SharedRedactor::new(Redactor::new(settings.secrets.clone())),
             settings,
         }
     }
@@ -132,6 +132,12 @@ impl Monitor {
         self.settings
             .body_limit
             .map(|limit| self.redactor.load().clean(text, limit))
+    }
+
+    /// The redactor of this gateway's secrets, for everything else that
+    /// redacts (it follows [`Monitor::set_secrets`]).
+    pub fn redactor(&self) -> SharedRedactor {
+        self.redactor.clone()
     }
 
     /// Redacts these exact secrets from now on, instead of those given so far.

@@ -365,6 +365,13 @@ impl Pool {
                 health.unreachable("timed out", now);
                 Verdict::Rotate
             }
+            Failure::Rejected { status, message } => {
+                Self::disable_rejected(member, &mut health, *status, message);
+                Verdict::Rotate
+            }
+            // An answer over the size limit: another account would send as
+            // much, and nothing is wrong with this one.
+            Failure::TooLarge { .. } => Verdict::GiveUp,
             Failure::Status {
                 status,
                 retry_after,
@@ -375,12 +382,14 @@ impl Pool {
                     tracing::info!(account = %member.config.id, model, wait_secs = wait.as_secs_f64(), "account rate limited; cooling down");
                     Verdict::Rotate
                 }
-                401 | 403 => {
-                    let reason = format!("upstream rejected the credentials (HTTP {status}: {message})");
-                    tracing::warn!(account = %member.config.id, %reason, "account disabled until re-enabled");
-                    health.disabled = Some(reason);
+                401 => {
+                    Self::disable_rejected(member, &mut health, *status, message);
                     Verdict::Rotate
                 }
+                // Refused for this request (a model, a region, billing, a
+                // policy), not for the account's credentials: another
+                // account may have the access; this one stays in rotation.
+                403 => Verdict::Rotate,
                 // This account does not know the model; another may.
                 404 => Verdict::Rotate,
                 408 | 500..=599 => {
@@ -390,6 +399,14 @@ impl Pool {
                 _ => Verdict::GiveUp,
             },
         }
+    }
+
+    /// Takes an account whose credentials the upstream rejected out of
+    /// rotation, with the upstream's words as the reason.
+    fn disable_rejected(member: &Member, health: &mut Health, status: u16, message: &str) {
+        let reason = format!("upstream rejected the credentials (HTTP {status}: {message})");
+        tracing::warn!(account = %member.config.id, %reason, "account disabled until re-enabled");
+        health.disabled = Some(reason);
     }
 
     /// Takes an account out of rotation at run time, with the reason shown
@@ -664,6 +681,35 @@ mod tests {
         assert!(pool.reenable("a"));
         assert!((0..4).any(|_| pick(&pool, "m") == "a"));
         assert!(!pool.reenable("nope"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_credential_failures_disable() {
+        let pool = pool(vec![account("a", 0, &[]), account("b", 0, &[])]);
+        let refused = Failure::Status {
+            status: 403,
+            retry_after: None,
+            message: "Your organization does not have access to this model".into(),
+        };
+        let lease = pool.select("m", None, Some("a"), &[]).unwrap();
+        assert_eq!(pool.failed(&lease, "m", &refused), Verdict::Rotate);
+        let too_large = Failure::TooLarge { limit: 1 << 20 };
+        assert_eq!(pool.failed(&lease, "m", &too_large), Verdict::GiveUp);
+        drop(lease);
+        assert_eq!(
+            pool.status()[0].state,
+            "ready",
+            "a 403 about the request disables nothing"
+        );
+        assert!((0..4).any(|_| pick(&pool, "m") == "a"));
+        let lease = pool.select("m", None, Some("a"), &[]).unwrap();
+        let rejected = Failure::Rejected {
+            status: 400,
+            message: "API key not valid. Please pass a valid API key.".into(),
+        };
+        assert_eq!(pool.failed(&lease, "m", &rejected), Verdict::Rotate);
+        drop(lease);
+        assert_eq!(pool.status()[0].state, "disabled");
     }
 
     #[tokio::test(start_paused = true)]

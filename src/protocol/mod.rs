@@ -12,6 +12,7 @@ pub mod model;
 pub mod openai;
 pub mod responses;
 pub mod signature;
+pub mod sse;
 pub mod stream;
 
 use bytes::Bytes;

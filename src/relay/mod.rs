@@ -36,7 +36,7 @@ use crate::protocol::{
     self, ApiError, ChatRequest, ChatResponse, EncoderOptions, ErrorKind, Protocol, ResponseMeta, StreamEncoder,
     signature,
 };
-use crate::upstream::{Failure, Mode, Outgoing, Provider, Upstream};
+use crate::upstream::{self, Failure, Mode, Outgoing, Provider, ReadError, Upstream};
 
 /// An API endpoint of the gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +100,9 @@ pub struct RelaySettings {
     pub responses_max_age: Duration,
     /// Longest time spent rotating before giving up.
     pub retry_budget: Duration,
+    /// Longest upstream answer read whole, and longest event of a
+    /// translated stream, in bytes (`[proxy] max_upstream_body_mib`).
+    pub max_upstream_body: usize,
 }
 
 impl Default for RelaySettings {
@@ -111,6 +114,7 @@ impl Default for RelaySettings {
             responses_kept: 1000,
             responses_max_age: Duration::from_secs(3600),
             retry_budget: Duration::from_secs(120),
+            max_upstream_body: crate::upstream::DEFAULT_BODY_LIMIT,
         }
     }
 }
@@ -166,13 +170,15 @@ impl Relay {
                 settings.responses_kept,
                 settings.responses_max_age,
             )),
-            upstream,
+            upstream: upstream.with_body_limit(settings.max_upstream_body),
             settings,
         }
     }
 
-    /// Records every call in `monitor`.
+    /// Records every call in `monitor`, and redacts upstream texts with its
+    /// redactor (the gateway's secrets, kept current by the gateway).
     pub fn with_monitor(mut self, monitor: Arc<Monitor>) -> Relay {
+        self.upstream = self.upstream.with_redactor(monitor.redactor());
         self.monitor = Some(monitor);
         self
     }
@@ -342,15 +348,26 @@ impl Relay {
         response: reqwest::Response,
         trace: &mut Trace,
     ) -> Result<Response, (Failure, Verdict)> {
+        // Every failure of this attempt passes here: what it quotes of the
+        // upstream's answer is redacted before the pool, the log or the
+        // client sees it.
         let fail = |failure: Failure| {
+            let failure = failure.redacted(&self.upstream.redactor(), &[]);
             let verdict = call.pool.failed(lease, &call.upstream_model, &failure);
             (failure, verdict)
         };
-        let body = match tokio::time::timeout(self.upstream.timeout(), response.bytes()).await {
+        let limit = self.upstream.body_limit();
+        let body = match tokio::time::timeout(self.upstream.timeout(), upstream::read_capped(response, limit)).await {
             Err(_) => return Err(fail(Failure::Timeout)),
             // reqwest's own deadline (the request timeout) ran out mid-body.
-            Ok(Err(err)) if err.is_timeout() => return Err(fail(Failure::Timeout)),
-            Ok(Err(err)) => return Err(fail(Failure::Connect(format!("the response broke off: {err}")))),
+            Ok(Err(ReadError::Transport(err))) if err.is_timeout() => return Err(fail(Failure::Timeout)),
+            Ok(Err(ReadError::Transport(err))) => {
+                return Err(fail(Failure::Connect(format!(
+                    "the response broke off: {}",
+                    err.without_url()
+                ))));
+            }
+            Ok(Err(ReadError::TooLarge)) => return Err(fail(Failure::TooLarge { limit })),
             Ok(Ok(body)) => body,
         };
         trace.upstream_ended();
@@ -634,14 +651,29 @@ fn failure_refusal(failure: &Failure, account: &str) -> Refusal {
             format!("The upstream of account `{account}` did not answer in time."),
         )
         .into(),
+        Failure::TooLarge { limit } => ApiError {
+            status: 502,
+            kind: ErrorKind::Api,
+            message: format!(
+                "The answer of account `{account}`'s upstream was {}.",
+                upstream::over_limit(*limit)
+            ),
+        }
+        .into(),
+        Failure::Rejected { status, message } => ApiError::upstream(
+            *status,
+            format!("Upstream error from account `{account}` (HTTP {status}): {message}{REJECTED_HINT}"),
+        )
+        .into(),
         Failure::Status {
             status,
             retry_after,
             message,
         } => {
             let hint = match status {
-                401 | 403 => {
-                    " (the upstream rejected the account's own credentials, not your gateway key: replace the account with `switchyard accounts add`, or `accounts login google` for Google accounts)"
+                401 => REJECTED_HINT,
+                403 => {
+                    " (the upstream refused this request for the account, which stays in use: it may lack access to the model, region or feature asked for)"
                 }
                 _ => "",
             };
@@ -655,3 +687,6 @@ fn failure_refusal(failure: &Failure, account: &str) -> Refusal {
         }
     }
 }
+
+/// What a client is told when an account's own credentials were refused.
+const REJECTED_HINT: &str = " (the upstream rejected the account's own credentials, not your gateway key: replace the account with `switchyard accounts add`, or `accounts login google` for Google accounts)";

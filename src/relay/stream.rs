@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use http::{HeaderValue, StatusCode, header};
 use tokio::sync::{mpsc, oneshot};
@@ -21,13 +20,15 @@ use warp::reply::{Reply, Response};
 use super::responses::PendingKeep;
 use super::trace::Trace;
 use super::{Prepared, Relay};
+use crate::monitor::Redactor;
 use crate::pool::{Lease, Pool, Verdict};
 use crate::protocol::signature;
+use crate::protocol::sse::{self, Splitter};
 use crate::protocol::stream::{BlockKind, events_from_response};
 use crate::protocol::{
     ApiError, EncoderOptions, ErrorKind, Protocol, SseFrame, StreamDecoder, StreamEncoder, StreamEvent,
 };
-use crate::upstream::Failure;
+use crate::upstream::{self, Failure, ReadError};
 
 /// Encoded chunks waiting for the client; small, so memory stays bounded.
 const CHANNEL_DEPTH: usize = 16;
@@ -84,6 +85,8 @@ impl Relay {
             trace: std::mem::take(trace),
             sniffer: None,
             hide_usage: call.passthrough(provider.as_ref()) && call.hides_usage(),
+            redactor: self.upstream.redactor(),
+            body_limit: self.upstream.body_limit(),
         };
         let is_event_stream = response
             .headers()
@@ -165,6 +168,10 @@ struct Pump {
     sniffer: Option<Box<dyn StreamDecoder>>,
     /// The gateway asked for a usage chunk the client did not: keep it back.
     hide_usage: bool,
+    /// Removes the gateway's secrets from the upstream's error texts.
+    redactor: std::sync::Arc<Redactor>,
+    /// The longest event of a translated stream (and a replayed answer), in bytes.
+    body_limit: usize,
 }
 
 /// What the upstream did next.
@@ -243,6 +250,7 @@ impl Pump {
     /// Reports a failure that happened before any byte reached the client:
     /// the dispatcher may still rotate. Returns `false` if it was too late.
     fn fail_early(&mut self, failure: Failure) -> bool {
+        let failure = failure.redacted(&self.redactor, &[]);
         match self.early.take() {
             Some(early) => {
                 let verdict = self.pool.failed(&self.lease, &self.model, &failure);
@@ -290,38 +298,52 @@ impl Pump {
         }
     }
 
-    /// Translates an upstream SSE stream into the client's protocol.
+    /// Translates an upstream SSE stream into the client's protocol. The
+    /// stream is split into events as it arrives; an event longer than the
+    /// limit ends the stream with an error, and its reading stops there.
     async fn translate(mut self, response: reqwest::Response, mut decoder: Box<dyn StreamDecoder>) {
-        let mut frames = response.bytes_stream().eventsource();
+        let mut chunks = response.bytes_stream();
+        let mut splitter = Splitter::new(self.body_limit);
+        let mut raw = Vec::new();
         let mut out = BytesMut::new();
         let mut events = Vec::new();
         let mut keep_alive_at = self.keep_alive_at();
         let mut idle_at = self.idle_at();
+        let mut oversized = false;
         loop {
             let mut done = false;
-            match next(&mut frames, keep_alive_at, idle_at).await {
+            match next(&mut chunks, keep_alive_at, idle_at).await {
                 Next::KeepAlive => self.encoder.keep_alive(&mut out),
-                Next::Item(frame) => {
+                Next::Item(chunk) => {
                     idle_at = self.idle_at();
-                    let event = (!frame.event.is_empty() && frame.event != "message").then_some(frame.event.as_str());
-                    let provider = self.lease.member().provider.clone();
-                    let unwrapped = String::from_utf8_lossy(&provider.unwrap(frame.data.as_bytes())).into_owned();
-                    if let Err(err) = decoder.decode(
-                        SseFrame {
-                            event,
-                            data: &unwrapped,
-                        },
-                        &mut events,
-                    ) {
-                        events.push(StreamEvent::Error(err));
+                    if splitter.push(&chunk, &mut raw).is_err() {
+                        if self.fail_early(Failure::TooLarge { limit: self.body_limit }) {
+                            return;
+                        }
+                        oversized = true;
+                        events.push(StreamEvent::Error(too_large(self.body_limit)));
                     }
                 }
                 Next::End => {
-                    decoder.finish(&mut events);
+                    raw.extend(splitter.finish());
                     done = true;
                 }
                 Next::Broken(why) => events.push(StreamEvent::Error(broken(&why))),
                 Next::Stalled => events.push(StreamEvent::Error(stalled(self.idle_timeout))),
+            }
+            // Events decoded before a failure of this round still go first.
+            let failures = std::mem::take(&mut events);
+            for event in raw.drain(..) {
+                self.decode(decoder.as_mut(), &event, &mut events);
+            }
+            events.extend(failures);
+            if done {
+                decoder.finish(&mut events);
+            }
+            for event in &mut events {
+                if let StreamEvent::Error(err) = event {
+                    err.message = self.redactor.redact(&err.message);
+                }
             }
             let error = events.iter().find_map(|e| match e {
                 StreamEvent::Error(err) => Some(err.clone()),
@@ -344,7 +366,11 @@ impl Pump {
                 self.encoder.finish(&mut out);
                 // Recorded before the last bytes go out: a client that reads
                 // the end and at once continues the conversation must find it.
-                self.finished(error.as_ref().map(failure_of));
+                let failure = match &error {
+                    Some(_) if oversized => Some(Failure::TooLarge { limit: self.body_limit }),
+                    error => error.as_ref().map(failure_of),
+                };
+                self.finished(failure);
                 self.send(&mut out).await;
                 return;
             }
@@ -352,6 +378,21 @@ impl Pump {
                 return;
             }
             keep_alive_at = self.keep_alive_at();
+        }
+    }
+
+    /// Decodes one raw upstream event (out of its provider's envelope).
+    fn decode(&self, decoder: &mut dyn StreamDecoder, raw: &[u8], events: &mut Vec<StreamEvent>) {
+        let fields = sse::fields(raw);
+        let Some(data) = fields.data else { return };
+        let provider = self.lease.member().provider.clone();
+        let unwrapped = String::from_utf8_lossy(&provider.unwrap(data.as_bytes())).into_owned();
+        let frame = SseFrame {
+            event: fields.event.as_deref(),
+            data: &unwrapped,
+        };
+        if let Err(err) = decoder.decode(frame, events) {
+            events.push(StreamEvent::Error(err));
         }
     }
 
@@ -418,7 +459,8 @@ impl Pump {
                 Next::Broken(why) => Some(broken(&why)),
                 Next::Stalled => Some(stalled(self.idle_timeout)),
             };
-            if let Some(err) = failure {
+            if let Some(mut err) = failure {
+                err.message = self.redactor.redact(&err.message);
                 if self.fail_early(failure_of(&err)) {
                     return;
                 }
@@ -444,10 +486,17 @@ impl Pump {
         meta: crate::protocol::ResponseMeta,
         limit: Duration,
     ) {
-        let body = match timeout(limit, response.bytes()).await {
+        let body = match timeout(limit, upstream::read_capped(response, self.body_limit)).await {
             Ok(Ok(body)) => body,
-            Ok(Err(err)) => {
-                self.fail_early(Failure::Connect(format!("the response broke off: {err}")));
+            Ok(Err(ReadError::TooLarge)) => {
+                self.fail_early(Failure::TooLarge { limit: self.body_limit });
+                return;
+            }
+            Ok(Err(ReadError::Transport(err))) => {
+                self.fail_early(Failure::Connect(format!(
+                    "the response broke off: {}",
+                    err.without_url()
+                )));
                 return;
             }
             Err(_) => {
@@ -545,6 +594,18 @@ fn error_frame(client: Protocol, error: &ApiError, out: &mut BytesMut) {
     out.extend_from_slice(b"data: ");
     out.extend_from_slice(body.as_bytes());
     out.extend_from_slice(b"\n\n");
+}
+
+/// The error event of a stream whose event grew past the limit.
+fn too_large(limit: usize) -> ApiError {
+    ApiError {
+        status: 502,
+        kind: ErrorKind::Api,
+        message: format!(
+            "One event of the upstream's stream was {}.",
+            upstream::over_limit(limit)
+        ),
+    }
 }
 
 fn broken(why: &str) -> ApiError {

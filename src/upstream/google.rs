@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::oauth::TokenSource;
-use super::{Credentials, Failure, Mode, Outgoing, Provider, join};
+use super::{Credentials, Failure, Mode, Outgoing, Provider, ReadError, join, read_capped, rejects_credentials};
 use crate::protocol::Protocol;
 
 /// The Code Assist provider.
@@ -136,12 +136,17 @@ impl GoogleSession {
         }
     }
 
-    /// A token and the project for the next request.
-    pub async fn credentials(&self, http: &reqwest::Client) -> Result<Credentials, Failure> {
+    /// A token and the project for the next request; no answer on the way
+    /// is read past `body_limit` bytes.
+    pub async fn credentials(&self, http: &reqwest::Client, body_limit: usize) -> Result<Credentials, Failure> {
         let token = self.tokens.access_token(http).await?;
         let mut project = self.project.lock().await;
         if project.is_none() {
-            *project = Some(self.discover_project(http, &token).await?);
+            let discovered = self
+                .discover_project(http, &token, body_limit)
+                .await
+                .map_err(|failure| failure.redacted(&crate::monitor::Redactor::default(), &[&token]))?;
+            *project = Some(discovered);
         }
         Ok(Credentials {
             base_url: self.base_url.clone(),
@@ -151,7 +156,12 @@ impl GoogleSession {
     }
 
     /// Asks `loadCodeAssist` which Cloud project this account uses.
-    async fn discover_project(&self, http: &reqwest::Client, token: &str) -> Result<String, Failure> {
+    async fn discover_project(
+        &self,
+        http: &reqwest::Client,
+        token: &str,
+        body_limit: usize,
+    ) -> Result<String, Failure> {
         let body = serde_json::json!({
             "metadata": {"ideType": "IDE_UNSPECIFIED", "platform": "PLATFORM_UNSPECIFIED", "pluginType": "GEMINI"}
         });
@@ -165,15 +175,24 @@ impl GoogleSession {
             .await
             .map_err(|err| Failure::Connect(format!("loadCodeAssist failed ({})", err.without_url())))?;
         let status = response.status().as_u16();
-        let bytes = response.bytes().await.unwrap_or_default();
+        let bytes = match read_capped(response, body_limit).await {
+            Ok(bytes) => bytes,
+            Err(ReadError::TooLarge) => return Err(Failure::TooLarge { limit: body_limit }),
+            Err(ReadError::Transport(_)) => Bytes::new(),
+        };
         if !(200..300).contains(&status) {
-            return Err(Failure::Status {
-                status,
-                retry_after: None,
-                message: format!(
-                    "looking up the account's Code Assist project failed: {}",
-                    crate::protocol::error::upstream_message(&bytes)
-                ),
+            let message = format!(
+                "looking up the account's Code Assist project failed: {}",
+                crate::protocol::error::upstream_message(&bytes)
+            );
+            return Err(if rejects_credentials(status, &bytes) {
+                Failure::Rejected { status, message }
+            } else {
+                Failure::Status {
+                    status,
+                    retry_after: None,
+                    message,
+                }
             });
         }
         let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
@@ -182,9 +201,10 @@ impl GoogleSession {
                 .map(str::to_string)
                 .or_else(|| p.get("id")?.as_str().map(str::to_string))
         });
-        project.ok_or_else(|| Failure::Status {
+        // Not a credential failure, but nothing a request can change either:
+        // the account is taken out of rotation until it is given a project.
+        project.ok_or_else(|| Failure::Rejected {
             status: 403,
-            retry_after: None,
             message: "this Google account has no Code Assist project; give one with `--project` (or `project = ...` \
                       in the account's config.toml entry)"
                 .into(),

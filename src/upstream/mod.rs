@@ -25,6 +25,7 @@ pub use google::{Google, GoogleSession};
 pub use openai::OpenAi;
 
 use crate::config::ProviderKind;
+use crate::monitor::redact::{Redactor, SharedRedactor};
 use crate::protocol::Protocol;
 
 /// How a stream is asked of an upstream.
@@ -130,7 +131,8 @@ pub fn provider(kind: ProviderKind) -> Arc<dyn Provider> {
     }
 }
 
-/// Why an upstream call failed.
+/// Why an upstream call failed. Every text in it has been redacted: no
+/// secret of the gateway's, in any encoding, leaves the upstream layer.
 #[derive(Debug, Clone)]
 pub enum Failure {
     /// No connection: refused, DNS, TLS.
@@ -147,6 +149,22 @@ pub enum Failure {
         /// The upstream's error message.
         message: String,
     },
+    /// The upstream refused the account itself: its key or token is
+    /// invalid (see [`rejects_credentials`]), or a Google account has no
+    /// Code Assist project. Nothing the client chose causes it, so the
+    /// account is taken out of rotation until it is fixed.
+    Rejected {
+        /// The upstream's status.
+        status: u16,
+        /// The upstream's error message.
+        message: String,
+    },
+    /// The answer (or one event of a stream) was longer than the limit
+    /// (`[proxy] max_upstream_body_mib`); its reading stopped there.
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }
 
 impl Failure {
@@ -155,9 +173,141 @@ impl Failure {
         match self {
             Failure::Connect(why) => format!("could not connect: {why}"),
             Failure::Timeout => "timed out".to_string(),
-            Failure::Status { status, message, .. } => format!("HTTP {status}: {message}"),
+            Failure::Status { status, message, .. } | Failure::Rejected { status, message } => {
+                format!("HTTP {status}: {message}")
+            }
+            Failure::TooLarge { limit } => format!("the answer was {}", over_limit(*limit)),
         }
     }
+
+    /// The same failure with every secret `redactor` knows, and `extra`
+    /// ones, removed from its texts.
+    pub fn redacted(self, redactor: &Redactor, extra: &[&str]) -> Failure {
+        match self {
+            Failure::Connect(why) => Failure::Connect(redactor.redact_with(&why, extra)),
+            Failure::Status {
+                status,
+                retry_after,
+                message,
+            } => Failure::Status {
+                status,
+                retry_after,
+                message: redactor.redact_with(&message, extra),
+            },
+            Failure::Rejected { status, message } => Failure::Rejected {
+                status,
+                message: redactor.redact_with(&message, extra),
+            },
+            other => other,
+        }
+    }
+}
+
+/// "larger than the limit of N MiB (...)": what a client and the log are
+/// told about an answer over the limit, naming the setting that raises it.
+pub fn over_limit(limit: usize) -> String {
+    const MIB: usize = 1024 * 1024;
+    let size = if limit.is_multiple_of(MIB) {
+        format!("{} MiB", limit / MIB)
+    } else {
+        format!("{limit} bytes")
+    };
+    format!(
+        "larger than the limit of {size} (`max_upstream_body_mib` under [proxy] in config.toml; raise it if answers \
+         this large are expected)"
+    )
+}
+
+/// Why a body could not be read whole.
+#[derive(Debug)]
+pub enum ReadError {
+    /// It is longer than the limit; the rest was not read.
+    TooLarge,
+    /// The transport failed.
+    Transport(reqwest::Error),
+}
+
+/// Reads a whole body, but no more than `limit` bytes of it: an answer
+/// longer than that is refused as soon as that is known (from its
+/// `Content-Length`, or once the limit is passed), and dropping the
+/// response then closes its connection.
+pub async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Bytes, ReadError> {
+    if response.content_length().is_some_and(|length| length > limit as u64) {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Whether an error answer says that the account's own key or token is
+/// invalid: every 401, and a 400 or 403 that says so in the providers'
+/// structured fields (Google's `ErrorInfo.reason` such as `API_KEY_INVALID`,
+/// which Gemini sends with a 400; `UNAUTHENTICATED`; OpenAI's
+/// `invalid_api_key`; Anthropic's `authentication_error`) or, for a 403,
+/// whose message starts with such words ("API key not valid"). A 403 about
+/// a model, a region, billing or a content policy, and any other 400, is
+/// about the request or the account's rights, never its credentials: a
+/// client must not be able to take an account out of rotation by what it
+/// asks for. Only the start of a message is read, since upstreams quote
+/// parts of the request further on.
+pub fn rejects_credentials(status: u16, body: &[u8]) -> bool {
+    /// Google `ErrorInfo` reasons that mean the key or token itself is bad.
+    const REASONS: [&str; 5] = [
+        "API_KEY_INVALID",
+        "ACCESS_TOKEN_EXPIRED",
+        "ACCESS_TOKEN_TYPE_UNSUPPORTED",
+        "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+        "ACCOUNT_STATE_INVALID",
+    ];
+    /// How a 403's message starts when it is about the key or token.
+    const OPENINGS: [&str; 11] = [
+        "api key not valid",
+        "api key not found",
+        "api key expired",
+        "invalid api key",
+        "incorrect api key",
+        "invalid x-api-key",
+        "invalid authentication",
+        "request had invalid authentication credentials",
+        "invalid access token",
+        "access token expired",
+        "invalid bearer token",
+    ];
+    if status == 401 {
+        return true;
+    }
+    if status != 400 && status != 403 {
+        return false;
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let error = value
+        .get("error")
+        .or_else(|| value.get(0).and_then(|v| v.get("error")))
+        .unwrap_or(&serde_json::Value::Null);
+    let text = |pointer: &str| error.pointer(pointer).and_then(|v| v.as_str()).unwrap_or_default();
+    let reason = error
+        .get("details")
+        .and_then(|d| d.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|detail| detail.get("reason").and_then(|r| r.as_str()))
+        .any(|reason| REASONS.contains(&reason));
+    let structured = reason
+        || text("/status") == "UNAUTHENTICATED"
+        || text("/code") == "invalid_api_key"
+        || text("/type") == "authentication_error";
+    if structured || status != 403 {
+        return structured;
+    }
+    let message = crate::protocol::error::upstream_message(body).to_lowercase();
+    let message = message.trim_start();
+    OPENINGS.iter().any(|opening| message.starts_with(opening))
 }
 
 /// The shared client for all upstream calls.
@@ -166,7 +316,14 @@ pub struct Upstream {
     http: reqwest::Client,
     /// Longest time to wait for a complete response or a stream's headers.
     timeout: Duration,
+    /// Longest upstream answer read whole, and longest stream event, in bytes.
+    body_limit: usize,
+    /// Removes the gateway's secrets from every upstream text.
+    redactor: SharedRedactor,
 }
+
+/// The default of `[proxy] max_upstream_body_mib`, in bytes.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 impl Upstream {
     /// A client whose requests time out after `timeout`. Proxies come from
@@ -175,7 +332,32 @@ impl Upstream {
         Ok(Upstream {
             http: client_builder().build()?,
             timeout,
+            body_limit: DEFAULT_BODY_LIMIT,
+            redactor: SharedRedactor::default(),
         })
+    }
+
+    /// Reads no answer longer than `bytes` (nor any stream event).
+    pub fn with_body_limit(mut self, bytes: usize) -> Upstream {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Redacts upstream texts with `redactor` (the monitor's, which follows
+    /// the gateway's secrets as accounts and keys change).
+    pub fn with_redactor(mut self, redactor: SharedRedactor) -> Upstream {
+        self.redactor = redactor;
+        self
+    }
+
+    /// The longest answer read whole, in bytes.
+    pub fn body_limit(&self) -> usize {
+        self.body_limit
+    }
+
+    /// The redactor of the moment.
+    pub fn redactor(&self) -> std::sync::Arc<Redactor> {
+        self.redactor.load()
     }
 
     /// The shared client.
@@ -199,7 +381,10 @@ impl Upstream {
     pub async fn authorize(&self, http: &reqwest::Client, auth: &Auth) -> Result<Credentials, Failure> {
         match auth {
             Auth::Key(credentials) => Ok(credentials.clone()),
-            Auth::Google(session) => session.credentials(http).await,
+            Auth::Google(session) => session
+                .credentials(http, self.body_limit)
+                .await
+                .map_err(|failure| failure.redacted(&self.redactor(), &[])),
         }
     }
 
@@ -217,7 +402,7 @@ impl Upstream {
         if outgoing.mode == Mode::Complete {
             request = request.timeout(self.timeout);
         }
-        self.execute(provider, request).await
+        self.execute(provider, request, credentials).await
     }
 
     /// Counts the input tokens of `outgoing` (a generate body) with the
@@ -232,11 +417,16 @@ impl Upstream {
         let Some(request) = provider.count_tokens(http, credentials, outgoing) else {
             return Ok(None);
         };
-        let response = self.execute(provider, request.timeout(Duration::from_secs(60))).await?;
-        let body = response
-            .bytes()
-            .await
-            .map_err(|err| Failure::Connect(transport_error(&err)))?;
+        let response = self
+            .execute(provider, request.timeout(Duration::from_secs(60)), credentials)
+            .await?;
+        let body = match read_capped(response, self.body_limit).await {
+            Ok(body) => body,
+            Err(ReadError::TooLarge) => return Err(Failure::TooLarge { limit: self.body_limit }),
+            Err(ReadError::Transport(err)) => {
+                return Err(Failure::Connect(transport_error(&err)).redacted(&self.redactor(), &[&credentials.secret]));
+            }
+        };
         let count = provider.read_count(&provider.unwrap(&body));
         count.map(Some).ok_or_else(|| Failure::Status {
             status: 502,
@@ -246,35 +436,57 @@ impl Upstream {
     }
 
     /// Sends a built request; error statuses become [`Failure`]s with the
-    /// upstream's message and retry hint.
+    /// upstream's message (redacted) and retry hint.
     async fn execute(
         &self,
         provider: &dyn Provider,
         request: reqwest::RequestBuilder,
+        credentials: &Credentials,
     ) -> Result<reqwest::Response, Failure> {
-        let response = match tokio::time::timeout(self.timeout, request.send()).await {
-            Err(_) => return Err(Failure::Timeout),
-            Ok(Err(err)) if err.is_timeout() => return Err(Failure::Timeout),
-            Ok(Err(err)) => return Err(Failure::Connect(transport_error(&err))),
-            Ok(Ok(response)) => response,
+        let failure = match tokio::time::timeout(self.timeout, request.send()).await {
+            Err(_) => Failure::Timeout,
+            Ok(Err(err)) if err.is_timeout() => Failure::Timeout,
+            Ok(Err(err)) => Failure::Connect(transport_error(&err)),
+            Ok(Ok(response)) if response.status().is_success() => return Ok(response),
+            Ok(Ok(response)) => self.error_status(provider, response).await,
         };
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
-        }
+        Err(failure.redacted(&self.redactor(), &[&credentials.secret]))
+    }
+
+    /// The failure an error status stands for, read from its body (no more
+    /// than the limit of it).
+    async fn error_status(&self, provider: &dyn Provider, response: reqwest::Response) -> Failure {
+        let status = response.status().as_u16();
         let header_delay = retry_after_header(response.headers());
-        let body = tokio::time::timeout(Duration::from_secs(30), response.bytes())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
+        let body = tokio::time::timeout(Duration::from_secs(30), read_capped(response, self.body_limit)).await;
+        let body = match body {
+            Ok(Ok(body)) => body,
+            Ok(Err(ReadError::TooLarge)) => {
+                let message = format!(
+                    "(the upstream's error answer was {}, so it was not read)",
+                    over_limit(self.body_limit)
+                );
+                return match status {
+                    401 => Failure::Rejected { status, message },
+                    _ => Failure::Status {
+                        status,
+                        retry_after: header_delay,
+                        message,
+                    },
+                };
+            }
+            Ok(Err(ReadError::Transport(_))) | Err(_) => Bytes::new(),
+        };
         let body = provider.unwrap(&body);
-        let retry_after = header_delay.or_else(|| google_retry_delay(&body));
-        Err(Failure::Status {
-            status: status.as_u16(),
-            retry_after,
-            message: crate::protocol::error::upstream_message(&body),
-        })
+        let message = crate::protocol::error::upstream_message(&body);
+        if rejects_credentials(status, &body) {
+            return Failure::Rejected { status, message };
+        }
+        Failure::Status {
+            status,
+            retry_after: header_delay.or_else(|| google_retry_delay(&body)),
+            message,
+        }
     }
 
     /// The timeout for complete responses.
@@ -418,6 +630,82 @@ mod tests {
         assert_eq!(retry_after_header(&headers), Some(Duration::from_secs(30)));
         headers.insert("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
         assert_eq!(retry_after_header(&headers), None);
+    }
+
+    #[test]
+    fn credential_failures_are_told_from_refusals_of_the_request() {
+        let gemini_invalid_key = br#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}}]}}"#;
+        let code_assist_unauthenticated = br#"{"error":{"code":401,"message":"Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.","status":"UNAUTHENTICATED"}}"#;
+        let scope = br#"{"error":{"code":403,"message":"Request had insufficient authentication scopes.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"ACCESS_TOKEN_SCOPE_INSUFFICIENT"}]}}"#;
+        let openai_key = br#"{"error":{"message":"Incorrect API key provided: sk-abc***xyz.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#;
+        let anthropic_key =
+            br#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#;
+        let key_not_valid = br#"{"error":{"message":"API key not valid. Please pass a valid API key."}}"#;
+        for (status, body) in [
+            (400, &gemini_invalid_key[..]),
+            (401, code_assist_unauthenticated),
+            (403, scope),
+            (401, openai_key),
+            (403, openai_key),
+            (401, anthropic_key),
+            (403, key_not_valid),
+            (403, b"Invalid API key"),
+            (401, b"<html>whatever</html>"),
+        ] {
+            assert!(
+                rejects_credentials(status, body),
+                "{status} {}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let model_access = br#"{"error":{"message":"Your organization does not have access to this model","type":"invalid_request_error","code":"model_not_found"}}"#;
+        let anthropic_permission = br#"{"type":"error","error":{"type":"permission_error","message":"Your API key does not have permission to use the specified resource."}}"#;
+        let region = br#"{"error":{"code":403,"message":"User location is not supported for the API use.","status":"FAILED_PRECONDITION"}}"#;
+        let billing = br#"{"error":{"code":403,"message":"This API method requires billing to be enabled.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"BILLING_DISABLED"}]}}"#;
+        let code_assist_denied =
+            br#"{"error":{"code":403,"message":"The caller does not have permission","status":"PERMISSION_DENIED"}}"#;
+        let policy = br#"{"error":{"message":"Your request was rejected as a result of our safety system.","code":"content_policy_violation"}}"#;
+        // The request's own words quoted back: not the upstream's verdict on the key.
+        let quoted = br#"{"error":{"code":400,"message":"Invalid JSON payload received. Unknown name \"API key not valid\" at 'contents[0]'","status":"INVALID_ARGUMENT"}}"#;
+        let quoted_403 = br#"{"error":{"message":"Model 'invalid api key' is not allowed"}}"#;
+        for (status, body) in [
+            (403, &model_access[..]),
+            (403, anthropic_permission),
+            (403, region),
+            (403, billing),
+            (403, code_assist_denied),
+            (400, policy),
+            (400, quoted),
+            (400, key_not_valid),
+            (403, quoted_403),
+            (429, openai_key),
+            (500, anthropic_key),
+        ] {
+            assert!(
+                !rejects_credentials(status, body),
+                "{status} {}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn the_limit_is_named_with_its_setting() {
+        assert!(
+            over_limit(64 << 20).starts_with("larger than the limit of 64 MiB (`max_upstream_body_mib` under [proxy]")
+        );
+        assert!(over_limit(1000).contains("1000 bytes"));
+    }
+
+    #[test]
+    fn failures_are_redacted_in_every_text() {
+        let redactor = Redactor::new(vec!["sk-known-secret-1".into()]);
+        let failure = Failure::Rejected {
+            status: 401,
+            message: "key sk%2Dknown%2Dsecret%2D1 and token tok/en-123 refused".into(),
+        };
+        let clean = failure.redacted(&redactor, &["tok/en-123"]).describe();
+        assert_eq!(clean, "HTTP 401: key [REDACTED] and token [REDACTED] refused");
     }
 
     #[test]
