@@ -139,7 +139,7 @@ impl GoogleSession {
     /// A token and the project for the next request; no answer on the way
     /// is read past `body_limit` bytes.
     pub async fn credentials(&self, http: &reqwest::Client, body_limit: usize) -> Result<Credentials, Failure> {
-        let token = self.tokens.access_token(http).await?;
+        let token = self.tokens.access_token(http, body_limit).await?;
         let mut project = self.project.lock().await;
         if project.is_none() {
             let discovered = self

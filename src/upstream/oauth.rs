@@ -115,7 +115,8 @@ impl TokenSource {
 
     /// A valid access token. Concurrent callers wait on one refresh: the
     /// lock is held across it, so the second caller finds the new token.
-    pub async fn access_token(&self, http: &reqwest::Client) -> Result<Arc<str>, Failure> {
+    /// The token endpoint's answer is read up to `body_limit` bytes.
+    pub async fn access_token(&self, http: &reqwest::Client, body_limit: usize) -> Result<Arc<str>, Failure> {
         let mut current = self.current.lock().await;
         if let Some(token) = current.as_ref()
             && token.expires_at > Instant::now() + EXPIRY_MARGIN
@@ -129,7 +130,7 @@ impl TokenSource {
             ("client_id", &self.client.client_id),
             ("client_secret", &self.client.client_secret),
         ];
-        let fresh = exchange(http, &self.client.token_url, &form).await?;
+        let fresh = exchange(http, &self.client.token_url, &form, body_limit).await?;
         let token = AccessToken {
             token: Arc::from(fresh.access_token),
             expires_at: Instant::now() + token_lifetime(fresh.expires_in.as_ref()),
@@ -138,6 +139,10 @@ impl TokenSource {
         Ok(token.token)
     }
 }
+
+/// The largest token answer read at sign-in (the gateway's own limit,
+/// `max_upstream_body_mib`, applies to refreshes).
+const SIGN_IN_ANSWER_LIMIT: usize = 1024 * 1024;
 
 /// How long a fresh access token is used: the endpoint's `expires_in`
 /// clamped to [`LIFETIME_RANGE`], or [`DEFAULT_LIFETIME`] when it gave no
@@ -159,7 +164,12 @@ fn token_lifetime(expires_in: Option<&serde_json::Value>) -> Duration {
 
 /// Posts a token request and reads the answer; OAuth errors become
 /// failures the pool understands (`invalid_grant` disables the account).
-async fn exchange(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> Result<TokenResponse, Failure> {
+async fn exchange(
+    http: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+    limit: usize,
+) -> Result<TokenResponse, Failure> {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
@@ -181,7 +191,13 @@ async fn exchange(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> R
             }
         })?;
     let status = response.status().as_u16();
-    let bytes = response.bytes().await.unwrap_or_default();
+    // A token answer is a few hundred bytes: a hostile endpoint cannot make
+    // the gateway hold more than `limit`.
+    let bytes = match super::read_capped(response, limit).await {
+        Ok(bytes) => bytes,
+        Err(super::ReadError::TooLarge) => return Err(Failure::TooLarge { limit }),
+        Err(super::ReadError::Transport(_)) => bytes::Bytes::new(),
+    };
     if (200..300).contains(&status) {
         return serde_json::from_slice(&bytes).map_err(|_| Failure::Status {
             status: 502,
@@ -367,7 +383,7 @@ impl Login {
             ("client_secret", self.client.client_secret.as_str()),
             ("code_verifier", self.pkce.verifier.as_str()),
         ];
-        let token = exchange(http, &self.client.token_url, &form)
+        let token = exchange(http, &self.client.token_url, &form, SIGN_IN_ANSWER_LIMIT)
             .await
             .map_err(|failure| LoginError::Exchange(failure.describe()))?;
         token.refresh_token.ok_or(LoginError::NoRefreshToken)
