@@ -511,10 +511,10 @@ request_timeout_secs = 600
 secret_store = "keychain"     # keychain | file  (env SWITCHYARD_SECRET_STORE overrides)
 max_body_mib = 32
 client_timeout_secs = 30      # longest a client may take to send headers, or pause in a body
-max_connections = 4096        # client connections open at once; past it: 503
-max_upstream_body_mib = 64    # largest upstream answer (or one stream event) read
 # allowed_hosts = ["my-tunnel.example"]      # extra Host names (any port)
 # allowed_origins = ["https://app.example"]  # browser origins allowed without a key ("null": Electron)
+max_connections = 4096        # client connections open at once; past it: 503
+max_upstream_body_mib = 64    # largest upstream answer (or one stream event) read
 
 # Accounts are added with `switchyard accounts add PROVIDER ...`.
 
@@ -869,6 +869,38 @@ mod tests {
         let config = edit(&home, |doc| remove_account(doc, "acc_x")).unwrap();
         assert!(config.accounts.is_empty());
         assert!(edit(&home, |doc| remove_account(doc, "acc_x")).is_err());
+    }
+
+    #[test]
+    fn the_commented_settings_stay_in_proxy_when_accounts_are_added() {
+        // The guard's 403 says "add it under [proxy]: allowed_hosts = [...]";
+        // uncommenting the template's line must do that, also after
+        // `accounts add` appended [[accounts]] tables (comments at the end of
+        // the file stay at the end, below them).
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::at(dir.path());
+        init(&home).unwrap();
+        let account = AccountConfig {
+            id: "acc_x".into(),
+            provider: ProviderKind::Openai,
+            label: "work".into(),
+            base_url: None,
+            models: vec![],
+            priority: 0,
+            enabled: true,
+            project: None,
+            proxy_url: None,
+        };
+        edit(&home, |doc| push_account(doc, &account)).unwrap();
+        let text = std::fs::read_to_string(home.config_file()).unwrap();
+        let uncommented = text
+            .replace("# allowed_hosts = ", "allowed_hosts = ")
+            .replace("# allowed_origins = ", "allowed_origins = ");
+        assert_ne!(uncommented, text);
+        let config = parse(&uncommented).unwrap_or_else(|err| panic!("{err}\n{uncommented}"));
+        assert_eq!(config.proxy.allowed_hosts, ["my-tunnel.example"]);
+        assert_eq!(config.proxy.allowed_origins, ["https://app.example"]);
+        assert_eq!(config.accounts, [account]);
     }
 
     #[test]

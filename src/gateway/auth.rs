@@ -6,8 +6,10 @@ use subtle::ConstantTimeEq;
 use crate::config::AuthMode;
 
 /// The headers and query parameter a client may put the key in, for messages.
-pub const ACCEPTED_FORMS: &str =
-    "`Authorization: Bearer <key>`, `x-api-key: <key>`, `x-goog-api-key: <key>`, or the `?key=<key>` query parameter";
+/// `?key=` counts on Gemini routes only (`guard::is_gemini_route`), and the
+/// message says so: a client that sent it elsewhere is told it was ignored.
+pub const ACCEPTED_FORMS: &str = "`Authorization: Bearer <key>`, `x-api-key: <key>`, `x-goog-api-key: <key>`, or, \
+     on Gemini routes only (`/v1beta/...`, `/v1/models/MODEL:method`), the `?key=<key>` query parameter";
 
 /// The gateway's auth policy: the effective mode and the key.
 #[derive(Clone)]
@@ -294,6 +296,9 @@ mod tests {
             for form in ["Authorization: Bearer", "x-api-key", "x-goog-api-key", "?key="] {
                 assert!(message.contains(form), "{message}");
             }
+            // A client that put `?key=` on an OpenAI or Anthropic route is
+            // told why it did not count.
+            assert!(message.contains("on Gemini routes only"), "{message}");
         }
         let auth = Auth::new(AuthMode::Strict, KEY.into());
         assert!(!format!("{auth:?}").contains(KEY));

@@ -135,6 +135,12 @@ impl Boundary {
     /// gateway: a loopback name or address, an `allowed_hosts` entry, or
     /// (LAN access on) this machine's name or one of its addresses. Any
     /// port: tunnels and port maps keep working.
+    ///
+    /// The unspecified address (`0.0.0.0`, `[::]`) counts as loopback: the
+    /// banner of `serve --lan` prints `listening on 0.0.0.0:PORT`, clients
+    /// are pointed at that, and a connection to it reaches this machine
+    /// only. An address literal cannot be rebound (no name is resolved), and
+    /// a page elsewhere that calls it still carries its `Origin`.
     pub fn host_allowed(&self, authority: &str) -> bool {
         let Some(host) = host_of(authority) else {
             return false;
@@ -142,8 +148,8 @@ impl Boundary {
         if host == "localhost" || self.hosts.contains(&host) {
             return true;
         }
-        match host.parse::<IpAddr>() {
-            Ok(ip) if ip.is_loopback() => true,
+        match host.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+            Ok(ip) if ip.is_loopback() || ip.is_unspecified() => true,
             Ok(ip) => self.lan.as_ref().is_some_and(|lan| lan.has_address(ip)),
             Err(_) => self.lan.as_ref().is_some_and(|lan| lan.names.contains(&host)),
         }
@@ -545,6 +551,11 @@ mod tests {
         ] {
             assert!(b.host_allowed(ok), "{ok}");
         }
+        // What `serve --lan` prints (`listening on 0.0.0.0:PORT`) and the
+        // IPv4-mapped form of loopback reach only this machine.
+        for ok in ["0.0.0.0:8045", "[::]:8045", "[::ffff:127.0.0.1]:8045"] {
+            assert!(b.host_allowed(ok), "{ok}");
+        }
         for bad in [
             "rebind.attacker.tld:8045",
             "192.168.1.5:8045",
@@ -552,6 +563,8 @@ mod tests {
             "",
             "user@localhost",
             "10.0.0.1",
+            "[::ffff:10.0.0.1]",
+            "0.0.0.0.attacker.tld",
         ] {
             assert!(!b.host_allowed(bad), "{bad}");
         }
