@@ -8,15 +8,20 @@
 //! an editor — reach the same task through the [`ConfigWatcher`] and apply
 //! live. Nothing here knows about menus or icons, so all of it is tested
 //! without a display.
+//!
+//! `switchyard serve` drives the same task: the log is its notifier, its
+//! sink needs no GUI, and it asks for the start with [`Remote::start`] to
+//! print the banner, or the reason, itself.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
+use crate::config::ConfigError;
 use crate::config::{self, AuthMode, Config, SecretStoreKind};
-use crate::gateway::{BindCause, DEFAULT_GRACE, Gateway, Overrides, Reloaded, StartError};
+use crate::gateway::{BindCause, DEFAULT_GRACE, Gateway, Overrides, Reloaded, StartError, Status};
 use crate::home::Home;
 use crate::notify::{Notice, Notifier};
 use crate::pool::AccountStatus;
@@ -130,16 +135,54 @@ pub fn platform_stores() -> StoreOpener {
     Arc::new(|home: &Home, config: &Config| secrets::open(home, config))
 }
 
+/// How the task begins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Launch {
+    /// Read config.toml at once, show the secret store's state, and start
+    /// when `auto_start = true` (the tray).
+    #[default]
+    AsConfigured,
+    /// Touch nothing until the driver asks with [`Remote::start`], which
+    /// hands it what failed (`switchyard serve` prints it and exits).
+    OnRequest,
+}
+
+/// What a driver chooses besides its notifier and its sink.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// How the task begins.
+    pub launch: Launch,
+    /// Command-line overrides of `[proxy]` (`serve --port`, `--lan`, ...).
+    pub overrides: Overrides,
+}
+
+/// What reaches the task: a command, or a start whose outcome someone awaits.
+#[derive(Debug)]
+enum Message {
+    Command(Command),
+    Start(oneshot::Sender<Result<Status, StartError>>),
+}
+
 /// Sends commands to a running [`Controller`].
 #[derive(Debug, Clone)]
 pub struct Remote {
-    commands: mpsc::UnboundedSender<Command>,
+    messages: mpsc::UnboundedSender<Message>,
 }
 
 impl Remote {
     /// Queues `command`; ignored once the task has ended.
     pub fn send(&self, command: Command) {
-        let _ = self.commands.send(command);
+        let _ = self.messages.send(Message::Command(command));
+    }
+
+    /// Starts the gateway and waits for the outcome: its status, or the
+    /// error itself. Unlike [`Command::Start`], a failure is handed to the
+    /// caller instead of the notifier (the states are reported as usual).
+    pub async fn start(&self) -> Result<Status, StartError> {
+        let (reply, outcome) = oneshot::channel();
+        let ended = || StartError::Internal("the controller has ended".into());
+        self.messages.send(Message::Start(reply)).map_err(|_| ended())?;
+        outcome.await.map_err(|_| ended())?
     }
 }
 
@@ -152,6 +195,8 @@ pub struct Controller {
     /// `None` while the selected secret store cannot be opened.
     gateway: Option<Gateway>,
     store_kind: Option<SecretStoreKind>,
+    /// Handed to every gateway it makes.
+    overrides: Overrides,
     snapshot: Snapshot,
     /// Whether the last look found every account cooling (notify on the edge only).
     all_cooling: bool,
@@ -168,8 +213,20 @@ impl Controller {
         notifier: Arc<dyn Notifier>,
         sink: Arc<dyn Sink>,
     ) -> Remote {
+        Controller::spawn_with(runtime, home, opener, notifier, sink, Options::default())
+    }
+
+    /// [`Controller::spawn`], beginning as `options` say.
+    pub fn spawn_with(
+        runtime: &tokio::runtime::Handle,
+        home: Home,
+        opener: StoreOpener,
+        notifier: Arc<dyn Notifier>,
+        sink: Arc<dyn Sink>,
+        options: Options,
+    ) -> Remote {
         let (tx, rx) = mpsc::unbounded_channel();
-        let remote = Remote { commands: tx };
+        let remote = Remote { messages: tx };
         let controller = Controller {
             home,
             opener,
@@ -177,6 +234,7 @@ impl Controller {
             sink,
             gateway: None,
             store_kind: None,
+            overrides: options.overrides,
             snapshot: Snapshot {
                 phase: Phase::Stopped,
                 port: 8045,
@@ -186,11 +244,11 @@ impl Controller {
             all_cooling: false,
             grace: DEFAULT_GRACE,
         };
-        runtime.spawn(controller.run(remote.clone(), rx));
+        runtime.spawn(controller.run(options.launch, remote.clone(), rx));
         remote
     }
 
-    async fn run(mut self, remote: Remote, mut commands: mpsc::UnboundedReceiver<Command>) {
+    async fn run(mut self, launch: Launch, remote: Remote, mut messages: mpsc::UnboundedReceiver<Message>) {
         let watcher = {
             let remote = remote.clone();
             ConfigWatcher::start(&self.home, move || remote.send(Command::Reload))
@@ -202,24 +260,21 @@ impl Controller {
                 None
             }
         };
-        let auto_start = match self.load() {
-            Some(config) => {
-                self.open_store(&config);
-                config.proxy.auto_start
-            }
-            None => false,
-        };
-        self.publish();
-        if auto_start {
-            self.start().await;
+        if launch == Launch::AsConfigured {
+            self.launch().await;
         }
         let mut health = tokio::time::interval(HEALTH_INTERVAL);
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                command = commands.recv() => match command {
-                    None | Some(Command::Quit) => break,
-                    Some(command) => self.handle(command).await,
+                message = messages.recv() => match message {
+                    None | Some(Message::Command(Command::Quit)) => break,
+                    Some(Message::Command(command)) => self.handle(command).await,
+                    Some(Message::Start(reply)) => {
+                        let outcome = self.try_start().await;
+                        self.publish();
+                        let _ = reply.send(outcome);
+                    }
                 },
                 _ = health.tick() => self.watch_health(),
             }
@@ -228,6 +283,21 @@ impl Controller {
             gateway.stop(self.grace).await;
         }
         self.sink.update(Update::Exited);
+    }
+
+    /// Shows the secret store's state and starts when `auto_start = true`.
+    async fn launch(&mut self) {
+        let auto_start = match self.load() {
+            Some(config) => {
+                self.open_store_or_notify(&config);
+                config.proxy.auto_start
+            }
+            None => false,
+        };
+        self.publish();
+        if auto_start {
+            self.start().await;
+        }
     }
 
     async fn handle(&mut self, command: Command) {
@@ -251,24 +321,36 @@ impl Controller {
         }
     }
 
+    /// Reads config.toml (made first when missing).
+    fn read(&self) -> Result<Config, ConfigError> {
+        config::init(&self.home).and_then(|()| Config::load(&self.home))
+    }
+
     /// Reads config.toml; a broken file is reported and `None`.
     fn load(&mut self) -> Option<Config> {
-        config::init(&self.home)
-            .and_then(|()| Config::load(&self.home))
+        self.read()
             .inspect_err(|err| self.notifier.notify(&Notice::ConfigRejected(err.to_string())))
             .ok()
     }
 
+    /// [`Controller::open_store`], a failure notified.
+    fn open_store_or_notify(&mut self, config: &Config) {
+        if let Err(err) = self.open_store(config) {
+            self.notifier.notify(&Notice::secrets(&err));
+        }
+    }
+
     /// Opens the store `config` selects when it is not open yet (or another
-    /// one is selected now).
-    fn open_store(&mut self, config: &Config) {
-        self.snapshot.lan = config.proxy.allow_lan_access;
+    /// one is selected now). On failure a gateway made before keeps the
+    /// store it had.
+    fn open_store(&mut self, config: &Config) -> Result<(), SecretError> {
+        self.snapshot.lan = self.overrides.allow_lan_access.unwrap_or(config.proxy.allow_lan_access);
         if !self.is_running() {
-            self.snapshot.port = config.proxy.port;
+            self.snapshot.port = self.overrides.port.unwrap_or(config.proxy.port);
         }
         let kind = secrets::selected_kind(config).ok();
         if self.gateway.is_some() && kind == self.store_kind {
-            return;
+            return Ok(());
         }
         match (self.opener)(&self.home, config) {
             Ok(store) => {
@@ -279,15 +361,16 @@ impl Controller {
                 self.store_kind = kind;
                 match &mut self.gateway {
                     Some(gateway) => gateway.set_secrets(store),
-                    None => self.gateway = Some(Gateway::new(self.home.clone(), store, Overrides::default())),
+                    None => self.gateway = Some(Gateway::new(self.home.clone(), store, self.overrides.clone())),
                 }
+                Ok(())
             }
             Err(err) => {
                 self.snapshot.keychain_unavailable = matches!(err, SecretError::KeychainUnavailable(_));
                 if self.snapshot.keychain_unavailable {
                     self.snapshot.phase = Phase::Failed("keychain unavailable".into());
                 }
-                self.notifier.notify(&Notice::secrets(&err));
+                Err(err)
             }
         }
     }
@@ -300,31 +383,51 @@ impl Controller {
         if self.is_running() {
             return;
         }
-        let Some(config) = self.load() else {
+        if let Err(err) = self.try_start().await {
+            self.notifier.notify(&Notice::start_failed(&err));
+        }
+        self.publish();
+    }
+
+    /// Starts the gateway unless it runs; the snapshot follows (published
+    /// by the caller), a failure is returned rather than notified.
+    async fn try_start(&mut self) -> Result<Status, StartError> {
+        if let Some(gateway) = &self.gateway
+            && gateway.is_running()
+        {
+            return Ok(gateway.status());
+        }
+        let config = self.read().inspect_err(|_| {
             self.snapshot.phase = Phase::Failed("config.toml is invalid".into());
-            return self.publish();
-        };
-        self.open_store(&config);
+        })?;
+        if let Err(err) = self.open_store(&config) {
+            if self.gateway.is_none() {
+                return Err(err.into());
+            }
+            // Not fatal: the gateway starts with the store it had.
+            self.notifier.notify(&Notice::secrets(&err));
+        }
         let Some(gateway) = &mut self.gateway else {
-            return self.publish();
+            return Err(StartError::Internal("no secret store".into()));
         };
         self.snapshot.phase = Phase::Starting;
         self.sink.update(Update::State(self.snapshot.clone()));
         match gateway.start().await {
             Ok(address) => {
+                let status = gateway.status();
                 self.all_cooling = false;
                 self.snapshot.port = address.port();
                 self.snapshot.phase = Phase::Running {
                     address,
-                    accounts: gateway.status().accounts,
+                    accounts: status.accounts,
                 };
+                Ok(status)
             }
             Err(err) => {
                 self.snapshot.phase = Phase::Failed(summary(&err));
-                self.notifier.notify(&Notice::start_failed(&err));
+                Err(err)
             }
         }
-        self.publish();
     }
 
     async fn stop(&mut self) {
@@ -378,13 +481,14 @@ impl Controller {
         let Some(config) = self.load() else {
             return self.publish();
         };
-        self.open_store(&config);
+        // A switch of secret store applies with the reload.
+        self.open_store_or_notify(&config);
         let Some(gateway) = &mut self.gateway else {
             return self.publish();
         };
         match gateway.reload(self.grace).await {
             Ok(Reloaded::NotRunning) => {
-                self.snapshot.port = config.proxy.port;
+                self.snapshot.port = self.overrides.port.unwrap_or(config.proxy.port);
             }
             Ok(Reloaded::Unchanged) => {}
             Ok(Reloaded::Rerouted { accounts }) => {
@@ -423,7 +527,7 @@ impl Controller {
     /// The gateway's key, read from the secret store; a failure is notified.
     async fn read_key(&mut self) -> Option<ApiKey> {
         let config = self.load()?;
-        self.open_store(&config);
+        self.open_store_or_notify(&config);
         let store = match (self.opener)(&self.home, &config) {
             Ok(store) => store,
             Err(err) => {

@@ -394,6 +394,154 @@ fn serve_answers_health_reports_status_and_exits_0_on_sigterm() {
     assert_eq!(status["running"], false);
 }
 
+/// `serve` with its log collected as it comes (for the notices).
+struct Logged {
+    served: Served,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Logged {
+    /// Starts `command` (a `serve`) and waits for its banner.
+    fn start(mut command: Command, port: u16) -> Logged {
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.contains(&format!("127.0.0.1:{port}")), "{first}");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let pipe = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut text = sink.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        Logged {
+            served: Served(child),
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits up to 15 seconds for `check` to hold of the log.
+    fn wait_log(&self, what: &str, check: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !check(&self.log()) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits up to 15 seconds for the exit; the code.
+    fn exit_code(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.served.0.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "serve did not exit: {}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Replaces `from` with `to` in config.toml, as an editor would.
+fn edit_config(home: &Path, from: &str, to: &str) {
+    let config = std::fs::read_to_string(home.join("config.toml")).unwrap();
+    assert!(config.contains(from), "{config}");
+    std::fs::write(home.join("config.toml"), config.replace(from, to)).unwrap();
+}
+
+/// A reload that cannot serve the new settings and cannot put the old ones
+/// back either (the secrets became unreadable) leaves nothing listening:
+/// `serve` says so and exits 1 instead of running on with no listener.
+#[cfg(unix)]
+#[test]
+fn serve_exits_1_when_a_reload_leaves_the_gateway_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::write(home.join("config.toml"), "[proxy]\nrequest_timeout_secs = 300\n").unwrap();
+    assert!(
+        run_with_stdin(home, &["accounts", "add", "openai", "--api-key-stdin"], "sk-upstream\n")
+            .status
+            .success()
+    );
+    let port = free_port();
+    let mut serve = switchyard(home);
+    serve.args(["serve", "--port", &port.to_string()]);
+    let mut served = Logged::start(serve, port);
+
+    std::fs::write(home.join("secrets.json"), "not json").unwrap();
+    edit_config(home, "request_timeout_secs = 300", "request_timeout_secs = 301");
+
+    let code = served.exit_code();
+    let log = served.log();
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains("not a valid secrets file"), "the cause is logged: {log}");
+    assert!(log.contains("Switchyard is stopped."), "{log}");
+    assert!(
+        log.contains("switchyard: the gateway is stopped (secret store failed)"),
+        "{log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(get(port, "/healthz").is_none(), "nothing listens");
+}
+
+/// `secret_store` edited while serving: the newly selected store is opened
+/// with the reload; when it is out of reach (no keychain here: the session
+/// bus is made unreachable) the notice says how to keep secrets in a file
+/// and the gateway serves on from the store it had.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_applies_a_secret_store_switch_and_keeps_serving_when_the_store_is_out_of_reach() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::write(home.join("config.toml"), "[proxy]\nsecret_store = \"file\"\n").unwrap();
+    let keychainless = |args: &[&str]| {
+        let mut command = switchyard(home);
+        command
+            .args(args)
+            .env_remove("SWITCHYARD_SECRET_STORE")
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/switchyard-test-bus")
+            .env("XDG_RUNTIME_DIR", home);
+        command
+    };
+    let mut add = keychainless(&["accounts", "add", "openai", "--api-key-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(b"sk-upstream\n").unwrap();
+    assert!(add.wait().unwrap().success());
+    let port = free_port();
+    let mut served = Logged::start(keychainless(&["serve", "--port", &port.to_string()]), port);
+
+    edit_config(home, "secret_store = \"file\"", "secret_store = \"keychain\"");
+    served.wait_log("the keychain notice", |log| {
+        log.contains("The keychain is not available")
+    });
+    let log = served.log();
+    assert!(log.contains("secret_store = \"file\""), "{log}");
+    assert!(!log.contains("sk-upstream"), "{log}");
+    let response = get(port, "/healthz").expect("serves on");
+    assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
+    assert!(served.served.0.try_wait().unwrap().is_none(), "{log}");
+
+    let pid = served.served.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert_eq!(served.exit_code(), Some(0), "{}", served.log());
+}
+
 /// `GET /healthz` carrying the CLI's challenge header; the raw response.
 fn get_challenged(port: u16, challenge: &[u8]) -> String {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();

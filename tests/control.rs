@@ -11,7 +11,8 @@ use std::time::Duration;
 use common::{Mock, MockReply, client};
 use serde_json::json;
 use switchyard::config::{self, AccountConfig, Config, ProviderKind};
-use switchyard::control::{self, ApiKey, Command, Controller, Phase, Remote, Sink, Snapshot, Update};
+use switchyard::control::{self, ApiKey, Command, Controller, Launch, Options, Phase, Remote, Sink, Snapshot, Update};
+use switchyard::gateway::{Overrides, StartError};
 use switchyard::home::Home;
 use switchyard::notify::{Notice, Notifier};
 use switchyard::secrets::{self, MemoryStore, SecretError, SecretStore};
@@ -134,6 +135,19 @@ impl Rig {
     }
 
     fn start_with(proxy: &str, upstreams: &[&str], opener: Option<control::StoreOpener>) -> Rig {
+        Rig::start_as(proxy, upstreams, opener, Options::default())
+    }
+
+    /// As `switchyard serve` drives it: nothing happens until asked.
+    fn serving(proxy: &str, upstreams: &[&str], overrides: Overrides) -> Rig {
+        let options = Options {
+            launch: Launch::OnRequest,
+            overrides,
+        };
+        Rig::start_as(proxy, upstreams, None, options)
+    }
+
+    fn start_as(proxy: &str, upstreams: &[&str], opener: Option<control::StoreOpener>, options: Options) -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::at(dir.path());
         let port = free_port();
@@ -157,12 +171,13 @@ impl Rig {
             let store = store.clone();
             Arc::new(move |_: &Home, _: &Config| -> Result<Arc<dyn SecretStore>, SecretError> { Ok(store.clone()) })
         });
-        let remote = Controller::spawn(
+        let remote = Controller::spawn_with(
             runtime.handle(),
             home.clone(),
             opener,
             Arc::new(notices),
             recorder.clone(),
+            options,
         );
         Rig {
             remote,
@@ -496,4 +511,47 @@ fn quit_stops_the_gateway_before_it_exits() {
     let port = rig.port;
     drop(rig);
     TcpListener::bind(("127.0.0.1", port)).expect("the port is free after Quit");
+}
+
+#[test]
+fn an_asked_start_hands_back_the_error_itself_and_notifies_nothing() {
+    let rig = Rig::serving("", &[], Overrides::default());
+    let outcome = rig._runtime.block_on(rig.remote.start());
+    assert!(matches!(outcome, Err(StartError::NoAccounts)), "{outcome:?}");
+    let failed = rig.recorder.wait_phase("Failed", |p| matches!(p, Phase::Failed(_)));
+    assert_eq!(failed.phase, Phase::Failed("no accounts".into()));
+    assert!(
+        rig.recorder.notices().is_empty(),
+        "whoever asked reports it: {:?}",
+        rig.recorder.notices()
+    );
+}
+
+#[test]
+fn serve_s_overrides_apply_and_it_starts_only_when_asked() {
+    let mocks = mock_runtime();
+    let mock = answering_mock(&mocks);
+    let port = free_port();
+    let overrides = Overrides {
+        port: Some(port),
+        ..Overrides::default()
+    };
+    let rig = Rig::serving("auto_start = true", &[&mock.url()], overrides);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!rig.healthy(rig.port), "auto_start is the tray's setting");
+    assert!(!rig.healthy(port));
+
+    let status = rig._runtime.block_on(rig.remote.start()).unwrap();
+    let address = format!("127.0.0.1:{port}").parse().unwrap();
+    assert_eq!(status.address, Some(address));
+    assert_eq!(status.accounts, 1);
+    let running = rig.wait_running();
+    assert_eq!(running.phase, Phase::Running { address, accounts: 1 });
+    assert_eq!(running.port, port);
+    assert!(rig.healthy(port));
+    assert!(!rig.healthy(rig.port), "--port wins over config.toml");
+
+    // A start asked of a running gateway hands back where it runs.
+    let again = rig._runtime.block_on(rig.remote.start()).unwrap();
+    assert_eq!(again.address, Some(address));
 }

@@ -1,93 +1,120 @@
 //! `switchyard serve`: the gateway in the foreground.
+//!
+//! One more driver of the tray's [`Controller`]: the log is its notifier,
+//! a channel its sink. It asks for the start, prints the banner (or the
+//! reason the start failed), and leaves the reloads on config.toml edits,
+//! the switch of secret store among them, to the controller.
 
 use std::io::Write;
+use std::sync::Arc;
 
-use super::{Failure, ServeArgs, open};
-use crate::config::{self, Config};
-use crate::gateway::{DEFAULT_GRACE, Gateway, Overrides, Reloaded};
+use tokio::sync::mpsc;
+
+use super::{Failure, ServeArgs};
+use crate::control::{self, Command, Controller, Launch, Options, Phase, Sink, Update};
+use crate::gateway::{DEFAULT_GRACE, Overrides, Status};
 use crate::home::Home;
-use crate::notify::{LogNotifier, Notice, Notifier};
-use crate::secrets;
-use crate::watch::ConfigWatcher;
+use crate::notify::LogNotifier;
 
 /// Runs until SIGINT or SIGTERM, then drains in-flight requests and exits 0.
-/// Edits of config.toml apply while it runs.
+/// Edits of config.toml apply while it runs; one that leaves the gateway
+/// stopped ends it with exit code 1.
 pub fn run(home: &Home, args: ServeArgs) -> Result<(), Failure> {
-    config::init(home)?;
-    let (config, store) = open(home)?;
-    let mut store_kind = secrets::selected_kind(&config)?;
-    let overrides = Overrides {
-        port: args.port,
-        allow_lan_access: args.lan.then_some(true),
-        auth_mode: args.auth_mode,
-        insecure_lan: args.insecure_lan,
+    let options = Options {
+        launch: Launch::OnRequest,
+        overrides: Overrides {
+            port: args.port,
+            allow_lan_access: args.lan.then_some(true),
+            auth_mode: args.auth_mode,
+            insecure_lan: args.insecure_lan,
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("switchyard")
         .build()?;
+    let (sink, mut updates) = Updates::channel();
     runtime.block_on(async move {
         let mut shutdown = Shutdown::install()?;
-        let mut gateway = Gateway::new(home.clone(), store, overrides);
-        let address = gateway.start().await?;
-        let status = gateway.status();
-        let base = status.base_url.clone().unwrap_or_else(|| format!("http://{address}"));
-        let mut banner = format!(
-            "Switchyard listening on {address} · {} account(s) · auth: {}\n  OpenAI SDKs:             {base}/v1\n  \
-             Anthropic / Gemini SDKs: {base}\n",
-            status.accounts, status.auth_mode
+        let remote = Controller::spawn_with(
+            &tokio::runtime::Handle::current(),
+            home.clone(),
+            control::platform_stores(),
+            Arc::new(LogNotifier),
+            Arc::new(sink),
+            options,
         );
-        if status.lan {
-            banner.push_str(&format!(
-                "  LAN access is on: other machines reach it at http://<this machine's address>:{}\n",
-                address.port()
-            ));
-        }
+        let status = remote.start().await?;
         // Whoever started us may have closed stdout; the gateway runs on regardless.
-        let _ = std::io::stdout().lock().write_all(banner.as_bytes());
-        let (changed_tx, mut changed) = tokio::sync::mpsc::unbounded_channel();
-        let _watcher = ConfigWatcher::start(home, move || {
-            let _ = changed_tx.send(());
-        })
-        .inspect_err(|err| tracing::warn!("{err}"))
-        .ok();
-        loop {
+        let _ = std::io::stdout().lock().write_all(banner(&status).as_bytes());
+        let outcome = loop {
             tokio::select! {
-                _ = shutdown.wait() => break,
-                Some(()) = changed.recv() => {
-                    // A switch of secret store applies with the reload.
-                    if let Ok(config) = Config::load(home)
-                        && let Ok(kind) = secrets::selected_kind(&config)
-                        && kind != store_kind
-                    {
-                        match secrets::open(home, &config) {
-                            Ok(store) => {
-                                gateway.set_secrets(store);
-                                store_kind = kind;
-                            }
-                            Err(err) => LogNotifier.notify(&Notice::secrets(&err)),
-                        }
-                    }
-                    match gateway.reload(DEFAULT_GRACE).await {
-                        Ok(Reloaded::Rerouted { accounts: 0 }) => LogNotifier.notify(&Notice::NoAccounts),
-                        Ok(_) => {}
-                        Err(err) => {
-                            LogNotifier.notify(&Notice::reload_failed(&err));
-                            if !gateway.is_running() {
-                                return Err(Failure::runtime(err));
-                            }
-                        }
-                    }
+                _ = shutdown.wait() => {
+                    eprintln!(
+                        "switchyard: stopping (in-flight requests get {}s to finish)",
+                        DEFAULT_GRACE.as_secs()
+                    );
+                    break Ok(());
                 }
+                update = updates.recv() => match update {
+                    // Only a reload that could not even put the previous
+                    // settings back fails a running gateway (the notice
+                    // with the whole reason is in the log already).
+                    Some(Update::State(snapshot)) => if let Phase::Failed(reason) = snapshot.phase {
+                        break Err(Failure::runtime(format!(
+                            "the gateway is stopped ({reason}) after config.toml changed; see the warning above"
+                        )));
+                    },
+                    Some(_) => {}
+                    None => break Err(Failure::runtime("the gateway's controller ended")),
+                },
+            }
+        };
+        // Quit drains in-flight requests (bounded by the grace period).
+        remote.send(Command::Quit);
+        while let Some(update) = updates.recv().await {
+            if update == Update::Exited {
+                break;
             }
         }
-        eprintln!(
-            "switchyard: stopping (in-flight requests get {}s to finish)",
-            DEFAULT_GRACE.as_secs()
-        );
-        gateway.stop(DEFAULT_GRACE).await;
-        Ok(())
+        outcome
     })
+}
+
+/// What `serve` prints once it listens.
+fn banner(status: &Status) -> String {
+    let Some(address) = status.address else {
+        return String::new();
+    };
+    let base = status.base_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    let mut banner = format!(
+        "Switchyard listening on {address} · {} account(s) · auth: {}\n  OpenAI SDKs:             {base}/v1\n  \
+         Anthropic / Gemini SDKs: {base}\n",
+        status.accounts, status.auth_mode
+    );
+    if status.lan {
+        banner.push_str(&format!(
+            "  LAN access is on: other machines reach it at http://<this machine's address>:{}\n",
+            address.port()
+        ));
+    }
+    banner
+}
+
+/// The controller's updates, handed to `serve`'s loop.
+struct Updates(mpsc::UnboundedSender<Update>);
+
+impl Updates {
+    fn channel() -> (Updates, mpsc::UnboundedReceiver<Update>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Updates(tx), rx)
+    }
+}
+
+impl Sink for Updates {
+    fn update(&self, update: Update) {
+        let _ = self.0.send(update);
+    }
 }
 
 /// SIGINT and SIGTERM, registered before the gateway starts so that a
