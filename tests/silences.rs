@@ -23,10 +23,10 @@ use common::conversation::{ANSWER, Ask, Canned, Finish};
 use common::rig::{Pair, each, pairs};
 use common::upstreams::{self, Wanted};
 use common::{Feed, Mock, fed};
-use http::{HeaderMap, Method};
+use http::HeaderMap;
 use http_body_util::BodyExt;
 use switchyard::config::AccountConfig;
-use switchyard::gateway::routes::RequestHead;
+use switchyard::gateway::reply;
 use switchyard::pool::{Member, Pool};
 use switchyard::relay::{ClientCall, Endpoint, Relay, RelaySettings};
 use switchyard::upstream::{self as provider, Upstream};
@@ -68,17 +68,15 @@ fn call(pair: &Pair, ask: &Ask) -> ClientCall {
         Client::Gemini { .. } => Endpoint::GeminiGenerate {
             model: ask.model.clone(),
             stream: ask.stream,
+            sse: query == "alt=sse",
         },
     };
     ClientCall {
         endpoint,
-        head: RequestHead {
-            method: Method::POST,
-            path: path.to_string(),
-            query: query.to_string(),
-            headers: HeaderMap::new(),
-            client: None,
-        },
+        path: path.to_string(),
+        query: query.to_string(),
+        headers: HeaderMap::new(),
+        client: None,
         body: Bytes::from(pair.client.body(ask).to_string()),
     }
 }
@@ -150,7 +148,10 @@ async fn a_silent_upstream_gets_the_client_keep_alives_it_ignores() {
             ..RelaySettings::default()
         };
         let (_mock, feed, rest, call, relay) = start_silent_stream(&pair, settings).await;
-        let response = timeout(PATIENCE, relay.handle(call)).await.expect("the stream starts");
+        let response = timeout(PATIENCE, relay.handle(call))
+            .await
+            .map(reply::answer)
+            .expect("the stream starts");
         assert_eq!(response.status(), 200);
         let mut body = response.into_body();
         let mut received = Vec::new();
@@ -193,7 +194,10 @@ async fn an_upstream_silent_past_the_idle_timeout_is_declared_stalled() {
             ..RelaySettings::default()
         };
         let (_mock, _feed, _rest, call, relay) = start_silent_stream(&pair, settings).await;
-        let response = timeout(PATIENCE, relay.handle(call)).await.expect("the stream starts");
+        let response = timeout(PATIENCE, relay.handle(call))
+            .await
+            .map(reply::answer)
+            .expect("the stream starts");
         let body = timeout(PATIENCE, response.into_body().collect())
             .await
             .expect("a stalled upstream must not hold the client forever")

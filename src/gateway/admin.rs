@@ -16,7 +16,8 @@ use serde_json::json;
 use warp::Filter;
 use warp::reply::{Reply, Response};
 
-use super::routes::{RequestHead, authorize, checked_key, error_response, head, json_value, percent_decode};
+use super::reply::{error_response, json_value};
+use super::routes::{RequestHead, authorize, checked_key, head, percent_decode};
 use super::state::Shared;
 use crate::config;
 use crate::monitor::{LogFilter, UsageBy, now_ms};

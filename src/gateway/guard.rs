@@ -45,7 +45,7 @@ use warp::reply::Response;
 
 use super::auth::KeyCheck;
 use super::guidance;
-use super::routes::error_response;
+use super::reply::error_response;
 use super::state::Shared;
 use crate::config::ProxyConfig;
 use crate::protocol::{ApiError, ErrorKind};

@@ -13,6 +13,7 @@ pub mod guidance;
 pub mod identity;
 mod memory;
 pub mod reload;
+pub mod reply;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -21,6 +21,7 @@ use warp::reply::Response;
 
 use super::auth::{Denied, KeyCheck, denial_message};
 use super::guidance;
+use super::reply::{self, error_response, json_response, json_value};
 use super::server::ClientAddr;
 use super::state::Shared;
 use super::throttle::Admission;
@@ -54,10 +55,15 @@ impl RequestHead {
 
     /// The value of query parameter `name`.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        url::form_urlencoded::parse(self.query.as_bytes())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
+        query_param(&self.query, name)
     }
+}
+
+/// The value of parameter `name` in the raw query string `query`.
+fn query_param(query: &str, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 pub(super) fn head() -> impl Filter<Extract = (RequestHead,), Error = std::convert::Infallible> + Clone {
@@ -196,8 +202,10 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
     let gemini = warp::path!("v1beta" / "models" / String)
         .or(warp::path!("v1" / "models" / String))
         .unify()
-        .and_then(|segment: String| async move {
-            gemini_endpoint(&percent_decode(&segment)).ok_or_else(warp::reject::not_found)
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and_then(|segment: String, query: String| async move {
+            let sse = query_param(&query, "alt").as_deref() == Some("sse");
+            gemini_endpoint(&percent_decode(&segment), sse).ok_or_else(warp::reject::not_found)
         });
 
     let api = chat
@@ -274,16 +282,25 @@ fn gemini_model(shared: &Shared, head: &RequestHead, name: &str) -> Response {
     }
 }
 
-/// `models/{model}:{method}` → the Gemini endpoint it names.
-fn gemini_endpoint(segment: &str) -> Option<Endpoint> {
+/// `models/{model}:{method}` → the Gemini endpoint it names; `sse` when
+/// the query asks for server-sent events (`alt=sse`).
+fn gemini_endpoint(segment: &str, sse: bool) -> Option<Endpoint> {
     let (model, method) = segment.rsplit_once(':')?;
     if model.is_empty() {
         return None;
     }
     let model = model.to_string();
     match method {
-        "generateContent" => Some(Endpoint::GeminiGenerate { model, stream: false }),
-        "streamGenerateContent" => Some(Endpoint::GeminiGenerate { model, stream: true }),
+        "generateContent" => Some(Endpoint::GeminiGenerate {
+            model,
+            stream: false,
+            sse,
+        }),
+        "streamGenerateContent" => Some(Endpoint::GeminiGenerate {
+            model,
+            stream: true,
+            sse,
+        }),
         "countTokens" => Some(Endpoint::GeminiCountTokens { model }),
         _ => None,
     }
@@ -316,7 +333,15 @@ async fn api_call(endpoint: Endpoint, shared: Arc<Shared>, head: RequestHead, bo
         ));
         return error_response(protocol, &error);
     }
-    shared.relay.handle(ClientCall { endpoint, head, body }).await
+    let call = ClientCall {
+        endpoint,
+        path: head.path,
+        query: head.query,
+        headers: head.headers,
+        client: head.client,
+        body,
+    };
+    reply::answer(shared.relay.handle(call).await)
 }
 
 /// serde_json's recursion limit: no decoder reads deeper values.
@@ -542,26 +567,6 @@ fn allowed_methods(path: &str) -> Option<&'static str> {
     }
 }
 
-/// A JSON response from serialized bytes.
-pub fn json_response(status: StatusCode, body: Bytes) -> Response {
-    let mut response = Response::new(body.into());
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-pub(super) fn json_value(status: StatusCode, value: serde_json::Value) -> Response {
-    json_response(status, Bytes::from(value.to_string()))
-}
-
-/// An error in `protocol`'s shape.
-pub fn error_response(protocol: Protocol, error: &ApiError) -> Response {
-    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(status, protocol.error_bytes(error))
-}
-
 pub(super) fn percent_decode(segment: &str) -> String {
     percent_encoding::percent_decode_str(segment)
         .decode_utf8_lossy()
@@ -575,26 +580,36 @@ mod tests {
     #[test]
     fn gemini_segments_name_model_and_method() {
         assert_eq!(
-            gemini_endpoint("gemini-2.5-flash:generateContent"),
+            gemini_endpoint("gemini-2.5-flash:generateContent", false),
             Some(Endpoint::GeminiGenerate {
                 model: "gemini-2.5-flash".into(),
-                stream: false
+                stream: false,
+                sse: false
             })
         );
         assert_eq!(
-            gemini_endpoint("gemini-2.5-pro:streamGenerateContent"),
+            gemini_endpoint("gemini-2.5-pro:streamGenerateContent", false),
             Some(Endpoint::GeminiGenerate {
                 model: "gemini-2.5-pro".into(),
-                stream: true
+                stream: true,
+                sse: false
             })
         );
         assert_eq!(
-            gemini_endpoint("g:countTokens"),
+            gemini_endpoint("gemini-2.5-pro:streamGenerateContent", true),
+            Some(Endpoint::GeminiGenerate {
+                model: "gemini-2.5-pro".into(),
+                stream: true,
+                sse: true
+            })
+        );
+        assert_eq!(
+            gemini_endpoint("g:countTokens", false),
             Some(Endpoint::GeminiCountTokens { model: "g".into() })
         );
-        assert_eq!(gemini_endpoint("gemini-2.5-flash"), None);
-        assert_eq!(gemini_endpoint(":generateContent"), None);
-        assert_eq!(gemini_endpoint("g:embedContent"), None);
+        assert_eq!(gemini_endpoint("gemini-2.5-flash", false), None);
+        assert_eq!(gemini_endpoint(":generateContent", false), None);
+        assert_eq!(gemini_endpoint("g:embedContent", false), None);
     }
 
     #[test]

@@ -5,20 +5,18 @@
 //! non-empty request.
 
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
-use warp::reply::Response;
 
-use super::{ClientCall, Endpoint, Refusal, Relay, forwarded_headers};
-use crate::gateway::routes::json_response;
+use super::{Answer, ClientCall, Endpoint, Refusal, Relay, forwarded_headers};
 use crate::protocol::{ApiError, ChatRequest, Protocol, signature};
 use crate::upstream::{Mode, Outgoing};
 
 impl Relay {
     /// Serves a counting endpoint.
-    pub(super) async fn count(&self, call: ClientCall) -> Result<Response, Refusal> {
+    pub(super) async fn count(&self, call: ClientCall) -> Result<Answer, Refusal> {
         let protocol = call.endpoint.protocol();
         let mut request = match &call.endpoint {
             Endpoint::GeminiCountTokens { model } => {
@@ -34,7 +32,7 @@ impl Relay {
         request.stream = false;
         let upstream_model = self.routing.load().resolve(&request.model);
         let counted = match self
-            .upstream_count(&request, &upstream_model, protocol, &call.head.headers)
+            .upstream_count(&request, &upstream_model, protocol, &call.headers)
             .await
         {
             Some(count) => count,
@@ -55,7 +53,7 @@ impl Relay {
             Protocol::Gemini => json!({"totalTokens": counted}),
             _ => json!({"input_tokens": counted}),
         };
-        Ok(json_response(StatusCode::OK, Bytes::from(body.to_string())))
+        Ok(Answer::ok(Bytes::from(body.to_string())))
     }
 
     /// The count from the account that would serve the model, if its

@@ -7,7 +7,12 @@
 //! encodes the answer in the client's protocol, streamed event by event.
 //! Failures before the first byte reaches the client rotate to another
 //! account; after it, they become an error event in the stream.
+//!
+//! The relay knows no HTTP framework: a call comes in as plain data
+//! ([`ClientCall`]) and leaves as plain data ([`Answer`]), which the
+//! gateway turns into a response.
 
+mod answer;
 mod count;
 mod models;
 mod responses;
@@ -15,20 +20,20 @@ mod signatures;
 mod stream;
 mod trace;
 
+pub use answer::Answer;
 use trace::Trace;
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::HeaderMap;
 use indexmap::IndexMap;
 use serde_json::value::RawValue;
-use warp::reply::Response;
 
-use crate::gateway::routes::{RequestHead, error_response, json_response};
 use crate::monitor::Monitor;
 use crate::pool::{Lease, Pool, Unavailable, Verdict};
 use crate::protocol::model::{Part, ToolCall};
@@ -55,6 +60,9 @@ pub enum Endpoint {
         model: String,
         /// `streamGenerateContent`.
         stream: bool,
+        /// `alt=sse`: the stream comes as server-sent events, not as one
+        /// JSON array.
+        sse: bool,
     },
     /// `POST .../models/{model}:countTokens`.
     GeminiCountTokens {
@@ -72,15 +80,32 @@ impl Endpoint {
             Endpoint::GeminiGenerate { .. } | Endpoint::GeminiCountTokens { .. } => Protocol::Gemini,
         }
     }
+
+    /// Whether the client reads a stream as server-sent events; a Gemini
+    /// client that leaves out `alt=sse` reads one JSON array instead,
+    /// whatever the upstream speaks.
+    pub fn sse(&self) -> bool {
+        match self {
+            Endpoint::GeminiGenerate { sse, .. } => *sse,
+            Endpoint::GeminiCountTokens { .. } => false,
+            _ => true,
+        }
+    }
 }
 
 /// A client's API call as the HTTP layer hands it over.
 #[derive(Debug)]
 pub struct ClientCall {
-    /// Which endpoint.
+    /// Which endpoint, with the flags its path and query set.
     pub endpoint: Endpoint,
-    /// Method, path, query, headers.
-    pub head: RequestHead,
+    /// The path, percent-encoded as received.
+    pub path: String,
+    /// The raw query string ("" when none).
+    pub query: String,
+    /// The request headers.
+    pub headers: HeaderMap,
+    /// The client's address, when known.
+    pub client: Option<SocketAddr>,
     /// The complete body.
     pub body: Bytes,
 }
@@ -199,31 +224,25 @@ impl Relay {
         self.monitor.as_ref()
     }
 
-    /// Serves one call; every outcome is a response in the client's protocol.
-    pub async fn handle(&self, call: ClientCall) -> Response {
+    /// Serves one call; every outcome is an answer in the client's protocol.
+    pub async fn handle(&self, call: ClientCall) -> Answer {
         let protocol = call.endpoint.protocol();
-        let mut trace = Trace::start(self.monitor.clone(), &call.endpoint, &call.head.path);
+        let mut trace = Trace::start(self.monitor.clone(), &call.endpoint, &call.path);
         match self.serve(call, &mut trace).await {
-            Ok(response) => {
+            Ok(answer) => {
                 // A streamed answer took the trace into its pump.
-                trace.finish(response.status().as_u16(), None);
-                response
+                trace.finish(answer.status().as_u16(), None);
+                answer
             }
             Err(Refusal { error, retry_after }) => {
-                let mut response = error_response(protocol, &error);
-                if let Some(wait) = retry_after {
-                    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                    response
-                        .headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-                }
+                let answer = Answer::error(protocol, &error).with_retry_after(retry_after);
                 trace.finish(error.status, Some(error.message));
-                response
+                answer
             }
         }
     }
 
-    async fn serve(&self, call: ClientCall, trace: &mut Trace) -> Result<Response, Refusal> {
+    async fn serve(&self, call: ClientCall, trace: &mut Trace) -> Result<Answer, Refusal> {
         let protocol = call.endpoint.protocol();
         let mut responses = None;
         let mut request = match &call.endpoint {
@@ -247,7 +266,7 @@ impl Relay {
                 responses = Some(Arc::new(options));
                 request
             }
-            Endpoint::GeminiGenerate { model, stream } => {
+            Endpoint::GeminiGenerate { model, stream, .. } => {
                 let mut request = protocol.decode_request(&call.body)?;
                 request.model = model.clone();
                 request.stream = *stream;
@@ -262,7 +281,7 @@ impl Relay {
         let upstream_model = routing.resolve(&request.model);
         self.signatures.restore(&mut request);
         if request.session_key.is_none() {
-            request.session_key = header_value(&call.head.headers, SESSION_HEADERS);
+            request.session_key = header_value(&call.headers, SESSION_HEADERS);
         }
         let meta = ResponseMeta {
             id: new_id(),
@@ -278,7 +297,8 @@ impl Relay {
             upstream_model,
             request,
             meta,
-            head: call.head,
+            sse: call.endpoint.sse(),
+            headers: call.headers,
             raw_body: call.body,
             responses,
         };
@@ -287,9 +307,9 @@ impl Relay {
     }
 
     /// Tries accounts until one answers, or the attempts run out.
-    async fn dispatch(&self, call: Prepared, trace: &mut Trace) -> Result<Response, Refusal> {
+    async fn dispatch(&self, call: Prepared, trace: &mut Trace) -> Result<Answer, Refusal> {
         let started = tokio::time::Instant::now();
-        let preferred = header_value(&call.head.headers, &[PREFERRED_ACCOUNT_HEADER]);
+        let preferred = header_value(&call.headers, &[PREFERRED_ACCOUNT_HEADER]);
         let mut tried = Vec::new();
         let mut last_failure: Option<(Failure, String)> = None;
         loop {
@@ -325,7 +345,7 @@ impl Relay {
                 Ok(response) => self.complete(&call, &lease, response, trace).await,
             };
             let (failure, verdict) = match attempt {
-                Ok(response) => return Ok(response),
+                Ok(answer) => return Ok(answer),
                 Err(failed) => failed,
             };
             trace.upstream_ended();
@@ -347,7 +367,7 @@ impl Relay {
         lease: &Lease,
         response: reqwest::Response,
         trace: &mut Trace,
-    ) -> Result<Response, (Failure, Verdict)> {
+    ) -> Result<Answer, (Failure, Verdict)> {
         // Every failure of this attempt passes here: what it quotes of the
         // upstream's answer is redacted before the pool, the log or the
         // client sees it.
@@ -425,7 +445,7 @@ impl Relay {
         };
         call.pool.succeeded(lease, &call.upstream_model);
         trace.response_body(&out);
-        Ok(json_response(StatusCode::OK, out))
+        Ok(Answer::ok(out))
     }
 
     fn unavailable(&self, call: &Prepared, unavailable: Unavailable, last: Option<(Failure, String)>) -> Refusal {
@@ -487,7 +507,10 @@ struct Prepared {
     upstream_model: String,
     request: ChatRequest,
     meta: ResponseMeta,
-    head: RequestHead,
+    /// Whether the client reads its stream as server-sent events.
+    sse: bool,
+    /// The client's request headers.
+    headers: HeaderMap,
     raw_body: Bytes,
     /// Set when the client speaks the Responses API (errors in OpenAI's
     /// shape, answers as Response objects).
@@ -522,11 +545,10 @@ impl Prepared {
         }
     }
 
-    /// Whether the client reads its stream as server-sent events; a Gemini
-    /// client that leaves out `alt=sse` reads one JSON array instead,
-    /// whatever the upstream speaks.
+    /// Whether the client reads its stream as server-sent events (see
+    /// [`Endpoint::sse`]).
     fn client_sse(&self) -> bool {
-        self.protocol != Protocol::Gemini || self.head.query_param("alt").as_deref() == Some("sse")
+        self.sse
     }
 
     /// Whether a relayed OpenAI stream is asked for usage the client did not
@@ -556,7 +578,7 @@ impl Prepared {
                 let model = (self.request.model != self.upstream_model).then_some(self.upstream_model.as_str());
                 with_fields(&self.raw_body, model, self.hides_usage())
             };
-            (body, forwarded_headers(&self.head.headers))
+            (body, forwarded_headers(&self.headers))
         } else {
             let mut request = self.request.clone();
             request.stream = mode != Mode::Complete;

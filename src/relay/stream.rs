@@ -12,14 +12,13 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use http::{HeaderValue, StatusCode, header};
+use http::{StatusCode, header};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
-use warp::reply::{Reply, Response};
 
 use super::responses::PendingKeep;
 use super::trace::Trace;
-use super::{Prepared, Relay};
+use super::{Answer, Prepared, Relay};
 use crate::monitor::Redactor;
 use crate::pool::{Lease, Pool, Verdict};
 use crate::protocol::signature;
@@ -45,7 +44,7 @@ impl Relay {
         lease: Lease,
         response: reqwest::Response,
         trace: &mut Trace,
-    ) -> Result<Response, (Failure, Verdict)> {
+    ) -> Result<Answer, (Failure, Verdict)> {
         let provider = lease.member().provider.clone();
         let wire = provider.protocol();
         // The client's framing, which a translated stream does not share
@@ -118,7 +117,11 @@ impl Relay {
             tokio::spawn(pump.replay(response, wire, meta, self.upstream.timeout()));
         }
         match early_rx.await {
-            Ok(Ok(())) => Ok(stream_response(sse, rx)),
+            Ok(Ok(())) => Ok(Answer::Stream {
+                status: StatusCode::OK,
+                content_type: if sse { "text/event-stream" } else { "application/json" },
+                chunks: rx,
+            }),
             Ok(Err((failure, verdict, returned))) => {
                 *trace = returned;
                 Err((failure, verdict))
@@ -129,19 +132,6 @@ impl Relay {
             )),
         }
     }
-}
-
-fn stream_response(sse: bool, rx: mpsc::Receiver<Bytes>) -> Response {
-    let body = tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<Bytes, std::convert::Infallible>);
-    let mut response = warp::reply::stream(body).into_response();
-    *response.status_mut() = StatusCode::OK;
-    let content_type = if sse { "text/event-stream" } else { "application/json" };
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    // Tell reverse proxies in front of the gateway not to buffer the stream.
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    response
 }
 
 /// One stream's pump.

@@ -67,7 +67,7 @@ pub fn run(home: Home) -> Result<(), TrayError> {
     );
     let test_hook = hook::enabled();
     if test_hook {
-        hook::spawn(proxy);
+        hook::spawn(move |id| proxy.send_event(UserEvent::Menu(id)).is_ok());
     }
     let autostart = Autostart::for_current_exe()
         .inspect_err(|err| tracing::warn!("{err}"))

@@ -7,10 +7,6 @@
 
 use std::io::{BufRead, Write};
 
-use tao::event_loop::EventLoopProxy;
-
-use super::app::UserEvent;
-
 /// The environment variable that turns the hook on.
 pub const ENV: &str = "SWITCHYARD_TRAY_TEST";
 
@@ -19,8 +15,10 @@ pub fn enabled() -> bool {
     std::env::var_os(ENV).is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-/// Reads commands from standard input until it closes.
-pub fn spawn(proxy: EventLoopProxy<UserEvent>) {
+/// Reads commands from standard input until it closes, handing each action
+/// id to `click` (the same path as a menu click); stops early once `click`
+/// returns `false` (the event loop is gone).
+pub fn spawn(click: impl Fn(String) -> bool + Send + 'static) {
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
             let Ok(line) = line else { break };
@@ -28,7 +26,7 @@ pub fn spawn(proxy: EventLoopProxy<UserEvent>) {
             if id.is_empty() {
                 continue;
             }
-            if proxy.send_event(UserEvent::Menu(id.to_string())).is_err() {
+            if !click(id.to_string()) {
                 break;
             }
         }
