@@ -562,32 +562,12 @@ pub fn google_retry_delay(body: &[u8]) -> Option<Duration> {
 }
 
 /// Parses a Go/protobuf duration such as `30s`, `1.5s`, `500ms`, `4h2m1s`.
+/// humantime reads the same units (and more); a number past its range is
+/// no hint at all.
 fn parse_go_duration(text: &str) -> Option<Duration> {
-    let mut total = 0f64;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let number: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 0.001,
-            "us" | "µs" => 0.000_001,
-            "ns" => 0.000_000_001,
-            _ => return None,
-        };
-        total += number * factor;
-        rest = &rest[unit_len..];
-    }
-    (total.is_finite() && total >= 0.0).then(|| Duration::from_secs_f64(total.min(86_400.0)))
+    humantime::parse_duration(text)
+        .ok()
+        .map(|wait| wait.min(Duration::from_secs(86_400)))
 }
 
 /// Joins a base URL and a path with exactly one slash.
@@ -608,6 +588,24 @@ mod tests {
         assert_eq!(parse_go_duration("abc"), None);
         assert_eq!(parse_go_duration(""), None);
         assert_eq!(parse_go_duration("5x"), None);
+        // What Google sends: protobuf's seconds with a fraction, Go's
+        // Duration.String() with every unit down to nanoseconds.
+        assert_eq!(parse_go_duration("0.5s"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_go_duration("1m2s"), Some(Duration::from_secs(62)));
+        assert_eq!(parse_go_duration("1h0m2.5s"), Some(Duration::from_secs_f64(3602.5)));
+        assert_eq!(parse_go_duration("2m0.000000001s"), Some(Duration::new(120, 1)));
+        assert_eq!(parse_go_duration("1.5ms"), Some(Duration::from_micros(1500)));
+        assert_eq!(parse_go_duration("250us"), Some(Duration::from_micros(250)));
+        assert_eq!(parse_go_duration("250\u{b5}s"), Some(Duration::from_micros(250)));
+        assert_eq!(parse_go_duration("10ns"), Some(Duration::from_nanos(10)));
+        assert_eq!(parse_go_duration("0s"), Some(Duration::ZERO));
+        assert_eq!(parse_go_duration(" 30s "), Some(Duration::from_secs(30)));
+        // A day at most.
+        assert_eq!(parse_go_duration("100h"), Some(Duration::from_secs(86_400)));
+        // Not durations.
+        for bad in ["5", "-1s", "+1s", "1..5s", "s", "1e3s", "  "] {
+            assert_eq!(parse_go_duration(bad), None, "{bad}");
+        }
     }
 
     #[test]
