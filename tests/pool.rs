@@ -336,7 +336,7 @@ async fn an_error_before_the_first_byte_rotates_even_in_a_stream() {
 
 #[tokio::test]
 async fn load_spreads_evenly_over_healthy_accounts() {
-    let mocks = vec![
+    let mocks = [
         Mock::start(|_| openai_answer("1")).await,
         Mock::start(|_| openai_answer("2")).await,
         Mock::start(|_| openai_answer("3")).await,
@@ -399,7 +399,7 @@ async fn a_fallback_tier_serves_only_while_the_main_tier_cools() {
 
 #[tokio::test]
 async fn a_session_stays_on_one_account() {
-    let mocks = vec![
+    let mocks = [
         Mock::start(|_| openai_answer("a")).await,
         Mock::start(|_| openai_answer("b")).await,
     ];
