@@ -122,6 +122,18 @@ impl Default for ResponsesConfig {
     }
 }
 
+/// The port the gateway listens on unless `[proxy] port` (or `serve --port`)
+/// names another.
+pub const DEFAULT_PORT: u16 = 8045;
+
+/// `http://127.0.0.1:PORT`: how a program on this machine reaches a
+/// Switchyard listener on `port`. It is the gateway's base URL for local
+/// clients (the loopback address, even when the gateway listens on all
+/// interfaces) and the origin of the sign-in redirect.
+pub fn local_base_url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
 /// `[proxy]`: how the local endpoint listens and authenticates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -176,7 +188,7 @@ pub struct ProxyConfig {
 impl Default for ProxyConfig {
     fn default() -> Self {
         ProxyConfig {
-            port: 8045,
+            port: DEFAULT_PORT,
             allow_lan_access: false,
             auth_mode: AuthMode::Auto,
             auto_start: false,

@@ -78,6 +78,49 @@ async fn a_rate_limited_account_rests_while_the_other_serves() {
     assert!((29..=30).contains(&a.cooldowns[0].remaining_secs), "{a:?}");
 }
 
+/// `Retry-After` as an HTTP date: the account cools until that date, and a
+/// date already past lets it be tried again at once.
+#[tokio::test]
+async fn retry_after_as_an_http_date_is_honoured() {
+    let until = std::time::SystemTime::now() + Duration::from_secs(40);
+    let limited = Mock::start(move |_| rate_limit(&httpdate::fmt_http_date(until))).await;
+    let healthy = Mock::start(|_| openai_answer("from b")).await;
+    let gw = TestGateway::start(
+        vec![
+            TestAccount::new(ProviderKind::Openai, limited.url()).label("a"),
+            TestAccount::new(ProviderKind::Openai, healthy.url()).label("b"),
+        ],
+        "",
+    )
+    .await;
+    for _ in 0..4 {
+        let (status, body, _) = ask(&gw).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(answer(&body), "from b");
+    }
+    assert_eq!(limited.count(), 1, "not called again before the date");
+    let accounts = gw.gateway.accounts().unwrap();
+    let a = accounts.iter().find(|s| s.label == "a").unwrap();
+    assert_eq!(a.state, "cooling");
+    // The date has whole seconds: 39 s and a fraction to 40 s remain.
+    assert!((38..=40).contains(&a.cooldowns[0].remaining_secs), "{a:?}");
+
+    // A date in the past: retry now. The only account is asked again at
+    // once instead of the gateway answering that every account cools.
+    let past = Mock::start(|_| rate_limit("Wed, 21 Oct 2015 07:28:00 GMT")).await;
+    let gw = TestGateway::start(vec![TestAccount::new(ProviderKind::Openai, past.url()).label("p")], "").await;
+    let (status, body, _) = ask(&gw).await;
+    assert_eq!(status, 429, "{body}");
+    let p = &gw.gateway.accounts().unwrap()[0];
+    assert_eq!(p.state, "ready", "{p:?}");
+    assert!(p.cooldowns.is_empty(), "{p:?}");
+    past.set(|_| openai_answer("again"));
+    let (status, body, _) = ask(&gw).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(answer(&body), "again");
+    assert_eq!(past.count(), 2);
+}
+
 #[tokio::test]
 async fn google_retry_delay_is_honoured_and_all_cooling_answers_at_once() {
     let gemini_429 = || {
@@ -293,7 +336,7 @@ async fn an_error_before_the_first_byte_rotates_even_in_a_stream() {
 
 #[tokio::test]
 async fn load_spreads_evenly_over_healthy_accounts() {
-    let mocks = vec![
+    let mocks = [
         Mock::start(|_| openai_answer("1")).await,
         Mock::start(|_| openai_answer("2")).await,
         Mock::start(|_| openai_answer("3")).await,
@@ -356,7 +399,7 @@ async fn a_fallback_tier_serves_only_while_the_main_tier_cools() {
 
 #[tokio::test]
 async fn a_session_stays_on_one_account() {
-    let mocks = vec![
+    let mocks = [
         Mock::start(|_| openai_answer("a")).await,
         Mock::start(|_| openai_answer("b")).await,
     ];

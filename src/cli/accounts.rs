@@ -7,7 +7,7 @@ use super::client::{self, Running};
 use super::{AccountsCommand, AddArgs, Failure, LoginArgs, open};
 use crate::config::{self, AccountConfig, ProviderKind};
 use crate::home::Home;
-use crate::pool::AccountStatus;
+use crate::pool::{AccountState, AccountStatus};
 use crate::secrets;
 
 /// Runs an `accounts` subcommand.
@@ -259,7 +259,11 @@ fn offline_status(account: &AccountConfig) -> AccountStatus {
         id: account.id.clone(),
         label: account.label.clone(),
         provider: account.provider.to_string(),
-        state: if account.enabled { "ready" } else { "disabled" }.to_string(),
+        state: if account.enabled {
+            AccountState::Ready
+        } else {
+            AccountState::Disabled
+        },
         reason: (!account.enabled).then(|| "disabled in config.toml".to_string()),
         cooldowns: Vec::new(),
         in_flight: 0,
@@ -271,8 +275,8 @@ fn offline_status(account: &AccountConfig) -> AccountStatus {
 /// `ready`, `cooling until 14:03:07 UTC for gemini-2.5-pro (rate limited)`,
 /// `disabled: reason`.
 fn describe_state(status: &AccountStatus) -> String {
-    match status.state.as_str() {
-        "cooling" => {
+    match status.state {
+        AccountState::Cooling => {
             let parts: Vec<String> = status
                 .cooldowns
                 .iter()
@@ -292,8 +296,8 @@ fn describe_state(status: &AccountStatus) -> String {
                 .collect();
             parts.join("; ")
         }
-        "disabled" => format!("disabled: {}", status.reason.clone().unwrap_or_default()),
-        other => other.to_string(),
+        AccountState::Disabled => format!("disabled: {}", status.reason.clone().unwrap_or_default()),
+        AccountState::Ready => status.state.to_string(),
     }
 }
 

@@ -49,7 +49,7 @@ impl Running {
             .build()
             .map_err(|err| Failure::runtime(format!("cannot start the HTTP client: {err}")))?;
         let running = Running {
-            base_url: format!("http://127.0.0.1:{port}"),
+            base_url: crate::config::local_base_url(port),
             runtime,
             http,
         };

@@ -230,7 +230,7 @@ impl Gateway {
             auth: auth::Auth::new(mode, key),
             boundary: guard::Boundary::new(proxy, lan),
             identity: identity.clone(),
-            origin: format!("http://127.0.0.1:{}", local.port()),
+            origin: crate::config::local_base_url(local.port()),
             body_limit: usize::try_from(proxy.max_body_mib * 1024 * 1024).unwrap_or(usize::MAX),
             body_pause: Duration::from_secs(proxy.client_timeout_secs),
             body_deadline: timeout,

@@ -39,7 +39,10 @@ pub enum BindCause {
     )]
     InUse(u16),
     /// The OS refused (privileged port, sandbox).
-    #[error("permission denied. Ports below 1024 need privileges: choose a port above 1024 (`--port 8045`)")]
+    #[error(
+        "permission denied. Ports below 1024 need privileges: choose a port above 1024 (`--port {}`)",
+        crate::config::DEFAULT_PORT
+    )]
     PermissionDenied,
     /// The address is not on this machine.
     #[error("the address is not available on this machine ({0})")]

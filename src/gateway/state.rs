@@ -46,7 +46,7 @@ impl Shared {
         super::Status {
             running: true,
             address: Some(self.address),
-            base_url: Some(format!("http://127.0.0.1:{}", self.address.port())),
+            base_url: Some(crate::config::local_base_url(self.address.port())),
             accounts: self.relay.pool().active_count(),
             auth_mode: self.auth.mode(),
             lan: self.lan,

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -17,7 +17,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use super::record::RequestRecord;
-use crate::pool::AccountStatus;
+use crate::pool::{AccountState, AccountStatus};
 
 /// Distinct model label values kept; later ones are counted as `other`.
 const MAX_MODELS: usize = 200;
@@ -46,7 +46,14 @@ struct TokenLabels {
 struct AccountLabels {
     account: String,
     provider: String,
-    state: String,
+    state: AccountState,
+}
+
+/// The `state` label: the name the JSON carries (`ready`, `cooling`, `disabled`).
+impl EncodeLabelValue for AccountState {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -262,7 +269,7 @@ impl Metrics {
                 .get_or_create(&AccountLabels {
                     account: name.clone(),
                     provider: account.provider.clone(),
-                    state: account.state.clone(),
+                    state: account.state,
                 })
                 .set(1);
             self.in_flight

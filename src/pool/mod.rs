@@ -162,7 +162,7 @@ pub struct AccountStatus {
     /// Provider name.
     pub provider: String,
     /// `ready`, `cooling` or `disabled`.
-    pub state: String,
+    pub state: AccountState,
     /// Why it is cooling or disabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -174,6 +174,58 @@ pub struct AccountStatus {
     pub requests: u64,
     /// Failed requests since the gateway started.
     pub errors: u64,
+}
+
+/// Where an account stands. Serialized as the lowercase names `accounts list
+/// --json`, `/api/accounts` and the dashboard show: `ready`, `cooling`,
+/// `disabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    /// In rotation for every model.
+    Ready,
+    /// Resting until a cooldown ends (a rate limit or a failure), for one
+    /// model or all of them; see [`AccountStatus::cooldowns`].
+    Cooling,
+    /// Out of rotation until re-enabled: off in config.toml, turned off by
+    /// the user, or its credentials were rejected.
+    Disabled,
+}
+
+impl AccountState {
+    /// The name as it is serialized: `ready`, `cooling`, `disabled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountState::Ready => "ready",
+            AccountState::Cooling => "cooling",
+            AccountState::Disabled => "disabled",
+        }
+    }
+}
+
+impl std::fmt::Display for AccountState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the serialized name, as the JSON carries it (`"cooling"`).
+impl PartialEq<&str> for AccountState {
+    fn eq(&self, name: &&str) -> bool {
+        self.as_str() == *name
+    }
+}
+
+/// A state from its serialized name, for unit tests that build statuses by
+/// hand (`control.rs`'s); an unknown name is a mistake in the test.
+#[cfg(test)]
+impl From<&str> for AccountState {
+    fn from(name: &str) -> Self {
+        [AccountState::Ready, AccountState::Cooling, AccountState::Disabled]
+            .into_iter()
+            .find(|state| state.as_str() == name)
+            .unwrap_or_else(|| panic!("no account state is named {name:?}"))
+    }
 }
 
 /// One cooldown in an [`AccountStatus`].
@@ -489,20 +541,20 @@ impl Pool {
                     })
                     .collect();
                 cooldowns.sort_by(|a, b| a.model.cmp(&b.model));
-                let (state, reason): (&str, _) = if !member.config.enabled {
-                    ("disabled", Some("disabled in config.toml".to_string()))
+                let (state, reason) = if !member.config.enabled {
+                    (AccountState::Disabled, Some("disabled in config.toml".to_string()))
                 } else if let Some(reason) = &health.disabled {
-                    ("disabled", Some(reason.clone()))
+                    (AccountState::Disabled, Some(reason.clone()))
                 } else if let Some(first) = cooldowns.first() {
-                    ("cooling", Some(first.reason.clone()))
+                    (AccountState::Cooling, Some(first.reason.clone()))
                 } else {
-                    ("ready", None)
+                    (AccountState::Ready, None)
                 };
                 AccountStatus {
                     id: member.config.id.clone(),
                     label: member.config.label.clone(),
                     provider: member.config.provider.to_string(),
-                    state: state.to_string(),
+                    state,
                     reason,
                     cooldowns,
                     in_flight: member.in_flight(),
@@ -518,6 +570,21 @@ impl Pool {
 mod tests {
     use super::*;
     use crate::config::ProviderKind;
+
+    #[test]
+    fn account_states_keep_their_json_names() {
+        use AccountState::*;
+        for (state, name) in [(Ready, "ready"), (Cooling, "cooling"), (Disabled, "disabled")] {
+            assert_eq!(serde_json::to_value(state).unwrap(), serde_json::json!(name));
+            assert_eq!(
+                serde_json::from_value::<AccountState>(serde_json::json!(name)).unwrap(),
+                state
+            );
+            assert_eq!(state.to_string(), name);
+            assert_eq!(state, name);
+        }
+        assert!(serde_json::from_value::<AccountState>(serde_json::json!("Ready")).is_err());
+    }
 
     fn account(id: &str, priority: i32, models: &[&str]) -> Member {
         let config = AccountConfig {
@@ -591,14 +658,14 @@ mod tests {
             account("d", 0, &[]),
         ]);
         new.inherit(&old);
-        let states: Vec<(String, String, u64)> =
+        let states: Vec<(String, AccountState, u64)> =
             new.status().into_iter().map(|s| (s.id, s.state, s.requests)).collect();
         assert_eq!(
             states,
             vec![
-                ("a".to_string(), "cooling".to_string(), 1),
-                ("b".to_string(), "ready".to_string(), 0),
-                ("d".to_string(), "ready".to_string(), 0),
+                ("a".to_string(), AccountState::Cooling, 1),
+                ("b".to_string(), AccountState::Ready, 0),
+                ("d".to_string(), AccountState::Ready, 0),
             ]
         );
     }
@@ -653,7 +720,7 @@ mod tests {
             }
         );
         let status = pool.status();
-        assert!(status.iter().all(|s| s.state == "cooling"), "{status:?}");
+        assert!(status.iter().all(|s| s.state == AccountState::Cooling), "{status:?}");
         assert_eq!(status[1].cooldowns[0].model, "m");
         assert_eq!(status[1].cooldowns[0].remaining_secs, 20);
     }
@@ -672,7 +739,7 @@ mod tests {
         tokio::time::advance(Duration::from_secs(3600)).await;
         assert!((0..5).all(|_| pick(&pool, "m") == "b"));
         let status = &pool.status()[0];
-        assert_eq!(status.state, "disabled");
+        assert_eq!(status.state, AccountState::Disabled);
         assert!(
             status.reason.as_deref().unwrap().contains("API key not valid"),
             "{status:?}"
@@ -698,7 +765,7 @@ mod tests {
         drop(lease);
         assert_eq!(
             pool.status()[0].state,
-            "ready",
+            AccountState::Ready,
             "a 403 about the request disables nothing"
         );
         assert!((0..4).any(|_| pick(&pool, "m") == "a"));
@@ -709,7 +776,7 @@ mod tests {
         };
         assert_eq!(pool.failed(&lease, "m", &rejected), Verdict::Rotate);
         drop(lease);
-        assert_eq!(pool.status()[0].state, "disabled");
+        assert_eq!(pool.status()[0].state, AccountState::Disabled);
     }
 
     #[tokio::test(start_paused = true)]

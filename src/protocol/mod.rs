@@ -6,6 +6,7 @@
 //! the codec at run time.
 
 pub mod anthropic;
+pub mod data_url;
 pub mod error;
 pub mod gemini;
 pub mod model;

@@ -76,7 +76,7 @@ pub fn run(home: Home) -> Result<(), TrayError> {
         state: TrayState {
             gateway: Snapshot {
                 phase: Phase::Stopped,
-                port: 8045,
+                port: crate::config::DEFAULT_PORT,
                 lan: false,
                 keychain_unavailable: false,
             },

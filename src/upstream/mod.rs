@@ -14,7 +14,7 @@ mod openai;
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::HeaderMap;
@@ -536,12 +536,26 @@ fn transport_error(err: &reqwest::Error) -> String {
     }
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is rare from APIs and is
-/// treated as absent).
+/// Longest wait taken from an upstream's hint as it stands (the pool caps
+/// it again, see `pool::health::HINT_MAX`).
+const HINT_CAP: Duration = Duration::from_secs(86_400);
+
+/// `Retry-After` in either form: seconds, or an HTTP date.
 fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
-    let secs: f64 = value.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
+    retry_after(value, SystemTime::now())
+}
+
+/// A `Retry-After` value at `now`: seconds (`30`, `1.5`), or an HTTP date
+/// (`Wed, 21 Oct 2026 07:28:00 GMT`, and the two obsolete forms RFC 9110
+/// still asks recipients to read), of which a past one means "now".
+fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(HINT_CAP.as_secs_f64())));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO).min(HINT_CAP))
 }
 
 /// Google's retry hints in an error body: `RetryInfo.retryDelay` ("30s",
@@ -562,32 +576,10 @@ pub fn google_retry_delay(body: &[u8]) -> Option<Duration> {
 }
 
 /// Parses a Go/protobuf duration such as `30s`, `1.5s`, `500ms`, `4h2m1s`.
+/// humantime reads the same units (and more); a number past its range is
+/// no hint at all.
 fn parse_go_duration(text: &str) -> Option<Duration> {
-    let mut total = 0f64;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let number: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 0.001,
-            "us" | "µs" => 0.000_001,
-            "ns" => 0.000_000_001,
-            _ => return None,
-        };
-        total += number * factor;
-        rest = &rest[unit_len..];
-    }
-    (total.is_finite() && total >= 0.0).then(|| Duration::from_secs_f64(total.min(86_400.0)))
+    humantime::parse_duration(text).ok().map(|wait| wait.min(HINT_CAP))
 }
 
 /// Joins a base URL and a path with exactly one slash.
@@ -608,6 +600,24 @@ mod tests {
         assert_eq!(parse_go_duration("abc"), None);
         assert_eq!(parse_go_duration(""), None);
         assert_eq!(parse_go_duration("5x"), None);
+        // What Google sends: protobuf's seconds with a fraction, Go's
+        // Duration.String() with every unit down to nanoseconds.
+        assert_eq!(parse_go_duration("0.5s"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_go_duration("1m2s"), Some(Duration::from_secs(62)));
+        assert_eq!(parse_go_duration("1h0m2.5s"), Some(Duration::from_secs_f64(3602.5)));
+        assert_eq!(parse_go_duration("2m0.000000001s"), Some(Duration::new(120, 1)));
+        assert_eq!(parse_go_duration("1.5ms"), Some(Duration::from_micros(1500)));
+        assert_eq!(parse_go_duration("250us"), Some(Duration::from_micros(250)));
+        assert_eq!(parse_go_duration("250\u{b5}s"), Some(Duration::from_micros(250)));
+        assert_eq!(parse_go_duration("10ns"), Some(Duration::from_nanos(10)));
+        assert_eq!(parse_go_duration("0s"), Some(Duration::ZERO));
+        assert_eq!(parse_go_duration(" 30s "), Some(Duration::from_secs(30)));
+        // A day at most.
+        assert_eq!(parse_go_duration("100h"), Some(Duration::from_secs(86_400)));
+        // Not durations.
+        for bad in ["5", "-1s", "+1s", "1..5s", "s", "1e3s", "  "] {
+            assert_eq!(parse_go_duration(bad), None, "{bad}");
+        }
     }
 
     #[test]
@@ -628,8 +638,39 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("retry-after", "30".parse().unwrap());
         assert_eq!(retry_after_header(&headers), Some(Duration::from_secs(30)));
+        // A date long past: retry now.
         headers.insert("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        assert_eq!(retry_after_header(&headers), Some(Duration::ZERO));
+        headers.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after_header(&headers), None);
+    }
+
+    #[test]
+    fn retry_after_dates() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2026 07:28:00 GMT").unwrap();
+        let wait = |value: &str| retry_after(value, now);
+        assert_eq!(wait("Wed, 21 Oct 2026 07:28:42 GMT"), Some(Duration::from_secs(42)));
+        // The obsolete forms RFC 9110 still asks recipients to read.
+        assert_eq!(wait("Wednesday, 21-Oct-26 07:29:00 GMT"), Some(Duration::from_secs(60)));
+        assert_eq!(wait("Wed Oct 21 07:28:05 2026"), Some(Duration::from_secs(5)));
+        // Now or past: retry now.
+        assert_eq!(wait("Wed, 21 Oct 2026 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(wait("Tue, 20 Oct 2026 07:28:00 GMT"), Some(Duration::ZERO));
+        // Far ahead: a day at most.
+        assert_eq!(wait("Fri, 21 Oct 2033 07:28:00 GMT"), Some(Duration::from_secs(86_400)));
+        // Seconds still read as before; anything else is no hint.
+        assert_eq!(wait(" 1.5 "), Some(Duration::from_millis(1500)));
+        assert_eq!(wait("1e9"), Some(Duration::from_secs(86_400)));
+        for bad in [
+            "-1",
+            "NaN",
+            "",
+            "Wed, 32 Oct 2026 07:28:00 GMT",
+            "21 Oct 2026",
+            "tomorrow",
+        ] {
+            assert_eq!(wait(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -344,7 +344,7 @@ impl Login {
         let port = listener.local_addr().map_err(LoginError::Listen)?.port();
         Ok(Login {
             listener,
-            redirect_uri: format!("http://127.0.0.1:{port}/oauth2callback"),
+            redirect_uri: format!("{}/oauth2callback", crate::config::local_base_url(port)),
             state,
             pkce,
             client,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Unexpected, Visitor};
 use serde_json::{Map, Value, json};
 
+use crate::protocol::data_url::DataUrl;
 use crate::protocol::model::{Image, Part, Reasoning, ToolCall, ToolResult};
 
 // ---------------------------------------------------------------------------
@@ -354,9 +355,14 @@ pub(super) fn text_block(text: &str) -> Value {
 pub(super) fn media_block(image: &Image) -> Value {
     match image {
         Image::Base64 { media_type, data } => base64_block(media_type, data),
-        Image::Url(url) => match data_url(url) {
-            Some((media_type, data)) => base64_block(media_type, data),
-            None => json!({"type": "image", "source": {"type": "url", "url": url}}),
+        // A `data:` URL Anthropic cannot fetch: its data travels inline.
+        Image::Url(url) => match DataUrl::parse(url) {
+            Ok(DataUrl {
+                media_type,
+                base64: true,
+                data,
+            }) => base64_block(media_type, data),
+            _ => json!({"type": "image", "source": {"type": "url", "url": url}}),
         },
     }
 }
@@ -368,14 +374,6 @@ fn base64_block(media_type: &str, data: &str) -> Value {
         "image"
     };
     json!({"type": kind, "source": {"type": "base64", "media_type": media_type, "data": data}})
-}
-
-/// Splits a `data:<type>;base64,<data>` URL, which Anthropic cannot fetch.
-fn data_url(url: &str) -> Option<(&str, &str)> {
-    let rest = url.strip_prefix("data:")?;
-    let (header, data) = rest.split_once(',')?;
-    let media_type = header.strip_suffix(";base64")?;
-    Some((media_type, data))
 }
 
 /// Tool-call arguments as the object Anthropic requires: text that is not a
@@ -395,12 +393,14 @@ mod tests {
     #[test]
     fn data_urls_become_base64_sources_and_other_urls_stay_links() {
         assert_eq!(
-            data_url("data:image/webp;base64,UklGRg=="),
-            Some(("image/webp", "UklGRg=="))
+            media_block(&Image::Url("data:image/webp;base64,UklGRg==".into())),
+            json!({"type": "image", "source": {"type": "base64", "media_type": "image/webp", "data": "UklGRg=="}})
+        );
+        assert_eq!(
+            media_block(&Image::Url("https://example.com/a.png".into())),
+            json!({"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}})
         );
         // Not base64: Anthropic cannot take it inline, so it stays a link.
-        assert_eq!(data_url("data:text/plain,hello"), None);
-        assert_eq!(data_url("https://example.com/a.png"), None);
         assert_eq!(
             media_block(&Image::Url("data:text/plain,hello".into())),
             json!({"type": "image", "source": {"type": "url", "url": "data:text/plain,hello"}})

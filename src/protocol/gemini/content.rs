@@ -20,6 +20,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::protocol::data_url::DataUrl;
 use crate::protocol::model::{Image, Part, Reasoning, ToolCall, ToolResult};
 
 /// The signature Gemini documents for function calls it did not produce
@@ -436,11 +437,17 @@ fn encode_image(image: &Image) -> WirePart {
             ..WirePart::default()
         },
         Image::Url(url) => {
-            if let Some((media_type, data)) = parse_data_url(url) {
+            // Gemini cannot fetch `data:` URLs, so their data travels inline.
+            if let Ok(DataUrl {
+                media_type,
+                base64: true,
+                data,
+            }) = DataUrl::parse(url)
+            {
                 return WirePart {
                     inline_data: Some(Blob {
-                        mime_type: media_type,
-                        data,
+                        mime_type: media_type.to_owned(),
+                        data: data.to_owned(),
                     }),
                     ..WirePart::default()
                 };
@@ -454,20 +461,6 @@ fn encode_image(image: &Image) -> WirePart {
             }
         }
     }
-}
-
-/// `data:image/png;base64,AAAA` → (`image/png`, `AAAA`); Gemini cannot fetch
-/// `data:` URIs, so they travel inline.
-fn parse_data_url(url: &str) -> Option<(String, String)> {
-    let rest = url.strip_prefix("data:")?;
-    let (header, data) = rest.split_once(',')?;
-    let media_type = header.strip_suffix(";base64")?;
-    let media_type = if media_type.is_empty() {
-        "application/octet-stream"
-    } else {
-        media_type
-    };
-    Some((media_type.to_string(), data.to_string()))
 }
 
 /// The MIME type of a URL from its extension (`fileData` needs one);

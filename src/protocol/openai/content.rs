@@ -9,6 +9,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::{Value, json};
 
 use crate::protocol::ApiError;
+use crate::protocol::data_url::{self, DataUrl, DataUrlError};
 use crate::protocol::model::{Image, Part, ToolCall};
 
 /// Message `content`: a plain string or an array of typed parts.
@@ -200,40 +201,21 @@ pub(super) fn decode_parts(content: WireContent, path: &str) -> Result<Vec<Part>
 
 /// `data:` URLs become inline data; anything else is a link for the upstream.
 fn decode_image_url(url: &str, path: &str) -> Result<Image, ApiError> {
-    let Some(rest) = url.strip_prefix("data:") else {
-        return Ok(Image::Url(url.to_owned()));
-    };
-    let Some((header, data)) = rest.split_once(',') else {
-        return Err(invalid(path, "a data URL needs a `,` before its data"));
-    };
-    let Some(media_type) = header.strip_suffix(";base64") else {
-        return Err(invalid(
-            path,
-            "image data URLs must be base64 (`data:image/png;base64,...`)",
-        ));
-    };
-    Ok(Image::Base64 {
-        media_type: if media_type.is_empty() {
-            "application/octet-stream".to_owned()
-        } else {
-            media_type.to_owned()
-        },
-        data: data.to_owned(),
-    })
+    data_url::image_from_url(url).map_err(|err| invalid(path, err))
 }
 
 /// A `file` part with inline data (Chat Completions takes PDFs this way);
 /// parts that only reference an uploaded `file_id` cannot travel.
 fn decode_file(file: WireFile) -> Option<Image> {
     let data = file.file_data?;
-    if data.starts_with("data:") {
-        return decode_image_url(&data, "file.file_data").ok();
+    match DataUrl::parse(&data) {
+        // Bare base64: Chat Completions accepts no other document than a PDF.
+        Err(DataUrlError::NotDataUrl) => Some(Image::Base64 {
+            media_type: "application/pdf".to_owned(),
+            data,
+        }),
+        parsed => parsed.and_then(DataUrl::into_image).ok(),
     }
-    // Bare base64: Chat Completions accepts no other document than a PDF.
-    Some(Image::Base64 {
-        media_type: "application/pdf".to_owned(),
-        data,
-    })
 }
 
 /// A single text as a plain string (what every compatible server accepts),
@@ -254,7 +236,7 @@ fn encode_part(part: &Part) -> Option<Value> {
         Part::Text(text) => Some(json!({"type": "text", "text": text})),
         Part::Image(Image::Url(url)) => Some(json!({"type": "image_url", "image_url": {"url": url}})),
         Part::Image(Image::Base64 { media_type, data }) => {
-            let url = format!("data:{media_type};base64,{data}");
+            let url = data_url::base64_url(media_type, data);
             if media_type.starts_with("image/") {
                 Some(json!({"type": "image_url", "image_url": {"url": url}}))
             } else if media_type == "application/pdf" {

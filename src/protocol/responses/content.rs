@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::protocol::ApiError;
+use crate::protocol::data_url::{self, DataUrl, DataUrlError};
 use crate::protocol::model::{Image, Part, Reasoning};
 
 /// Marks an `encrypted_content` that holds redacted reasoning rather than a
@@ -106,45 +107,25 @@ pub(super) fn decode_content(content: Value, path: &str) -> Result<Vec<Part>, Ap
 
 /// `data:` URLs become inline data; anything else is a link for the upstream.
 fn decode_image_url(url: &str, path: &str) -> Result<Image, ApiError> {
-    let Some(rest) = url.strip_prefix("data:") else {
-        return Ok(Image::Url(url.to_owned()));
-    };
-    match split_data_url(rest) {
-        Some((media_type, data)) => Ok(Image::Base64 { media_type, data }),
-        None => Err(invalid(
-            path,
-            "image data URLs must be base64 (`data:image/png;base64,...`)",
-        )),
-    }
-}
-
-/// `image/png;base64,AAAA` (a data URL without its `data:`) as (type, data).
-fn split_data_url(rest: &str) -> Option<(String, String)> {
-    let (header, data) = rest.split_once(',')?;
-    let media_type = header.strip_suffix(";base64")?;
-    let media_type = if media_type.is_empty() {
-        "application/octet-stream"
-    } else {
-        media_type
-    };
-    Some((media_type.to_owned(), data.to_owned()))
+    data_url::image_from_url(url).map_err(|err| invalid(path, err))
 }
 
 /// Inline file data, as the anthropic codec does for documents: PDFs (and
 /// images sent as files) travel as inline media, other documents cannot.
 fn decode_file(file: FilePart) -> Option<Image> {
     let data = file.file_data?;
-    let (media_type, data) = match data.strip_prefix("data:") {
-        Some(rest) => split_data_url(rest)?,
+    let (media_type, data) = match DataUrl::parse(&data) {
+        Ok(url) if url.base64 => (url.media_type.to_owned(), url.data.to_owned()),
         // Bare base64: the API documents PDFs as the one such file type.
-        None if file
-            .filename
-            .as_deref()
-            .is_none_or(|name| name.to_ascii_lowercase().ends_with(".pdf")) =>
+        Err(DataUrlError::NotDataUrl)
+            if file
+                .filename
+                .as_deref()
+                .is_none_or(|name| name.to_ascii_lowercase().ends_with(".pdf")) =>
         {
             ("application/pdf".to_owned(), data)
         }
-        None => return None,
+        _ => return None,
     };
     (media_type == "application/pdf" || media_type.starts_with("image/")).then_some(Image::Base64 { media_type, data })
 }
@@ -157,7 +138,7 @@ pub(super) fn encode_input_part(part: &Part, assistant: bool) -> Option<Value> {
         Part::Text(text) => Some(json!({"type": "input_text", "text": text})),
         Part::Image(Image::Url(url)) => Some(json!({"type": "input_image", "image_url": url, "detail": "auto"})),
         Part::Image(Image::Base64 { media_type, data }) => {
-            let url = format!("data:{media_type};base64,{data}");
+            let url = data_url::base64_url(media_type, data);
             if media_type.starts_with("image/") {
                 Some(json!({"type": "input_image", "image_url": url, "detail": "auto"}))
             } else if media_type == "application/pdf" {
