@@ -649,7 +649,7 @@ const ANTHROPIC_SIGNATURE: &str = "RXFNb2NrVGhpbmtpbmdTaWduYXR1cmU=";
 /// assistant turn that called a tool opens with its thinking.
 fn check_thinking(messages: &[Value], thinking_on: bool) -> Result<(), String> {
     let kind = |block: &Value| block.get("type").and_then(Value::as_str).unwrap_or("").to_string();
-    let assistant_turns = messages
+    let mut assistant_turns = messages
         .iter()
         .enumerate()
         .filter(|(_, m)| m.get("role").and_then(Value::as_str) == Some("assistant"));
@@ -668,7 +668,7 @@ fn check_thinking(messages: &[Value], thinking_on: bool) -> Result<(), String> {
             }
         }
     }
-    let Some((index, last)) = assistant_turns.last() else {
+    let Some((index, last)) = assistant_turns.next_back() else {
         return Ok(());
     };
     let blocks = last

@@ -160,7 +160,7 @@ async fn worker(id: usize, options: Arc<Options>, counts: Arc<Counts>, until: In
         n += 1;
         let kind = kinds[(n as usize) % kinds.len()];
         // Every eighth pass through the mix, the streams are dropped early.
-        let drop_early = kind.stream && (n / kinds.len() as u64) % 8 == 0;
+        let drop_early = kind.stream && (n / kinds.len() as u64).is_multiple_of(8);
         let outcome = async {
             let mut response = request(&http, &options.base, kind, n).send().await.ok()?;
             if !response.status().is_success() {

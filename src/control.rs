@@ -24,7 +24,7 @@ use crate::config::{self, AuthMode, Config, SecretStoreKind};
 use crate::gateway::{BindCause, DEFAULT_GRACE, Gateway, Overrides, Reloaded, StartError, Status};
 use crate::home::Home;
 use crate::notify::{Notice, Notifier};
-use crate::pool::AccountStatus;
+use crate::pool::{AccountState, AccountStatus};
 use crate::secrets::{self, SecretError, SecretStore};
 use crate::watch::ConfigWatcher;
 
@@ -91,7 +91,7 @@ impl Snapshot {
     /// `http://127.0.0.1:PORT`: the root Anthropic and Gemini SDKs take
     /// (OpenAI SDKs add `/v1`).
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        crate::config::local_base_url(self.port)
     }
 }
 
@@ -237,7 +237,7 @@ impl Controller {
             overrides: options.overrides,
             snapshot: Snapshot {
                 phase: Phase::Stopped,
-                port: 8045,
+                port: crate::config::DEFAULT_PORT,
                 lan: false,
                 keychain_unavailable: false,
             },
@@ -599,8 +599,8 @@ impl Controller {
 /// the first is ready again. `None` while one is ready, or when there is no
 /// usable account at all (that is another notice).
 pub fn all_cooling(accounts: &[AccountStatus]) -> Option<u64> {
-    let usable: Vec<&AccountStatus> = accounts.iter().filter(|a| a.state != "disabled").collect();
-    if usable.is_empty() || usable.iter().any(|a| a.state != "cooling") {
+    let usable: Vec<&AccountStatus> = accounts.iter().filter(|a| a.state != AccountState::Disabled).collect();
+    if usable.is_empty() || usable.iter().any(|a| a.state != AccountState::Cooling) {
         return None;
     }
     usable
@@ -635,12 +635,12 @@ mod tests {
     use crate::gateway::BindError;
     use crate::pool::CooldownStatus;
 
-    fn account(state: &str, remaining: &[u64]) -> AccountStatus {
+    fn account(state: AccountState, remaining: &[u64]) -> AccountStatus {
         AccountStatus {
             id: "acc".into(),
             label: String::new(),
             provider: "gemini".into(),
-            state: state.into(),
+            state,
             reason: None,
             cooldowns: remaining
                 .iter()
@@ -660,18 +660,27 @@ mod tests {
     #[test]
     fn all_cooling_means_every_usable_account() {
         assert_eq!(all_cooling(&[]), None);
-        assert_eq!(all_cooling(&[account("ready", &[])]), None);
-        assert_eq!(all_cooling(&[account("cooling", &[30]), account("ready", &[])]), None);
+        assert_eq!(all_cooling(&[account(AccountState::Ready, &[])]), None);
         assert_eq!(
-            all_cooling(&[account("cooling", &[30, 50]), account("cooling", &[12])]),
+            all_cooling(&[account(AccountState::Cooling, &[30]), account(AccountState::Ready, &[])]),
+            None
+        );
+        assert_eq!(
+            all_cooling(&[
+                account(AccountState::Cooling, &[30, 50]),
+                account(AccountState::Cooling, &[12])
+            ]),
             Some(12)
         );
         assert_eq!(
-            all_cooling(&[account("cooling", &[7]), account("disabled", &[])]),
+            all_cooling(&[
+                account(AccountState::Cooling, &[7]),
+                account(AccountState::Disabled, &[])
+            ]),
             Some(7),
             "a disabled account does not count as available"
         );
-        assert_eq!(all_cooling(&[account("disabled", &[])]), None);
+        assert_eq!(all_cooling(&[account(AccountState::Disabled, &[])]), None);
     }
 
     #[test]

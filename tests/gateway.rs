@@ -52,8 +52,11 @@ async fn healthz_answers_exactly_and_root_describes_the_gateway() {
     assert_eq!(response.status(), 200);
 }
 
-/// The five ways to present a key, as (header name, header value, query).
-fn key_forms(key: &str) -> Vec<(Option<(&'static str, String)>, Option<String>)> {
+/// A way to present a key: an optional (header name, header value) and an optional query.
+type KeyForm = (Option<(&'static str, String)>, Option<String>);
+
+/// The five ways to present a key.
+fn key_forms(key: &str) -> Vec<KeyForm> {
     vec![
         (Some(("authorization", format!("Bearer {key}"))), None),
         (Some(("authorization", key.to_string())), None),

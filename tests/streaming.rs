@@ -307,7 +307,7 @@ async fn text_and_a_tool_call_in_one_chunk() {
                     let mut usage = openai_chunk(model, json!({}), None, true);
                     usage["choices"] = json!([]);
                     usage["usage"] = openai_usage(&USAGE);
-                    vec![
+                    [
                         openai_chunk(model, json!({"role": "assistant", "content": ""}), None, true),
                         openai_chunk(model, delta, None, true),
                         openai_chunk(model, json!({}), Some(openai_reason(&Finish::ToolCalls)), true),

@@ -216,18 +216,6 @@ impl PartialEq<&str> for AccountState {
     }
 }
 
-/// A state from its serialized name, for unit tests that build statuses by
-/// hand (`control.rs`'s); an unknown name is a mistake in the test.
-#[cfg(test)]
-impl From<&str> for AccountState {
-    fn from(name: &str) -> Self {
-        [AccountState::Ready, AccountState::Cooling, AccountState::Disabled]
-            .into_iter()
-            .find(|state| state.as_str() == name)
-            .unwrap_or_else(|| panic!("no account state is named {name:?}"))
-    }
-}
-
 /// One cooldown in an [`AccountStatus`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CooldownStatus {

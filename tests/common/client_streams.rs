@@ -107,13 +107,16 @@ pub(super) fn openai_stream(body: &str, context: &str) -> (Answer, Option<Client
     (answer, error)
 }
 
+/// The open block of an Anthropic stream: index, type, the tool call's
+/// id and name, and its argument text so far.
+type OpenBlock = (u64, String, Option<(String, String)>, String);
+
 /// An Anthropic event stream: `message_start`, blocks opened, filled and
 /// closed in index order, one `message_delta`, `message_stop` — or an
 /// `error` event that ends it.
 pub(super) fn anthropic_stream(body: &str, context: &str) -> (Answer, Option<ClientError>) {
     let mut answer = Answer::default();
-    // The open block: index, type, the tool call's id/name and argument text.
-    let mut open: Option<(u64, String, Option<(String, String)>, String)> = None;
+    let mut open: Option<OpenBlock> = None;
     let mut next_index = 0;
     let mut start_usage = Value::Null;
     let mut delta_usage = Value::Null;
