@@ -359,6 +359,24 @@ fn lan_access_with_auth_off_is_refused_and_config_untouched() {
 }
 
 #[test]
+fn lan_access_with_a_short_key_is_refused_and_config_untouched() {
+    let mocks = mock_runtime();
+    let mock = answering_mock(&mocks);
+    let rig = Rig::start("auto_start = true\napi_key = \"sk-short-key-1\"", &[&mock.url()]);
+    rig.wait_running();
+    rig.remote.send(Command::SetLan(true));
+    let notice = rig.recorder.wait_notice(
+        "short LAN key refused",
+        |n| matches!(n, Notice::StartFailed(text) if text.contains("switchyard key rotate")),
+    );
+    assert!(notice.body().contains("at least 24 characters"), "{}", notice.body());
+    assert!(!notice.body().contains("sk-short-key-1"), "the key is never repeated");
+    assert!(!rig.config().proxy.allow_lan_access, "config.toml is left as it was");
+    let last = rig.wait_running();
+    assert!(!last.lan);
+}
+
+#[test]
 fn edits_of_config_toml_apply_live_and_a_bad_one_is_reported() {
     let mocks = mock_runtime();
     let mock = answering_mock(&mocks);
