@@ -9,7 +9,7 @@
 //! fetches it). Only a `data:` URL is turned into inline data for Gemini and
 //! Anthropic, which cannot fetch it.
 
-mod common;
+use crate::common;
 
 use common::client;
 use common::rig::{Rig, each, model_of};

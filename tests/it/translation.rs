@@ -4,7 +4,7 @@
 //! a neutral form) and what the client got (read as strictly as its SDK
 //! would), including usage and the finish reason.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

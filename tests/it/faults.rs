@@ -9,7 +9,7 @@
 //! wait for an upstream's headers and a stream's silence; faults that time
 //! out therefore end after about a second.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

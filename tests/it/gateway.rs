@@ -1,7 +1,7 @@
 //! The gateway's HTTP surface (SPEC §4): health, root, auth, guidance for
 //! lost clients, limits, CORS, and the start/stop lifecycle.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -11,7 +11,7 @@
 //! upstream HTTP client talking to a mock on loopback all take part; only
 //! warp's routing in front is left out (the gateway tests cover it).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

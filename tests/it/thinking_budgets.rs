@@ -10,7 +10,7 @@
 //! budget becomes an effort for OpenAI by range (≤1024 low, ≤8192 medium,
 //! above high); budget 0 / effort none turns thinking off.
 
-mod common;
+use crate::common;
 
 use common::client;
 use common::rig::{Rig, each, model_of};

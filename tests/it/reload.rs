@@ -3,7 +3,7 @@
 //! configuration. In-process through `Gateway::reload`, then end to end
 //! through `switchyard serve`, whose watcher applies edits by itself.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

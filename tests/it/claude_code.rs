@@ -11,7 +11,7 @@
 //! `AGENTS_CAPTURE=tests/fixtures/agents bash tests/agents/run.sh`. Its key
 //! is a placeholder.
 
-mod common;
+use crate::common;
 
 use common::conversation::{ANSWER, Canned, Finish};
 use common::rig::{Rig, each, model_of};
@@ -22,7 +22,7 @@ use switchyard::config::ProviderKind;
 
 /// The captured request: path (with its query), headers and body.
 fn captured() -> Value {
-    let text = include_str!("fixtures/agents/claude_code_messages.json");
+    let text = include_str!("../fixtures/agents/claude_code_messages.json");
     serde_json::from_str(text).expect("the fixture is JSON")
 }
 

@@ -2,7 +2,7 @@
 //! streamed: text, a tool round trip with `function_call_output`, a
 //! `previous_response_id` chain, and Codex's request shape.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -349,7 +349,7 @@ async fn codex_shaped_requests_reach_every_upstream_without_a_400() {
 #[tokio::test]
 async fn a_captured_codex_request_reaches_every_upstream() {
     let fixture: Value =
-        serde_json::from_str(include_str!("fixtures/agents/codex_responses.json")).expect("the fixture is JSON");
+        serde_json::from_str(include_str!("../fixtures/agents/codex_responses.json")).expect("the fixture is JSON");
     assert_eq!(fixture["path"], "/v1/responses");
     let rig = Rig::start().await;
     each(

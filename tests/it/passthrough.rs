@@ -3,7 +3,7 @@
 //! and the upstream's answer (complete or streamed) comes back unchanged.
 //! The upstream side uses the provider captures under `tests/fixtures/`.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use common::MockReply;
@@ -50,12 +50,12 @@ const ROUTES: [(Client, &str, &str); 3] = [
 /// The provider's captured answer, complete and streamed.
 fn capture(provider: ProviderKind, stream: bool) -> &'static str {
     match (provider, stream) {
-        (ProviderKind::Openai, false) => include_str!("fixtures/openai/response_text.json"),
-        (ProviderKind::Openai, true) => include_str!("fixtures/openai/stream_text.sse"),
-        (ProviderKind::Anthropic, false) => include_str!("fixtures/anthropic/response_text.json"),
-        (ProviderKind::Anthropic, true) => include_str!("fixtures/anthropic/stream_text.sse"),
-        (_, false) => include_str!("fixtures/gemini/response_text.json"),
-        (_, true) => include_str!("fixtures/gemini/stream_text.sse"),
+        (ProviderKind::Openai, false) => include_str!("../fixtures/openai/response_text.json"),
+        (ProviderKind::Openai, true) => include_str!("../fixtures/openai/stream_text.sse"),
+        (ProviderKind::Anthropic, false) => include_str!("../fixtures/anthropic/response_text.json"),
+        (ProviderKind::Anthropic, true) => include_str!("../fixtures/anthropic/stream_text.sse"),
+        (_, false) => include_str!("../fixtures/gemini/response_text.json"),
+        (_, true) => include_str!("../fixtures/gemini/stream_text.sse"),
     }
 }
 

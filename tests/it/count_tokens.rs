@@ -1,7 +1,7 @@
 //! Token counting: by the serving account's free counting endpoint, else
 //! estimated locally; never a generate call, never zero.
 
-mod common;
+use crate::common;
 
 use common::{Mock, MockReply, Recorded, TestAccount, TestGateway, client};
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! Code Assist envelope, project discovery, `invalid_grant`, and the
 //! sign-in flow with PKCE and a loopback redirect.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

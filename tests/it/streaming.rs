@@ -3,7 +3,7 @@
 //! upstream stream can go wrong (reset, error event, no finish reason, an
 //! error before the first byte) ends in something the client's SDK reads.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

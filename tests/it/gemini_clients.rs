@@ -4,7 +4,7 @@
 //! version v1, gets Gemini's model shapes on the `/v1/models` paths it
 //! shares with OpenAI.
 
-mod common;
+use crate::common;
 
 use common::{Mock, MockReply, TestAccount, TestGateway, client};
 use serde_json::{Value, json};

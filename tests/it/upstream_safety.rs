@@ -6,7 +6,7 @@
 //! rotation for something the client asked (only credential failures
 //! disable).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

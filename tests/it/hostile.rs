@@ -5,7 +5,7 @@
 //! route's protocol (or, for what is merely big, an answer); nothing panics
 //! and the gateway keeps serving.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

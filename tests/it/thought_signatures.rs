@@ -10,7 +10,7 @@
 //! Responses API with `include: ["reasoning.encrypted_content"]` (both ride
 //! in reasoning items' `encrypted_content`). Each complete and streamed.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

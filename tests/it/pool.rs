@@ -3,7 +3,7 @@
 //! cool, no retry after the first byte, spreading, tiers, proxies, and
 //! `accounts list` showing it all.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -8,7 +8,7 @@
 //! These tests talk HTTP only, so they hold whatever the routes look like
 //! behind the guard.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 //! choosing the account and the model name the upstream sees, priority
 //! tiers, and the model lists of `GET /v1/models` and `GET /v1beta/models`.
 
-mod common;
+use crate::common;
 
 use common::clients::{CLIENTS, Client};
 use common::conversation::{Ask, Canned, Finish};

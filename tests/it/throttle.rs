@@ -5,7 +5,7 @@
 //! (The brake's arithmetic and its memory bound are unit-tested in
 //! `src/gateway/throttle.rs`.)
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! slowing requests, metrics that parse, the admin API, and no credential
 //! anywhere it writes.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};

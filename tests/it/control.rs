@@ -2,7 +2,7 @@
 //! notices out, against a real gateway on 127.0.0.1 and mock upstreams.
 //! Everything the tray does that is not drawing is here.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::sync::{Arc, Condvar, Mutex};

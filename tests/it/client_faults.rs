@@ -5,7 +5,7 @@
 //! cut off after `client_timeout_secs`, with a 408 in its protocol once
 //! the route is known.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
