@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::callers::{CALLERS, Caller};
-use common::conversation::{ANSWER, Canned, Finish};
+use common::clients::{ALL_CLIENTS, Client};
+use common::conversation::{ANSWER, Ask, Canned, Finish};
 use common::raw::closed_within;
 use common::rig::{each_parallel, model_of};
 use common::upstreams::{
@@ -30,9 +30,9 @@ use tokio::time::{Instant, sleep, timeout};
 const PATIENCE: Duration = Duration::from_secs(5);
 
 /// Every caller against every upstream, streaming.
-fn stream_cells() -> Vec<(String, (Caller, ProviderKind))> {
+fn stream_cells() -> Vec<(String, (Client, ProviderKind))> {
     let mut cells = Vec::new();
-    for caller in CALLERS {
+    for caller in ALL_CLIENTS {
         for upstream in UPSTREAMS {
             cells.push((format!("{} → {upstream}", caller.name()), (caller, upstream)));
         }
@@ -118,7 +118,7 @@ async fn a_client_that_disconnects_mid_stream_cancels_the_upstream_request() {
         )
         .await;
         let mut response = caller
-            .request(&gw.base(), model_of(upstream), true)
+            .request(&gw.base(), &Ask::hello(model_of(upstream), true))
             .send()
             .await
             .unwrap();
@@ -190,7 +190,7 @@ async fn a_slow_reading_client_holds_back_the_upstream() {
             )
             .await;
             let mut response = caller
-                .request(&gw.base(), model_of(upstream), true)
+                .request(&gw.base(), &Ask::hello(model_of(upstream), true))
                 .send()
                 .await
                 .unwrap();
@@ -327,15 +327,15 @@ async fn read_response(socket: &mut TcpStream) -> (u16, Value) {
 }
 
 /// The client's headers for `caller`'s route.
-fn caller_headers(caller: Caller) -> &'static str {
+fn caller_headers(caller: Client) -> &'static str {
     match caller {
-        Caller::Chat(common::clients::Client::Anthropic) => "anthropic-version: 2023-06-01\r\n",
+        Client::Anthropic => "anthropic-version: 2023-06-01\r\n",
         _ => "",
     }
 }
 
 /// The error message in `caller`'s protocol's error body.
-fn error_message(caller: Caller, status: u16, body: &Value) -> String {
+fn error_message(caller: Client, status: u16, body: &Value) -> String {
     let outcome = caller.parse(status, "application/json".into(), body.to_string(), false);
     outcome.error.expect("an error body").message
 }
@@ -413,6 +413,6 @@ async fn a_body_sent_in_pieces_in_time_is_served() {
 }
 
 /// Each client protocol, named, for `each_parallel`.
-fn every_caller() -> Vec<(String, Caller)> {
-    CALLERS.iter().map(|c| (c.name().to_string(), *c)).collect()
+fn every_caller() -> Vec<(String, Client)> {
+    ALL_CLIENTS.iter().map(|c| (c.name().to_string(), *c)).collect()
 }

@@ -14,8 +14,8 @@ use crate::common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::callers::{CALLERS, Caller, Outcome};
-use common::conversation::{ANSWER, Canned, Finish};
+use common::clients::{ALL_CLIENTS, Client, Reply};
+use common::conversation::{ANSWER, Ask, Canned, Finish};
 use common::raw::{Behaviour, RawUpstream, refused_url};
 use common::rig::{each_parallel, model_of};
 use common::upstreams::{self, UPSTREAMS, Wanted};
@@ -36,7 +36,7 @@ const PARALLEL: usize = 6;
 /// One cell of the fault matrix.
 #[derive(Debug, Clone, Copy)]
 struct Cell {
-    caller: Caller,
+    caller: Client,
     upstream: ProviderKind,
     stream: bool,
 }
@@ -48,14 +48,14 @@ impl Cell {
 
     /// Same protocol on both sides: relayed rather than translated.
     fn passthrough(&self) -> bool {
-        matches!(self.caller, Caller::Chat(client) if client.speaks() == self.upstream)
+        self.caller.speaks() == Some(self.upstream)
     }
 }
 
 /// Every caller against every upstream, in each of `streams`.
 fn cells(streams: &[bool]) -> Vec<(String, Cell)> {
     let mut cells = Vec::new();
-    for caller in CALLERS {
+    for caller in ALL_CLIENTS {
         for upstream in UPSTREAMS {
             for &stream in streams {
                 let label = format!(
@@ -84,11 +84,14 @@ async fn gateway(cell: &Cell, base_url: String) -> TestGateway {
 }
 
 /// Calls through `gw` and checks the bound.
-async fn call(gw: &TestGateway, cell: &Cell) -> Outcome {
+async fn call(gw: &TestGateway, cell: &Cell) -> Reply {
     let started = Instant::now();
-    let outcome = tokio::time::timeout(BOUND, cell.caller.call(&gw.base(), cell.model(), cell.stream))
-        .await
-        .unwrap_or_else(|_| panic!("no answer within {BOUND:?}: the client was left hanging"));
+    let outcome = tokio::time::timeout(
+        BOUND,
+        cell.caller.call(&gw.base(), &Ask::hello(cell.model(), cell.stream)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("no answer within {BOUND:?}: the client was left hanging"));
     assert!(started.elapsed() < BOUND, "took {:?}", started.elapsed());
     outcome
 }
@@ -97,7 +100,7 @@ async fn call(gw: &TestGateway, cell: &Cell) -> Outcome {
 /// status is one of `statuses`, or — for a stream that had started — an
 /// error event after a 200. Its message contains `needle` and never the
 /// account's secret.
-fn expect_error(outcome: &Outcome, statuses: &[u16], needle: &str) {
+fn expect_error(outcome: &Reply, statuses: &[u16], needle: &str) {
     let error = outcome
         .error
         .as_ref()
@@ -118,16 +121,16 @@ fn expect_error(outcome: &Outcome, statuses: &[u16], needle: &str) {
 }
 
 /// An HTTP error, not a started stream.
-fn expect_http_error(outcome: &Outcome, statuses: &[u16], needle: &str) {
+fn expect_http_error(outcome: &Reply, statuses: &[u16], needle: &str) {
     assert_ne!(outcome.status, 200, "{}", outcome.body);
     expect_error(outcome, statuses, needle);
 }
 
 /// The stream started, carried the first text piece, and ended in an error event.
-fn expect_error_event(outcome: &Outcome, needle: &str) {
+fn expect_error_event(outcome: &Reply, needle: &str) {
     assert_eq!(outcome.status, 200, "{}", outcome.body);
     assert_eq!(
-        outcome.text, ANSWER[0],
+        outcome.answer.text, ANSWER[0],
         "what came before the fault arrives: {}",
         outcome.body
     );
@@ -234,7 +237,7 @@ async fn slow_headers_rotate_to_the_next_account() {
         let outcome = call(&gw, &cell).await;
         assert_eq!(outcome.status, 200, "{}", outcome.body);
         assert_eq!(outcome.error, None, "{}", outcome.body);
-        assert_eq!(outcome.text, ANSWER.concat());
+        assert_eq!(outcome.answer.text, ANSWER.concat());
         assert!(
             started.elapsed() >= Duration::from_millis(900),
             "the slow account was tried first"
@@ -259,7 +262,7 @@ async fn a_refused_account_rotates_to_the_next() {
         let gw = TestGateway::start(accounts, CONFIG).await;
         let outcome = call(&gw, &cell).await;
         assert_eq!(outcome.status, 200, "{}", outcome.body);
-        assert_eq!(outcome.text, ANSWER.concat());
+        assert_eq!(outcome.answer.text, ANSWER.concat());
     })
     .await;
 }
@@ -331,7 +334,7 @@ async fn a_slow_body_within_the_timeout_is_served() {
         let outcome = call(&gw, &cell).await;
         assert_eq!(outcome.status, 200, "{}", outcome.body);
         assert_eq!(outcome.error, None, "{}", outcome.body);
-        assert_eq!(outcome.text, ANSWER.concat());
+        assert_eq!(outcome.answer.text, ANSWER.concat());
     })
     .await;
 }
@@ -523,7 +526,7 @@ async fn healthy_relayed_answers_are_untouched() {
         let gw = gateway(&cell, base_of(&cell, &mock.url())).await;
         let response = cell
             .caller
-            .request(&gw.base(), cell.model(), cell.stream)
+            .request(&gw.base(), &Ask::hello(cell.model(), cell.stream))
             .send()
             .await
             .unwrap();

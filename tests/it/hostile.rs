@@ -10,7 +10,6 @@ use crate::common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::callers::Caller;
 use common::clients::{CLIENTS, Client};
 use common::rig::{Rig, each_parallel};
 use common::{client, sse_events};
@@ -356,7 +355,6 @@ async fn huge_numbers_of_messages_calls_and_parts_are_answered() {
             let text = response.text().await.unwrap();
             assert!(status == 200 || (400..500).contains(&status), "{status}: {text:.300}");
             if status != 200 {
-                let caller = Caller::Chat(caller);
                 caller.parse(status, "application/json".into(), text, false);
             }
             assert!(started.elapsed() < BOUND);

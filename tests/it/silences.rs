@@ -70,6 +70,7 @@ fn call(pair: &Pair, ask: &Ask) -> ClientCall {
             stream: ask.stream,
             sse: query == "alt=sse",
         },
+        Client::Responses => Endpoint::Responses,
     };
     ClientCall {
         endpoint,
@@ -88,6 +89,7 @@ fn keep_alive(client: Client) -> &'static [u8] {
         Client::Anthropic => b"event: ping\ndata: {\"type\": \"ping\"}\n\n",
         // google-genai (Python) would try to parse an SSE comment as JSON.
         Client::Gemini { .. } => b"\r\n",
+        Client::Responses => unreachable!("the matrix has no Responses client"),
     }
 }
 

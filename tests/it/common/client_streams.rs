@@ -271,3 +271,59 @@ pub(super) fn gemini_chunks(chunks: Vec<Value>, context: &str) -> (Answer, Optio
     answer.finish = finish.map(|reason| gemini_finish(&reason, !answer.calls.is_empty()));
     (answer, error)
 }
+
+/// A Responses API event stream: every event named by its type and
+/// numbered in order, text deltas, then `response.completed`,
+/// `.incomplete` or `.failed` (or an `error` event) that ends it.
+pub(super) fn responses_stream(body: &str, context: &str) -> (Answer, Option<ClientError>) {
+    let string = |value: &Value| {
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("not a string: {value}: {context}"))
+            .to_string()
+    };
+    let mut answer = Answer::default();
+    let mut error = None;
+    let mut ended = false;
+    let mut sequence = -1i64;
+    for (name, data) in sse_events(body) {
+        assert!(!ended, "an event after the stream's end: {context}");
+        let event: Value = serde_json::from_str(&data).unwrap_or_else(|e| panic!("event is not JSON ({e}): {context}"));
+        let kind = string(&event["type"]);
+        assert_eq!(
+            name.as_deref(),
+            Some(kind.as_str()),
+            "the event line names the type: {context}"
+        );
+        let number = event["sequence_number"].as_i64().expect("every event is numbered");
+        assert_eq!(number, sequence + 1, "sequence numbers count up: {context}");
+        sequence = number;
+        match kind.as_str() {
+            "response.output_text.delta" => answer.text.push_str(&string(&event["delta"])),
+            "response.completed" | "response.incomplete" => ended = true,
+            "response.failed" => {
+                ended = true;
+                let failure = &event["response"]["error"];
+                error = Some(ClientError {
+                    status: None,
+                    kind: string(&failure["code"]),
+                    message: string(&failure["message"]),
+                });
+            }
+            "error" => {
+                ended = true;
+                error = Some(ClientError {
+                    status: None,
+                    kind: event["code"].as_str().unwrap_or("error").to_string(),
+                    message: string(&event["message"]),
+                });
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        ended,
+        "the stream ends with response.completed, .incomplete or .failed: {context}"
+    );
+    (answer, error)
+}

@@ -1,4 +1,4 @@
-//! The client side of the matrix: each protocol's request built from an
+//! The client side of the tests: each protocol's request built from an
 //! [`Ask`], and its answers (complete, streamed, or an error) read back into
 //! an [`Answer`]. The readers are strict: whatever the protocol's official
 //! SDK would not accept (an event out of order, a block left open, a stream
@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 use switchyard::config::ProviderKind;
 
-use super::client_streams::{anthropic_stream, gemini_chunks, openai_stream};
+use super::client_streams::{anthropic_stream, gemini_chunks, openai_stream, responses_stream};
 use super::conversation::{Answer, Ask, Call, ClientError, Finish, Turn, Usage};
 use super::{client, sse_events};
 
@@ -24,13 +24,21 @@ pub enum Client {
     /// (@google/genai); `sse` streams with `?alt=sse` rather than as one
     /// JSON array.
     Gemini { v1: bool, sse: bool },
+    /// The OpenAI Responses API: `POST /v1/responses`, Bearer key. It asks
+    /// one question only (the matrix's conversations are not spoken here),
+    /// and no upstream speaks it.
+    Responses,
 }
 
 /// The Gemini client of the matrix: `/v1beta`, streaming with `alt=sse`.
 pub const GEMINI: Client = Client::Gemini { v1: false, sse: true };
 
-/// The three client protocols.
+/// The three client protocols of the translation matrix.
 pub const CLIENTS: [Client; 3] = [Client::OpenAi, Client::Anthropic, GEMINI];
+
+/// Every client protocol the gateway serves: the matrix's three and the
+/// Responses API.
+pub const ALL_CLIENTS: [Client; 4] = [Client::OpenAi, Client::Anthropic, GEMINI, Client::Responses];
 
 /// The key clients send in their own header: the gateway runs with auth
 /// off, and an upstream must never see it.
@@ -40,7 +48,6 @@ pub const CLIENT_KEY: &str = "sk-client-key-0123456789";
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
-    pub content_type: String,
     /// The body as received.
     pub body: String,
     /// What the body says, read strictly.
@@ -59,15 +66,17 @@ impl Client {
             Client::Gemini { v1: true, sse: true } => "gemini(v1)",
             Client::Gemini { v1: false, sse: false } => "gemini(array)",
             Client::Gemini { v1: true, sse: false } => "gemini(v1,array)",
+            Client::Responses => "responses",
         }
     }
 
-    /// The upstream provider that speaks this client's protocol.
-    pub fn speaks(self) -> ProviderKind {
+    /// The upstream provider that speaks this client's protocol, if any.
+    pub fn speaks(self) -> Option<ProviderKind> {
         match self {
-            Client::OpenAi => ProviderKind::Openai,
-            Client::Anthropic => ProviderKind::Anthropic,
-            Client::Gemini { .. } => ProviderKind::Gemini,
+            Client::OpenAi => Some(ProviderKind::Openai),
+            Client::Anthropic => Some(ProviderKind::Anthropic),
+            Client::Gemini { .. } => Some(ProviderKind::Gemini),
+            Client::Responses => None,
         }
     }
 
@@ -84,6 +93,7 @@ impl Client {
                     (true, false) => format!("/{version}/models/{model}:streamGenerateContent"),
                 }
             }
+            Client::Responses => "/v1/responses".into(),
         }
     }
 
@@ -93,6 +103,7 @@ impl Client {
             Client::OpenAi => openai_body(ask),
             Client::Anthropic => anthropic_body(ask),
             Client::Gemini { .. } => gemini_body(ask),
+            Client::Responses => responses_body(ask),
         }
     }
 
@@ -108,7 +119,7 @@ impl Client {
             .post(format!("{base}{}", self.path(model, stream)))
             .header("content-type", "application/json");
         let request = match self {
-            Client::OpenAi => request.header("authorization", format!("Bearer {CLIENT_KEY}")),
+            Client::OpenAi | Client::Responses => request.header("authorization", format!("Bearer {CLIENT_KEY}")),
             Client::Anthropic => request
                 .header("x-api-key", CLIENT_KEY)
                 .header("anthropic-version", "2023-06-01"),
@@ -163,6 +174,7 @@ impl Client {
                         .unwrap_or_else(|e| panic!("the stream is not one JSON array ({e}): {context}"));
                     gemini_chunks(chunks, &context)
                 }
+                Client::Responses => responses_stream(&body, &context),
             }
         } else {
             let value: Value =
@@ -171,12 +183,12 @@ impl Client {
                 Client::OpenAi => openai_complete(&value, &context),
                 Client::Anthropic => anthropic_complete(&value, &context),
                 Client::Gemini { .. } => gemini_complete(&value, &context),
+                Client::Responses => responses_complete(&value, &context),
             };
             (answer, None)
         };
         Reply {
             status,
-            content_type,
             body,
             answer,
             error,
@@ -192,7 +204,7 @@ impl Client {
                 .to_string()
         };
         match self {
-            Client::OpenAi => {
+            Client::OpenAi | Client::Responses => {
                 let error = &body["error"];
                 assert!(error.get("param").is_some() && error.get("code").is_some(), "{context}");
                 ClientError {
@@ -405,6 +417,18 @@ fn upper_types(schema: &Value) -> Value {
     }
 }
 
+/// A Responses API request: one question as `input`.
+fn responses_body(ask: &Ask) -> Value {
+    let [Turn::User(question)] = ask.turns.as_slice() else {
+        panic!("the Responses client asks one question only: {:?}", ask.turns);
+    };
+    assert!(
+        ask.system.is_none() && ask.tools.is_empty() && ask.max_tokens.is_none() && ask.stop.is_empty(),
+        "the Responses client asks one question only: {ask:?}"
+    );
+    json!({"model": ask.model, "input": question, "stream": ask.stream})
+}
+
 // ---------------------------------------------------------------------------
 // Complete answers
 // ---------------------------------------------------------------------------
@@ -578,6 +602,27 @@ fn gemini_complete(body: &Value, context: &str) -> Answer {
         .as_str()
         .map(|reason| gemini_finish(reason, !answer.calls.is_empty()));
     answer
+}
+
+/// A Responses API answer: an object `response` whose message items carry the text.
+fn responses_complete(body: &Value, context: &str) -> Answer {
+    assert_eq!(body["object"], "response", "{context}");
+    Answer {
+        text: output_text(&body["output"]),
+        ..Answer::default()
+    }
+}
+
+/// The text of a Responses API `output`: its messages' parts, joined.
+fn output_text(output: &Value) -> String {
+    output
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| item["type"] == "message")
+        .flat_map(|item| item["content"].as_array().cloned().unwrap_or_default())
+        .filter_map(|part| part["text"].as_str().map(str::to_string))
+        .collect()
 }
 
 /// A response's status, content type and whole body.

@@ -83,6 +83,11 @@ impl Ask {
         }
     }
 
+    /// The question every protocol can ask: `model`, say hello.
+    pub fn hello(model: &str, stream: bool) -> Ask {
+        Ask::new(model, "Say hello.").streamed(stream)
+    }
+
     /// The same request, streamed or not.
     pub fn streamed(mut self, stream: bool) -> Ask {
         self.stream = stream;

@@ -1,8 +1,6 @@
 //! Shared test harness: a gateway started in-process on a temporary home,
 //! and programmable mock upstreams on 127.0.0.1 that record what they get.
-#![allow(dead_code)]
 
-pub mod callers;
 pub mod client_streams;
 pub mod clients;
 pub mod conversation;
@@ -76,7 +74,7 @@ pub enum Reply_ {
     },
     /// A stream the test writes by hand through a [`Feed`].
     Fed {
-        feed: mpsc::UnboundedReceiver<Option<Bytes>>,
+        feed: mpsc::UnboundedReceiver<Bytes>,
         content_type: &'static str,
     },
     /// A body the server pulls chunk by chunk, only as fast as it can
@@ -118,18 +116,13 @@ impl Reply_ {
 }
 
 /// The test's end of a [`Reply_::Fed`] stream: what it sends goes out at
-/// once; dropping it ends the stream; [`Feed::reset`] breaks it off.
-pub struct Feed(mpsc::UnboundedSender<Option<Bytes>>);
+/// once; dropping it ends the stream.
+pub struct Feed(mpsc::UnboundedSender<Bytes>);
 
 impl Feed {
     /// Sends `chunk` to the gateway now.
     pub fn send(&self, chunk: impl Into<Bytes>) {
-        let _ = self.0.send(Some(chunk.into()));
-    }
-
-    /// Breaks the connection off.
-    pub fn reset(self) {
-        let _ = self.0.send(None);
+        let _ = self.0.send(chunk.into());
     }
 
     /// Whether the mock's server has dropped the stream: its connection
@@ -287,17 +280,7 @@ fn respond(reply: Reply_) -> warp::reply::Response {
         }
         Reply_::Fed { feed, content_type } => {
             use futures_util::StreamExt;
-            let items = tokio_stream::wrappers::UnboundedReceiverStream::new(feed).map(|item| {
-                item.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::ConnectionReset, "mock upstream reset"))
-            });
-            // Nothing may follow a reset.
-            let items = items.scan(false, |failed, item| {
-                let next = (!*failed).then(|| {
-                    *failed = item.is_err();
-                    item
-                });
-                futures_util::future::ready(next)
-            });
+            let items = tokio_stream::wrappers::UnboundedReceiverStream::new(feed).map(Ok);
             stream_response(items, content_type)
         }
         Reply_::Pulled { body, content_type } => stream_response(body, content_type),

@@ -1,14 +1,13 @@
 //! Upstreams below HTTP, for faults a well-behaved server cannot produce: a
 //! port nobody listens on, a server that accepts and never answers, one
-//! that hangs up before answering, one that writes exactly the bytes it is
-//! given. And the client side of the same: a raw connection to the gateway
-//! that sends what the test says, when it says.
+//! that hangs up before answering. And the client side of the same: a raw
+//! connection to the gateway that sends what the test says, when it says.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -27,8 +26,6 @@ pub enum Behaviour {
     Silent,
     /// Reads the request head, then closes the connection without a word.
     HangUp,
-    /// Reads the request head, then writes these bytes and closes.
-    Write(Vec<u8>),
 }
 
 /// A TCP server on 127.0.0.1 acting out one [`Behaviour`].
@@ -61,10 +58,6 @@ impl RawUpstream {
                             while matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {}
                         }
                         Behaviour::HangUp => drop(socket),
-                        Behaviour::Write(bytes) => {
-                            let _ = socket.write_all(&bytes).await;
-                            let _ = socket.shutdown().await;
-                        }
                     }
                 });
             }

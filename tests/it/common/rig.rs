@@ -42,7 +42,7 @@ pub struct Pair {
 impl Pair {
     /// Same protocol on both sides: the body is relayed, not translated.
     pub fn passthrough(&self) -> bool {
-        self.client.speaks() == self.upstream
+        self.client.speaks() == Some(self.upstream)
     }
 
     /// The model that routes to the upstream.
