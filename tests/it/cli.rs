@@ -3,46 +3,12 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
-
-fn switchyard(home: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env("SWITCHYARD_HOME", home)
-        .env("SWITCHYARD_SECRET_STORE", "file")
-        .env_remove("SWITCHYARD_LOG")
-        .env_remove("RUST_LOG");
-    command
-}
-
-fn run(home: &Path, args: &[&str]) -> Output {
-    switchyard(home).args(args).stdin(Stdio::null()).output().unwrap()
-}
-
-fn run_with_stdin(home: &Path, args: &[&str], input: &str) -> Output {
-    let mut child = switchyard(home)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use crate::common::command::{run, run_with_stdin, stderr, stdout, switchyard};
 
 fn account_ids(home: &Path) -> Vec<String> {
     let output = run(home, &["accounts", "list", "--json"]);

@@ -4,26 +4,11 @@
 //! with its path and line and never overwritten.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
-
-fn switchyard(home: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env("SWITCHYARD_HOME", home)
-        .env("SWITCHYARD_SECRET_STORE", "file")
-        .env_remove("SWITCHYARD_LOG")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null());
-    command
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use crate::common::command::{stderr, switchyard};
 
 fn add(home: &Path, label: &str) -> Command {
     let mut command = switchyard(home);

@@ -6,9 +6,10 @@
 use crate::common;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
+use common::command::{run, switchyard};
 use common::{Mock, MockReply, Recorded, TestAccount, TestGateway, client, sse_events};
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
@@ -453,16 +454,6 @@ async fn a_per_account_proxy_carries_the_requests() {
     assert_eq!(proxy.last().header("host"), Some("upstream.invalid:9"));
 }
 
-/// Runs the CLI on a home.
-fn cli(home: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .env("SWITCHYARD_HOME", home)
-        .env("SWITCHYARD_SECRET_STORE", "file")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn accounts_list_shows_which_account_cools_until_when_and_env_proxies_apply() {
@@ -474,9 +465,7 @@ async fn accounts_list_shows_which_account_cools_until_when_and_env_proxies_appl
         ("limited", limited.url()),
         ("healthy", "http://healthy.invalid:9".to_string()),
     ] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-            .env("SWITCHYARD_HOME", home)
-            .env("SWITCHYARD_SECRET_STORE", "file")
+        let mut child = switchyard(home)
             .args([
                 "accounts",
                 "add",
@@ -501,9 +490,7 @@ async fn accounts_list_shows_which_account_cools_until_when_and_env_proxies_appl
         .port();
     // HTTP_PROXY sends the second account's requests (to a host that does
     // not exist) to the healthy mock; the first account's host is excluded.
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .env("SWITCHYARD_HOME", home)
-        .env("SWITCHYARD_SECRET_STORE", "file")
+    let mut serve = switchyard(home)
         .env("HTTP_PROXY", healthy.url())
         .env("NO_PROXY", "127.0.0.1,localhost")
         .args(["serve", "--port", &port.to_string()])
@@ -536,7 +523,7 @@ async fn accounts_list_shows_which_account_cools_until_when_and_env_proxies_appl
 
     let output = tokio::task::spawn_blocking({
         let home = home.to_path_buf();
-        move || cli(&home, &["accounts", "list"])
+        move || run(&home, &["accounts", "list"])
     })
     .await
     .unwrap();
@@ -551,7 +538,7 @@ async fn accounts_list_shows_which_account_cools_until_when_and_env_proxies_appl
     assert!(healthy_line.trim_end().ends_with("ready"), "{text}");
     let json_out = tokio::task::spawn_blocking({
         let home = home.to_path_buf();
-        move || cli(&home, &["accounts", "list", "--json"])
+        move || run(&home, &["accounts", "list", "--json"])
     })
     .await
     .unwrap();

@@ -7,10 +7,11 @@ use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::command::switchyard;
 use common::{Mock, MockReply, TestAccount, TestGateway, client};
 use serde_json::{Value, json};
 use switchyard::config::{self, AccountConfig, ProviderKind};
@@ -272,12 +273,9 @@ struct Served {
 
 impl Served {
     fn start(home: &std::path::Path) -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        let mut child = switchyard(home)
             .arg("serve")
-            .env("SWITCHYARD_HOME", home)
-            .env("SWITCHYARD_SECRET_STORE", "file")
             .env("SWITCHYARD_LOG", "info")
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -3,6 +3,7 @@
 
 pub mod client_streams;
 pub mod clients;
+pub mod command;
 pub mod conversation;
 pub mod raw;
 pub mod received;
