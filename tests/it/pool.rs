@@ -454,7 +454,6 @@ async fn a_per_account_proxy_carries_the_requests() {
     assert_eq!(proxy.last().header("host"), Some("upstream.invalid:9"));
 }
 
-
 #[tokio::test]
 async fn accounts_list_shows_which_account_cools_until_when_and_env_proxies_apply() {
     let limited = Mock::start(|_| rate_limit("120")).await;
