@@ -110,7 +110,7 @@ async fn the_auth_matrix_over_http() {
             assert_eq!(none.status(), if needs_key { 401 } else { 200 }, "{label} without key");
             for (header, query) in key_forms("sk-test-gateway-key-0123456789") {
                 let got = call(&gw, path, header.clone(), query.clone()).await;
-                // `?key=` counts only on Gemini routes (tests/boundary.rs).
+                // `?key=` counts only on Gemini routes (tests/it/boundary.rs).
                 let expected = if needs_key && query.is_some() { 401 } else { 200 };
                 assert_eq!(got.status(), expected, "{label} with {header:?} {query:?}");
             }

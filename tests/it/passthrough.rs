@@ -90,7 +90,7 @@ async fn a_relayed_request_keeps_every_byte_but_the_model() {
             if stream && client == Client::OpenAi {
                 // The capture carries a usage chunk, which an OpenAI client
                 // only gets when it asks (otherwise the gateway asks for it
-                // itself and keeps it back: tests/monitor.rs).
+                // itself and keeps it back: tests/it/monitor.rs).
                 body = body.replacen('{', r#"{"stream":true,"stream_options":{"include_usage":true},"#, 1);
             } else if stream && client != GEMINI {
                 body = body.replacen('{', r#"{"stream":true,"#, 1);
