@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::common::command::{run, run_with_stdin, stderr, stdout, switchyard};
+use crate::common::raw::free_port;
 
 fn account_ids(home: &Path) -> Vec<String> {
     let output = run(home, &["accounts", "list", "--json"]);
@@ -268,14 +269,6 @@ impl Drop for Served {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_serving(home: &Path, port: u16) -> Served {

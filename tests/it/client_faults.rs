@@ -16,9 +16,7 @@ use common::clients::{ALL_CLIENTS, Client};
 use common::conversation::{ANSWER, Ask, Canned, Finish};
 use common::raw::closed_within;
 use common::rig::{each_parallel, model_of};
-use common::upstreams::{
-    self, UPSTREAMS, Wanted, anthropic_event, gemini_chunk, gemini_usage, openai_chunk, sse_frame,
-};
+use common::upstreams::{self, UPSTREAMS, anthropic_event, gemini_chunk, gemini_usage, openai_chunk, sse_frame};
 use common::{Mock, MockReply, TestAccount, TestGateway, fed};
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
@@ -38,18 +36,6 @@ fn stream_cells() -> Vec<(String, (Client, ProviderKind))> {
         }
     }
     cells
-}
-
-/// The upstream's stream frames up to and including the first text piece.
-fn first_frames(upstream: ProviderKind) -> Vec<String> {
-    let frames = upstreams::frames(
-        upstream,
-        &Canned::text(Finish::Stop),
-        model_of(upstream),
-        Wanted::Sse { usage: true },
-    );
-    let end = frames.iter().position(|f| f.contains(ANSWER[0])).unwrap();
-    frames[..=end].to_vec()
 }
 
 /// One more text delta in `upstream`'s stream format.
@@ -108,7 +94,7 @@ fn in_flight(gw: &TestGateway) -> usize {
 async fn a_client_that_disconnects_mid_stream_cancels_the_upstream_request() {
     each_parallel(4, stream_cells(), |(caller, upstream)| async move {
         let (feed, handler) = fed("text/event-stream");
-        for frame in first_frames(upstream) {
+        for frame in upstreams::first_frames(upstream, model_of(upstream)) {
             feed.send(frame);
         }
         let mock = Mock::start(handler).await;
@@ -167,7 +153,7 @@ async fn a_slow_reading_client_holds_back_the_upstream() {
         async move {
             let produced = Arc::new(AtomicUsize::new(0));
             let counter = produced.clone();
-            let first = first_frames(upstream).concat();
+            let first = upstreams::first_frames(upstream, model_of(upstream)).concat();
             let next = text_frame(upstream, &piece);
             let mock = Mock::start(move |_| {
                 let counter = counter.clone();

@@ -8,6 +8,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use common::raw::free_port;
 use common::{Mock, MockReply, client};
 use serde_json::json;
 use switchyard::config::{self, AccountConfig, Config, ProviderKind};
@@ -107,10 +108,6 @@ struct Rig {
     port: u16,
     _runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn openai_account(id: &str, base_url: &str) -> AccountConfig {

@@ -137,19 +137,6 @@ fn expect_error_event(outcome: &Reply, needle: &str) {
     expect_error(outcome, &[], needle);
 }
 
-/// `cell`'s upstream's streamed text answer, up to and including the frame
-/// with the first text piece.
-fn first_frames(cell: &Cell) -> Vec<String> {
-    let frames = upstreams::frames(
-        cell.upstream,
-        &Canned::text(Finish::Stop),
-        cell.model(),
-        Wanted::Sse { usage: true },
-    );
-    let end = frames.iter().position(|f| f.contains(ANSWER[0])).unwrap();
-    frames[..=end].to_vec()
-}
-
 /// The first half of `cell`'s upstream's complete answer.
 fn half_a_body(cell: &Cell) -> Bytes {
     let body = upstreams::complete_body(cell.upstream, &Canned::text(Finish::Stop), cell.model()).to_string();
@@ -345,7 +332,7 @@ async fn a_slow_body_within_the_timeout_is_served() {
 async fn a_stall_mid_stream_ends_in_an_error_event() {
     each_parallel(PARALLEL, cells(&[true]), |cell| async move {
         let (feed, handler) = fed("text/event-stream");
-        for frame in first_frames(&cell) {
+        for frame in upstreams::first_frames(cell.upstream, cell.model()) {
             feed.send(frame);
         }
         let mock = Mock::start(handler).await;
@@ -363,7 +350,10 @@ async fn a_stall_mid_stream_ends_in_an_error_event() {
 async fn a_reset_mid_body() {
     each_parallel(PARALLEL, cells(&[false, true]), |cell| async move {
         let (chunks, content_type) = if cell.stream {
-            let frames = first_frames(&cell).into_iter().map(Bytes::from).collect();
+            let frames = upstreams::first_frames(cell.upstream, cell.model())
+                .into_iter()
+                .map(Bytes::from)
+                .collect();
             (frames, "text/event-stream")
         } else {
             (vec![half_a_body(&cell)], "application/json")
@@ -426,7 +416,11 @@ async fn malformed_server_sent_events() {
     each_parallel(PARALLEL, cases, |(cell, bad, mid)| async move {
         let mut chunks: Vec<Bytes> = Vec::new();
         if mid {
-            chunks.extend(first_frames(&cell).into_iter().map(Bytes::from));
+            chunks.extend(
+                upstreams::first_frames(cell.upstream, cell.model())
+                    .into_iter()
+                    .map(Bytes::from),
+            );
         }
         chunks.push(Bytes::from(bad));
         let mock = Mock::start(move |_| upstreams::stream_reply(chunks.clone(), Wanted::Sse { usage: true })).await;

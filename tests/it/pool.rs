@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::command::{run, switchyard};
+use common::raw::{free_port, refused_url};
 use common::{Mock, MockReply, Recorded, TestAccount, TestGateway, client, sse_events};
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
@@ -180,14 +181,7 @@ async fn rejected_credentials_disable_and_failures_rotate() {
     let broken = Mock::start(|_| MockReply::status(500, json!({"error": {"message": "boom"}}))).await;
     let healthy = Mock::start(|_| openai_answer("ok")).await;
     // Nothing listens on this port: connection refused.
-    let refused = format!(
-        "http://127.0.0.1:{}",
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    );
+    let refused = refused_url();
     let gw = TestGateway::start(
         vec![
             TestAccount::new(ProviderKind::Openai, revoked.url())
@@ -482,11 +476,7 @@ async fn accounts_list_shows_which_account_cools_until_when_and_env_proxies_appl
         child.stdin.take().unwrap().write_all(b"sk-upstream\n").unwrap();
         assert!(child.wait().unwrap().success());
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     // HTTP_PROXY sends the second account's requests (to a host that does
     // not exist) to the healthy mock; the first account's host is excluded.
     let mut serve = switchyard(home)

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::command::switchyard;
+use common::raw::free_port;
 use common::{Mock, MockReply, TestAccount, TestGateway, client};
 use serde_json::{Value, json};
 use switchyard::config::{self, AccountConfig, ProviderKind};
@@ -60,10 +61,6 @@ fn account(id: &str, base_url: String, models: &[&str]) -> AccountConfig {
 }
 
 /// A port that was free a moment ago.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn set_proxy(home: &Home, key: &str, value: impl Into<toml_edit::Value>) {
     let value = value.into();
     config::edit(home, |doc| {

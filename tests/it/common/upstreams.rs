@@ -14,7 +14,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
 
-use super::conversation::{Canned, Finish, Usage};
+use super::conversation::{ANSWER, Canned, Finish, Usage};
 use super::{MockReply, Recorded};
 
 /// The three upstream providers.
@@ -552,4 +552,16 @@ pub fn base_url(provider: ProviderKind, mock_url: &str) -> String {
         ProviderKind::Openai => format!("{mock_url}/v1"),
         _ => mock_url.to_string(),
     }
+}
+
+/// `provider`'s stream for `model` up to its first text piece (`ANSWER[0]`).
+pub fn first_frames(provider: ProviderKind, model: &str) -> Vec<String> {
+    let frames = frames(
+        provider,
+        &Canned::text(Finish::Stop),
+        model,
+        Wanted::Sse { usage: true },
+    );
+    let end = frames.iter().position(|f| f.contains(ANSWER[0])).unwrap();
+    frames[..=end].to_vec()
 }
