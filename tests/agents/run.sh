@@ -61,7 +61,7 @@
 #   AGENTS_CAPTURE    a directory: first run each agent once against a recording
 #                     stub (tests/agents/recorder.py) and write its first request
 #                     there as claude_code_messages.json / codex_responses.json
-#                     (the fixtures of tests/claude_code.rs and tests/responses.rs).
+#                     (the fixtures of tests/it/claude_code.rs and tests/it/responses.rs).
 #   AGENTS_KEEP       1: keep the temp dir (logs, homes, straces) and print its path.
 #   AGENTS_SKIP_BUILD 1: use the binaries already in the target dir.
 #   CARGO_TARGET_DIR  cargo's target dir (default: <repo>/target).
