@@ -463,7 +463,7 @@ impl Pump {
     /// Appends the complete relayed events in `raw` to `out` (draining
     /// `raw`), or none of them when one cannot be read by the client.
     fn pass_on(&mut self, raw: &mut Vec<Bytes>, out: &mut BytesMut) -> Option<ApiError> {
-        if let Some(bad) = raw.iter().find_map(|event| malformed(event)) {
+        if let Some(bad) = raw.iter().find_map(|event| unreadable(event)) {
             raw.clear();
             return Some(bad);
         }
@@ -533,7 +533,7 @@ impl Pump {
 /// carries data that is neither JSON nor OpenAI's `[DONE]`: a relayed
 /// stream is checked so that the client gets an error event it can read
 /// instead of an event its SDK fails to parse.
-fn malformed(event: &[u8]) -> Option<ApiError> {
+fn unreadable(event: &[u8]) -> Option<ApiError> {
     if std::str::from_utf8(event).is_err() {
         return Some(not_events("bytes that are not UTF-8".into()));
     }
