@@ -433,9 +433,14 @@ impl Pump {
             if let Some(mut err) = failure {
                 err.message = self.redactor.redact(&err.message);
                 let limit = self.body_limit;
-                let failure = || match oversized {
-                    true => Failure::TooLarge { limit },
-                    false => failure_of(&err),
+                // The pool's view: an oversized event is the upstream's
+                // answer being too large, as on the translated path.
+                let failure = || {
+                    if oversized {
+                        Failure::TooLarge { limit }
+                    } else {
+                        failure_of(&err)
+                    }
                 };
                 if self.fail_early(failure()) {
                     return;
