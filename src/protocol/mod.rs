@@ -9,6 +9,7 @@ pub mod anthropic;
 pub mod data_url;
 pub mod error;
 pub mod gemini;
+pub mod members;
 pub mod model;
 pub mod openai;
 pub mod responses;

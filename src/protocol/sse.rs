@@ -178,6 +178,28 @@ pub fn fields(raw: &[u8]) -> Fields {
     fields
 }
 
+/// The events of a whole stream already read that dispatch data, in
+/// order: what a client's reader sees (for tests and fixtures; a stream
+/// still arriving goes through a [`Splitter`] with a limit).
+pub fn events(body: &[u8]) -> Vec<Fields> {
+    split_all(body)
+        .iter()
+        .map(|event| fields(event))
+        .filter(|f| f.data.is_some())
+        .collect()
+}
+
+/// The raw events of a whole stream already read, byte for byte (comments
+/// and a last event without its blank line included).
+pub fn split_all(body: &[u8]) -> Vec<Bytes> {
+    let mut splitter = Splitter::new(usize::MAX);
+    let mut raw = Vec::new();
+    // Without a limit no event is refused.
+    let _ = splitter.push(body, &mut raw);
+    raw.extend(splitter.finish());
+    raw
+}
+
 /// The lines of `text`, split at `\r\n`, `\n` or `\r`.
 fn lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = text;
@@ -249,6 +271,20 @@ mod tests {
         assert_eq!(fields(b"data\n\n").data, Some(String::new()));
         assert_eq!(fields(b"data:\ndata:\n\n").data, Some("\n".into()));
         assert_eq!(fields(b": keep-alive\n\n").data, None);
+    }
+
+    #[test]
+    fn a_whole_body_reads_as_its_data_events() {
+        let body = b"\xEF\xBB\xBF: hi\r\n\r\nevent: a\r\ndata: 1\r\n\r\ndata: 2\rdata: 3\r\rdata: 4";
+        let read: Vec<_> = events(body).into_iter().map(|f| (f.event, f.data.unwrap())).collect();
+        assert_eq!(
+            read,
+            [
+                (Some("a".to_string()), "1".to_string()),
+                (None, "2\n3".to_string()),
+                (None, "4".to_string())
+            ]
+        );
     }
 
     #[test]

@@ -31,11 +31,11 @@ use std::time::{Duration, SystemTime};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::HeaderMap;
-use indexmap::IndexMap;
-use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::monitor::Monitor;
 use crate::pool::{Lease, Pool, Unavailable, Verdict};
+use crate::protocol::members::{self, Edit};
 use crate::protocol::model::{Part, ToolCall};
 use crate::protocol::{
     self, ApiError, ChatRequest, ChatResponse, EncoderOptions, ErrorKind, Protocol, ResponseMeta, StreamEncoder,
@@ -597,23 +597,22 @@ impl Prepared {
 
 /// The client's body with its top-level `model` replaced and, with
 /// `ask_usage`, `stream_options.include_usage` set; everything else byte for
-/// byte (nested values are not re-encoded).
+/// byte (nested values are not re-encoded). A body that is not a JSON
+/// object goes on as it came.
 fn with_fields(body: &Bytes, model: Option<&str>, ask_usage: bool) -> Bytes {
-    if model.is_none() && !ask_usage {
+    let model = model.map(|model| Value::String(model.to_string()));
+    let usage = serde_json::json!({"include_usage": true});
+    let mut edits = Vec::new();
+    edits.extend(model.as_ref().map(|model| Edit::Set("model", model)));
+    if ask_usage {
+        edits.push(Edit::Set("stream_options", &usage));
+    }
+    if edits.is_empty() {
         return body.clone();
     }
-    let Ok(mut object) = serde_json::from_slice::<IndexMap<String, Box<RawValue>>>(body) else {
-        return body.clone();
-    };
-    if let Some(model) = model.and_then(|m| serde_json::value::to_raw_value(m).ok()) {
-        object.insert("model".to_string(), model);
-    }
-    if ask_usage && let Ok(options) = serde_json::value::to_raw_value(&serde_json::json!({"include_usage": true})) {
-        object.insert("stream_options".to_string(), options);
-    }
-    serde_json::to_vec(&object)
+    members::edit(body, &edits)
         .map(Bytes::from)
-        .unwrap_or_else(|_| body.clone())
+        .unwrap_or_else(|| body.clone())
 }
 
 /// Headers of an Anthropic client that the Anthropic upstream must see.

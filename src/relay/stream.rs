@@ -268,19 +268,18 @@ impl Pump {
         }
     }
 
-    /// Reads the usage out of complete relayed events.
-    fn sniff(&mut self, events: &[u8]) {
+    /// Reads the usage out of a complete relayed event.
+    fn sniff(&mut self, fields: &sse::Fields) {
         let Some(decoder) = self.sniffer.as_mut() else { return };
+        let Some(data) = &fields.data else { return };
         let mut decoded = Vec::new();
-        for (event, data) in sse_frames(events) {
-            let _ = decoder.decode(
-                SseFrame {
-                    event: event.as_deref(),
-                    data: &data,
-                },
-                &mut decoded,
-            );
-        }
+        let _ = decoder.decode(
+            SseFrame {
+                event: fields.event.as_deref(),
+                data,
+            },
+            &mut decoded,
+        );
         for event in decoded {
             if let StreamEvent::Usage(usage) = event {
                 self.trace.usage(usage);
@@ -387,18 +386,21 @@ impl Pump {
     }
 
     /// Relays a same-protocol stream byte for byte. Server-sent events are
-    /// passed on whole: the bytes of an event still arriving wait for its
-    /// end, so that keep-alives fall between events and a stream that
-    /// breaks off mid-event ends with an error event the client can read
-    /// instead of half an event it cannot parse.
+    /// passed on whole: the bytes of an event still arriving wait in the
+    /// splitter for its end, so that keep-alives fall between events and a
+    /// stream that breaks off mid-event ends with an error event the client
+    /// can read instead of half an event it cannot parse. An event longer
+    /// than the limit ends the stream as it does a translated one.
     async fn relay(mut self, response: reqwest::Response) {
         let mut chunks = response.bytes_stream();
         let mut out = BytesMut::new();
-        // The start of an event whose end has not arrived yet (SSE only).
-        let mut partial = BytesMut::new();
+        let mut splitter = Splitter::new(self.body_limit);
+        let mut raw = Vec::new();
         let mut keep_alive_at = self.keep_alive_at();
         let mut idle_at = self.idle_at();
+        let mut oversized = false;
         loop {
+            let mut done = false;
             let failure = match next(&mut chunks, keep_alive_at, idle_at).await {
                 Next::KeepAlive => {
                     self.encoder.keep_alive(&mut out);
@@ -406,27 +408,12 @@ impl Pump {
                 }
                 Next::Item(chunk) if self.sse => {
                     idle_at = self.idle_at();
-                    let scanned = partial.len();
-                    partial.extend_from_slice(&chunk);
-                    match events_end(&partial, scanned) {
-                        Some(end) => {
-                            let events = partial.split_to(end);
-                            let bad = malformed(&events);
-                            if bad.is_none() {
-                                self.sniff(&events);
-                                if self.hide_usage {
-                                    out.extend_from_slice(&without_usage_chunks(&events));
-                                } else {
-                                    out.extend_from_slice(&events);
-                                }
-                            }
-                            bad
+                    match splitter.push(&chunk, &mut raw) {
+                        Ok(()) => self.pass_on(&mut raw, &mut out),
+                        Err(_) => {
+                            oversized = true;
+                            Some(too_large(self.body_limit))
                         }
-                        None if partial.len() > MAX_EVENT_BYTES => Some(not_events(format!(
-                            "an event longer than {} MiB",
-                            MAX_EVENT_BYTES / (1024 * 1024)
-                        ))),
-                        None => None,
                     }
                 }
                 Next::Item(chunk) => {
@@ -434,31 +421,41 @@ impl Pump {
                     out.extend_from_slice(&chunk);
                     None
                 }
-                Next::End => match malformed(&partial) {
-                    None => {
-                        // A last event without its blank line still goes out.
-                        out.extend_from_slice(&partial);
-                        if !self.send(&mut out).await {
-                            return;
-                        }
-                        self.finished(None);
-                        return;
-                    }
-                    bad => bad,
-                },
+                Next::End => {
+                    // A last event without its blank line still goes out.
+                    raw.extend(splitter.finish());
+                    done = true;
+                    self.pass_on(&mut raw, &mut out)
+                }
                 Next::Broken(why) => Some(broken(&why)),
                 Next::Stalled => Some(stalled(self.idle_timeout)),
             };
             if let Some(mut err) = failure {
                 err.message = self.redactor.redact(&err.message);
-                if self.fail_early(failure_of(&err)) {
+                let limit = self.body_limit;
+                // The pool's view: an oversized event is the upstream's
+                // answer being too large, as on the translated path.
+                let failure = || {
+                    if oversized {
+                        Failure::TooLarge { limit }
+                    } else {
+                        failure_of(&err)
+                    }
+                };
+                if self.fail_early(failure()) {
                     return;
                 }
                 if self.sse {
                     error_frame(self.client, &err, &mut out);
                 }
                 self.send(&mut out).await;
-                self.finished(Some(failure_of(&err)));
+                self.finished(Some(failure()));
+                return;
+            }
+            if done {
+                if self.send(&mut out).await {
+                    self.finished(None);
+                }
                 return;
             }
             if !self.send(&mut out).await {
@@ -466,6 +463,23 @@ impl Pump {
             }
             keep_alive_at = self.keep_alive_at();
         }
+    }
+
+    /// Appends the complete relayed events in `raw` to `out` (draining
+    /// `raw`), or none of them when one cannot be read by the client.
+    fn pass_on(&mut self, raw: &mut Vec<Bytes>, out: &mut BytesMut) -> Option<ApiError> {
+        if let Some(bad) = raw.iter().find_map(|event| unreadable(event)) {
+            raw.clear();
+            return Some(bad);
+        }
+        for event in raw.drain(..) {
+            let fields = sse::fields(&event);
+            self.sniff(&fields);
+            if !(self.hide_usage && is_usage_chunk(&fields)) {
+                out.extend_from_slice(&event);
+            }
+        }
+        None
     }
 
     /// Streams an upstream's complete (non-SSE) answer.
@@ -520,41 +534,23 @@ impl Pump {
     }
 }
 
-/// The longest server-sent event relayed: an upstream that never ends its
-/// event must not grow the buffer without bound.
-const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
-
-/// `Some(error)` when one of these complete server-sent events carries data
-/// that is neither JSON nor OpenAI's `[DONE]`: a relayed stream is checked
-/// so that the client gets an error event it can read instead of an event
-/// its SDK fails to parse.
-fn malformed(events: &[u8]) -> Option<ApiError> {
-    let text = match std::str::from_utf8(events) {
-        Ok(text) => text,
-        Err(_) => return Some(not_events("bytes that are not UTF-8".into())),
-    };
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    for event in text.split("\n\n") {
-        let data: Vec<&str> = event
-            .lines()
-            .filter_map(|line| line.strip_prefix("data:"))
-            .map(|rest| rest.strip_prefix(' ').unwrap_or(rest))
-            .collect();
-        if data.is_empty() {
-            continue;
-        }
-        let data = data.join("\n");
-        if data.trim() == "[DONE]" {
-            continue;
-        }
-        if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&data) {
-            let start: String = data.chars().take(80).collect();
-            return Some(not_events(format!(
-                "an event whose data is not JSON ({err}): `{start}`"
-            )));
-        }
+/// `Some(error)` when this complete server-sent event is not UTF-8 or
+/// carries data that is neither JSON nor OpenAI's `[DONE]`: a relayed
+/// stream is checked so that the client gets an error event it can read
+/// instead of an event its SDK fails to parse.
+fn unreadable(event: &[u8]) -> Option<ApiError> {
+    if std::str::from_utf8(event).is_err() {
+        return Some(not_events("bytes that are not UTF-8".into()));
     }
-    None
+    let data = sse::fields(event).data?;
+    if data.trim() == "[DONE]" {
+        return None;
+    }
+    let err = serde_json::from_str::<serde::de::IgnoredAny>(&data).err()?;
+    let start: String = data.chars().take(80).collect();
+    Some(not_events(format!(
+        "an event whose data is not JSON ({err}): `{start}`"
+    )))
 }
 
 fn not_events(what: String) -> ApiError {
@@ -563,16 +559,6 @@ fn not_events(what: String) -> ApiError {
         kind: ErrorKind::Api,
         message: format!("The upstream stream could not be read: it sent {what}."),
     }
-}
-
-/// The length of the complete events at the start of `buffer`: up to the
-/// last blank line (`\n\n`, `\r\r`, `\r\n\r\n`). The first `scanned`
-/// bytes held none, so only ends after them are looked for.
-fn events_end(buffer: &[u8], scanned: usize) -> Option<usize> {
-    ((scanned + 1).max(2)..=buffer.len()).rev().find(|&end| {
-        let head = &buffer[..end];
-        head.ends_with(b"\n\n") || head.ends_with(b"\r\r") || head.ends_with(b"\n\r\n")
-    })
 }
 
 /// An error frame in the client's SSE dialect, for relayed streams.
@@ -628,51 +614,16 @@ fn failure_of(error: &ApiError) -> Failure {
     }
 }
 
-/// The `(event, data)` pairs of complete server-sent events.
-fn sse_frames(bytes: &[u8]) -> Vec<(Option<String>, String)> {
-    let text = String::from_utf8_lossy(bytes);
-    let mut frames = Vec::new();
-    let (mut event, mut data): (Option<String>, Vec<&str>) = (None, Vec::new());
-    for line in text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line)) {
-        if line.is_empty() {
-            if !data.is_empty() {
-                frames.push((event.take(), data.join("\n")));
-                data.clear();
-            }
-            event = None;
-        } else if let Some(value) = line.strip_prefix("data:") {
-            data.push(value.strip_prefix(' ').unwrap_or(value));
-        } else if let Some(value) = line.strip_prefix("event:") {
-            event = Some(value.trim().to_string());
-        }
-    }
-    if !data.is_empty() {
-        frames.push((event, data.join("\n")));
-    }
-    frames
-}
-
-/// Complete OpenAI stream events minus the usage-only chunks (`choices: []`
-/// with `usage`), which the client did not ask for.
-fn without_usage_chunks(events: &[u8]) -> Vec<u8> {
+/// Whether an OpenAI stream event is a usage-only chunk (`choices: []`
+/// with `usage`), which a client that did not ask for usage must not see.
+fn is_usage_chunk(fields: &sse::Fields) -> bool {
     #[derive(serde::Deserialize)]
     struct Chunk {
         choices: Option<Vec<serde::de::IgnoredAny>>,
         usage: Option<serde::de::IgnoredAny>,
     }
-    let text = String::from_utf8_lossy(events);
-    let mut kept = String::with_capacity(text.len());
-    for event in text.split_inclusive("\n\n") {
-        let data = event
-            .lines()
-            .filter_map(|line| line.strip_prefix("data:"))
-            .map(str::trim)
-            .collect::<String>();
-        let usage_only = serde_json::from_str::<Chunk>(&data)
-            .is_ok_and(|chunk| chunk.usage.is_some() && chunk.choices.is_some_and(|c| c.is_empty()));
-        if !usage_only {
-            kept.push_str(event);
-        }
-    }
-    kept.into_bytes()
+    fields.data.as_deref().is_some_and(|data| {
+        serde_json::from_str::<Chunk>(data)
+            .is_ok_and(|chunk| chunk.usage.is_some() && chunk.choices.is_some_and(|c| c.is_empty()))
+    })
 }

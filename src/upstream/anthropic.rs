@@ -1,11 +1,10 @@
 //! Anthropic Messages: Anthropic and compatible servers (z.ai, ...).
 
 use bytes::Bytes;
-use indexmap::IndexMap;
-use serde_json::value::RawValue;
 
 use super::{Credentials, Outgoing, Provider, join};
 use crate::protocol::Protocol;
+use crate::protocol::members::{self, Edit};
 
 /// The API version sent when the client did not name one.
 const DEFAULT_VERSION: &str = "2023-06-01";
@@ -81,12 +80,7 @@ impl Provider for Anthropic {
         credentials: &Credentials,
         outgoing: &Outgoing,
     ) -> Option<reqwest::RequestBuilder> {
-        let object: IndexMap<String, Box<RawValue>> = serde_json::from_slice(&outgoing.body).ok()?;
-        let counted: IndexMap<_, _> = object
-            .into_iter()
-            .filter(|(key, _)| COUNTED.contains(&key.as_str()))
-            .collect();
-        let body = Bytes::from(serde_json::to_vec(&counted).ok()?);
+        let body = Bytes::from(members::edit(&outgoing.body, &[Edit::KeepOnly(COUNTED)])?);
         Some(self.post(http, credentials, outgoing, "v1/messages/count_tokens", body))
     }
 

@@ -2,6 +2,7 @@
 
 use super::{Credentials, Mode, Outgoing, Provider, join};
 use crate::protocol::Protocol;
+use crate::protocol::members::{self, Edit};
 
 /// `POST {base}/v1beta/models/{model}:generateContent` with `x-goog-api-key`.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +44,8 @@ impl Provider for Gemini {
         // `generateContentRequest` counts the system instruction and tools
         // too, which a bare `contents` would leave out.
         let model = urlencode(&outgoing.model);
-        let inner = with_field(&outgoing.body, "model", &format!("models/{}", outgoing.model))?;
+        let name = serde_json::Value::String(format!("models/{}", outgoing.model));
+        let inner = members::edit(&outgoing.body, &[Edit::Set("model", &name)])?;
         let mut body = b"{\"generateContentRequest\":".to_vec();
         body.extend_from_slice(&inner);
         body.push(b'}');
@@ -64,13 +66,6 @@ impl Provider for Gemini {
             .get("totalTokens")?
             .as_u64()
     }
-}
-
-/// A JSON object with `name` set to `value`, the other members as they were.
-pub(super) fn with_field(body: &[u8], name: &str, value: &str) -> Option<Vec<u8>> {
-    let mut object: indexmap::IndexMap<String, Box<serde_json::value::RawValue>> = serde_json::from_slice(body).ok()?;
-    object.insert(name.to_string(), serde_json::value::to_raw_value(value).ok()?);
-    serde_json::to_vec(&object).ok()
 }
 
 /// Characters of a model name that may stand in a path segment unencoded.

@@ -23,13 +23,18 @@ fn openai_answer(text: &str) -> MockReply {
 }
 
 fn openai_stream_with_usage() -> MockReply {
+    MockReply::sse(openai_usage_frames("\n"))
+}
+
+/// The events of that stream, their lines ending in `line_end`.
+fn openai_usage_frames(line_end: &str) -> [String; 4] {
     let chunk = |delta: Value, finish: Value| {
         format!(
             "data: {}\n\n",
             json!({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":delta,"finish_reason":finish}]})
         )
     };
-    MockReply::sse([
+    let frames = [
         chunk(json!({"role": "assistant", "content": "hel"}), Value::Null),
         chunk(json!({"content": "lo"}), json!("stop")),
         format!(
@@ -38,7 +43,8 @@ fn openai_stream_with_usage() -> MockReply {
             "usage":{"prompt_tokens":21,"completion_tokens":4,"total_tokens":25,"prompt_tokens_details":{"cached_tokens":3}}})
         ),
         "data: [DONE]\n\n".to_string(),
-    ])
+    ];
+    frames.map(|frame| frame.replace('\n', line_end))
 }
 
 /// The samples of one metric.
@@ -565,4 +571,38 @@ async fn a_relayed_openai_stream_is_counted_even_when_the_client_asks_no_usage()
         ),
         (Some(21), Some(4))
     );
+}
+
+/// The same with the upstream's lines ending in `\r\n` or `\r` and the
+/// whole stream in one read: the relay splits events at every line end the
+/// standard allows, so the usage chunk is still found, counted and kept
+/// from the client.
+#[tokio::test]
+async fn a_relayed_stream_with_other_line_ends_is_counted_and_filtered_alike() {
+    for line_end in ["\r\n", "\r"] {
+        let mock = Mock::start(move |_: &Recorded| MockReply::sse([openai_usage_frames(line_end).concat()])).await;
+        let gw = TestGateway::start(vec![TestAccount::new(ProviderKind::Openai, mock.url())], "").await;
+        let text = chat(
+            &gw,
+            json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+        assert!(text.contains("hel") && text.contains("[DONE]"), "{line_end:?}: {text}");
+        assert!(
+            !text.contains("prompt_tokens"),
+            "{line_end:?}: the client gets no usage chunk it did not ask for: {text}"
+        );
+        let records = records(&gw, 1).await;
+        assert_eq!(
+            (
+                records[0]["input_tokens"].as_u64(),
+                records[0]["output_tokens"].as_u64()
+            ),
+            (Some(21), Some(4)),
+            "{line_end:?}"
+        );
+    }
 }

@@ -149,10 +149,10 @@ async fn a_relayed_request_keeps_every_byte_but_the_model() {
 #[tokio::test]
 async fn a_relayed_gemini_array_stream_arrives_unchanged() {
     let rig = Rig::with_config(ALIASES).await;
-    let elements: Vec<&str> = capture(ProviderKind::Gemini, true)
-        .lines()
-        .filter_map(|line| line.strip_prefix("data: "))
-        .map(str::trim_end)
+    let elements: Vec<String> = switchyard::protocol::sse::events(capture(ProviderKind::Gemini, true).as_bytes())
+        .into_iter()
+        .filter_map(|fields| fields.data)
+        .map(|data| data.trim_end().to_owned())
         .collect();
     let array = format!("[{}]", elements.join(",\r\n"));
     let chunks = cut(&array);

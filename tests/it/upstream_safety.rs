@@ -286,6 +286,30 @@ async fn a_stream_event_that_never_ends_is_cut_at_the_cap() {
     );
 }
 
+/// A relayed stream (client and upstream speak the same protocol) has the
+/// same cap on an event as a translated one, and says so in the same words.
+#[tokio::test]
+async fn a_relayed_stream_event_that_never_ends_is_cut_at_the_cap_too() {
+    let (feed, handler) = fed("text/event-stream");
+    let mock = Mock::start(handler).await;
+    let gw = gateway_for(ProviderKind::Anthropic, &mock, ONE_MIB_CAP).await;
+    let feeder = feed_endless_event(feed, "event: message_start\ndata: {\"type\":\"message_start\",\"x\":\"");
+    let ask = Ask::new("claude-sonnet-4-5", "hi").streamed(true);
+    let reply = tokio::time::timeout(Duration::from_secs(30), Client::Anthropic.call(&gw.base(), &ask))
+        .await
+        .expect("the gateway answers without waiting for the event's end");
+    assert_eq!(reply.status, 502, "{}", reply.body);
+    let message = reply.error.unwrap().message;
+    assert!(
+        message.contains("larger than the limit of 1 MiB") && message.contains("max_upstream_body_mib"),
+        "{message}"
+    );
+    assert!(
+        feeder.await.unwrap(),
+        "the gateway stopped reading: the upstream saw the connection dropped"
+    );
+}
+
 /// Each provider's own words for a request its account may not make, and
 /// for a key that is not valid.
 fn refusals(provider: ProviderKind) -> (MockReply, MockReply) {

@@ -56,17 +56,18 @@ fn options() -> EncoderOptions {
 /// frame has exactly the `event: NAME\ndata: JSON\n\n` shape.
 fn client_events(bytes: &str) -> Vec<(String, Value)> {
     assert!(bytes.ends_with("\n\n"), "stream ends mid-frame: {bytes:?}");
-    bytes
-        .trim_end_matches('\n')
-        .split("\n\n")
+    crate::protocol::sse::split_all(bytes.as_bytes())
+        .iter()
         .map(|raw| {
-            let (name_line, data_line) = raw.split_once('\n').expect("two lines per frame");
-            let name = name_line.strip_prefix("event: ").expect("event line");
-            let data = data_line.strip_prefix("data: ").expect("data line");
+            let fields = crate::protocol::sse::fields(raw);
+            let name = fields.event.expect("event line");
+            let data = fields.data.expect("data line");
             assert!(!data.contains('\n'), "one data line per frame: {raw:?}");
-            let value: Value = serde_json::from_str(data).expect("data is JSON");
-            assert_eq!(value["type"], name, "event name and data type agree");
-            (name.to_owned(), value)
+            let shape = format!("event: {name}\ndata: {data}\n\n");
+            assert_eq!(raw.as_ref(), shape.as_bytes(), "two lines per frame");
+            let value: Value = serde_json::from_str(&data).expect("data is JSON");
+            assert_eq!(value["type"], name.as_str(), "event name and data type agree");
+            (name, value)
         })
         .collect()
 }

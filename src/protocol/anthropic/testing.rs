@@ -20,26 +20,13 @@ pub fn meta() -> ResponseMeta {
     }
 }
 
-/// Splits an SSE transcript into frames the way the gateway's reader does:
-/// events end at a blank line, `event:` names them, `data:` lines join with
-/// newlines, and comments are skipped.
+/// Splits an SSE transcript into (event, data) frames with the gateway's
+/// own reader ([`crate::protocol::sse`]).
 pub fn frames(transcript: &str) -> Vec<(Option<String>, String)> {
-    let mut frames = Vec::new();
-    for chunk in transcript.replace("\r\n", "\n").split("\n\n") {
-        let mut event = None;
-        let mut data: Vec<&str> = Vec::new();
-        for line in chunk.lines() {
-            if let Some(name) = line.strip_prefix("event:") {
-                event = Some(name.trim().to_owned());
-            } else if let Some(value) = line.strip_prefix("data:") {
-                data.push(value.strip_prefix(' ').unwrap_or(value));
-            }
-        }
-        if event.is_some() || !data.is_empty() {
-            frames.push((event, data.join("\n")));
-        }
-    }
-    frames
+    crate::protocol::sse::events(transcript.as_bytes())
+        .into_iter()
+        .map(|fields| (fields.event, fields.data.unwrap_or_default()))
+        .collect()
 }
 
 /// Borrows an owned frame as the decoder's input.

@@ -24,17 +24,9 @@ fn meta() -> ResponseMeta {
 
 /// The `data:` payloads of an SSE transcript, one per event.
 fn frames(transcript: &str) -> Vec<String> {
-    transcript
-        .replace("\r\n", "\n")
-        .split("\n\n")
-        .map(|event| {
-            event
-                .lines()
-                .filter_map(|line| line.strip_prefix("data:"))
-                .map(|data| data.strip_prefix(' ').unwrap_or(data))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
+    crate::protocol::sse::events(transcript.as_bytes())
+        .into_iter()
+        .filter_map(|fields| fields.data)
         .filter(|data| !data.is_empty())
         .collect()
 }

@@ -23,23 +23,12 @@ fn meta() -> ResponseMeta {
     }
 }
 
-/// Splits an SSE transcript into (event, data) frames, as the gateway's
-/// reader does: blank lines end frames, `data:` lines join, comments vanish.
+/// Splits an SSE transcript into (event, data) frames with the gateway's
+/// own reader ([`crate::protocol::sse`]).
 fn frames(transcript: &str) -> Vec<(Option<String>, String)> {
-    transcript
-        .split("\n\n")
-        .filter_map(|block| {
-            let mut event = None;
-            let mut data: Vec<&str> = Vec::new();
-            for line in block.lines() {
-                if let Some(value) = line.strip_prefix("event:") {
-                    event = Some(value.trim().to_owned());
-                } else if let Some(value) = line.strip_prefix("data:") {
-                    data.push(value.strip_prefix(' ').unwrap_or(value));
-                }
-            }
-            (!data.is_empty()).then(|| (event, data.join("\n")))
-        })
+    crate::protocol::sse::events(transcript.as_bytes())
+        .into_iter()
+        .map(|fields| (fields.event, fields.data.unwrap_or_default()))
         .collect()
 }
 

@@ -419,22 +419,11 @@ pub fn client() -> reqwest::Client {
     switchyard::upstream::http_client().no_proxy().build().unwrap()
 }
 
-/// Splits an SSE body into (event name, data) pairs.
+/// Splits an SSE body into (event name, data) pairs with the gateway's own
+/// reader, the events without data left out.
 pub fn sse_events(body: &str) -> Vec<(Option<String>, String)> {
-    let mut events = Vec::new();
-    for block in body.replace("\r\n", "\n").split("\n\n") {
-        let mut name = None;
-        let mut data = Vec::new();
-        for line in block.lines() {
-            if let Some(rest) = line.strip_prefix("event:") {
-                name = Some(rest.trim().to_string());
-            } else if let Some(rest) = line.strip_prefix("data:") {
-                data.push(rest.strip_prefix(' ').unwrap_or(rest).to_string());
-            }
-        }
-        if !data.is_empty() {
-            events.push((name, data.join("\n")));
-        }
-    }
-    events
+    switchyard::protocol::sse::events(body.as_bytes())
+        .into_iter()
+        .map(|fields| (fields.event, fields.data.unwrap_or_default()))
+        .collect()
 }
