@@ -30,7 +30,7 @@
 //! [`Boundary::check`] decides, purely (unit-tested below); [`Guarded`] is
 //! the service in front of the routes that asks it about every request and
 //! answers a refusal in the route's protocol. The black-box tests are in
-//! `tests/boundary.rs`.
+//! `tests/it/boundary.rs`.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
