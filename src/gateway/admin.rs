@@ -1,9 +1,11 @@
 //! The admin JSON API the dashboard uses, also for scripts: status,
 //! accounts, the request log, usage, a live event feed, and Prometheus
-//! metrics. Everything here, reads included, needs the gateway key in every
-//! auth mode (the route table's `Access::Admin`): the log holds the user's prompts and the
-//! state changes reach the pool. The dashboard's shell (`/ui`) loads without
-//! the key and reads everything through these routes.
+//! metrics, one function per endpoint. Everything here, reads included,
+//! needs the gateway key in every auth mode (the route table's
+//! `Access::Admin`, checked before any of these runs): the log holds the
+//! user's prompts and the state changes reach the pool. The dashboard's
+//! shell (`/ui`) loads without the key and reads everything through these
+//! routes.
 
 use std::convert::Infallible;
 
