@@ -15,9 +15,12 @@ use crate::protocol::Protocol;
 /// route table's dialect for a route that has one, else guessed by path
 /// first, then by the headers each SDK sends.
 pub fn protocol_for(path: &str, headers: &HeaderMap) -> Protocol {
-    if let Some(protocol) = super::table::fixed_protocol(path) {
-        return protocol;
-    }
+    super::table::fixed_protocol(path).unwrap_or_else(|| guess(path, headers))
+}
+
+/// The protocol of a path no route fixes: by path first (the method name of
+/// a Gemini call, Anthropic's paths), then by the headers each SDK sends.
+pub fn guess(path: &str, headers: &HeaderMap) -> Protocol {
     if path.contains("/messages") || path.ends_with("/complete") {
         return Protocol::Anthropic;
     }

@@ -240,7 +240,7 @@ fn openai_model(shared: &Shared, head: &RequestHead, id: &str) -> Response {
 /// The protocol of a `GET /v1/models...` request: Gemini when the client
 /// sends Google's headers (google-genai uses API version v1), else OpenAI.
 fn models_protocol(head: &RequestHead) -> Protocol {
-    match guidance::protocol_for(&head.path, &head.headers) {
+    match guidance::guess(&head.path, &head.headers) {
         Protocol::Gemini => Protocol::Gemini,
         _ => Protocol::OpenAi,
     }

@@ -313,12 +313,20 @@ pub fn class(path: &str, mode: AuthMode) -> RouteClass {
     }
 }
 
-/// The protocol of a route with a fixed dialect at `path`, if any.
+/// The protocol of the routes at `path` when they all have the same fixed
+/// dialect. `None` for an unknown path, the gateway's own routes, and
+/// `/v1/models/{id}`, which is OpenAI's model (fine-tuned ids hold `:`) or
+/// a Gemini call, as the client's headers and method name say.
 pub fn fixed_protocol(path: &str) -> Option<Protocol> {
-    match route_of(path)?.dialect {
-        Dialect::Fixed(protocol) => Some(protocol),
-        Dialect::Models | Dialect::Own => None,
+    let mut found = None;
+    for route in ROUTES.iter().filter(|route| matches(route.path, path).is_some()) {
+        match (route.dialect, found) {
+            (Dialect::Fixed(protocol), None) => found = Some(protocol),
+            (Dialect::Fixed(protocol), Some(before)) if protocol == before => {}
+            _ => return None,
+        }
     }
+    found
 }
 
 /// The parameter segments of `path` when it matches `pattern`, as warp's
@@ -416,6 +424,19 @@ mod tests {
             find(&Method::POST, "/v1beta/models/g:embedContent"),
             Found::Route { .. }
         ));
+    }
+
+    #[test]
+    fn fixed_dialects_only_where_every_route_of_the_path_agrees() {
+        assert_eq!(fixed_protocol("/v1/messages"), Some(Protocol::Anthropic));
+        assert_eq!(
+            fixed_protocol("/v1beta/models/g:generateContent"),
+            Some(Protocol::Gemini)
+        );
+        assert_eq!(fixed_protocol("/v1/models/ft:gpt-4o:org::id"), None);
+        assert_eq!(fixed_protocol("/v1/models"), None);
+        assert_eq!(fixed_protocol("/api/status"), None);
+        assert_eq!(fixed_protocol("/v2/chat"), None);
     }
 
     #[test]
