@@ -1,24 +1,25 @@
 //! The admin JSON API the dashboard uses, also for scripts: status,
 //! accounts, the request log, usage, a live event feed, and Prometheus
-//! metrics. Everything here, reads included, needs the gateway key in every
-//! auth mode (`Auth::required_for`): the log holds the user's prompts and the
-//! state changes reach the pool. The dashboard's shell (`/ui`) loads without
-//! the key and reads everything through these routes.
+//! metrics, one function per endpoint. Everything here, reads included,
+//! needs the gateway key in every auth mode (the route table's
+//! `Access::Admin`, checked before any of these runs): the log holds the
+//! user's prompts and the state changes reach the pool. The dashboard's
+//! shell (`/ui`) loads without the key and reads everything through these
+//! routes.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use serde_json::json;
-use warp::Filter;
 use warp::reply::{Reply, Response};
 
 use super::reply::{error_response, json_value};
-use super::routes::{RequestHead, authorize, checked_key, head, percent_decode};
+use super::routes::RequestHead;
 use super::state::Shared;
+use super::table::decode;
 use crate::config;
 use crate::monitor::{LogFilter, UsageBy, now_ms};
 use crate::protocol::{ApiError, ErrorKind, Protocol};
@@ -72,215 +73,170 @@ pub fn parse_since(text: &str) -> Result<i64, ApiError> {
         })
 }
 
-fn query() -> impl Filter<Extract = (Query,), Error = Infallible> + Clone {
-    warp::query::<Query>().or(warp::any().map(Query::default)).unify()
+/// The admin endpoints, one function each. The key is checked before any
+/// of them runs (the table's `Access::Admin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /api/status`.
+    Status,
+    /// `GET /api/accounts`.
+    Accounts,
+    /// `POST /api/accounts/{id}/{enable|disable}`.
+    Switch,
+    /// `POST /api/key/rotate`.
+    Rotate,
+    /// `GET /api/logs`.
+    Logs,
+    /// `GET /api/usage`.
+    Usage,
+    /// `GET /api/usage/timeline`.
+    Timeline,
+    /// `GET /api/events`.
+    Events,
+    /// `GET /metrics`.
+    Metrics,
 }
 
-/// `Some(401)` unless the request carries the key (state changes need it
-/// in every auth mode); wrong keys count toward the address's brake.
-fn require_key(shared: &Shared, head: &RequestHead) -> Option<Response> {
-    checked_key(shared, head, Protocol::OpenAi)
+/// The answer of `endpoint`; `params` are the path's parameter segments
+/// (raw), the key already checked.
+pub async fn serve(endpoint: Endpoint, shared: &Shared, head: &RequestHead, params: &[&str]) -> Response {
+    match endpoint {
+        Endpoint::Status => status(shared, head),
+        Endpoint::Accounts => accounts(shared),
+        Endpoint::Switch => match params {
+            [id, action] => switch(shared, id, action).await,
+            _ => failed(ApiError::new(ErrorKind::NotFound, "name an account and an action")),
+        },
+        Endpoint::Rotate => rotate_key(shared).await,
+        Endpoint::Logs => logs(shared, query(head)),
+        Endpoint::Usage => usage(shared, query(head)),
+        Endpoint::Timeline => timeline(shared, query(head)),
+        Endpoint::Events => events(shared),
+        Endpoint::Metrics => metrics(shared),
+    }
+}
+
+/// The query parameters, or none when they do not parse (as warp's
+/// `query` filter with a default did).
+fn query(head: &RequestHead) -> Query {
+    serde_urlencoded::from_str(&head.query).unwrap_or_default()
 }
 
 fn failed(error: ApiError) -> Response {
     error_response(Protocol::OpenAi, &error)
 }
 
-/// The admin routes under `/api`, and `/metrics`.
-pub fn routes(
-    with_state: impl Filter<Extract = (Arc<Shared>,), Error = Infallible> + Clone + Send + Sync + 'static,
-) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let status = warp::path!("api" / "status")
-        .and(warp::get())
-        .and(with_state.clone())
-        .and(head())
-        .map(|shared: Arc<Shared>, head: RequestHead| {
-            authorize(&shared, &head, Protocol::OpenAi).unwrap_or_else(|| {
-                let mut status = serde_json::to_value(shared.status()).unwrap_or_default();
-                status["origin"] = json!(head.origin(&shared));
-                status["key_required"] = json!(shared.auth.required_for("/api/status"));
-                json_value(StatusCode::OK, status)
-            })
-        });
+/// The gateway's status, with the origin the client reached.
+fn status(shared: &Shared, head: &RequestHead) -> Response {
+    let mut status = serde_json::to_value(shared.status()).unwrap_or_default();
+    status["origin"] = json!(head.origin(shared));
+    status["key_required"] = json!(shared.auth.required_for("/api/status"));
+    json_value(StatusCode::OK, status)
+}
 
-    let accounts = warp::path!("api" / "accounts")
-        .and(warp::get())
-        .and(with_state.clone())
-        .and(head())
-        .map(|shared: Arc<Shared>, head: RequestHead| {
-            authorize(&shared, &head, Protocol::OpenAi)
-                .unwrap_or_else(|| json_value(StatusCode::OK, json!({ "accounts": shared.relay.pool().status() })))
-        });
+/// Every account's live state.
+fn accounts(shared: &Shared) -> Response {
+    json_value(StatusCode::OK, json!({ "accounts": shared.relay.pool().status() }))
+}
 
-    let switch = warp::path!("api" / "accounts" / String / String)
-        .and(warp::post())
-        .and(with_state.clone())
-        .and(head())
-        .then(
-            |id: String, action: String, shared: Arc<Shared>, head: RequestHead| async move {
-                if let Some(denied) = require_key(&shared, &head) {
-                    return denied;
-                }
-                let enabled = match action.as_str() {
-                    "enable" => true,
-                    "disable" => false,
-                    other => {
-                        return failed(ApiError::new(
-                            ErrorKind::NotFound,
-                            format!("`{other}` is not an account action; use enable or disable"),
-                        ));
-                    }
-                };
-                set_enabled(&shared, &percent_decode(&id), enabled).await
-            },
-        );
+/// `enable` or `disable` the account `id` (percent-encoded).
+async fn switch(shared: &Shared, id: &str, action: &str) -> Response {
+    let enabled = match action {
+        "enable" => true,
+        "disable" => false,
+        other => {
+            return failed(ApiError::new(
+                ErrorKind::NotFound,
+                format!("`{other}` is not an account action; use enable or disable"),
+            ));
+        }
+    };
+    set_enabled(shared, &decode(id), enabled).await
+}
 
-    let rotate = warp::path!("api" / "key" / "rotate")
-        .and(warp::post())
-        .and(with_state.clone())
-        .and(head())
-        .then(|shared: Arc<Shared>, head: RequestHead| async move {
-            if let Some(denied) = require_key(&shared, &head) {
-                return denied;
-            }
-            rotate_key(&shared).await
-        });
+/// The newest records of the request log.
+fn logs(shared: &Shared, query: Query) -> Response {
+    let Some(monitor) = shared.relay.monitor() else {
+        return json_value(StatusCode::OK, json!({ "records": [] }));
+    };
+    let since_ms = match query.since_ms() {
+        Ok(since) => since,
+        Err(err) => return failed(err),
+    };
+    let filter = LogFilter {
+        since_ms,
+        model: query.model,
+        account: query.account,
+        after_row: None,
+        limit: query.limit.unwrap_or(100).min(1000),
+    };
+    json_value(StatusCode::OK, json!({ "records": monitor.logs(&filter) }))
+}
 
-    let logs = warp::path!("api" / "logs")
-        .and(warp::get())
-        .and(with_state.clone())
-        .and(head())
-        .and(query())
-        .map(|shared: Arc<Shared>, head: RequestHead, query: Query| {
-            if let Some(denied) = authorize(&shared, &head, Protocol::OpenAi) {
-                return denied;
-            }
-            let Some(monitor) = shared.relay.monitor() else {
-                return json_value(StatusCode::OK, json!({ "records": [] }));
-            };
-            let since_ms = match query.since_ms() {
-                Ok(since) => since,
-                Err(err) => return failed(err),
-            };
-            let filter = LogFilter {
-                since_ms,
-                model: query.model,
-                account: query.account,
-                after_row: None,
-                limit: query.limit.unwrap_or(100).min(1000),
-            };
-            json_value(StatusCode::OK, json!({ "records": monitor.logs(&filter) }))
-        });
+/// Usage totals grouped by model, account or day.
+fn usage(shared: &Shared, query: Query) -> Response {
+    let (by, since) = match query.usage_window() {
+        Ok(window) => window,
+        Err(err) => return failed(err),
+    };
+    let rows = shared.relay.monitor().map(|m| m.usage(by, since)).unwrap_or_default();
+    json_value(StatusCode::OK, json!({ "usage": rows }))
+}
 
-    let usage = warp::path!("api" / "usage")
-        .and(warp::get())
-        .and(with_state.clone())
-        .and(head())
-        .and(query())
-        .map(|shared: Arc<Shared>, head: RequestHead, query: Query| {
-            if let Some(denied) = authorize(&shared, &head, Protocol::OpenAi) {
-                return denied;
-            }
-            let (by, since) = match query.usage_window() {
-                Ok(window) => window,
-                Err(err) => return failed(err),
-            };
-            let rows = shared.relay.monitor().map(|m| m.usage(by, since)).unwrap_or_default();
-            json_value(StatusCode::OK, json!({ "usage": rows }))
-        });
+/// Usage in time buckets (an hour unless `bucket` says otherwise).
+fn timeline(shared: &Shared, query: Query) -> Response {
+    let (by, since) = match query.usage_window() {
+        Ok(window) => window,
+        Err(err) => return failed(err),
+    };
+    let bucket_ms = match query.bucket.as_deref().map(humantime::parse_duration) {
+        None => 3_600_000,
+        Some(Ok(bucket)) if bucket.as_millis() >= 60_000 => bucket.as_millis() as i64,
+        Some(_) => {
+            return failed(ApiError::invalid_request(
+                "bucket must be a duration of at least 1m (15m, 1h, 1d)",
+            ));
+        }
+    };
+    let rows = shared
+        .relay
+        .monitor()
+        .map(|m| m.timeline(by, bucket_ms, since))
+        .unwrap_or_default();
+    json_value(StatusCode::OK, json!({ "bucket_ms": bucket_ms, "timeline": rows }))
+}
 
-    let timeline = warp::path!("api" / "usage" / "timeline")
-        .and(warp::get())
-        .and(with_state.clone())
-        .and(head())
-        .and(query())
-        .map(|shared: Arc<Shared>, head: RequestHead, query: Query| {
-            if let Some(denied) = authorize(&shared, &head, Protocol::OpenAi) {
-                return denied;
-            }
-            let (by, since) = match query.usage_window() {
-                Ok(window) => window,
-                Err(err) => return failed(err),
-            };
-            let bucket_ms = match query.bucket.as_deref().map(humantime::parse_duration) {
-                None => 3_600_000,
-                Some(Ok(bucket)) if bucket.as_millis() >= 60_000 => bucket.as_millis() as i64,
-                Some(_) => {
-                    return failed(ApiError::invalid_request(
-                        "bucket must be a duration of at least 1m (15m, 1h, 1d)",
-                    ));
-                }
-            };
-            let rows = shared
-                .relay
-                .monitor()
-                .map(|m| m.timeline(by, bucket_ms, since))
-                .unwrap_or_default();
-            json_value(StatusCode::OK, json!({ "bucket_ms": bucket_ms, "timeline": rows }))
-        });
+/// The live feed of request records, as server-sent events.
+fn events(shared: &Shared) -> Response {
+    let Some(monitor) = shared.relay.monitor() else {
+        return failed(ApiError::new(ErrorKind::NotFound, "the monitor is off"));
+    };
+    // Records a slow reader missed are skipped, not buffered.
+    let feed = tokio_stream::wrappers::BroadcastStream::new(monitor.subscribe()).filter_map(|record| async move {
+        let record = record.ok()?;
+        let data = serde_json::to_string(&*record).ok()?;
+        Some(Ok::<_, Infallible>(
+            warp::sse::Event::default().event("request").data(data),
+        ))
+    });
+    warp::sse::reply(warp::sse::keep_alive().stream(feed)).into_response()
+}
 
-    let events = warp::path!("api" / "events")
-        .and(warp::get())
-        .and(with_state.clone())
-        .and(head())
-        .map(|shared: Arc<Shared>, head: RequestHead| {
-            if let Some(denied) = authorize(&shared, &head, Protocol::OpenAi) {
-                return denied;
-            }
-            let Some(monitor) = shared.relay.monitor() else {
-                return failed(ApiError::new(ErrorKind::NotFound, "the monitor is off"));
-            };
-            // Records a slow reader missed are skipped, not buffered.
-            let feed =
-                tokio_stream::wrappers::BroadcastStream::new(monitor.subscribe()).filter_map(|record| async move {
-                    let record = record.ok()?;
-                    let data = serde_json::to_string(&*record).ok()?;
-                    Some(Ok::<_, Infallible>(
-                        warp::sse::Event::default().event("request").data(data),
-                    ))
-                });
-            warp::sse::reply(warp::sse::keep_alive().stream(feed)).into_response()
-        });
-
-    let metrics = warp::path!("metrics").and(warp::get()).and(with_state).and(head()).map(
-        |shared: Arc<Shared>, head: RequestHead| {
-            if let Some(denied) = authorize(&shared, &head, Protocol::OpenAi) {
-                return denied;
-            }
-            let text = match shared.relay.monitor() {
-                Some(monitor) => monitor.metrics().render(&shared.relay.pool().status()),
-                None => String::new(),
-            };
-            let mut response = Response::new(Bytes::from(text).into());
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                // prometheus-client writes OpenMetrics text (`# EOF`,
-                // counters named without `_total` in their family line):
-                // labelled as the 0.0.4 text format, strict parsers misread
-                // every counter.
-                HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-            );
-            response
-        },
+/// Prometheus metrics.
+fn metrics(shared: &Shared) -> Response {
+    let text = match shared.relay.monitor() {
+        Some(monitor) => monitor.metrics().render(&shared.relay.pool().status()),
+        None => String::new(),
+    };
+    let mut response = Response::new(Bytes::from(text).into());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        // prometheus-client writes OpenMetrics text (`# EOF`, counters named
+        // without `_total` in their family line): labelled as the 0.0.4
+        // text format, strict parsers misread every counter.
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
-
-    status
-        .or(accounts)
-        .unify()
-        .or(switch)
-        .unify()
-        .or(rotate)
-        .unify()
-        .or(logs)
-        .unify()
-        .or(usage)
-        .unify()
-        .or(timeline)
-        .unify()
-        .or(events)
-        .unify()
-        .or(metrics)
-        .unify()
+    response
 }
 
 /// Enables or disables an account: in config.toml (so it lasts) and in the

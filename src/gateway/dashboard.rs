@@ -5,14 +5,13 @@
 
 use bytes::Bytes;
 use http::{HeaderValue, header};
-use warp::Filter;
 use warp::reply::Response;
 
 const INDEX: &str = include_str!("ui/index.html");
 const APP: &str = include_str!("ui/app.js");
 const STYLE: &str = include_str!("ui/style.css");
 
-fn asset(body: &'static str, content_type: &'static str) -> Response {
+fn file(body: &'static str, content_type: &'static str) -> Response {
     let mut response = Response::new(Bytes::from_static(body.as_bytes()).into());
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -26,13 +25,22 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
     response
 }
 
-/// `GET /ui`, `/ui/app.js`, `/ui/style.css`.
-pub fn routes() -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let index = warp::path!("ui")
-        .or(warp::path!("ui" / ..).and(warp::path::end()))
-        .unify()
-        .map(|| asset(INDEX, "text/html; charset=utf-8"));
-    let app = warp::path!("ui" / "app.js").map(|| asset(APP, "text/javascript; charset=utf-8"));
-    let style = warp::path!("ui" / "style.css").map(|| asset(STYLE, "text/css; charset=utf-8"));
-    warp::get().and(index.or(app).unify().or(style).unify())
+/// A file of the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asset {
+    /// `/ui`: the page.
+    Index,
+    /// `/ui/app.js`.
+    App,
+    /// `/ui/style.css`.
+    Style,
+}
+
+/// The answer for `asset`.
+pub fn serve(asset: Asset) -> Response {
+    match asset {
+        Asset::Index => file(INDEX, "text/html; charset=utf-8"),
+        Asset::App => file(APP, "text/javascript; charset=utf-8"),
+        Asset::Style => file(STYLE, "text/css; charset=utf-8"),
+    }
 }

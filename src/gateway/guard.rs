@@ -413,11 +413,7 @@ fn judge<B>(shared: &Shared, request: &http::Request<B>) -> Verdict {
         Some(host) => Some(host.to_str().unwrap_or("\u{fffd}")),
         None => request.uri().authority().map(|a| a.as_str()),
     };
-    let route = RouteClass {
-        keyed: shared.auth.required_for(path),
-        page: path == "/" || path == "/ui" || path.starts_with("/ui/"),
-        health: path == "/healthz",
-    };
+    let route = super::table::class(path, shared.auth.mode());
     let key_ok = || {
         let query = request.uri().query().filter(|_| is_gemini_route(path));
         shared.auth.check_key(headers, query) == KeyCheck::Right

@@ -4,15 +4,23 @@
 //! base URL (404): `/v1` doubled because the base URL already ends in `/v1`,
 //! `/v1` missing from an OpenAI base URL, or the endpoint path appended to a
 //! base URL that already contains it. The 404 names the mistake it sees and
-//! the right base URL for each SDK family.
+//! the right base URL for each SDK family; the endpoints it lists, and the
+//! protocol of every known route, come from the route table (`table.rs`).
 
 use http::HeaderMap;
 
 use crate::protocol::Protocol;
 
-/// The protocol whose error shape a request to `path` should get: by path
+/// The protocol whose error shape a request to `path` should get: the
+/// route table's dialect for a route that has one, else guessed by path
 /// first, then by the headers each SDK sends.
 pub fn protocol_for(path: &str, headers: &HeaderMap) -> Protocol {
+    super::table::fixed_protocol(path).unwrap_or_else(|| guess(path, headers))
+}
+
+/// The protocol of a path no route fixes: by path first (the method name of
+/// a Gemini call, Anthropic's paths), then by the headers each SDK sends.
+pub fn guess(path: &str, headers: &HeaderMap) -> Protocol {
     if path.contains("/messages") || path.ends_with("/complete") {
         return Protocol::Anthropic;
     }
@@ -42,8 +50,8 @@ pub fn not_found_message(method: &str, path: &str, origin: &str) -> String {
     }
     message.push_str(&format!(
         " Base URLs: OpenAI SDKs and OpenAI-compatible tools use `{origin}/v1`; Anthropic SDKs and Claude Code \
-         (ANTHROPIC_BASE_URL) and Gemini SDKs use `{origin}` (no `/v1`). Endpoints: POST /v1/chat/completions, \
-         POST /v1/responses, GET /v1/models, POST /v1/messages, POST /v1beta/models/MODEL:generateContent, GET /healthz."
+         (ANTHROPIC_BASE_URL) and Gemini SDKs use `{origin}` (no `/v1`). Endpoints: {}.",
+        super::table::signposts()
     ));
     message
 }

@@ -17,6 +17,7 @@ pub mod reply;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod table;
 pub mod throttle;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -1,10 +1,11 @@
-//! The HTTP surface of SPEC §4 as warp filters.
+//! The HTTP surface of SPEC §4: one warp filter reads each request's head
+//! and body and hands them to [`dispatch`], which looks the request up in
+//! the route table (`table.rs`).
 //!
-//! Filters only match method and path. Once a route has matched, its handler
-//! always produces a response (401, 413, 400 included) instead of rejecting,
-//! so that warp never falls through to another route; the last route catches
-//! every unmatched request and answers 404 (or 405) with guidance in the
-//! protocol the path belongs to.
+//! A route found runs its handler behind the one key check ([`admit`]),
+//! and the handler always produces a response (401, 413, 400 included). A
+//! known path with another method gets a 405 naming the route's method; any
+//! other path a 404 with guidance, in the protocol the path belongs to.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -24,6 +25,7 @@ use super::guidance;
 use super::reply::{self, error_response, json_response, json_value};
 use super::server::ClientAddr;
 use super::state::Shared;
+use super::table::{self, Dialect, Found, Handler, Methods, Route, decode};
 use super::throttle::Admission;
 use crate::protocol::{ApiError, ErrorKind, Protocol};
 use crate::relay::{ClientCall, Endpoint};
@@ -66,7 +68,7 @@ fn query_param(query: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-pub(super) fn head() -> impl Filter<Extract = (RequestHead,), Error = std::convert::Infallible> + Clone {
+fn head() -> impl Filter<Extract = (RequestHead,), Error = std::convert::Infallible> + Clone {
     warp::method()
         .and(warp::path::full())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
@@ -94,182 +96,159 @@ fn into_bytes<B: warp::Buf>(mut buf: B) -> Bytes {
     buf.copy_to_bytes(len)
 }
 
-/// All routes, for the shared state of one running gateway.
+/// All routes, for the shared state of one running gateway: one filter that
+/// reads the request's head and body and hands them to [`dispatch`].
 pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
-    let with_state = {
-        let shared = shared.clone();
-        warp::any().map(move || shared.clone())
-    };
-    let get_or_head = warp::get().or(warp::head()).unify();
+    warp::any()
+        .map(move || shared.clone())
+        .and(head())
+        .and(body())
+        .then(dispatch)
+        .recover(|_| async { Ok::<_, std::convert::Infallible>(server_error()) })
+        .unify()
+}
 
+/// Answers one request from the route table: the route's handler behind
+/// the one key check ([`admit`]), a 405 naming the route's method, or a 404
+/// with guidance.
+async fn dispatch(shared: Arc<Shared>, head: RequestHead, body: Body) -> Response {
     // A CORS preflight never gets here: the guard grants or refuses it.
-    let options = warp::options().map(|| {
+    if head.method == Method::OPTIONS {
         let mut response = Response::new(Bytes::new().into());
         *response.status_mut() = StatusCode::NO_CONTENT;
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET, POST, HEAD, OPTIONS"));
-        response
-    });
-
-    let health = warp::path!("healthz")
-        .and(get_or_head)
-        .and(with_state.clone())
-        .and(head())
-        .map(|shared: Arc<Shared>, head: RequestHead| {
-            let mut response = authorize(&shared, &head, Protocol::OpenAi)
-                .unwrap_or_else(|| json_response(StatusCode::OK, Bytes::from_static(br#"{"status":"ok"}"#)));
+        return response;
+    }
+    let response = match table::find(&head.method, &head.path) {
+        Found::Route { route, params } => {
+            let mut response = match admit(&shared, route, &head) {
+                Some(denied) => denied,
+                None => serve(route.handler, &shared, &head, &params, body).await,
+            };
             // The CLI's challenge is answered whatever the auth mode (see identity.rs).
-            if let Some(proof) = shared.identity.answer(&head.headers) {
+            if route.handler == Handler::Health
+                && let Some(proof) = shared.identity.answer(&head.headers)
+            {
                 response.headers_mut().insert(super::identity::PROOF_HEADER, proof);
             }
             response
-        });
+        }
+        Found::WrongMethod(route) => wrong_method(&head, route.methods.allow()),
+        Found::Unknown => not_found(&shared, &head),
+    };
+    release(response).await
+}
 
-    let root = warp::path::end()
-        .and(get_or_head)
-        .and(with_state.clone())
-        .and(head())
-        .map(|shared: Arc<Shared>, head: RequestHead| {
-            authorize(&shared, &head, Protocol::OpenAi).unwrap_or_else(|| {
-                let origin = head.origin(&shared);
-                let text = format!(
-                    "Switchyard LLM gateway. OpenAI SDKs: {origin}/v1 · Anthropic and Gemini SDKs: {origin} · health: {origin}/healthz\n"
-                );
-                let mut response = Response::new(Bytes::from(text).into());
-                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-                response
-            })
-        });
+/// The one key check in front of every handler: `Some(401)` (or 429 from
+/// the brake) when `route`'s access class needs the key in the current
+/// auth mode and the request does not carry it.
+fn admit(shared: &Shared, route: &Route, head: &RequestHead) -> Option<Response> {
+    if !route.access.needs_key(shared.auth.mode()) {
+        return None;
+    }
+    checked_key(shared, head, protocol_of(route, head))
+}
 
-    // google-genai (API version v1) lists and gets models on OpenAI's paths;
-    // its headers tell it apart, and it gets Gemini's shapes.
-    let openai_models = warp::path!("v1" / "models")
-        .and(warp::get())
-        .and(with_state.clone())
-        .and(head())
-        .map(|shared: Arc<Shared>, head: RequestHead| {
-            let protocol = models_protocol(&head);
-            authorize(&shared, &head, protocol).unwrap_or_else(|| match protocol {
-                Protocol::Gemini => json_value(StatusCode::OK, shared.relay.gemini_model_list()),
-                _ => json_value(StatusCode::OK, shared.relay.openai_model_list()),
-            })
-        });
+/// The protocol `route`'s handler answers errors in.
+fn protocol_of(route: &Route, head: &RequestHead) -> Protocol {
+    match route.dialect {
+        Dialect::Fixed(protocol) => protocol,
+        Dialect::Models => models_protocol(head),
+        Dialect::Own => Protocol::OpenAi,
+    }
+}
 
-    let openai_model = warp::path!("v1" / "models" / String)
-        .and(warp::get())
-        .and(with_state.clone())
-        .and(head())
-        .map(|id: String, shared: Arc<Shared>, head: RequestHead| {
-            let protocol = models_protocol(&head);
-            authorize(&shared, &head, protocol).unwrap_or_else(|| {
-                let id = percent_decode(&id);
-                if protocol == Protocol::Gemini {
-                    return gemini_model(&shared, &head, &id);
-                }
-                match shared.relay.openai_model(&id) {
-                    Some(model) => json_value(StatusCode::OK, model),
-                    None => error_response(
-                        Protocol::OpenAi,
-                        &ApiError::new(ErrorKind::NotFound, format!("The model `{id}` does not exist: no account serves it and no alias names it. GET /v1/models lists the models.")),
-                    ),
-                }
-            })
-        });
+/// Runs `handler`, the key already checked.
+async fn serve(handler: Handler, shared: &Shared, head: &RequestHead, params: &[&str], body: Body) -> Response {
+    let param = || params.first().map(|p| decode(p)).unwrap_or_default();
+    match handler {
+        Handler::Health => json_response(StatusCode::OK, Bytes::from_static(br#"{"status":"ok"}"#)),
+        Handler::Landing => landing(shared, head),
+        Handler::OpenAiModels => match models_protocol(head) {
+            Protocol::Gemini => json_value(StatusCode::OK, shared.relay.gemini_model_list()),
+            _ => json_value(StatusCode::OK, shared.relay.openai_model_list()),
+        },
+        Handler::OpenAiModel => openai_model(shared, head, &param()),
+        Handler::GeminiModels => json_value(StatusCode::OK, shared.relay.gemini_model_list()),
+        Handler::GeminiModel => gemini_model(shared, &param()),
+        Handler::Chat => api_call(Endpoint::OpenAiChat, shared, head, body).await,
+        Handler::Responses => api_call(Endpoint::Responses, shared, head, body).await,
+        Handler::Messages => api_call(Endpoint::AnthropicMessages, shared, head, body).await,
+        Handler::CountTokens => api_call(Endpoint::AnthropicCountTokens, shared, head, body).await,
+        Handler::GeminiCall => {
+            let sse = head.query_param("alt").as_deref() == Some("sse");
+            match gemini_endpoint(&param(), sse) {
+                Some(endpoint) => api_call(endpoint, shared, head, body).await,
+                None => not_found(shared, head),
+            }
+        }
+        Handler::Admin(endpoint) => super::admin::serve(endpoint, shared, head, params).await,
+        Handler::Dashboard(asset) => super::dashboard::serve(asset),
+    }
+}
 
-    let gemini_models = warp::path!("v1beta" / "models")
-        .and(warp::get())
-        .and(with_state.clone())
-        .and(head())
-        .map(|shared: Arc<Shared>, head: RequestHead| {
-            authorize(&shared, &head, Protocol::Gemini)
-                .unwrap_or_else(|| json_value(StatusCode::OK, shared.relay.gemini_model_list()))
-        });
+/// A 500 for a request warp could not take apart (its body already
+/// taken): never expected, never a panic.
+fn server_error() -> Response {
+    error_response(
+        Protocol::OpenAi,
+        &ApiError::new(ErrorKind::Api, "the gateway could not read this request; send it again"),
+    )
+}
 
-    let gemini_model = warp::path!("v1beta" / "models" / String)
-        .and(warp::get())
-        .and(with_state.clone())
-        .and(head())
-        .map(|name: String, shared: Arc<Shared>, head: RequestHead| {
-            authorize(&shared, &head, Protocol::Gemini)
-                .unwrap_or_else(|| gemini_model(&shared, &head, &percent_decode(&name)))
-        });
+/// The plain-text landing at `/`: where each SDK family points.
+fn landing(shared: &Shared, head: &RequestHead) -> Response {
+    let origin = head.origin(shared);
+    let text = format!(
+        "Switchyard LLM gateway. OpenAI SDKs: {origin}/v1 · Anthropic and Gemini SDKs: {origin} · health: {origin}/healthz\n"
+    );
+    let mut response = Response::new(Bytes::from(text).into());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
 
-    let chat = warp::path!("v1" / "chat" / "completions").map(|| Endpoint::OpenAiChat);
-    let responses = warp::path!("v1" / "responses").map(|| Endpoint::Responses);
-    let messages = warp::path!("v1" / "messages").map(|| Endpoint::AnthropicMessages);
-    let count_tokens = warp::path!("v1" / "messages" / "count_tokens").map(|| Endpoint::AnthropicCountTokens);
-    let gemini = warp::path!("v1beta" / "models" / String)
-        .or(warp::path!("v1" / "models" / String))
-        .unify()
-        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-        .and_then(|segment: String, query: String| async move {
-            let sse = query_param(&query, "alt").as_deref() == Some("sse");
-            gemini_endpoint(&percent_decode(&segment), sse).ok_or_else(warp::reject::not_found)
-        });
-
-    let api = chat
-        .or(responses)
-        .unify()
-        .or(messages)
-        .unify()
-        .or(count_tokens)
-        .unify()
-        .or(gemini)
-        .unify()
-        .and(warp::post())
-        .and(with_state.clone())
-        .and(head())
-        .and(body())
-        .then(api_call);
-
-    let admin = super::admin::routes(with_state.clone());
-    let dashboard = super::dashboard::routes();
-
-    let fallback = with_state
-        .and(head())
-        .map(|shared: Arc<Shared>, head: RequestHead| not_found(&shared, &head));
-
-    options
-        .or(health)
-        .unify()
-        .or(root)
-        .unify()
-        .or(openai_models)
-        .unify()
-        .or(openai_model)
-        .unify()
-        .or(gemini_models)
-        .unify()
-        .or(gemini_model)
-        .unify()
-        .or(api)
-        .unify()
-        .or(admin)
-        .unify()
-        .or(dashboard)
-        .unify()
-        .or(fallback)
-        .unify()
-        .then(release)
+/// `GET /v1/models/{id}`: OpenAI's model, or Gemini's for google-genai
+/// (API version v1 lists and gets models on OpenAI's paths).
+fn openai_model(shared: &Shared, head: &RequestHead, id: &str) -> Response {
+    if models_protocol(head) == Protocol::Gemini {
+        // For Gemini, `model:method` is the call row's path: GET is the
+        // wrong method for it.
+        if id.contains(':') {
+            return wrong_method(head, Methods::Post.allow());
+        }
+        return gemini_model(shared, id);
+    }
+    match shared.relay.openai_model(id) {
+        Some(model) => json_value(StatusCode::OK, model),
+        None => error_response(
+            Protocol::OpenAi,
+            &ApiError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "The model `{id}` does not exist: no account serves it and no alias names it. GET /v1/models lists the models."
+                ),
+            ),
+        ),
+    }
 }
 
 /// The protocol of a `GET /v1/models...` request: Gemini when the client
 /// sends Google's headers (google-genai uses API version v1), else OpenAI.
 fn models_protocol(head: &RequestHead) -> Protocol {
-    match guidance::protocol_for(&head.path, &head.headers) {
+    match guidance::guess(&head.path, &head.headers) {
         Protocol::Gemini => Protocol::Gemini,
         _ => Protocol::OpenAi,
     }
 }
 
-/// One Gemini model, or Gemini's 404. A name with a method
-/// (`gemini-2.5-flash:generateContent`) is a method called with GET: 405
-/// (or 404 for an unknown method), not a model named so.
-fn gemini_model(shared: &Shared, head: &RequestHead, name: &str) -> Response {
-    if name.contains(':') {
-        return not_found(shared, head);
-    }
+/// One Gemini model, or Gemini's 404. (A name with a method is a call:
+/// the table sends its GET to a 405.)
+fn gemini_model(shared: &Shared, name: &str) -> Response {
     match shared.relay.gemini_model(name) {
         Some(model) => json_value(StatusCode::OK, model),
         None => error_response(
@@ -306,11 +285,9 @@ fn gemini_endpoint(segment: &str, sse: bool) -> Option<Endpoint> {
     }
 }
 
-async fn api_call(endpoint: Endpoint, shared: Arc<Shared>, head: RequestHead, body: Body) -> Response {
+/// An API call: the body read within the limits, then handed to the relay.
+async fn api_call(endpoint: Endpoint, shared: &Shared, head: &RequestHead, body: Body) -> Response {
     let protocol = endpoint.protocol();
-    if let Some(denied) = authorize(&shared, &head, protocol) {
-        return denied;
-    }
     let body = match read_body(body, shared.body_limit, shared.body_pause, shared.body_deadline).await {
         Ok(body) => body,
         Err(err) => return error_response(protocol, &err),
@@ -335,9 +312,9 @@ async fn api_call(endpoint: Endpoint, shared: Arc<Shared>, head: RequestHead, bo
     }
     let call = ClientCall {
         endpoint,
-        path: head.path,
-        query: head.query,
-        headers: head.headers,
+        path: head.path.clone(),
+        query: head.query.clone(),
+        headers: head.headers.clone(),
         client: head.client,
         body,
     };
@@ -427,15 +404,6 @@ async fn read_body(mut body: Body, limit: usize, pause: Duration, deadline: Dura
     Ok(collected.freeze())
 }
 
-/// `Some(401 response)` when the request may not pass (or 429 when its
-/// address sent too many wrong keys lately).
-pub(super) fn authorize(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Option<Response> {
-    if !shared.auth.required_for(&head.path) {
-        return None;
-    }
-    checked_key(shared, head, protocol)
-}
-
 /// Checks the key whatever the auth mode, through the address's brake: a
 /// wrong key is recorded and its 401 carries a [`Hold`] when the address
 /// has sent too many; the right key clears the address's record.
@@ -445,7 +413,7 @@ pub(super) fn authorize(shared: &Shared, head: &RequestHead, protocol: Protocol)
 /// through) cannot lock the user's own tools out. Elsewhere the brake
 /// decides before the key is looked at, so parallel guesses learn nothing
 /// faster.
-pub(super) fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Option<Response> {
+fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Option<Response> {
     let ip = head.client.map(|client| client.ip());
     let query = (!head.query.is_empty() && super::guard::is_gemini_route(&head.path)).then_some(head.query.as_str());
     let loopback = ip.is_some_and(|ip| ip.is_loopback());
@@ -523,54 +491,28 @@ async fn release(response: Response) -> Response {
     response
 }
 
+/// A 405 for a path the table knows with another method: `allow` names
+/// the route's, in the protocol the path belongs to.
+fn wrong_method(head: &RequestHead, allow: &'static str) -> Response {
+    let protocol = guidance::protocol_for(&head.path, &head.headers);
+    let error = ApiError {
+        status: 405,
+        kind: ErrorKind::InvalidRequest,
+        message: format!("`{} {}` is not supported: use {allow}.", head.method, head.path),
+    };
+    let mut response = error_response(protocol, &error);
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// A 404 with guidance. A POST to an unknown Gemini method (`:embedContent`)
+/// lands here too: it is not told to use POST.
 fn not_found(shared: &Shared, head: &RequestHead) -> Response {
     let protocol = guidance::protocol_for(&head.path, &head.headers);
-    // A 405 only when the method is the wrong one: a POST to an unknown
-    // Gemini method (`:embedContent`) is a 404, not "use POST".
-    if let Some(allowed) = allowed_methods(&head.path).filter(|allowed| *allowed != head.method.as_str()) {
-        let error = ApiError {
-            status: 405,
-            kind: ErrorKind::InvalidRequest,
-            message: format!("`{} {}` is not supported: use {allowed}.", head.method, head.path),
-        };
-        let mut response = error_response(protocol, &error);
-        if let Ok(value) = HeaderValue::from_str(allowed) {
-            response.headers_mut().insert(header::ALLOW, value);
-        }
-        return response;
-    }
     let message = guidance::not_found_message(head.method.as_str(), &head.path, &head.origin(shared));
     error_response(protocol, &ApiError::new(ErrorKind::NotFound, message))
-}
-
-/// The methods a known path accepts, for a 405.
-fn allowed_methods(path: &str) -> Option<&'static str> {
-    match path {
-        "/v1/chat/completions" | "/v1/responses" | "/v1/messages" | "/v1/messages/count_tokens" => Some("POST"),
-        "/healthz"
-        | "/"
-        | "/v1/models"
-        | "/v1beta/models"
-        | "/api/status"
-        | "/api/accounts"
-        | "/api/logs"
-        | "/api/usage"
-        | "/api/usage/timeline"
-        | "/api/events"
-        | "/metrics"
-        | "/ui" => Some("GET"),
-        "/api/key/rotate" => Some("POST"),
-        _ if path.starts_with("/v1beta/models/") || path.starts_with("/v1/models/") => {
-            Some(if path.contains(':') { "POST" } else { "GET" })
-        }
-        _ => None,
-    }
-}
-
-pub(super) fn percent_decode(segment: &str) -> String {
-    percent_encoding::percent_decode_str(segment)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 #[cfg(test)]
@@ -624,14 +566,5 @@ mod tests {
             serde_json::from_str::<serde_json::Value>(&ok).is_ok()
                 || nested_too_deep(ok.as_bytes(), MAX_NESTING).is_none()
         );
-    }
-
-    #[test]
-    fn known_paths_answer_405_not_404() {
-        assert_eq!(allowed_methods("/v1/chat/completions"), Some("POST"));
-        assert_eq!(allowed_methods("/v1/models"), Some("GET"));
-        assert_eq!(allowed_methods("/v1/models/g:generateContent"), Some("POST"));
-        assert_eq!(allowed_methods("/v1/models/gpt-4o"), Some("GET"));
-        assert_eq!(allowed_methods("/v2/chat"), None);
     }
 }
