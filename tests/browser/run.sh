@@ -56,27 +56,10 @@ trap 'exit 143' TERM
 say() { echo "browser: $*"; }
 die() { say "$*" >&2; exit 1; }
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
-CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$CHROMIUM" ]; then
-    if ! command -v apt-get >/dev/null 2>&1; then
-        say "no chromium and no apt-get: skipped"; exit 0
-    fi
-    say "installing chromium (apt)"
-    as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium >/dev/null
-    CHROMIUM=$(command -v chromium)
-fi
-if ! command -v npm >/dev/null 2>&1; then
-    say "npm is missing: skipped"; exit 0
-fi
+# shellcheck source=tests/chromium.sh
+source "$ROOT/tests/chromium.sh"
 NPM_DIR=${BROWSER_NPM_DIR:-${DASHBOARD_NPM_DIR:-$WORK/npm}}
-if [ ! -d "$NPM_DIR/node_modules/playwright-core" ]; then
-    say "installing playwright-core (npm)"
-    mkdir -p "$NPM_DIR"
-    npm install --silent --prefix "$NPM_DIR" --no-audit --no-fund playwright-core@1 >/dev/null
-fi
+need_chromium "$NPM_DIR"
 
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 if [ "${BROWSER_SKIP_BUILD:-0}" != "1" ]; then
