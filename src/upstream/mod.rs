@@ -235,12 +235,25 @@ pub async fn read_capped(mut response: reqwest::Response, limit: usize) -> Resul
     if response.content_length().is_some_and(|length| length > limit as u64) {
         return Err(ReadError::TooLarge);
     }
-    let mut body = bytes::BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+    // Most answers arrive as one chunk: that chunk is the body, uncopied.
+    let Some(first) = response.chunk().await.map_err(ReadError::Transport)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > limit {
+        return Err(ReadError::TooLarge);
+    }
+    let Some(second) = response.chunk().await.map_err(ReadError::Transport)? else {
+        return Ok(first);
+    };
+    let mut body = bytes::BytesMut::with_capacity(first.len() + second.len());
+    body.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
         if body.len() + chunk.len() > limit {
             return Err(ReadError::TooLarge);
         }
         body.extend_from_slice(&chunk);
+        next = response.chunk().await.map_err(ReadError::Transport)?;
     }
     Ok(body.freeze())
 }
