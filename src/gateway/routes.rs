@@ -25,7 +25,7 @@ use super::guidance;
 use super::reply::{self, error_response, json_response, json_value};
 use super::server::ClientAddr;
 use super::state::Shared;
-use super::table::{self, Dialect, Found, Handler, Methods, Route, decode};
+use super::table::{self, Found, Handler, Methods, Route, Speaks, decode};
 use super::throttle::Admission;
 use crate::protocol::{ApiError, ErrorKind, Protocol};
 use crate::relay::{ClientCall, Endpoint};
@@ -153,10 +153,10 @@ fn admit(shared: &Shared, route: &Route, head: &RequestHead) -> Option<Response>
 
 /// The protocol `route`'s handler answers errors in.
 fn protocol_of(route: &Route, head: &RequestHead) -> Protocol {
-    match route.dialect {
-        Dialect::Fixed(protocol) => protocol,
-        Dialect::Models => models_protocol(head),
-        Dialect::Own => Protocol::OpenAi,
+    match route.speaks {
+        Speaks::Api(dialect) => dialect.family(),
+        Speaks::Models => models_protocol(head),
+        Speaks::Own => Protocol::OpenAi,
     }
 }
 
@@ -287,7 +287,7 @@ fn gemini_endpoint(segment: &str, sse: bool) -> Option<Endpoint> {
 
 /// An API call: the body read within the limits, then handed to the relay.
 async fn api_call(endpoint: Endpoint, shared: &Shared, head: &RequestHead, body: Body) -> Response {
-    let protocol = endpoint.protocol();
+    let protocol = endpoint.dialect().family();
     let body = match read_body(body, shared.body_limit, shared.body_pause, shared.body_deadline).await {
         Ok(body) => body,
         Err(err) => return error_response(protocol, &err),

@@ -1,5 +1,6 @@
 //! The route table: every route of SPEC §4 in one place, with its method,
-//! path pattern, dialect (the shape of its errors) and auth class.
+//! path pattern, what it speaks (the client dialect of an API route, which
+//! also shapes its errors) and auth class.
 //!
 //! Everything else derives from [`ROUTES`]: the dispatcher in `routes.rs`
 //! finds a request's row here, the 405 names the methods of the row whose
@@ -19,7 +20,7 @@ use super::auth::is_admin;
 use super::dashboard;
 use super::guard::RouteClass;
 use crate::config::AuthMode;
-use crate::protocol::Protocol;
+use crate::protocol::{Dialect, Protocol};
 
 /// One route.
 #[derive(Debug)]
@@ -28,8 +29,8 @@ pub struct Route {
     pub methods: Methods,
     /// Its path, segment by segment.
     pub path: &'static [Segment],
-    /// The protocol its errors are shaped in.
-    pub dialect: Dialect,
+    /// What it speaks, and so the shape of its errors.
+    pub speaks: Speaks,
     /// Who may call it.
     pub access: Access,
     /// What answers it.
@@ -79,11 +80,11 @@ pub enum Segment {
     Call,
 }
 
-/// The protocol a route's errors are shaped in.
+/// What a route speaks, and so the protocol its errors are shaped in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// Always this protocol.
-    Fixed(Protocol),
+pub enum Speaks {
+    /// An API route of this client dialect.
+    Api(Dialect),
     /// `GET /v1/models...`: Gemini's shapes when the client sends Google's
     /// headers (google-genai with API version v1), else OpenAI's.
     Models,
@@ -163,21 +164,16 @@ pub enum Handler {
     Dashboard(dashboard::Asset),
 }
 
-const OPENAI: Dialect = Dialect::Fixed(Protocol::OpenAi);
-const ANTHROPIC: Dialect = Dialect::Fixed(Protocol::Anthropic);
-const GEMINI: Dialect = Dialect::Fixed(Protocol::Gemini);
+const CHAT: Speaks = Speaks::Api(Dialect::Chat);
+const RESPONSES: Speaks = Speaks::Api(Dialect::Responses);
+const MESSAGES: Speaks = Speaks::Api(Dialect::Messages);
+const GEMINI: Speaks = Speaks::Api(Dialect::Gemini);
 
-const fn route(
-    methods: Methods,
-    path: &'static [Segment],
-    dialect: Dialect,
-    access: Access,
-    handler: Handler,
-) -> Route {
+const fn route(methods: Methods, path: &'static [Segment], speaks: Speaks, access: Access, handler: Handler) -> Route {
     Route {
         methods,
         path,
-        dialect,
+        speaks,
         access,
         handler,
     }
@@ -189,7 +185,7 @@ const fn route(
 #[rustfmt::skip]
 pub static ROUTES: &[Route] = {
     use Access::{Admin, Api, Health, Page, Shell};
-    use Dialect::{Models, Own};
+    use Speaks::{Models, Own};
     use Methods::{Get, GetOrHead, Post};
     use Segment::{Call, Literal as L, Model, Param};
     use admin::Endpoint as A;
@@ -203,10 +199,10 @@ pub static ROUTES: &[Route] = {
         route(Get,       &[L("v1"), L("models")],                      Models,    Api,    Handler::OpenAiModels),
         route(Post,      &[L("v1"), L("models"), Call],                GEMINI,    Api,    Handler::GeminiCall),
         route(Get,       &[L("v1"), L("models"), Param],               Models,    Api,    Handler::OpenAiModel),
-        route(Post,      &[L("v1"), L("chat"), L("completions")],      OPENAI,    Api,    Handler::Chat),
-        route(Post,      &[L("v1"), L("responses")],                   OPENAI,    Api,    Handler::Responses),
-        route(Post,      &[L("v1"), L("messages")],                    ANTHROPIC, Api,    Handler::Messages),
-        route(Post,      &[L("v1"), L("messages"), L("count_tokens")], ANTHROPIC, Api,    Handler::CountTokens),
+        route(Post,      &[L("v1"), L("chat"), L("completions")],      CHAT,      Api,    Handler::Chat),
+        route(Post,      &[L("v1"), L("responses")],                   RESPONSES, Api,    Handler::Responses),
+        route(Post,      &[L("v1"), L("messages")],                    MESSAGES,  Api,    Handler::Messages),
+        route(Post,      &[L("v1"), L("messages"), L("count_tokens")], MESSAGES,  Api,    Handler::CountTokens),
         route(Get,       &[L("api"), L("status")],                     Own,       Admin,  Handler::Admin(A::Status)),
         route(Get,       &[L("api"), L("accounts")],                   Own,       Admin,  Handler::Admin(A::Accounts)),
         route(Post,      &[L("api"), L("accounts"), Param, Param],     Own,       Admin,  Handler::Admin(A::Switch)),
@@ -320,9 +316,9 @@ pub fn class(path: &str, mode: AuthMode) -> RouteClass {
 pub fn fixed_protocol(path: &str) -> Option<Protocol> {
     let mut found = None;
     for route in ROUTES.iter().filter(|route| matches(route.path, path).is_some()) {
-        match (route.dialect, found) {
-            (Dialect::Fixed(protocol), None) => found = Some(protocol),
-            (Dialect::Fixed(protocol), Some(before)) if protocol == before => {}
+        match (route.speaks, found) {
+            (Speaks::Api(dialect), None) => found = Some(dialect.family()),
+            (Speaks::Api(dialect), Some(before)) if dialect.family() == before => {}
             _ => return None,
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod anthropic;
 pub mod data_url;
+pub mod dialect;
 pub mod error;
 pub mod gemini;
 pub mod members;
@@ -20,6 +21,7 @@ pub mod stream;
 use bytes::Bytes;
 use serde_json::Value;
 
+pub use dialect::{ClientCodec, Dialect};
 pub use error::{ApiError, ErrorKind};
 pub use model::{ChatRequest, ChatResponse, ResponseMeta};
 pub use stream::{EncoderOptions, SseFrame, StreamDecoder, StreamEncoder, StreamEvent};

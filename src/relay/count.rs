@@ -17,7 +17,7 @@ use crate::upstream::{Mode, Outgoing};
 impl Relay {
     /// Serves a counting endpoint.
     pub(super) async fn count(&self, call: ClientCall) -> Result<Answer, Refusal> {
-        let protocol = call.endpoint.protocol();
+        let protocol = call.endpoint.dialect().family();
         let mut request = match &call.endpoint {
             Endpoint::GeminiCountTokens { model } => {
                 let mut request = protocol.decode_request(&gemini_count_body(&call.body))?;

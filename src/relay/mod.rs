@@ -37,10 +37,7 @@ use crate::monitor::Monitor;
 use crate::pool::{Lease, Pool, Unavailable, Verdict};
 use crate::protocol::members::{self, Edit};
 use crate::protocol::model::{Part, ToolCall};
-use crate::protocol::{
-    self, ApiError, ChatRequest, ChatResponse, EncoderOptions, ErrorKind, Protocol, ResponseMeta, StreamEncoder,
-    signature,
-};
+use crate::protocol::{ApiError, ChatRequest, ClientCodec, Dialect, ErrorKind, Protocol, ResponseMeta, signature};
 use crate::upstream::{self, Failure, Mode, Outgoing, Provider, ReadError, Upstream};
 
 /// An API endpoint of the gateway.
@@ -72,12 +69,13 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// The protocol the client speaks (and gets its errors in).
-    pub fn protocol(&self) -> Protocol {
+    /// The dialect the client speaks (and gets its errors in).
+    pub fn dialect(&self) -> Dialect {
         match self {
-            Endpoint::OpenAiChat | Endpoint::Responses => Protocol::OpenAi,
-            Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => Protocol::Anthropic,
-            Endpoint::GeminiGenerate { .. } | Endpoint::GeminiCountTokens { .. } => Protocol::Gemini,
+            Endpoint::OpenAiChat => Dialect::Chat,
+            Endpoint::Responses => Dialect::Responses,
+            Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => Dialect::Messages,
+            Endpoint::GeminiGenerate { .. } | Endpoint::GeminiCountTokens { .. } => Dialect::Gemini,
         }
     }
 
@@ -226,7 +224,7 @@ impl Relay {
 
     /// Serves one call; every outcome is an answer in the client's protocol.
     pub async fn handle(&self, call: ClientCall) -> Answer {
-        let protocol = call.endpoint.protocol();
+        let errors = call.endpoint.dialect().family();
         let mut trace = Trace::start(self.monitor.clone(), &call.endpoint, &call.path);
         match self.serve(call, &mut trace).await {
             Ok(answer) => {
@@ -235,7 +233,7 @@ impl Relay {
                 answer
             }
             Err(Refusal { error, retry_after }) => {
-                let answer = Answer::error(protocol, &error).with_retry_after(retry_after);
+                let answer = Answer::error(errors, &error).with_retry_after(retry_after);
                 trace.finish(error.status, Some(error.message));
                 answer
             }
@@ -243,37 +241,28 @@ impl Relay {
     }
 
     async fn serve(&self, call: ClientCall, trace: &mut Trace) -> Result<Answer, Refusal> {
-        let protocol = call.endpoint.protocol();
-        let mut responses = None;
-        let mut request = match &call.endpoint {
-            Endpoint::OpenAiChat | Endpoint::AnthropicMessages => protocol.decode_request(&call.body)?,
-            Endpoint::Responses => {
-                let (mut request, options) = protocol::responses::decode_request(&call.body)?;
-                if let Some(previous) = &options.previous_response_id {
-                    let Some(mut conversation) = self.responses.conversation(previous) else {
-                        return Err(ApiError::new(
-                            ErrorKind::NotFound,
-                            format!(
-                                "Previous response with id '{previous}' not found. Switchyard keeps recent responses \
-                                 in memory only (see [responses] in config.toml); send the whole conversation instead."
-                            ),
-                        )
-                        .into());
-                    };
-                    conversation.append(&mut request.messages);
-                    request.messages = conversation;
-                }
-                responses = Some(Arc::new(options));
-                request
-            }
-            Endpoint::GeminiGenerate { model, stream, .. } => {
-                let mut request = protocol.decode_request(&call.body)?;
-                request.model = model.clone();
-                request.stream = *stream;
-                request
-            }
+        let (codec, mut request) = match &call.endpoint {
             Endpoint::AnthropicCountTokens | Endpoint::GeminiCountTokens { .. } => return self.count(call).await,
+            endpoint => endpoint.dialect().decode(&call.body)?,
         };
+        if let Endpoint::GeminiGenerate { model, stream, .. } = &call.endpoint {
+            request.model = model.clone();
+            request.stream = *stream;
+        }
+        if let Some(previous) = codec.continues() {
+            let Some(mut conversation) = self.responses.conversation(previous) else {
+                return Err(ApiError::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "Previous response with id '{previous}' not found. Switchyard keeps recent responses \
+                         in memory only (see [responses] in config.toml); send the whole conversation instead."
+                    ),
+                )
+                .into());
+            };
+            conversation.append(&mut request.messages);
+            request.messages = conversation;
+        }
         if request.model.is_empty() {
             return Err(ApiError::invalid_request("The request names no model: set the `model` field.").into());
         }
@@ -293,14 +282,13 @@ impl Relay {
         };
         let call = Prepared {
             pool: routing.pool.clone(),
-            protocol,
+            codec,
             upstream_model,
             request,
             meta,
             sse: call.endpoint.sse(),
             headers: call.headers,
             raw_body: call.body,
-            responses,
         };
         trace.request(&call.meta.id, &call.request.model, call.request.stream, &call.raw_body);
         self.dispatch(call, trace).await
@@ -424,7 +412,7 @@ impl Relay {
                     message: format!("the upstream's answer could not be read: {}", err.message),
                 })
             })?;
-            signature::response_for_client(&mut decoded, provider.protocol(), call.protocol);
+            signature::response_for_client(&mut decoded, provider.protocol(), call.family());
             for part in &decoded.content {
                 if let Part::ToolCall(ToolCall {
                     id,
@@ -436,10 +424,9 @@ impl Relay {
                 }
             }
             trace.usage(decoded.usage);
-            let encoded = call.encode_response(&decoded);
-            if call.responses.as_ref().is_some_and(|options| options.store) {
-                self.responses
-                    .keep(call.response_id(), call.request.messages.clone(), &decoded);
+            let encoded = call.codec.encode_response(&decoded, &call.meta);
+            if let Some(id) = call.codec.keeps_as(&call.meta) {
+                self.responses.keep(id, call.request.messages.clone(), &decoded);
             }
             Bytes::from(encoded.to_string())
         };
@@ -503,62 +490,34 @@ impl Relay {
 struct Prepared {
     /// The pool the call picks its accounts from.
     pool: Arc<Pool>,
-    protocol: Protocol,
+    /// The client's side of the call: its dialect and what that carries.
+    codec: ClientCodec,
     upstream_model: String,
     request: ChatRequest,
     meta: ResponseMeta,
-    /// Whether the client reads its stream as server-sent events.
+    /// Whether the client reads its stream as server-sent events (see
+    /// [`Endpoint::sse`]).
     sse: bool,
     /// The client's request headers.
     headers: HeaderMap,
     raw_body: Bytes,
-    /// Set when the client speaks the Responses API (errors in OpenAI's
-    /// shape, answers as Response objects).
-    responses: Option<Arc<protocol::responses::RequestOptions>>,
 }
 
 impl Prepared {
-    /// Whether the client's body can be relayed as it is to an upstream
-    /// speaking `wire`. No upstream speaks the Responses API.
+    /// Whether the client's body can be relayed as it is to `provider`.
     fn passthrough(&self, provider: &dyn Provider) -> bool {
-        provider.protocol() == self.protocol && provider.relays_raw() && self.responses.is_none()
+        self.codec.passes_through(provider.protocol()) && provider.relays_raw()
     }
 
-    /// The id a Responses client sees, and the store's key.
-    fn response_id(&self) -> String {
-        format!("resp_{}", self.meta.id)
+    /// The client's protocol family (error shapes, signature conventions).
+    fn family(&self) -> Protocol {
+        self.codec.dialect().family()
     }
 
-    /// A complete answer in the client's format.
-    fn encode_response(&self, response: &ChatResponse) -> serde_json::Value {
-        match &self.responses {
-            Some(options) => protocol::responses::encode_response(response, &self.meta, options),
-            None => self.protocol.encode_response(response, &self.meta),
-        }
-    }
-
-    /// The client's stream encoder.
-    fn stream_encoder(&self, options: EncoderOptions) -> Box<dyn StreamEncoder> {
-        match &self.responses {
-            Some(request) => Box::new(protocol::responses::EventEncoder::new(options, (**request).clone())),
-            None => self.protocol.stream_encoder(options),
-        }
-    }
-
-    /// Whether the client reads its stream as server-sent events (see
-    /// [`Endpoint::sse`]).
-    fn client_sse(&self) -> bool {
-        self.sse
-    }
-
-    /// Whether a relayed OpenAI stream is asked for usage the client did not
-    /// ask for (so every call's tokens are known), its usage chunk then kept
-    /// from the client.
+    /// Whether a relayed stream is asked for a usage chunk the client did
+    /// not ask for, then kept from it (see [`ClientCodec::hides_usage`]).
     fn hides_usage(&self) -> bool {
-        self.protocol == Protocol::OpenAi
-            && self.responses.is_none()
-            && self.request.stream
-            && !self.request.stream_include_usage
+        self.codec.hides_usage(&self.request)
     }
 
     fn outgoing(&self, provider: &dyn Provider) -> Outgoing {
@@ -566,7 +525,7 @@ impl Prepared {
         let passthrough = self.passthrough(provider);
         let mode = if !self.request.stream {
             Mode::Complete
-        } else if passthrough && !self.client_sse() {
+        } else if passthrough && !self.sse {
             Mode::JsonArray
         } else {
             Mode::Sse
@@ -582,7 +541,7 @@ impl Prepared {
         } else {
             let mut request = self.request.clone();
             request.stream = mode != Mode::Complete;
-            signature::request_for_upstream(&mut request, self.protocol, wire);
+            signature::request_for_upstream(&mut request, self.family(), wire);
             let body = wire.encode_request(&request, &self.upstream_model).to_string();
             (Bytes::from(body), HeaderMap::new())
         };

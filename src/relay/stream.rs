@@ -49,8 +49,8 @@ impl Relay {
         let wire = provider.protocol();
         // The client's framing, which a translated stream does not share
         // with the upstream's (always SSE).
-        let sse = call.client_sse();
-        let encoder = call.stream_encoder(EncoderOptions {
+        let sse = call.sse;
+        let encoder = call.codec.stream_encoder(EncoderOptions {
             meta: call.meta.clone(),
             include_usage: call.request.stream_include_usage,
             sse,
@@ -61,7 +61,7 @@ impl Relay {
             pool: call.pool.clone(),
             lease,
             model: call.upstream_model.clone(),
-            client: call.protocol,
+            client: call.family(),
             keep_alive: self.settings.keep_alive,
             idle_timeout: self.settings.stream_idle_timeout,
             tx,
@@ -69,16 +69,12 @@ impl Relay {
             encoder,
             sse,
             signatures: self.signatures.clone(),
-            keep: call
-                .responses
-                .as_ref()
-                .filter(|options| options.store)
-                .map(|_| PendingKeep {
-                    store: self.responses.clone(),
-                    id: call.response_id(),
-                    input: call.request.messages.clone(),
-                    accumulator: Default::default(),
-                }),
+            keep: call.codec.keeps_as(&call.meta).map(|id| PendingKeep {
+                store: self.responses.clone(),
+                id,
+                input: call.request.messages.clone(),
+                accumulator: Default::default(),
+            }),
             // The pump owns the record from here; it hands it back if the
             // attempt fails before the first byte.
             trace: std::mem::take(trace),

@@ -25,12 +25,6 @@ pub struct Trace {
 impl Trace {
     /// Starts the record of a call to `endpoint` at `path`.
     pub fn start(monitor: Option<Arc<Monitor>>, endpoint: &Endpoint, path: &str) -> Trace {
-        let client = match endpoint {
-            Endpoint::OpenAiChat => "openai",
-            Endpoint::Responses => "responses",
-            Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => "anthropic",
-            Endpoint::GeminiGenerate { .. } | Endpoint::GeminiCountTokens { .. } => "gemini",
-        };
         let model = match endpoint {
             Endpoint::GeminiGenerate { model, .. } | Endpoint::GeminiCountTokens { model } => model.clone(),
             _ => String::new(),
@@ -42,7 +36,7 @@ impl Trace {
             upstream: Duration::ZERO,
             record: RequestRecord {
                 time_ms: now_ms(),
-                client: client.to_string(),
+                client: endpoint.dialect().name().to_string(),
                 route: path.to_string(),
                 model,
                 ..RequestRecord::default()

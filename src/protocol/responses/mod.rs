@@ -68,5 +68,5 @@ mod testing;
 
 pub use options::{NamespacedName, RequestOptions};
 pub use request::{decode_request, encode_request};
-pub use response::{decode_response, encode_response};
+pub use response::{decode_response, encode_response, response_id};
 pub use stream::{EventDecoder, EventEncoder};

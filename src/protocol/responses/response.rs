@@ -63,7 +63,7 @@ pub(super) fn response_object(
         Status::Failed(error) => ("failed", error_object(error), Value::Null),
     };
     json!({
-        "id": format!("resp_{}", meta.id),
+        "id": response_id(meta),
         "object": "response",
         "created_at": meta.created,
         "status": status_name,
@@ -209,6 +209,12 @@ pub(super) fn function_call_item(call: &CallItem<'_>, arguments: Option<&str>) -
 /// Arguments as sent: clients parse them as JSON, and an empty string is not.
 pub(super) fn non_empty_arguments(arguments: &str) -> &str {
     if arguments.trim().is_empty() { "{}" } else { arguments }
+}
+
+/// The id a Responses client sees for the answer to the call `meta`
+/// describes (`resp_{token}`), and the key it is stored under.
+pub fn response_id(meta: &ResponseMeta) -> String {
+    format!("resp_{}", meta.id)
 }
 
 /// Encodes a complete turn as the Response object a Responses client reads.
