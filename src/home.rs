@@ -69,6 +69,11 @@ impl Home {
         self.config_dir.join("secrets.json")
     }
 
+    /// `keys.json`: the client keys, as hashes.
+    pub fn keys_file(&self) -> PathBuf {
+        self.config_dir.join("keys.json")
+    }
+
     /// The lock file that serialises writers of `config.toml` and `secrets.json`.
     pub fn lock_file(&self) -> PathBuf {
         self.config_dir.join(".lock")
@@ -101,7 +106,7 @@ impl Home {
         {
             if private::first_look(&self.config_dir) {
                 private::secure_dir(&self.config_dir);
-                for file in [self.config_file(), self.secrets_file()] {
+                for file in [self.config_file(), self.secrets_file(), self.keys_file()] {
                     if let Err(err) = restrict_to_owner(&file) {
                         tracing::warn!(
                             path = %file.display(),

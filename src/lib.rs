@@ -12,6 +12,7 @@ pub mod config;
 pub mod control;
 pub mod gateway;
 pub mod home;
+pub mod keys;
 pub mod monitor;
 pub mod notify;
 pub mod pool;
