@@ -623,6 +623,7 @@ pub fn summary(err: &StartError) -> String {
         StartError::InsecureLan => "LAN access needs auth".into(),
         StartError::ShortLanKey { .. } => "LAN access needs a longer key".into(),
         StartError::Config(_) => "config.toml is invalid".into(),
+        StartError::Keys(_) => "keys.json is invalid".into(),
         StartError::Secrets(SecretError::KeychainUnavailable(_)) => "keychain unavailable".into(),
         StartError::Secrets(_) => "secret store failed".into(),
         StartError::Client(_) | StartError::Internal(_) => "could not start".into(),

@@ -1,4 +1,5 @@
-//! Watching `config.toml`, so that edits apply while the gateway runs.
+//! Watching `config.toml` (and `keys.json`), so that edits apply while the
+//! gateway runs.
 //!
 //! The directory is watched rather than the file: `config::edit` and most
 //! editors replace the file by renaming a new one over it, which a watch on
@@ -20,7 +21,7 @@ use crate::home::Home;
 /// How long the file must be quiet before a change is reported.
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
 
-/// Watches one home's `config.toml` until dropped.
+/// Watches one file of a home (`config.toml`, `keys.json`) until dropped.
 pub struct ConfigWatcher {
     _debouncer: Debouncer<RecommendedWatcher>,
 }
@@ -46,7 +47,17 @@ impl ConfigWatcher {
     /// changes to `config.toml`. Changes to other files in the directory
     /// (`secrets.json`, the lock file, temporary files) are ignored.
     pub fn start(home: &Home, changed: impl Fn() + Send + 'static) -> Result<ConfigWatcher, WatchError> {
-        let file = home.config_file();
+        ConfigWatcher::file(home, home.config_file(), changed)
+    }
+
+    /// Calls `changed` after each burst of changes to `keys.json`, the
+    /// client keys (a running gateway applies them at once).
+    pub fn keys(home: &Home, changed: impl Fn() + Send + 'static) -> Result<ConfigWatcher, WatchError> {
+        ConfigWatcher::file(home, home.keys_file(), changed)
+    }
+
+    /// Watches `file`, in the home's config directory.
+    fn file(home: &Home, file: PathBuf, changed: impl Fn() + Send + 'static) -> Result<ConfigWatcher, WatchError> {
         let dir = home.config_dir.clone();
         let error = |err: &dyn std::fmt::Display| WatchError {
             path: dir.clone(),
@@ -66,7 +77,7 @@ impl ConfigWatcher {
                     changed();
                 }
             }
-            Err(err) => tracing::warn!(error = %err, "watching config.toml failed"),
+            Err(err) => tracing::warn!(error = %err, "watching the home for changes failed"),
         })
         .map_err(|err| error(&err))?;
         debouncer

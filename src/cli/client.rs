@@ -122,6 +122,27 @@ impl Running {
         self.get::<Accounts>(key, "/api/accounts").map(|a| a.accounts)
     }
 
+    /// Each client key's use today, as the gateway counts it.
+    pub fn key_usage(&self, key: &str) -> Option<Vec<crate::keys::Usage>> {
+        #[derive(serde::Deserialize)]
+        struct Keys {
+            keys: Vec<crate::keys::Usage>,
+        }
+        self.get::<Keys>(key, "/api/keys").map(|k| k.keys)
+    }
+
+    /// Has the gateway apply `keys.json` now.
+    pub fn reload_keys(&self, key: &str) -> bool {
+        self.runtime.block_on(async {
+            self.http
+                .post(format!("{}/api/keys/reload", self.base_url))
+                .bearer_auth(key)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+    }
+
     /// Clears the gateway's run-time disablement of an account.
     pub fn reenable(&self, key: &str, id: &str) -> bool {
         self.runtime.block_on(async {

@@ -58,6 +58,9 @@ fn line(record: &RequestRecord) -> String {
         record.output_tokens,
         record.cached_tokens,
     );
+    if let Some(key) = &record.key {
+        text.push_str(&format!("  key {key}"));
+    }
     if record.attempts > 1 {
         text.push_str(&format!("  ({} attempts)", record.attempts));
     }
@@ -74,6 +77,7 @@ pub fn logs(home: &Home, args: LogsArgs) -> Result<(), Failure> {
         since_ms: since_ms(args.since.as_deref())?,
         model: args.model,
         account: args.account,
+        key: args.key,
         after_row: None,
         limit: args.limit.max(1),
     };
@@ -115,6 +119,7 @@ pub fn usage(home: &Home, args: UsageArgs) -> Result<(), Failure> {
         UsageGrouping::Model => UsageBy::Model,
         UsageGrouping::Account => UsageBy::Account,
         UsageGrouping::Day => UsageBy::Day,
+        UsageGrouping::Key => UsageBy::Key,
     };
     let rows = store
         .usage(by, since_ms(args.since.as_deref())?)
@@ -127,6 +132,7 @@ pub fn usage(home: &Home, args: UsageArgs) -> Result<(), Failure> {
         UsageGrouping::Model => "MODEL",
         UsageGrouping::Account => "ACCOUNT",
         UsageGrouping::Day => "DAY",
+        UsageGrouping::Key => "KEY",
     };
     println!(
         "{title:<32} {:>9} {:>7} {:>13} {:>13} {:>13}",

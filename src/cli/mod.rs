@@ -9,6 +9,7 @@ mod accounts;
 mod autostart;
 mod client;
 mod key;
+mod keys;
 mod logs;
 mod serve;
 mod status;
@@ -43,6 +44,9 @@ pub enum Command {
     /// Show or change the gateway's own API key.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Client keys: one per tool, device or colleague, each with its own models, limits and usage.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Is a gateway running? Its base URL, accounts and auth mode.
     Status {
         /// Print JSON.
@@ -82,6 +86,9 @@ pub struct LogsArgs {
     /// Only calls served by this account (label or id).
     #[arg(long)]
     pub account: Option<String>,
+    /// Only calls made with the client key of this name.
+    #[arg(long)]
+    pub key: Option<String>,
     /// At most this many calls (the newest).
     #[arg(long, short = 'n', default_value_t = 50)]
     pub limit: usize,
@@ -110,6 +117,8 @@ pub enum UsageGrouping {
     Account,
     /// Per UTC day.
     Day,
+    /// Per client key (`-`: calls without one).
+    Key,
 }
 
 /// `switchyard autostart ...`.
@@ -243,6 +252,51 @@ pub enum KeyCommand {
     Set,
 }
 
+/// `switchyard keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a client key and print it (once).
+    Add(KeysAddArgs),
+    /// List the client keys: names, dates, limits and use today (never the keys).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a client key: calls made with it are refused from now on.
+    Revoke {
+        /// The key's name.
+        name: String,
+    },
+    /// Give a client key a new key (its limits stay) and print it; the old one stops working.
+    Rotate {
+        /// The key's name.
+        name: String,
+    },
+}
+
+/// `switchyard keys add` options.
+#[derive(Debug, Args)]
+pub struct KeysAddArgs {
+    /// A name for the key: the tool, device or person that holds it (letters, digits, - _ . @).
+    pub name: String,
+    /// The models it may use, comma-separated globs over the served model (after aliases), e.g. 'gemini-*,gpt-4.1'.
+    #[arg(long)]
+    pub models: Option<String>,
+    /// Most requests per minute.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rpm: Option<u32>,
+    /// Most tokens (input and output) per UTC day.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub tokens_per_day: Option<u64>,
+    /// When it stops working: a date (2027-01-31, at 00:00 UTC), an RFC 3339 time, or a duration (30d).
+    #[arg(long)]
+    pub expires: Option<String>,
+    /// The networks it may be used from, comma-separated (192.168.1.0/24, 10.0.0.7).
+    #[arg(long)]
+    pub allow_ip: Option<String>,
+}
+
 /// `switchyard config ...`.
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -326,6 +380,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Serve(args)) => serve::run(&home, args),
         Some(Command::Accounts(command)) => accounts::run(&home, command),
         Some(Command::Key(command)) => key::run(&home, command),
+        Some(Command::Keys(command)) => keys::run(&home, command),
         Some(Command::Status { json }) => status::status(&home, json),
         Some(Command::Config(ConfigCommand::Path)) => status::config_path(&home),
         Some(Command::Config(ConfigCommand::Show)) => status::config_show(&home),

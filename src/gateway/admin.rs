@@ -33,6 +33,7 @@ struct Query {
     since: Option<String>,
     model: Option<String>,
     account: Option<String>,
+    key: Option<String>,
     by: Option<String>,
     bucket: Option<String>,
 }
@@ -47,8 +48,9 @@ impl Query {
             "model" => Ok(UsageBy::Model),
             "account" => Ok(UsageBy::Account),
             "day" => Ok(UsageBy::Day),
+            "key" => Ok(UsageBy::Key),
             other => Err(ApiError::invalid_request(format!(
-                "by={other} is not a grouping; use model, account or day"
+                "by={other} is not a grouping; use model, account, day or key"
             ))),
         }
     }
@@ -93,6 +95,10 @@ pub enum Endpoint {
     Timeline,
     /// `GET /api/events`.
     Events,
+    /// `GET /api/keys`.
+    Keys,
+    /// `POST /api/keys/reload`.
+    ReloadKeys,
     /// `GET /metrics`.
     Metrics,
 }
@@ -112,8 +118,30 @@ pub async fn serve(endpoint: Endpoint, shared: &Shared, head: &RequestHead, para
         Endpoint::Usage => usage(shared, query(head)),
         Endpoint::Timeline => timeline(shared, query(head)),
         Endpoint::Events => events(shared),
+        Endpoint::Keys => keys(shared),
+        Endpoint::ReloadKeys => reload_keys(shared),
         Endpoint::Metrics => metrics(shared),
     }
+}
+
+/// Applies `keys.json` now (the CLI calls this after a change, so that it
+/// is in force when the command returns).
+fn reload_keys(shared: &Shared) -> Response {
+    match super::reload_keys(&shared.home, shared) {
+        Ok(count) => json_value(StatusCode::OK, json!({ "keys": count })),
+        Err(err) => failed(ApiError::new(ErrorKind::Api, err.to_string())),
+    }
+}
+
+/// The client keys (never a key itself: names, dates, limits) with their
+/// use today, as the gateway counts it.
+fn keys(shared: &Shared) -> Response {
+    let file = match crate::keys::KeyFile::load(&shared.home) {
+        Ok(file) => file,
+        Err(err) => return failed(ApiError::new(ErrorKind::Api, err.to_string())),
+    };
+    let usage = shared.meters.usage(now_ms());
+    json_value(StatusCode::OK, crate::keys::listing(&file, &usage))
 }
 
 /// The query parameters, or none when they do not parse (as warp's
@@ -167,6 +195,7 @@ fn logs(shared: &Shared, query: Query) -> Response {
         since_ms,
         model: query.model,
         account: query.account,
+        key: query.key,
         after_row: None,
         limit: query.limit.unwrap_or(100).min(1000),
     };

@@ -1,9 +1,14 @@
 //! Who may call the gateway: the auth modes of SPEC §4.
 
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use http::HeaderMap;
 use subtle::ConstantTimeEq;
 
 use crate::config::AuthMode;
+use crate::keys::{ClientKey, KeyRing, Lookup};
 
 /// The headers and query parameter a client may put the key in, for messages.
 /// `?key=` counts on Gemini routes only (`guard::is_gemini_route`), and the
@@ -11,12 +16,15 @@ use crate::config::AuthMode;
 pub const ACCEPTED_FORMS: &str = "`Authorization: Bearer <key>`, `x-api-key: <key>`, `x-goog-api-key: <key>`, or, \
      on Gemini routes only (`/v1beta/...`, `/v1/models/MODEL:method`), the `?key=<key>` query parameter";
 
-/// The gateway's auth policy: the effective mode and the key.
+/// The gateway's auth policy: the effective mode, the gateway key and the
+/// client keys.
 #[derive(Clone)]
 pub struct Auth {
     mode: AuthMode,
     /// Swappable so that a key rotated from the dashboard takes effect at once.
-    key: std::sync::Arc<arc_swap::ArcSwap<String>>,
+    key: Arc<ArcSwap<String>>,
+    /// The client keys, swapped whole when `keys.json` changes.
+    keys: Arc<ArcSwap<KeyRing>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -27,12 +35,41 @@ impl std::fmt::Debug for Auth {
 }
 
 /// Why a request was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Denied {
     /// The request carries no key at all.
     Missing,
     /// The request carries a key that is not the gateway's.
     Wrong,
+    /// A client key that was revoked (or rotated away), by name.
+    Revoked(Arc<str>),
+    /// A client key past its expiry.
+    Expired {
+        /// The key's name.
+        name: Arc<str>,
+        /// When it expired, seconds since the Unix epoch.
+        at: u64,
+    },
+    /// A client key used from an address outside its `--allow-ip`.
+    Network {
+        /// The key's name.
+        name: Arc<str>,
+        /// The client's address, when known.
+        ip: Option<IpAddr>,
+    },
+    /// A client key on the admin surface, which takes only the gateway key.
+    AdminOnly(Arc<str>),
+}
+
+impl Denied {
+    /// The HTTP status: 401 for a missing, wrong, revoked or expired key,
+    /// 403 for a key that is right but not allowed here.
+    pub fn status(&self) -> u16 {
+        match self {
+            Denied::Network { .. } | Denied::AdminOnly(_) => 403,
+            _ => 401,
+        }
+    }
 }
 
 impl Auth {
@@ -41,8 +78,25 @@ impl Auth {
         debug_assert!(mode != AuthMode::Auto, "resolve auth_mode auto before building Auth");
         Auth {
             mode,
-            key: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(key)),
+            key: Arc::new(ArcSwap::from_pointee(key)),
+            keys: Arc::default(),
         }
+    }
+
+    /// The same policy, with `keys` as the client keys.
+    pub fn with_keys(self, keys: KeyRing) -> Self {
+        self.keys.store(Arc::new(keys));
+        self
+    }
+
+    /// Replaces the client keys (after `keys.json` changed).
+    pub fn set_keys(&self, keys: KeyRing) {
+        self.keys.store(Arc::new(keys));
+    }
+
+    /// The client keys in force.
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keys.load_full()
     }
 
     /// The effective mode.
@@ -75,7 +129,7 @@ impl Auth {
 
     /// Replaces the key (after a rotation); requests from then on need the new one.
     pub fn set_key(&self, key: String) {
-        self.key.store(std::sync::Arc::new(key));
+        self.key.store(Arc::new(key));
     }
 
     /// Checks the key regardless of the mode. `query` is the raw query
@@ -93,20 +147,36 @@ impl Auth {
             ok |= candidate.as_bytes().ct_eq(key.as_bytes());
         }
         if bool::from(ok) {
-            KeyCheck::Right
-        } else {
-            KeyCheck::Wrong {
-                candidates: presented.len(),
+            return KeyCheck::Right;
+        }
+        // A live client key wins over a revoked one beside it.
+        let keys = self.keys.load();
+        let mut revoked = None;
+        for candidate in &presented {
+            match keys.lookup(candidate) {
+                Lookup::Key(key) => return KeyCheck::Client(key),
+                Lookup::Revoked(name) => revoked = Some(name),
+                Lookup::Unknown => {}
             }
+        }
+        match revoked {
+            Some(name) => KeyCheck::Revoked(name),
+            None => KeyCheck::Wrong {
+                candidates: presented.len(),
+            },
         }
     }
 }
 
-/// The outcome of looking for the gateway key in a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The outcome of looking for a key in a request.
+#[derive(Debug, Clone)]
 pub enum KeyCheck {
     /// One of the presented keys is the gateway's.
     Right,
+    /// One of them is a live client key.
+    Client(Arc<ClientKey>),
+    /// One of them is a revoked client key (and none is live).
+    Revoked(Arc<str>),
     /// Keys were presented, none of them the gateway's.
     Wrong {
         /// How many (at most one per form): each counts as a guess.
@@ -116,13 +186,58 @@ pub enum KeyCheck {
     Missing,
 }
 
+impl PartialEq for KeyCheck {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (KeyCheck::Right, KeyCheck::Right) | (KeyCheck::Missing, KeyCheck::Missing) => true,
+            (KeyCheck::Client(a), KeyCheck::Client(b)) => a.name == b.name,
+            (KeyCheck::Revoked(a), KeyCheck::Revoked(b)) => a == b,
+            (KeyCheck::Wrong { candidates: a }, KeyCheck::Wrong { candidates: b }) => a == b,
+            _ => false,
+        }
+    }
+}
+
 impl KeyCheck {
-    /// `Ok` for the right key, else why not.
+    /// `Ok` for the gateway key, else why not (a client key is not the
+    /// gateway key: this is the admin check).
     pub fn into_result(self) -> Result<(), Denied> {
         match self {
             KeyCheck::Right => Ok(()),
+            KeyCheck::Client(key) => Err(Denied::AdminOnly(key.name.clone())),
+            KeyCheck::Revoked(name) => Err(Denied::Revoked(name)),
             KeyCheck::Wrong { .. } => Err(Denied::Wrong),
             KeyCheck::Missing => Err(Denied::Missing),
+        }
+    }
+}
+
+/// Who a request comes from, once its key is checked.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// The holder of the gateway key.
+    Gateway,
+    /// The holder of this client key.
+    Client(Arc<ClientKey>),
+    /// Nobody in particular: no key was needed and no client key was sent.
+    Anonymous,
+}
+
+impl Caller {
+    /// The caller a key check found, if it found a valid key.
+    pub fn of(check: &KeyCheck) -> Option<Caller> {
+        match check {
+            KeyCheck::Right => Some(Caller::Gateway),
+            KeyCheck::Client(key) => Some(Caller::Client(key.clone())),
+            _ => None,
+        }
+    }
+
+    /// The client key, when the caller holds one.
+    pub fn key(&self) -> Option<&Arc<ClientKey>> {
+        match self {
+            Caller::Client(key) => Some(key),
+            _ => None,
         }
     }
 }
@@ -163,9 +278,29 @@ fn presented_keys(headers: &HeaderMap, query: Option<&str>) -> Vec<String> {
     keys
 }
 
-/// The 401 message for a refused request.
-pub fn denial_message(denied: Denied) -> String {
+/// The message for a refused request: what was wrong and what to do. It
+/// names a client key by its name, never the key.
+pub fn denial_message(denied: &Denied) -> String {
     match denied {
+        Denied::Revoked(name) => format!(
+            "The client key `{name}` was revoked (or replaced by `switchyard keys rotate {name}`). Ask the gateway's \
+             owner for a new key: `switchyard keys add NAME` or `switchyard keys rotate {name}` prints one."
+        ),
+        Denied::Expired { name, at } => format!(
+            "The client key `{name}` expired at {} (UTC). Ask the gateway's owner for a new key: \
+             `switchyard keys rotate {name}` prints one (then `--expires` on `keys add` sets a later date).",
+            humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(*at))
+        ),
+        Denied::Network { name, ip } => format!(
+            "The client key `{name}` may not be used from {}: its `--allow-ip` networks do not include this address. \
+             Use it from an allowed machine, or add the network with `switchyard keys revoke {name}` and \
+             `switchyard keys add {name} --allow-ip CIDR,...`.",
+            ip.map_or_else(|| "an unknown address".to_string(), |ip| ip.to_string())
+        ),
+        Denied::AdminOnly(name) => format!(
+            "The client key `{name}` reaches only the API routes; `/api/*`, `/metrics` and key management take the \
+             gateway key, which `switchyard key show` prints."
+        ),
         Denied::Missing => format!(
             "Missing API key. This Switchyard gateway requires its API key; send it as {ACCEPTED_FORMS}. \
              `switchyard key show` prints the key."
@@ -292,7 +427,7 @@ mod tests {
     #[test]
     fn messages_name_every_accepted_form_and_never_the_key() {
         for denied in [Denied::Missing, Denied::Wrong] {
-            let message = denial_message(denied);
+            let message = denial_message(&denied);
             for form in ["Authorization: Bearer", "x-api-key", "x-goog-api-key", "?key="] {
                 assert!(message.contains(form), "{message}");
             }

@@ -416,7 +416,13 @@ fn judge<B>(shared: &Shared, request: &http::Request<B>) -> Verdict {
     let route = super::table::class(path, shared.auth.mode());
     let key_ok = || {
         let query = request.uri().query().filter(|_| is_gemini_route(path));
-        shared.auth.check_key(headers, query) == KeyCheck::Right
+        // A client key opens the API routes to a page that holds it, never
+        // the admin surface.
+        match shared.auth.check_key(headers, query) {
+            KeyCheck::Right => true,
+            KeyCheck::Client(_) => !super::auth::is_admin(path),
+            _ => false,
+        }
     };
     shared.boundary.check(
         &Request {

@@ -89,6 +89,10 @@ pub enum StartError {
         /// The key's length in characters.
         length: usize,
     },
+    /// `keys.json` is unreadable or invalid: starting without it would let
+    /// revoked client keys pass where auth is off.
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeysError),
     /// The listener could not be bound.
     #[error(transparent)]
     Bind(#[from] BindError),
@@ -131,6 +135,8 @@ pub struct Gateway {
 struct Running {
     server: server::Server,
     shared: Arc<state::Shared>,
+    /// Applies changes to `keys.json` while running; stops when dropped.
+    _keys: Option<crate::watch::ConfigWatcher>,
     /// The configuration it was started (or last reloaded) with.
     config: Config,
     /// Releases memory after bursts; stops when dropped.
@@ -225,10 +231,14 @@ impl Gateway {
                 .then_some(config.monitor.max_body_kib * 1024),
             secrets: pool_secrets(&pool, &key),
         }));
+        let keys = crate::keys::KeyFile::load(&self.home)?;
+        let meters = Arc::new(crate::keys::Meters::default());
+        let day_start = crate::monitor::now_ms() / 86_400_000 * 86_400_000;
+        meters.seed(&monitor.key_usage(day_start), crate::monitor::now_ms());
         let identity = identity::Identity::generate()
             .map_err(|err| StartError::Internal(format!("cannot make the gateway's identity: {err}")))?;
         let shared = Arc::new(state::Shared {
-            auth: auth::Auth::new(mode, key),
+            auth: auth::Auth::new(mode, key).with_keys(crate::keys::KeyRing::new(&keys)),
             boundary: guard::Boundary::new(proxy, lan),
             identity: identity.clone(),
             origin: crate::config::local_base_url(local.port()),
@@ -236,7 +246,10 @@ impl Gateway {
             body_pause: Duration::from_secs(proxy.client_timeout_secs),
             body_deadline: timeout,
             throttle: throttle::AuthThrottle::default(),
-            relay: Relay::new(Arc::new(pool), upstream, config.models.clone(), settings).with_monitor(monitor),
+            meters: meters.clone(),
+            relay: Relay::new(Arc::new(pool), upstream, config.models.clone(), settings)
+                .with_monitor(monitor)
+                .with_meters(meters),
             address: local,
             lan,
             home: self.home.clone(),
@@ -250,9 +263,11 @@ impl Gateway {
         let server =
             server::Server::spawn(listener, service, limits).map_err(|err| StartError::Internal(err.to_string()))?;
         let _memory = memory::Releaser::start(shared.relay.pool().clone());
+        let _keys = watch_keys(&self.home, &shared);
         self.running = Some(Running {
             server,
             shared,
+            _keys,
             config,
             _memory,
         });
@@ -323,6 +338,42 @@ impl Gateway {
     /// The live state of every account, when running.
     pub fn accounts(&self) -> Option<Vec<AccountStatus>> {
         self.running.as_ref().map(|r| r.shared.relay.pool().status())
+    }
+}
+
+/// Re-reads `keys.json` after every change, for as long as the watcher
+/// lives. A file that cannot be read keeps the keys in force (and says so).
+fn watch_keys(home: &Home, shared: &Arc<state::Shared>) -> Option<crate::watch::ConfigWatcher> {
+    let reload = {
+        let home = home.clone();
+        let shared = Arc::downgrade(shared);
+        move || {
+            let Some(shared) = shared.upgrade() else { return };
+            let _ = reload_keys(&home, &shared);
+        }
+    };
+    match crate::watch::ConfigWatcher::keys(home, reload) {
+        Ok(watcher) => Some(watcher),
+        Err(err) => {
+            tracing::warn!(error = %err, "client key changes apply at the next start only");
+            None
+        }
+    }
+}
+
+/// Applies `keys.json` as it is now; returns how many live keys it holds.
+/// A file that cannot be read keeps the keys in force.
+fn reload_keys(home: &Home, shared: &state::Shared) -> Result<usize, crate::keys::KeysError> {
+    match crate::keys::KeyFile::load(home) {
+        Ok(file) => {
+            shared.auth.set_keys(crate::keys::KeyRing::new(&file));
+            tracing::info!(keys = file.keys.len(), "client keys reloaded");
+            Ok(file.keys.len())
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "client keys not reloaded; the previous ones stay in force");
+            Err(err)
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
@@ -20,13 +20,14 @@ use warp::Filter;
 use warp::filters::path::FullPath;
 use warp::reply::Response;
 
-use super::auth::{Denied, KeyCheck, denial_message};
+use super::auth::{Caller, Denied, KeyCheck, denial_message};
 use super::guidance;
 use super::reply::{self, error_response, json_response, json_value};
 use super::server::ClientAddr;
 use super::state::Shared;
-use super::table::{self, Found, Handler, Methods, Route, Speaks, decode};
+use super::table::{self, Access, Found, Handler, Methods, Route, Speaks, decode};
 use super::throttle::Admission;
+use crate::keys::ClientKey;
 use crate::protocol::{ApiError, ErrorKind, Protocol};
 use crate::relay::{ClientCall, Endpoint};
 
@@ -124,8 +125,8 @@ async fn dispatch(shared: Arc<Shared>, head: RequestHead, body: Body) -> Respons
     let response = match table::find(&head.method, &head.path) {
         Found::Route { route, params } => {
             let mut response = match admit(&shared, route, &head) {
-                Some(denied) => denied,
-                None => serve(route.handler, &shared, &head, &params, body).await,
+                Err(refused) => refused,
+                Ok(caller) => serve(route.handler, &shared, &head, &params, body, caller).await,
             };
             // The CLI's challenge is answered whatever the auth mode (see identity.rs).
             if route.handler == Handler::Health
@@ -141,14 +142,88 @@ async fn dispatch(shared: Arc<Shared>, head: RequestHead, body: Body) -> Respons
     release(response).await
 }
 
-/// The one key check in front of every handler: `Some(401)` (or 429 from
-/// the brake) when `route`'s access class needs the key in the current
-/// auth mode and the request does not carry it.
-fn admit(shared: &Shared, route: &Route, head: &RequestHead) -> Option<Response> {
-    if !route.access.needs_key(shared.auth.mode()) {
-        return None;
+/// The one key check in front of every handler: who the caller is, or
+/// the answer that refuses it. The key is needed as `route`'s access class
+/// and the auth mode say; a client key is honoured on API routes only, and
+/// there even where no key is needed, so that its calls are attributed and
+/// limited (and a revoked one refused) with auth off too.
+fn admit(shared: &Shared, route: &Route, head: &RequestHead) -> Result<Caller, Response> {
+    let protocol = protocol_of(route, head);
+    let caller = if route.access.needs_key(shared.auth.mode()) {
+        checked_key(shared, head, protocol)?
+    } else if route.access == Access::Api && !shared.auth.keys().is_empty() {
+        match shared.auth.check_key(&head.headers, gemini_query(head)) {
+            KeyCheck::Right => Caller::Gateway,
+            KeyCheck::Client(key) => Caller::Client(key),
+            KeyCheck::Revoked(name) => return Err(refusal(protocol, &Denied::Revoked(name))),
+            KeyCheck::Wrong { .. } | KeyCheck::Missing => Caller::Anonymous,
+        }
+    } else {
+        Caller::Anonymous
+    };
+    match caller {
+        Caller::Client(key) if route.access == Access::Admin => {
+            Err(refusal(protocol, &Denied::AdminOnly(key.name.clone())))
+        }
+        Caller::Client(key) if route.access == Access::Api => client_admitted(shared, head, protocol, key),
+        caller => Ok(caller),
     }
-    checked_key(shared, head, protocol_of(route, head))
+}
+
+/// A client key's own rules: not expired, from an allowed address, within
+/// its requests per minute and tokens per day.
+fn client_admitted(
+    shared: &Shared,
+    head: &RequestHead,
+    protocol: Protocol,
+    key: Arc<ClientKey>,
+) -> Result<Caller, Response> {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    if let Some(at) = key.expires
+        && key.expired(now.as_secs())
+    {
+        let name = key.name.clone();
+        return Err(refusal(protocol, &Denied::Expired { name, at }));
+    }
+    let ip = head.client.map(|client| client.ip());
+    if !key.allows_ip(ip) {
+        let name = key.name.clone();
+        return Err(refusal(protocol, &Denied::Network { name, ip }));
+    }
+    let unix_ms = i64::try_from(now.as_millis()).unwrap_or(i64::MAX);
+    if let Err(limited) = shared.meters.admit(&key, Instant::now(), unix_ms) {
+        tracing::info!(key = %key.name, "refused a request over a client key's limit");
+        let error = ApiError::new(ErrorKind::RateLimited, limited.message(&key.name));
+        let mut response = error_response(protocol, &error);
+        let wait = limited.retry_after().as_secs().max(1);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Err(response);
+    }
+    Ok(Caller::Client(key))
+}
+
+/// The refusal for `denied`, in `protocol`'s shape.
+fn refusal(protocol: Protocol, denied: &Denied) -> Response {
+    let kind = if denied.status() == 403 {
+        ErrorKind::PermissionDenied
+    } else {
+        ErrorKind::Authentication
+    };
+    let mut response = error_response(protocol, &ApiError::new(kind, denial_message(denied)));
+    if denied.status() == 401 {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"switchyard\""),
+        );
+    }
+    response
+}
+
+/// The raw query string where `?key=` counts (Gemini routes), else `None`.
+fn gemini_query(head: &RequestHead) -> Option<&str> {
+    (!head.query.is_empty() && super::guard::is_gemini_route(&head.path)).then_some(head.query.as_str())
 }
 
 /// The protocol `route`'s handler answers errors in.
@@ -161,26 +236,34 @@ fn protocol_of(route: &Route, head: &RequestHead) -> Protocol {
 }
 
 /// Runs `handler`, the key already checked.
-async fn serve(handler: Handler, shared: &Shared, head: &RequestHead, params: &[&str], body: Body) -> Response {
+async fn serve(
+    handler: Handler,
+    shared: &Shared,
+    head: &RequestHead,
+    params: &[&str],
+    body: Body,
+    caller: Caller,
+) -> Response {
     let param = || params.first().map(|p| decode(p)).unwrap_or_default();
+    let key = caller.key().map(|key| &**key);
     match handler {
         Handler::Health => json_response(StatusCode::OK, Bytes::from_static(br#"{"status":"ok"}"#)),
         Handler::Landing => landing(shared, head),
         Handler::OpenAiModels => match models_protocol(head) {
-            Protocol::Gemini => json_value(StatusCode::OK, shared.relay.gemini_model_list()),
-            _ => json_value(StatusCode::OK, shared.relay.openai_model_list()),
+            Protocol::Gemini => json_value(StatusCode::OK, shared.relay.gemini_model_list(key)),
+            _ => json_value(StatusCode::OK, shared.relay.openai_model_list(key)),
         },
-        Handler::OpenAiModel => openai_model(shared, head, &param()),
-        Handler::GeminiModels => json_value(StatusCode::OK, shared.relay.gemini_model_list()),
-        Handler::GeminiModel => gemini_model(shared, &param()),
-        Handler::Chat => api_call(Endpoint::OpenAiChat, shared, head, body).await,
-        Handler::Responses => api_call(Endpoint::Responses, shared, head, body).await,
-        Handler::Messages => api_call(Endpoint::AnthropicMessages, shared, head, body).await,
-        Handler::CountTokens => api_call(Endpoint::AnthropicCountTokens, shared, head, body).await,
+        Handler::OpenAiModel => openai_model(shared, head, &param(), key),
+        Handler::GeminiModels => json_value(StatusCode::OK, shared.relay.gemini_model_list(key)),
+        Handler::GeminiModel => gemini_model(shared, &param(), key),
+        Handler::Chat => api_call(Endpoint::OpenAiChat, shared, head, body, caller).await,
+        Handler::Responses => api_call(Endpoint::Responses, shared, head, body, caller).await,
+        Handler::Messages => api_call(Endpoint::AnthropicMessages, shared, head, body, caller).await,
+        Handler::CountTokens => api_call(Endpoint::AnthropicCountTokens, shared, head, body, caller).await,
         Handler::GeminiCall => {
             let sse = head.query_param("alt").as_deref() == Some("sse");
             match gemini_endpoint(&param(), sse) {
-                Some(endpoint) => api_call(endpoint, shared, head, body).await,
+                Some(endpoint) => api_call(endpoint, shared, head, body, caller).await,
                 None => not_found(shared, head),
             }
         }
@@ -214,16 +297,16 @@ fn landing(shared: &Shared, head: &RequestHead) -> Response {
 
 /// `GET /v1/models/{id}`: OpenAI's model, or Gemini's for google-genai
 /// (API version v1 lists and gets models on OpenAI's paths).
-fn openai_model(shared: &Shared, head: &RequestHead, id: &str) -> Response {
+fn openai_model(shared: &Shared, head: &RequestHead, id: &str, key: Option<&ClientKey>) -> Response {
     if models_protocol(head) == Protocol::Gemini {
         // For Gemini, `model:method` is the call row's path: GET is the
         // wrong method for it.
         if id.contains(':') {
             return wrong_method(head, Methods::Post.allow());
         }
-        return gemini_model(shared, id);
+        return gemini_model(shared, id, key);
     }
-    match shared.relay.openai_model(id) {
+    match shared.relay.openai_model(id, key) {
         Some(model) => json_value(StatusCode::OK, model),
         None => error_response(
             Protocol::OpenAi,
@@ -248,8 +331,8 @@ fn models_protocol(head: &RequestHead) -> Protocol {
 
 /// One Gemini model, or Gemini's 404. (A name with a method is a call:
 /// the table sends its GET to a 405.)
-fn gemini_model(shared: &Shared, name: &str) -> Response {
-    match shared.relay.gemini_model(name) {
+fn gemini_model(shared: &Shared, name: &str, key: Option<&ClientKey>) -> Response {
+    match shared.relay.gemini_model(name, key) {
         Some(model) => json_value(StatusCode::OK, model),
         None => error_response(
             Protocol::Gemini,
@@ -286,7 +369,7 @@ fn gemini_endpoint(segment: &str, sse: bool) -> Option<Endpoint> {
 }
 
 /// An API call: the body read within the limits, then handed to the relay.
-async fn api_call(endpoint: Endpoint, shared: &Shared, head: &RequestHead, body: Body) -> Response {
+async fn api_call(endpoint: Endpoint, shared: &Shared, head: &RequestHead, body: Body, caller: Caller) -> Response {
     let protocol = endpoint.dialect().family();
     let body = match read_body(body, shared.body_limit, shared.body_pause, shared.body_deadline).await {
         Ok(body) => body,
@@ -316,6 +399,7 @@ async fn api_call(endpoint: Endpoint, shared: &Shared, head: &RequestHead, body:
         query: head.query.clone(),
         headers: head.headers.clone(),
         client: head.client,
+        key: caller.key().cloned(),
         body,
     };
     reply::answer(shared.relay.handle(call).await)
@@ -413,18 +497,18 @@ async fn read_body(mut body: Body, limit: usize, pause: Duration, deadline: Dura
 /// through) cannot lock the user's own tools out. Elsewhere the brake
 /// decides before the key is looked at, so parallel guesses learn nothing
 /// faster.
-fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Option<Response> {
+fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Result<Caller, Response> {
     let ip = head.client.map(|client| client.ip());
-    let query = (!head.query.is_empty() && super::guard::is_gemini_route(&head.path)).then_some(head.query.as_str());
+    let query = gemini_query(head);
     let loopback = ip.is_some_and(|ip| ip.is_loopback());
     let mut checked = None;
     if loopback {
         let check = shared.auth.check_key(&head.headers, query);
-        if check == KeyCheck::Right {
+        if let Some(caller) = Caller::of(&check) {
             if let Some(ip) = ip {
                 shared.throttle.succeeded(ip);
             }
-            return None;
+            return Ok(caller);
         }
         checked = Some(check);
     }
@@ -444,38 +528,32 @@ fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Optio
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
-        return Some(response);
+        return Err(response);
     }
     let check = checked.unwrap_or_else(|| shared.auth.check_key(&head.headers, query));
-    let denied = match check {
-        KeyCheck::Right => {
-            if let Some(ip) = ip {
-                shared.throttle.succeeded(ip);
-            }
-            return None;
+    if let Some(caller) = Caller::of(&check) {
+        if let Some(ip) = ip {
+            shared.throttle.succeeded(ip);
         }
-        KeyCheck::Wrong { .. } => Denied::Wrong,
-        KeyCheck::Missing => Denied::Missing,
+        return Ok(caller);
+    }
+    // Only a wrong key is a guess (each wrong candidate counts, a revoked
+    // key too); a missing one is a misconfigured client.
+    let (denied, guesses) = match check {
+        KeyCheck::Revoked(name) => (Denied::Revoked(name), 1),
+        KeyCheck::Wrong { candidates } => (Denied::Wrong, candidates),
+        _ => (Denied::Missing, 0),
     };
     if let Some(client) = head.client {
-        tracing::info!(%client, path = %head.path, reason = ?denied, "refused a request without the gateway key");
+        tracing::info!(%client, path = %head.path, reason = ?denied, "refused a request without a valid key");
     }
-    let mut response = error_response(
-        protocol,
-        &ApiError::new(ErrorKind::Authentication, denial_message(denied)),
-    );
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"switchyard\""),
-    );
-    // Only a wrong key is a guess (each wrong candidate counts); a missing
-    // one is a misconfigured client.
-    if let KeyCheck::Wrong { candidates } = check
-        && let Some(until) = ip.and_then(|ip| shared.throttle.failed_times(ip, candidates))
+    let mut response = refusal(protocol, &denied);
+    if guesses > 0
+        && let Some(until) = ip.and_then(|ip| shared.throttle.failed_times(ip, guesses))
     {
         response.extensions_mut().insert(Hold(until));
     }
-    Some(response)
+    Err(response)
 }
 
 /// Marks a response that must not leave before this instant (a wrong key

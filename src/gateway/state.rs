@@ -28,6 +28,8 @@ pub struct Shared {
     pub body_deadline: Duration,
     /// Slows down addresses that keep sending wrong keys.
     pub throttle: AuthThrottle,
+    /// Each client key's use, for its limits (outlives reloads of the keys).
+    pub meters: std::sync::Arc<crate::keys::Meters>,
     /// Serves the API calls.
     pub relay: Relay,
     /// The bound address.

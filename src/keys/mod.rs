@@ -179,6 +179,31 @@ impl KeyRing {
     }
 }
 
+/// The keys of `file` with their use, as `keys list --json` and `GET
+/// /api/keys` show them: names, dates and limits, never a key or a hash.
+pub fn listing(file: &KeyFile, usage: &[Usage]) -> serde_json::Value {
+    let keys: Vec<serde_json::Value> = file
+        .keys
+        .iter()
+        .map(|entry| {
+            let used = usage.iter().find(|row| row.name == entry.name).cloned().unwrap_or_default();
+            serde_json::json!({
+                "name": entry.name,
+                "created": entry.created,
+                "expires": entry.expires,
+                "models": entry.models,
+                "rpm": entry.rpm,
+                "tokens_per_day": entry.tokens_per_day,
+                "allow_ip": entry.allow_ip.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "tokens_today": used.tokens_today,
+                "requests_today": used.requests_today,
+                "last_used_ms": used.last_used_ms,
+            })
+        })
+        .collect();
+    serde_json::json!({ "keys": keys })
+}
+
 fn parse_hash(text: &str) -> Option<[u8; 32]> {
     let mut hash = [0u8; 32];
     hex::decode_to_slice(text, &mut hash).ok()?;

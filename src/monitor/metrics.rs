@@ -22,11 +22,18 @@ use crate::pool::{AccountState, AccountStatus};
 /// Distinct model label values kept; later ones are counted as `other`.
 const MAX_MODELS: usize = 200;
 
+/// Distinct client key names kept as `key` label values; later ones are
+/// counted as `other`. Names come from `keys.json`, never from a client,
+/// but a home that made and revoked keys for years must not grow without
+/// bound either.
+const MAX_KEYS: usize = 200;
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     route: String,
     model: String,
     account: String,
+    key: String,
     status: String,
 }
 
@@ -39,6 +46,7 @@ struct RouteLabels {
 struct TokenLabels {
     model: String,
     account: String,
+    key: String,
     kind: String,
 }
 
@@ -97,6 +105,19 @@ fn route_label(path: &str) -> String {
     "other".to_string()
 }
 
+/// `value` if it is one of the first `max` values seen in `seen`, else `other`.
+fn capped(seen: &Mutex<HashSet<String>>, max: usize, value: &str) -> String {
+    let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+    if seen.contains(value) {
+        return value.to_string();
+    }
+    if seen.len() < max {
+        seen.insert(value.to_string());
+        return value.to_string();
+    }
+    "other".to_string()
+}
+
 /// The gateway's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -110,6 +131,7 @@ pub struct Metrics {
     cooldowns: Family<CooldownLabels, Gauge<f64, AtomicU64>>,
     dropped: Counter,
     models: Mutex<HashSet<String>>,
+    keys: Mutex<HashSet<String>>,
     /// Serialises scrapes: pool gauges are cleared and refilled per scrape.
     scrape: Mutex<()>,
 }
@@ -191,6 +213,7 @@ impl Default for Metrics {
             cooldowns,
             dropped,
             models: Mutex::new(HashSet::new()),
+            keys: Mutex::new(HashSet::new()),
             scrape: Mutex::new(()),
         }
     }
@@ -199,15 +222,13 @@ impl Default for Metrics {
 impl Metrics {
     /// A model label: the name, or `other` once too many were seen.
     fn model_label(&self, model: &str) -> String {
-        let mut models = self.models.lock().unwrap_or_else(|p| p.into_inner());
-        if models.contains(model) {
-            return model.to_string();
-        }
-        if models.len() < MAX_MODELS {
-            models.insert(model.to_string());
-            return model.to_string();
-        }
-        "other".to_string()
+        capped(&self.models, MAX_MODELS, model)
+    }
+
+    /// A key label: the client key's name (`-` for calls without one), or
+    /// `other` once too many were seen.
+    fn key_label(&self, key: Option<&str>) -> String {
+        key.map_or_else(|| "-".to_string(), |name| capped(&self.keys, MAX_KEYS, name))
     }
 
     /// Counts one finished call.
@@ -215,11 +236,13 @@ impl Metrics {
         let model = self.model_label(record.served_model.as_deref().unwrap_or(&record.model));
         let route = route_label(&record.route);
         let account = record.account.clone().unwrap_or_else(|| "-".to_string());
+        let key = self.key_label(record.key.as_deref());
         self.requests
             .get_or_create(&RequestLabels {
                 route: route.clone(),
                 model: model.clone(),
                 account: account.clone(),
+                key: key.clone(),
                 status: record.status.to_string(),
             })
             .inc();
@@ -241,6 +264,7 @@ impl Metrics {
                     .get_or_create(&TokenLabels {
                         model: model.clone(),
                         account: account.clone(),
+                        key: key.clone(),
                         kind: kind.into(),
                     })
                     .inc_by(count);

@@ -169,6 +169,7 @@ impl Monitor {
                     .account
                     .as_deref()
                     .is_none_or(|a| r.account.as_deref() == Some(a) || r.account_id.as_deref() == Some(a))
+                    && filter.key.as_deref().is_none_or(|k| r.key.as_deref() == Some(k))
             })
             .take(filter.limit.max(1))
             .cloned()
@@ -186,11 +187,7 @@ impl Monitor {
         let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         let mut rows: Vec<UsageRow> = Vec::new();
         for record in ring.iter().filter(|r| since_ms.is_none_or(|s| r.time_ms >= s)) {
-            let key = match by {
-                UsageBy::Model => record.served_model.clone().unwrap_or_else(|| record.model.clone()),
-                UsageBy::Account => record.account.clone().unwrap_or_else(|| "-".into()),
-                UsageBy::Day => day_of(record.time_ms),
-            };
+            let key = group_of(record, by);
             let row = match rows.iter_mut().find(|row| row.key == key) {
                 Some(row) => row,
                 None => {
@@ -213,6 +210,35 @@ impl Monitor {
         }
         rows.sort_by(|a, b| a.key.cmp(&b.key));
         rows
+    }
+
+    /// Each client key's use since `since_ms`: from the database when there
+    /// is one, else from the records in memory.
+    pub fn key_usage(&self, since_ms: i64) -> Vec<crate::keys::Usage> {
+        if let Some(path) = &self.settings.database
+            && let Ok(rows) = Store::open_read_only(path).and_then(|store| store.key_usage(since_ms))
+        {
+            return rows;
+        }
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let mut usage: Vec<crate::keys::Usage> = Vec::new();
+        for record in ring.iter().filter(|r| r.time_ms >= since_ms) {
+            let Some(name) = &record.key else { continue };
+            let row = match usage.iter_mut().position(|row| &row.name == name) {
+                Some(at) => &mut usage[at],
+                None => {
+                    usage.push(crate::keys::Usage {
+                        name: name.clone(),
+                        ..Default::default()
+                    });
+                    usage.last_mut().expect("just pushed")
+                }
+            };
+            row.tokens_today += record.input_tokens + record.output_tokens;
+            row.requests_today += 1;
+            row.last_used_ms = row.last_used_ms.max(Some(record.time_ms));
+        }
+        usage
     }
 
     /// Recent records: the newest from memory (the database may lag behind
@@ -246,9 +272,10 @@ impl Monitor {
         let mut rows: Vec<TimelineRow> = Vec::new();
         for record in ring.iter().filter(|r| since_ms.is_none_or(|s| r.time_ms >= s)) {
             let bucket_ms = record.time_ms.div_euclid(bucket_ms.max(1)) * bucket_ms.max(1);
+            // A timeline's buckets are its days: "by day" draws models.
             let key = match by {
-                UsageBy::Account => record.account.clone().unwrap_or_else(|| "-".into()),
-                _ => record.served_model.clone().unwrap_or_else(|| record.model.clone()),
+                UsageBy::Day => group_of(record, UsageBy::Model),
+                by => group_of(record, by),
             };
             match rows.iter_mut().find(|row| row.bucket_ms == bucket_ms && row.key == key) {
                 Some(row) => {
@@ -277,6 +304,16 @@ impl Monitor {
     /// The metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+}
+
+/// The group `record` falls in when usage is grouped `by`.
+fn group_of(record: &RequestRecord, by: UsageBy) -> String {
+    match by {
+        UsageBy::Model => record.served_model.clone().unwrap_or_else(|| record.model.clone()),
+        UsageBy::Account => record.account.clone().unwrap_or_else(|| "-".into()),
+        UsageBy::Day => day_of(record.time_ms),
+        UsageBy::Key => record.key.clone().unwrap_or_else(|| "-".into()),
     }
 }
 

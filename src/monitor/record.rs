@@ -13,6 +13,9 @@ pub struct RequestRecord {
     pub client: String,
     /// The route called (`/v1/chat/completions`, ...).
     pub route: String,
+    /// The name of the client key the call came with (never the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     /// The model the client asked for.
     pub model: String,
     /// The model sent upstream (after aliases), once an account was chosen.

@@ -27,6 +27,8 @@ pub struct LogFilter {
     pub model: Option<String>,
     /// Only this account (label or id).
     pub account: Option<String>,
+    /// Only calls made with the client key of this name.
+    pub key: Option<String>,
     /// Only records after this rowid (for `--follow`).
     pub after_row: Option<i64>,
     /// At most this many, newest first.
@@ -42,6 +44,8 @@ pub enum UsageBy {
     Account,
     /// Per UTC day.
     Day,
+    /// Per client key (`-` for calls without one).
+    Key,
 }
 
 /// One line of `usage`.
@@ -82,7 +86,14 @@ fn group_key(by: UsageBy) -> &'static str {
         UsageBy::Model => "COALESCE(served_model, model)",
         UsageBy::Account => "COALESCE(account, '-')",
         UsageBy::Day => "strftime('%Y-%m-%d', time_ms / 1000, 'unixepoch')",
+        UsageBy::Key => "COALESCE(key_name, '-')",
     }
+}
+
+/// Whether the log's table has `column`.
+fn has_column(conn: &Connection, column: &str) -> rusqlite::Result<bool> {
+    let mut statement = conn.prepare("SELECT 1 FROM pragma_table_info('requests') WHERE name = ?1")?;
+    statement.exists(params![column])
 }
 
 /// The files SQLite keeps beside the database at `path`.
@@ -132,6 +143,11 @@ pub struct Store {
     conn: Connection,
 }
 
+/// Columns added after the first schema, each with its type: added to an
+/// older log when the gateway opens it, read as NULL by a CLI that opens an
+/// older log read-only before any gateway did.
+const ADDED_COLUMNS: &[(&str, &str)] = &[("key_name", "TEXT")];
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS requests (
     row INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -172,6 +188,12 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        for (column, kind) in ADDED_COLUMNS {
+            if !has_column(&conn, column)? {
+                conn.execute_batch(&format!("ALTER TABLE requests ADD COLUMN {column} {kind}"))?;
+            }
+        }
+        conn.execute_batch("CREATE INDEX IF NOT EXISTS requests_key ON requests(key_name, time_ms)")?;
         // SQLite gives the files it creates the database's mode, but files
         // left by an older version keep theirs until tightened here.
         restrict_files(path);
@@ -183,6 +205,11 @@ impl Store {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        if !has_column(&conn, "key_name")? {
+            // A log no gateway of this version has opened yet: its calls
+            // were made before client keys existed.
+            conn.execute_batch("CREATE TEMP VIEW requests AS SELECT *, NULL AS key_name FROM main.requests")?;
+        }
         Ok(Store { conn })
     }
 
@@ -193,8 +220,8 @@ impl Store {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO requests (id, time_ms, client, route, model, served_model, account, account_id, stream,
                  status, total_ms, upstream_ms, overhead_ms, ttfb_ms, input_tokens, output_tokens, cached_tokens,
-                 attempts, error, request_body, response_body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                 attempts, error, request_body, response_body, key_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
             )?;
             for r in records {
                 insert.execute(params![
@@ -219,6 +246,7 @@ impl Store {
                     r.error,
                     r.request_body,
                     r.response_body,
+                    r.key,
                 ])?;
             }
         }
@@ -243,12 +271,13 @@ impl Store {
         let mut statement = self.conn.prepare(
             "SELECT row, id, time_ms, client, route, model, served_model, account, account_id, stream, status,
                     total_ms, upstream_ms, overhead_ms, ttfb_ms, input_tokens, output_tokens, cached_tokens, attempts,
-                    error, request_body, response_body
+                    error, request_body, response_body, key_name
              FROM requests
              WHERE (?1 IS NULL OR time_ms >= ?1)
                AND (?2 IS NULL OR model = ?2 OR served_model = ?2)
                AND (?3 IS NULL OR account = ?3 OR account_id = ?3)
                AND (?4 IS NULL OR row > ?4)
+               AND (?6 IS NULL OR key_name = ?6)
              ORDER BY row DESC LIMIT ?5",
         )?;
         let rows = statement.query_map(
@@ -257,7 +286,8 @@ impl Store {
                 filter.model,
                 filter.account,
                 filter.after_row,
-                filter.limit as i64
+                filter.limit as i64,
+                filter.key
             ],
             |row| {
                 Ok((
@@ -284,6 +314,7 @@ impl Store {
                         error: row.get(19)?,
                         request_body: row.get(20)?,
                         response_body: row.get(21)?,
+                        key: row.get(22)?,
                     },
                 ))
             },
@@ -327,6 +358,25 @@ impl Store {
                 requests: row.get::<_, i64>(2)? as u64,
                 input_tokens: row.get::<_, i64>(3)? as u64,
                 output_tokens: row.get::<_, i64>(4)? as u64,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Each client key's tokens, requests and last use since `since_ms`
+    /// (the start of the UTC day: what a restarted gateway's meters start
+    /// from, and what `keys list` shows when no gateway runs).
+    pub fn key_usage(&self, since_ms: i64) -> rusqlite::Result<Vec<crate::keys::Usage>> {
+        let mut statement = self.conn.prepare(
+            "SELECT key_name, SUM(input_tokens + output_tokens), COUNT(*), MAX(time_ms)
+             FROM requests WHERE key_name IS NOT NULL AND time_ms >= ?1 GROUP BY key_name ORDER BY key_name",
+        )?;
+        let rows = statement.query_map(params![since_ms], |row| {
+            Ok(crate::keys::Usage {
+                name: row.get(0)?,
+                tokens_today: row.get::<_, i64>(1)? as u64,
+                requests_today: row.get::<_, i64>(2)? as u64,
+                last_used_ms: row.get(3)?,
             })
         })?;
         rows.collect()

@@ -33,6 +33,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::Value;
 
+use crate::keys::{ClientKey, Meters};
 use crate::monitor::Monitor;
 use crate::pool::{Lease, Pool, Unavailable, Verdict};
 use crate::protocol::members::{self, Edit};
@@ -104,6 +105,9 @@ pub struct ClientCall {
     pub headers: HeaderMap,
     /// The client's address, when known.
     pub client: Option<SocketAddr>,
+    /// The client key the call came with: its models are the only ones
+    /// served, its tokens counted, its name recorded.
+    pub key: Option<Arc<ClientKey>>,
     /// The complete body.
     pub body: Bytes,
 }
@@ -149,6 +153,8 @@ pub struct Relay {
     /// routing it started with (its retries pick from the same pool).
     routing: ArcSwap<Routing>,
     monitor: Option<Arc<Monitor>>,
+    /// Where client keys' tokens are counted.
+    meters: Arc<Meters>,
     signatures: Arc<signatures::SignatureCache>,
     responses: Arc<responses::ResponseStore>,
     upstream: Upstream,
@@ -188,6 +194,7 @@ impl Relay {
         Relay {
             routing: ArcSwap::from_pointee(Routing { pool, aliases }),
             monitor: None,
+            meters: Arc::default(),
             signatures: Arc::default(),
             responses: Arc::new(responses::ResponseStore::new(
                 settings.responses_kept,
@@ -203,6 +210,13 @@ impl Relay {
     pub fn with_monitor(mut self, monitor: Arc<Monitor>) -> Relay {
         self.upstream = self.upstream.with_redactor(monitor.redactor());
         self.monitor = Some(monitor);
+        self
+    }
+
+    /// Counts client keys' tokens in `meters` (the gateway's, which its
+    /// key check reads).
+    pub fn with_meters(mut self, meters: Arc<Meters>) -> Relay {
+        self.meters = meters;
         self
     }
 
@@ -226,6 +240,9 @@ impl Relay {
     pub async fn handle(&self, call: ClientCall) -> Answer {
         let errors = call.endpoint.dialect().family();
         let mut trace = Trace::start(self.monitor.clone(), &call.endpoint, &call.path);
+        if let Some(key) = &call.key {
+            trace.key(key.name.clone(), self.meters.clone());
+        }
         match self.serve(call, &mut trace).await {
             Ok(answer) => {
                 // A streamed answer took the trace into its pump.
@@ -268,6 +285,11 @@ impl Relay {
         }
         let routing = self.routing.load_full();
         let upstream_model = routing.resolve(&request.model);
+        if let Some(key) = &call.key
+            && !key.allows_model(&upstream_model)
+        {
+            return Err(model_refused(key, &request.model, &upstream_model).into());
+        }
         self.signatures.restore(&mut request);
         if request.session_key.is_none() {
             request.session_key = header_value(&call.headers, SESSION_HEADERS);
@@ -666,6 +688,23 @@ fn failure_refusal(failure: &Failure, account: &str) -> Refusal {
             }
         }
     }
+}
+
+/// A client key's call for a model outside its `--models`.
+fn model_refused(key: &ClientKey, requested: &str, upstream: &str) -> ApiError {
+    let named = if requested == upstream {
+        format!("`{requested}`")
+    } else {
+        format!("`{requested}` (an alias of `{upstream}`)")
+    };
+    ApiError::new(
+        ErrorKind::PermissionDenied,
+        format!(
+            "The client key `{}` may not use the model {named}: it may use only {}. GET /v1/models lists its models.",
+            key.name,
+            key.model_globs.join(", ")
+        ),
+    )
 }
 
 /// What a client is told when an account's own credentials were refused.

@@ -9,10 +9,12 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::Relay;
+use crate::keys::ClientKey;
 
 impl Relay {
-    /// Every listable model name, sorted.
-    fn model_names(&self) -> BTreeSet<String> {
+    /// Every listable model name, sorted; for a client key, those it may
+    /// use (after aliases).
+    fn model_names(&self, key: Option<&ClientKey>) -> BTreeSet<String> {
         let routing = self.routing.load();
         let mut names: BTreeSet<String> = routing.aliases.keys().cloned().collect();
         for member in routing.pool.members() {
@@ -25,13 +27,18 @@ impl Relay {
                 }
             }
         }
+        if let Some(key) = key {
+            names.retain(|name| key.allows_model(&routing.resolve(name)));
+        }
         names
     }
 
-    /// Whether a request for `model` could find an account.
-    fn knows(&self, model: &str) -> bool {
+    /// Whether a request for `model` could find an account (and, for a
+    /// client key, whether the key may use it).
+    fn knows(&self, model: &str, key: Option<&ClientKey>) -> bool {
         let routing = self.routing.load();
-        routing.pool.serves(&routing.resolve(model))
+        let target = routing.resolve(model);
+        routing.pool.serves(&target) && key.is_none_or(|key| key.allows_model(&target))
     }
 
     fn owner(&self, model: &str) -> String {
@@ -47,8 +54,8 @@ impl Relay {
     }
 
     /// `GET /v1/models`.
-    pub fn openai_model_list(&self) -> Value {
-        let data: Vec<Value> = self.model_names().iter().map(|name| self.openai_entry(name)).collect();
+    pub fn openai_model_list(&self, key: Option<&ClientKey>) -> Value {
+        let data: Vec<Value> = self.model_names(key).iter().map(|name| self.openai_entry(name)).collect();
         json!({"object": "list", "data": data})
     }
 
@@ -57,20 +64,20 @@ impl Relay {
     }
 
     /// `GET /v1/models/{id}`.
-    pub fn openai_model(&self, id: &str) -> Option<Value> {
-        self.knows(id).then(|| self.openai_entry(id))
+    pub fn openai_model(&self, id: &str, key: Option<&ClientKey>) -> Option<Value> {
+        self.knows(id, key).then(|| self.openai_entry(id))
     }
 
     /// `GET /v1beta/models`.
-    pub fn gemini_model_list(&self) -> Value {
-        let models: Vec<Value> = self.model_names().iter().map(|name| gemini_entry(name)).collect();
+    pub fn gemini_model_list(&self, key: Option<&ClientKey>) -> Value {
+        let models: Vec<Value> = self.model_names(key).iter().map(|name| gemini_entry(name)).collect();
         json!({"models": models})
     }
 
     /// `GET /v1beta/models/{name}`.
-    pub fn gemini_model(&self, name: &str) -> Option<Value> {
+    pub fn gemini_model(&self, name: &str, key: Option<&ClientKey>) -> Option<Value> {
         let name = name.strip_prefix("models/").unwrap_or(name);
-        self.knows(name).then(|| gemini_entry(name))
+        self.knows(name, key).then(|| gemini_entry(name))
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::Endpoint;
+use crate::keys::Meters;
 use crate::monitor::{Monitor, RequestRecord, now_ms};
 use crate::pool::Member;
 use crate::protocol::model::Usage;
@@ -20,6 +21,8 @@ pub struct Trace {
     upstream_since: Option<Instant>,
     upstream: Duration,
     record: RequestRecord,
+    /// Where the call's tokens count, for a call made with a client key.
+    meter: Option<(Arc<str>, Arc<Meters>)>,
 }
 
 impl Trace {
@@ -34,6 +37,7 @@ impl Trace {
             monitor,
             upstream_since: None,
             upstream: Duration::ZERO,
+            meter: None,
             record: RequestRecord {
                 time_ms: now_ms(),
                 client: endpoint.dialect().name().to_string(),
@@ -44,9 +48,17 @@ impl Trace {
         }
     }
 
-    /// Whether a monitor takes the record.
+    /// The call came with the client key `name`: recorded under that
+    /// name, its tokens counted in `meters` when it ends.
+    pub fn key(&mut self, name: Arc<str>, meters: Arc<Meters>) {
+        self.record.key = Some(name.to_string());
+        self.meter = Some((name, meters));
+    }
+
+    /// Whether anything reads the call's usage (a monitor takes the
+    /// record, or a client key's tokens are counted).
     pub fn active(&self) -> bool {
-        self.monitor.is_some()
+        self.monitor.is_some() || self.meter.is_some()
     }
 
     /// The decoded request: id, model, stream flag, body (when stored).
@@ -101,6 +113,10 @@ impl Trace {
 
     /// Ends the call with the client's status and, for failures, what went wrong.
     pub fn finish(&mut self, status: u16, error: Option<String>) {
+        if let Some((name, meters)) = self.meter.take() {
+            let tokens = self.record.input_tokens + self.record.output_tokens;
+            meters.spend(&name, tokens, now_ms());
+        }
         let (Some(monitor), Some(started)) = (self.monitor.take(), self.started) else {
             return;
         };
