@@ -54,7 +54,12 @@ impl From<KeysError> for Failure {
 /// `keys add`'s options, checked.
 fn limits(args: KeysAddArgs) -> Result<file::Limits, Failure> {
     Ok(file::Limits {
-        models: args.models.as_deref().map(file::parse_models).transpose()?.unwrap_or_default(),
+        models: args
+            .models
+            .as_deref()
+            .map(file::parse_models)
+            .transpose()?
+            .unwrap_or_default(),
         rpm: args.rpm,
         tokens_per_day: args.tokens_per_day,
         expires: args
@@ -62,7 +67,12 @@ fn limits(args: KeysAddArgs) -> Result<file::Limits, Failure> {
             .as_deref()
             .map(|text| file::parse_expiry(text, file::now()))
             .transpose()?,
-        allow_ip: args.allow_ip.as_deref().map(file::parse_networks).transpose()?.unwrap_or_default(),
+        allow_ip: args
+            .allow_ip
+            .as_deref()
+            .map(file::parse_networks)
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -104,7 +114,11 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
         "NAME", "CREATED", "EXPIRES", "MODELS", "RPM", "TOKENS/DAY", "TOKENS TODAY", "REQUESTS"
     );
     for entry in &file.keys {
-        let used = usage.iter().find(|row| row.name == entry.name).cloned().unwrap_or_default();
+        let used = usage
+            .iter()
+            .find(|row| row.name == entry.name)
+            .cloned()
+            .unwrap_or_default();
         let models = if entry.models.is_empty() {
             "any".to_string()
         } else {

@@ -198,7 +198,9 @@ fn client_admitted(
         let error = ApiError::new(ErrorKind::RateLimited, limited.message(&key.name));
         let mut response = error_response(protocol, &error);
         let wait = limited.retry_after().as_secs().max(1);
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
         return Err(response);
     }
     Ok(Caller::Client(key))

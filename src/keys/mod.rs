@@ -15,7 +15,7 @@
 pub mod file;
 mod meter;
 
-pub use file::{KeyEntry, KeyFile, KeysError, Revoked};
+pub use file::{KeyEntry, KeyFile, KeysError, Limits, Revoked};
 pub use meter::{Limited, Meters, Usage};
 
 use std::collections::HashMap;
@@ -186,7 +186,11 @@ pub fn listing(file: &KeyFile, usage: &[Usage]) -> serde_json::Value {
         .keys
         .iter()
         .map(|entry| {
-            let used = usage.iter().find(|row| row.name == entry.name).cloned().unwrap_or_default();
+            let used = usage
+                .iter()
+                .find(|row| row.name == entry.name)
+                .cloned()
+                .unwrap_or_default();
             serde_json::json!({
                 "name": entry.name,
                 "created": entry.created,

@@ -55,7 +55,11 @@ impl Relay {
 
     /// `GET /v1/models`.
     pub fn openai_model_list(&self, key: Option<&ClientKey>) -> Value {
-        let data: Vec<Value> = self.model_names(key).iter().map(|name| self.openai_entry(name)).collect();
+        let data: Vec<Value> = self
+            .model_names(key)
+            .iter()
+            .map(|name| self.openai_entry(name))
+            .collect();
         json!({"object": "list", "data": data})
     }
 

@@ -9,6 +9,7 @@ mod boundary;
 mod claude_code;
 mod cli;
 mod client_faults;
+mod client_keys;
 mod config_safety;
 mod control;
 mod count_tokens;

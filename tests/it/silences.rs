@@ -78,6 +78,7 @@ fn call(pair: &Pair, ask: &Ask) -> ClientCall {
         query: query.to_string(),
         headers: HeaderMap::new(),
         client: None,
+        key: None,
         body: Bytes::from(pair.client.body(ask).to_string()),
     }
 }

@@ -113,17 +113,27 @@ impl Client {
         self.request_raw(base, &ask.model, ask.stream, body)
     }
 
+    /// The request for `ask` with `key` in the protocol's own header
+    /// instead of [`CLIENT_KEY`].
+    pub fn request_keyed(self, base: &str, ask: &Ask, key: &str) -> reqwest::RequestBuilder {
+        self.request_with(base, &ask.model, ask.stream, self.body(ask).to_string(), key)
+    }
+
     /// A request with a body given as text.
     pub fn request_raw(self, base: &str, model: &str, stream: bool, body: String) -> reqwest::RequestBuilder {
+        self.request_with(base, model, stream, body, CLIENT_KEY)
+    }
+
+    fn request_with(self, base: &str, model: &str, stream: bool, body: String, key: &str) -> reqwest::RequestBuilder {
         let request = client()
             .post(format!("{base}{}", self.path(model, stream)))
             .header("content-type", "application/json");
         let request = match self {
-            Client::OpenAi | Client::Responses => request.header("authorization", format!("Bearer {CLIENT_KEY}")),
+            Client::OpenAi | Client::Responses => request.header("authorization", format!("Bearer {key}")),
             Client::Anthropic => request
-                .header("x-api-key", CLIENT_KEY)
+                .header("x-api-key", key)
                 .header("anthropic-version", "2023-06-01"),
-            Client::Gemini { .. } => request.header("x-goog-api-key", CLIENT_KEY),
+            Client::Gemini { .. } => request.header("x-goog-api-key", key),
         };
         request.body(body)
     }
