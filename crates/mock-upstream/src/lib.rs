@@ -61,13 +61,21 @@
 //!
 //! In-process (tests): `Server::start(Options::default())` on a free port;
 //! the binary is `examples/mock_upstream.rs` in the switchyard package.
+//!
+//! Tests that script an upstream answer by answer (switchyard's
+//! `tests/it`) take the formats from [`canned`] and [`shapes`]: a
+//! [`canned::Canned`] answer rendered as each provider writes it, complete
+//! or streamed, with its error bodies and mid-stream errors.
+//!
 //! This crate does not depend on switchyard: it is the far side of the wire.
 
 mod ask;
+pub mod canned;
 mod options;
 mod reply;
 mod respond;
 mod server;
+pub mod shapes;
 mod wire;
 
 pub use options::{Options, USAGE, parse_args};
