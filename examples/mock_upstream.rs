@@ -10,7 +10,7 @@
 
 use std::io::Write;
 
-use mock_upstream::{Server, parse_args};
+use mock_upstream::{LISTENING, Server, parse_args};
 
 #[tokio::main]
 async fn main() {
@@ -30,7 +30,7 @@ async fn main() {
         }
     };
     // Scripts wait for this line to learn the port: flush it at once.
-    println!("listening on {}", server.addr());
+    println!("{LISTENING}{}", server.addr());
     let _ = std::io::stdout().flush();
     server.run().await;
 }

@@ -78,7 +78,7 @@ mod server;
 pub mod shapes;
 mod wire;
 
-pub use options::{Options, USAGE, parse_args};
+pub use options::{LISTENING, Options, USAGE, parse_args};
 pub use server::Server;
 
 #[cfg(test)]

@@ -20,10 +20,36 @@ pub struct Options {
     pub stream_pieces: usize,
 }
 
+/// The start of the first line the binary prints, before its address.
+pub const LISTENING: &str = "listening on ";
+
 impl Options {
     /// Text events of a streamed text answer.
     pub fn pieces(&self) -> usize {
         if self.stream_pieces == 0 { 3 } else { self.stream_pieces }
+    }
+
+    /// The command line that [`parse_args`] reads back as these options,
+    /// for a program that starts the binary (the bench).
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = vec!["--port".to_string(), self.port.to_string()];
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).to_string();
+        if !self.latency.is_zero() {
+            args.extend(["--latency-ms".to_string(), millis(self.latency)]);
+        }
+        if !self.chunk_delay.is_zero() {
+            args.extend(["--chunk-delay-ms".to_string(), millis(self.chunk_delay)]);
+        }
+        if self.stream_pieces > 0 {
+            args.extend(["--stream-pieces".to_string(), self.stream_pieces.to_string()]);
+        }
+        if let Some(key) = &self.api_key {
+            args.extend(["--api-key".to_string(), key.clone()]);
+        }
+        if self.no_tool_calls {
+            args.push("--no-tool-calls".to_string());
+        }
+        args
     }
 }
 /// The usage line, printed for `--help` and after a bad option.

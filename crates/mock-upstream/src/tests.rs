@@ -92,6 +92,20 @@ fn options_parse_and_reject_nonsense() {
 }
 
 #[test]
+fn options_go_back_to_the_command_line_they_came_from() {
+    let options = Options {
+        port: 7,
+        latency: Duration::from_millis(5),
+        chunk_delay: Duration::from_millis(2),
+        api_key: Some("k".into()),
+        no_tool_calls: true,
+        stream_pieces: 12,
+    };
+    assert_eq!(parse_args(options.to_args()).unwrap(), options);
+    assert_eq!(parse_args(Options::default().to_args()).unwrap(), Options::default());
+}
+
+#[test]
 fn openai_text_echoes_the_last_user_message() {
     let body = json!({"model": "gpt-x", "messages": [
         {"role": "system", "content": "be brief"},
