@@ -49,15 +49,26 @@ fn keyed() -> Options {
     }
 }
 
-/// The `data:` payloads of an SSE body, parsed (`[DONE]` kept as a string).
-fn sse_data(reply: &Reply) -> Vec<Value> {
+/// The events of an SSE body: each one's `event:` name and its `data:`
+/// payload, parsed (`[DONE]` kept as a string). The crate's one SSE reader,
+/// for its tests only.
+fn sse(reply: &Reply) -> Vec<(Option<String>, Value)> {
     reply
         .text()
         .replace("\r\n", "\n")
         .split("\n\n")
-        .filter_map(|block| block.lines().find_map(|l| l.strip_prefix("data: ")))
-        .map(|data| serde_json::from_str(data).unwrap_or_else(|_| Value::String(data.to_string())))
+        .filter_map(|block| {
+            let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(str::to_string);
+            let data = field("data: ")?;
+            let value = serde_json::from_str(&data).unwrap_or(Value::String(data));
+            Some((field("event: "), value))
+        })
         .collect()
+}
+
+/// The `data:` payloads of an SSE body, parsed.
+fn sse_data(reply: &Reply) -> Vec<Value> {
+    sse(reply).into_iter().map(|(_, data)| data).collect()
 }
 
 fn weather_tool_openai() -> Value {
@@ -233,11 +244,7 @@ fn anthropic_stream_follows_the_event_order() {
     let body = json!({"model": "claude-x", "max_tokens": 100, "stream": true, "tools": tools,
         "messages": [{"role": "user", "content": [{"type": "text", "text": "find"}]}]});
     let reply = post("/v1/messages", "", &anthropic_headers(), body);
-    let names: Vec<String> = reply
-        .text()
-        .lines()
-        .filter_map(|l| l.strip_prefix("event: ").map(str::to_string))
-        .collect();
+    let names: Vec<String> = sse(&reply).into_iter().filter_map(|(name, _)| name).collect();
     assert_eq!(names.first().unwrap(), "message_start");
     assert_eq!(names[1], "content_block_start");
     assert_eq!(
@@ -544,4 +551,41 @@ async fn streams_honour_the_chunk_delay() {
     let bytes = body.collect().await.unwrap().to_bytes();
     assert_eq!(&bytes[..], b"abc");
     assert!(started.elapsed() >= Duration::from_millis(40));
+}
+
+/// One HTTP/1.1 exchange over a raw socket: the response as text.
+async fn exchange(server: &crate::Server, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    socket.read_to_end(&mut response).await.unwrap();
+    String::from_utf8(response).unwrap()
+}
+
+#[tokio::test]
+async fn a_server_starts_in_process_on_a_free_port_and_counts_requests() {
+    let server = crate::Server::start(Options::default()).await.unwrap();
+    assert_ne!(server.addr().port(), 0);
+    assert_eq!(server.url(), format!("http://{}", server.addr()));
+    let health = exchange(&server, "GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.ends_with(r#"{"status":"ok"}"#), "{health}");
+    let body = r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
+    let chat = exchange(
+        &server,
+        &format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer k\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await;
+    assert!(chat.contains("echo: hi [mock openai m]"), "{chat}");
+    let count = exchange(
+        &server,
+        "GET /_mock/requests HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(count.ends_with(r#"{"requests":2}"#), "{count}");
+    assert_eq!(server.received(), 2);
 }
