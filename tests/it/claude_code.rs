@@ -29,7 +29,7 @@ fn captured() -> Value {
 /// Sends `body` to `path` with Claude Code's own headers (key, version,
 /// beta flags, session id) as captured.
 async fn send_as_claude_code(rig: &Rig, path: &str, headers: &Value, body: &Value) -> reqwest::Response {
-    let mut request = common::post(&rig.base(), &path).json(body);
+    let mut request = common::post(&rig.base(), path).json(body);
     for (name, value) in headers.as_object().unwrap() {
         let lower = name.to_ascii_lowercase();
         // Transport headers belong to the captured connection, not this one.
