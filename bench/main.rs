@@ -221,17 +221,13 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
         .len();
     std::fs::create_dir_all(&options.work_dir).map_err(|err| format!("{}: {err}", options.work_dir.display()))?;
 
-    let (_fast_mock, fast) = procs::start_mock(&mock_binary, cores.mock, &[])?;
-    let (_slow_mock, slow) = procs::start_mock(
-        &mock_binary,
-        cores.mock,
-        &[
-            "--chunk-delay-ms",
-            &STREAM_EVENT_GAP_MS.to_string(),
-            "--stream-pieces",
-            &STREAM_TEXT_EVENTS.to_string(),
-        ],
-    )?;
+    let (_fast_mock, fast) = procs::start_mock(&mock_binary, cores.mock, &mock_upstream::Options::default())?;
+    let slow_options = mock_upstream::Options {
+        chunk_delay: Duration::from_millis(u64::from(STREAM_EVENT_GAP_MS)),
+        stream_pieces: STREAM_TEXT_EVENTS as usize,
+        ..mock_upstream::Options::default()
+    };
+    let (_slow_mock, slow) = procs::start_mock(&mock_binary, cores.mock, &slow_options)?;
     say(format!(
         "mocks on {fast} (zero latency) and {slow} ({STREAM_EVENT_GAP_MS} ms between stream events)"
     ));

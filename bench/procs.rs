@@ -165,12 +165,16 @@ pub fn realtime() -> bool {
     !refused
 }
 
-/// Starts the mock upstream and returns it with its address.
-pub fn start_mock(binary: &Path, core: Option<usize>, extra: &[&str]) -> Result<(Process, SocketAddr), String> {
+/// Starts the mock upstream's binary with `options` (on a free port:
+/// `options.port` should be 0) and returns it with its address.
+pub fn start_mock(
+    binary: &Path,
+    core: Option<usize>,
+    options: &mock_upstream::Options,
+) -> Result<(Process, SocketAddr), String> {
     let mut command = Command::new(binary);
     command
-        .args(["--port", "0"])
-        .args(extra)
+        .args(options.to_args())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -189,7 +193,7 @@ pub fn start_mock(binary: &Path, core: Option<usize>, extra: &[&str]) -> Result<
     };
     let addr = line
         .trim()
-        .strip_prefix("listening on ")
+        .strip_prefix(mock_upstream::LISTENING)
         .and_then(|a| a.parse().ok())
         .ok_or_else(|| format!("the mock said {line:?} instead of `listening on ADDR`"))?;
     Ok((process, addr))

@@ -164,8 +164,7 @@ async fn http2_requests_are_checked_by_their_authority() {
 async fn a_web_page_cannot_spend_the_accounts_with_auth_off() {
     let (gw, mock) = gateway("").await;
     // The "simple" request a page sends without a preflight.
-    let simple = client()
-        .post(gw.url("/v1/chat/completions"))
+    let simple = common::post(&gw.base(), "/v1/chat/completions")
         .header("origin", EVIL)
         .header("content-type", "text/plain")
         .header("sec-fetch-site", "cross-site")
@@ -189,8 +188,7 @@ async fn a_web_page_cannot_spend_the_accounts_with_auth_off() {
     assert_eq!(status, 403);
     assert!(headers.get("access-control-allow-origin").is_none());
     // …and so is the POST itself, were a browser to send it anyway.
-    let json = client()
-        .post(gw.url("/v1/chat/completions"))
+    let json = common::post(&gw.base(), "/v1/chat/completions")
         .header("origin", EVIL)
         .header("content-type", "application/json")
         .body(chat_body());
@@ -208,8 +206,7 @@ async fn a_web_page_cannot_spend_the_accounts_with_auth_off() {
     assert_eq!(mock.count(), 0, "the upstream saw nothing");
 
     // Clients without browser markers are served as before, text/plain or not.
-    let curl = client()
-        .post(gw.url("/v1/chat/completions"))
+    let curl = common::post(&gw.base(), "/v1/chat/completions")
         .header("content-type", "text/plain")
         .body(chat_body());
     let (status, headers, body) = send(curl).await;
@@ -221,8 +218,7 @@ async fn a_web_page_cannot_spend_the_accounts_with_auth_off() {
 async fn listed_and_own_origins_get_their_own_name_back_never_a_wildcard() {
     let (gw, _mock) = gateway("allowed_origins = [\"https://chat.example\", \"null\"]\n").await;
     for origin in ["https://chat.example", "null", &gw.base()] {
-        let request = client()
-            .post(gw.url("/v1/chat/completions"))
+        let request = common::post(&gw.base(), "/v1/chat/completions")
             .header("origin", origin)
             .header("content-type", "application/json")
             .body(chat_body());
@@ -239,8 +235,7 @@ async fn listed_and_own_origins_get_their_own_name_back_never_a_wildcard() {
     assert_eq!(status, 204);
     assert_eq!(headers["access-control-allow-origin"], "https://chat.example");
     // A browser POST that is not JSON is refused even from a listed origin.
-    let form = client()
-        .post(gw.url("/v1/chat/completions"))
+    let form = common::post(&gw.base(), "/v1/chat/completions")
         .header("origin", "https://chat.example")
         .header("content-type", "application/x-www-form-urlencoded")
         .body("a=b");
@@ -262,8 +257,7 @@ async fn with_auth_on_a_page_holding_the_key_is_served_and_one_without_is_refuse
     assert_eq!(headers["access-control-allow-headers"], "authorization, content-type");
     assert_no_wildcard(&headers);
 
-    let with_key = client()
-        .post(gw.url("/v1/chat/completions"))
+    let with_key = common::post(&gw.base(), "/v1/chat/completions")
         .header("origin", "https://lobechat.example")
         .header("content-type", "application/json")
         .bearer_auth(KEY)
@@ -274,8 +268,7 @@ async fn with_auth_on_a_page_holding_the_key_is_served_and_one_without_is_refuse
 
     // Wrong keys from a page: refused by the guard, never counted by the brake.
     for n in 0..30 {
-        let guess = client()
-            .post(gw.url("/v1/chat/completions"))
+        let guess = common::post(&gw.base(), "/v1/chat/completions")
             .header("origin", EVIL)
             .header("content-type", "application/json")
             .bearer_auth(format!("sk-guess-{n:04}"))
@@ -324,7 +317,7 @@ async fn metrics_are_openmetrics_with_bounded_labels() {
     for model in ["gemini-a", "gemini-b", "gemini-c"] {
         let path = format!("/v1beta/models/{model}:generateContent");
         let body = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}).to_string();
-        assert_eq!(send(client().post(gw.url(&path)).body(body)).await.0, 200);
+        assert_eq!(send(common::post(&gw.base(), &path).body(body)).await.0, 200);
     }
     let response = client().get(gw.url("/metrics")).bearer_auth(KEY).send().await.unwrap();
     assert_eq!(

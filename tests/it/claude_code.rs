@@ -15,8 +15,8 @@ use crate::common;
 
 use common::conversation::{ANSWER, Canned, Finish};
 use common::rig::{Rig, each, model_of};
+use common::sse_events;
 use common::upstreams::UPSTREAMS;
-use common::{client, sse_events};
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
 
@@ -29,7 +29,7 @@ fn captured() -> Value {
 /// Sends `body` to `path` with Claude Code's own headers (key, version,
 /// beta flags, session id) as captured.
 async fn send_as_claude_code(rig: &Rig, path: &str, headers: &Value, body: &Value) -> reqwest::Response {
-    let mut request = client().post(format!("{}{path}", rig.base())).json(body);
+    let mut request = common::post(&rig.base(), path).json(body);
     for (name, value) in headers.as_object().unwrap() {
         let lower = name.to_ascii_lowercase();
         // Transport headers belong to the captured connection, not this one.

@@ -8,6 +8,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use common::clients::Client;
 use common::raw::free_port;
 use common::{Mock, MockReply, client};
 use serde_json::json;
@@ -425,9 +426,11 @@ fn every_account_cooling_down_is_notified_once() {
     let rig = Rig::start("auto_start = true", &[&limited.url()]);
     rig.wait_running();
     let status = mocks.block_on(async {
-        client()
-            .post(format!("http://127.0.0.1:{}/v1/chat/completions", rig.port))
-            .json(&json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+        Client::OpenAi
+            .request_json(
+                &format!("http://127.0.0.1:{}", rig.port),
+                &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
+            )
             .send()
             .await
             .unwrap()

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{Mock, MockReply, Recorded, TestAccount, TestGateway, client};
+use common::{Mock, MockReply, Recorded, TestAccount, TestGateway};
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
 
@@ -27,8 +27,7 @@ fn anthropic_count_body() -> Value {
 }
 
 async fn anthropic_count(gw: &TestGateway) -> Value {
-    let response = client()
-        .post(gw.url("/v1/messages/count_tokens"))
+    let response = common::post(&gw.base(), "/v1/messages/count_tokens")
         .header("anthropic-version", "2023-06-01")
         .json(&anthropic_count_body())
         .send()
@@ -39,8 +38,7 @@ async fn anthropic_count(gw: &TestGateway) -> Value {
 }
 
 async fn gemini_count(gw: &TestGateway, body: Value) -> Value {
-    let response = client()
-        .post(gw.url("/v1beta/models/m:countTokens"))
+    let response = common::post(&gw.base(), "/v1beta/models/m:countTokens")
         .json(&body)
         .send()
         .await

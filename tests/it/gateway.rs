@@ -72,15 +72,14 @@ async fn call(
     header: Option<(&'static str, String)>,
     query: Option<String>,
 ) -> reqwest::Response {
-    let url = match query {
-        Some(q) => format!("{}?{q}", gw.url(path)),
-        None => gw.url(path),
+    let target = match query {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
     };
     let mut request = if path == "/healthz" {
-        client().get(url)
+        client().get(gw.url(&target))
     } else {
-        client()
-            .post(url)
+        common::post(&gw.base(), &target)
             .header("content-type", "application/json")
             .body(r#"{"model":"gpt-x","messages":[{"role":"user","content":"hi"}]}"#)
     };
@@ -145,8 +144,7 @@ async fn a_401_is_in_the_route_protocol_and_names_the_headers() {
         assert!(message.contains(form), "{message}");
     }
 
-    let anthropic: Value = client()
-        .post(gw.url("/v1/messages"))
+    let anthropic: Value = common::post(&gw.base(), "/v1/messages")
         .body("{}")
         .send()
         .await
@@ -157,8 +155,7 @@ async fn a_401_is_in_the_route_protocol_and_names_the_headers() {
     assert_eq!(anthropic["type"], "error");
     assert_eq!(anthropic["error"]["type"], "authentication_error");
 
-    let response = client()
-        .post(gw.url("/v1beta/models/gemini-2.5-flash:generateContent"))
+    let response = common::post(&gw.base(), "/v1beta/models/gemini-2.5-flash:generateContent")
         .header("x-goog-api-key", "sk-nope-nope-nope")
         .body("{}")
         .send()
@@ -174,8 +171,7 @@ async fn a_401_is_in_the_route_protocol_and_names_the_headers() {
 #[tokio::test]
 async fn a_404_explains_the_base_url() {
     let (gw, _mock) = gateway_with("off", false).await;
-    let response = client()
-        .post(gw.url("/v1/v1/chat/completions"))
+    let response = common::post(&gw.base(), "/v1/v1/chat/completions")
         .body("{}")
         .send()
         .await
@@ -186,8 +182,7 @@ async fn a_404_explains_the_base_url() {
     assert!(message.contains("`/v1` followed by `/v1`"), "{message}");
     assert!(message.contains(&format!("{}/v1", gw.base())), "{message}");
 
-    let response = client()
-        .post(gw.url("/v1/v1/messages"))
+    let response = common::post(&gw.base(), "/v1/v1/messages")
         .header("anthropic-version", "2023-06-01")
         .body("{}")
         .send()
@@ -198,16 +193,14 @@ async fn a_404_explains_the_base_url() {
     assert_eq!(body["type"], "error");
     assert_eq!(body["error"]["type"], "not_found_error");
 
-    let response = client()
-        .post(gw.url("/v1beta/v1beta/models/g:generateContent"))
+    let response = common::post(&gw.base(), "/v1beta/v1beta/models/g:generateContent")
         .send()
         .await
         .unwrap();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["status"], "NOT_FOUND");
 
-    let response = client()
-        .post(gw.url("/v1/chat/completions/chat/completions"))
+    let response = common::post(&gw.base(), "/v1/chat/completions/chat/completions")
         .send()
         .await
         .unwrap();
@@ -229,14 +222,13 @@ async fn a_known_path_with_the_wrong_method_is_a_405() {
 async fn bodies_over_the_limit_get_a_413_and_bad_json_a_400() {
     let (gw, mock) = gateway_with("off", false).await;
     let big = vec![b'a'; 33 * 1024 * 1024];
-    let response = client().post(gw.url("/v1/messages")).body(big).send().await.unwrap();
+    let response = common::post(&gw.base(), "/v1/messages").body(big).send().await.unwrap();
     assert_eq!(response.status(), 413);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["type"], "error");
     assert!(body["error"]["message"].as_str().unwrap().contains("32 MiB"));
 
-    let response = client()
-        .post(gw.url("/v1/chat/completions"))
+    let response = common::post(&gw.base(), "/v1/chat/completions")
         .body("{\"model\": ")
         .send()
         .await
@@ -246,8 +238,7 @@ async fn bodies_over_the_limit_get_a_413_and_bad_json_a_400() {
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("line 1"), "{message}");
 
-    let response = client()
-        .post(gw.url("/v1/chat/completions"))
+    let response = common::post(&gw.base(), "/v1/chat/completions")
         .body(r#"{"model":"gpt-x","messages":[{"role":"user","content":5}]}"#)
         .send()
         .await
@@ -305,8 +296,7 @@ async fn claude_code_query_strings_and_headers_are_tolerated() {
     })
     .await;
     let gw = TestGateway::start(vec![TestAccount::new(ProviderKind::Anthropic, mock.url())], "").await;
-    let response = client()
-        .post(gw.url("/v1/messages?beta=true"))
+    let response = common::post(&gw.base(), "/v1/messages?beta=true")
         .header("x-api-key", "anything")
         .header("anthropic-version", "2023-06-01")
         .header("anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14")
@@ -443,10 +433,9 @@ async fn stop_lets_an_in_flight_request_finish() {
     })
     .await;
     let mut gw = TestGateway::start(vec![TestAccount::new(ProviderKind::Openai, mock.url())], "").await;
-    let url = gw.url("/v1/chat/completions");
+    let base = gw.base();
     let pending = tokio::spawn(async move {
-        client()
-            .post(url)
+        common::post(&base, "/v1/chat/completions")
             .body(r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#)
             .send()
             .await

@@ -6,6 +6,7 @@
 
 use crate::common;
 
+use common::clients::{Client, GEMINI};
 use common::{Mock, MockReply, TestAccount, TestGateway, client};
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
@@ -44,9 +45,9 @@ async fn a_translated_stream_without_alt_sse_is_a_json_array() {
     let gw = TestGateway::start(vec![TestAccount::new(ProviderKind::Openai, mock.url())], "").await;
     let body = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]});
 
-    let response = client()
-        .post(gw.url("/v1beta/models/gpt-x:streamGenerateContent"))
-        .json(&body)
+    let array = Client::Gemini { v1: false, sse: false };
+    let response = array
+        .request_raw(&gw.base(), "gpt-x", true, body.to_string())
         .send()
         .await
         .unwrap();
@@ -61,9 +62,8 @@ async fn a_translated_stream_without_alt_sse_is_a_json_array() {
     assert_eq!(last["usageMetadata"]["totalTokenCount"], 5);
 
     // The same request with `alt=sse` is SSE.
-    let response = client()
-        .post(gw.url("/v1beta/models/gpt-x:streamGenerateContent?alt=sse"))
-        .json(&body)
+    let response = GEMINI
+        .request_raw(&gw.base(), "gpt-x", true, body.to_string())
         .send()
         .await
         .unwrap();

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine;
+use common::clients::Client;
 use common::{Mock, MockReply, Recorded, TestAccount, TestGateway, client, sse_events};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -89,9 +90,11 @@ fn google_account(base: &str, refresh: &str, project: Option<&str>) -> TestAccou
 }
 
 async fn chat(gw: &TestGateway, stream: bool) -> reqwest::Response {
-    client()
-        .post(gw.url("/v1/chat/completions"))
-        .json(&json!({"model": "gemini-2.5-pro", "stream": stream, "messages": [{"role": "user", "content": "hi"}]}))
+    Client::OpenAi
+        .request_json(
+            &gw.base(),
+            &json!({"model": "gemini-2.5-pro", "stream": stream, "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .send()
         .await
         .unwrap()

@@ -109,9 +109,7 @@ fn error_in(protocol: Protocol, status: u16, body: &str) -> String {
 
 /// Posts `body` to `route` with the headers its SDK sends.
 fn post(base: &str, route: &Route, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
-    let request = client()
-        .post(format!("{base}{}", route.path))
-        .header("content-type", "application/json");
+    let request = common::post(base, route.path).header("content-type", "application/json");
     match route.protocol {
         Protocol::Anthropic => request.header("anthropic-version", "2023-06-01"),
         _ => request,
@@ -277,8 +275,7 @@ async fn invalid_utf8_gets_a_400_on_every_route() {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
-    let response = client()
-        .post(format!("{}/v1beta/models/%FF%FE:generateContent", rig.base()))
+    let response = common::post(&rig.base(), "/v1beta/models/%FF%FE:generateContent")
         .body(r#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}"#)
         .send()
         .await

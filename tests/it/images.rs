@@ -11,7 +11,6 @@
 
 use crate::common;
 
-use common::client;
 use common::rig::{Rig, each, model_of};
 use common::upstreams::UPSTREAMS;
 use serde_json::{Value, json};
@@ -163,8 +162,7 @@ async fn images_reach_every_upstream_in_its_own_form() {
         let rig = rig.clone();
         async move {
             let (path, body) = protocol.request(model_of(upstream), given);
-            let response = client()
-                .post(format!("{}{path}", rig.base()))
+            let response = common::post(&rig.base(), &path)
                 .header("anthropic-version", "2023-06-01")
                 .json(&body)
                 .send()
@@ -188,8 +186,7 @@ async fn a_data_url_that_is_not_base64_is_refused_with_the_field_named() {
     let rig = Rig::start().await;
     let body = json!({"model": model_of(ProviderKind::Gemini), "messages": [{"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": "data:image/png,not-base64"}}]}]});
-    let response = client()
-        .post(format!("{}/v1/chat/completions", rig.base()))
+    let response = common::post(&rig.base(), "/v1/chat/completions")
         .json(&body)
         .send()
         .await

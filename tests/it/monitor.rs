@@ -9,6 +9,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use common::clients::Client;
 use common::{Mock, MockReply, Recorded, TestAccount, TestGateway, client, fed};
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
@@ -81,12 +82,7 @@ async fn records_with_key(gw: &TestGateway, n: usize, key: &str) -> Vec<Value> {
 }
 
 async fn chat(gw: &TestGateway, body: Value) -> reqwest::Response {
-    client()
-        .post(gw.url("/v1/chat/completions"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    Client::OpenAi.request_json(&gw.base(), &body).send().await.unwrap()
 }
 
 #[tokio::test]
@@ -105,9 +101,11 @@ async fn successes_record_account_model_latency_and_tokens() {
     )
     .await;
     // A translated call (Anthropic client), complete.
-    let response = client()
-        .post(gw.url("/v1/messages"))
-        .json(&json!({"model": "fast", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}))
+    let response = Client::Anthropic
+        .request_json(
+            &gw.base(),
+            &json!({"model": "fast", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .send()
         .await
         .unwrap();
@@ -320,14 +318,12 @@ async fn state_changes_need_the_key_even_with_auth_off() {
     )
     .await;
     let id = gw.gateway.accounts().unwrap()[0].id.clone();
-    let denied = client()
-        .post(gw.url(&format!("/api/accounts/{id}/disable")))
+    let denied = common::post(&gw.base(), &format!("/api/accounts/{id}/disable"))
         .send()
         .await
         .unwrap();
     assert_eq!(denied.status(), 401);
-    let done = client()
-        .post(gw.url(&format!("/api/accounts/{id}/disable")))
+    let done = common::post(&gw.base(), &format!("/api/accounts/{id}/disable"))
         .bearer_auth("sk-admin-test-key")
         .send()
         .await
@@ -336,8 +332,7 @@ async fn state_changes_need_the_key_even_with_auth_off() {
     assert_eq!(gw.gateway.accounts().unwrap()[0].state, "disabled");
     let config = std::fs::read_to_string(gw.home.config_file()).unwrap();
     assert!(config.contains("enabled = false"), "{config}");
-    let again = client()
-        .post(gw.url(&format!("/api/accounts/{id}/enable")))
+    let again = common::post(&gw.base(), &format!("/api/accounts/{id}/enable"))
         .bearer_auth("sk-admin-test-key")
         .send()
         .await
@@ -345,8 +340,7 @@ async fn state_changes_need_the_key_even_with_auth_off() {
     assert_eq!(again.status(), 200);
     assert_eq!(gw.gateway.accounts().unwrap()[0].state, "ready");
     // The key in config.toml cannot be rotated from the API.
-    let rotate = client()
-        .post(gw.url("/api/key/rotate"))
+    let rotate = common::post(&gw.base(), "/api/key/rotate")
         .bearer_auth("sk-admin-test-key")
         .send()
         .await
@@ -364,8 +358,7 @@ async fn a_rotated_key_is_in_force_at_once() {
     .await;
     let old = switchyard::secrets::gateway_key(gw.store.as_ref(), &switchyard::config::Config::load(&gw.home).unwrap())
         .unwrap();
-    let rotated: Value = client()
-        .post(gw.url("/api/key/rotate"))
+    let rotated: Value = common::post(&gw.base(), "/api/key/rotate")
         .bearer_auth(&old)
         .send()
         .await
@@ -457,8 +450,7 @@ async fn no_credential_is_written_anywhere() {
     );
     let gw = TestGateway::start(vec![openai, google], &config).await;
     for model in ["gpt-4o", "gemini-2.5-pro"] {
-        let response = client()
-            .post(gw.url("/v1/chat/completions"))
+        let response = common::post(&gw.base(), "/v1/chat/completions")
             .bearer_auth(GATEWAY_KEY)
             .json(&json!({"model": model, "messages": [{"role": "user", "content": format!("my key is {IN_BODY}")}]}))
             .send()

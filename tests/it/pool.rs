@@ -9,6 +9,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::clients::Client;
 use common::command::{run, switchyard};
 use common::raw::{free_port, refused_url};
 use common::{Mock, MockReply, Recorded, TestAccount, TestGateway, client, sse_events};
@@ -32,9 +33,11 @@ fn rate_limit(retry_after: &str) -> MockReply {
 }
 
 async fn ask(gw: &TestGateway) -> (u16, Value, Option<String>) {
-    let response = client()
-        .post(gw.url("/v1/chat/completions"))
-        .json(&json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+    let response = Client::OpenAi
+        .request_json(
+            &gw.base(),
+            &json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .send()
         .await
         .unwrap();
@@ -162,9 +165,11 @@ async fn google_retry_delay_is_honoured_and_all_cooling_answers_at_once() {
     );
 
     // In the other protocols too.
-    let response = client()
-        .post(gw.url("/v1/messages"))
-        .json(&json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
+    let response = Client::Anthropic
+        .request_json(
+            &gw.base(),
+            &json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .send()
         .await
         .unwrap();
@@ -267,9 +272,11 @@ async fn a_stream_that_fails_after_its_first_byte_is_not_retried() {
         "",
     )
     .await;
-    let response = client()
-        .post(gw.url("/v1/messages"))
-        .json(&json!({"model": "m", "max_tokens": 50, "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
+    let response = Client::Anthropic
+        .request_json(
+            &gw.base(),
+            &json!({"model": "m", "max_tokens": 50, "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .send()
         .await
         .unwrap();
@@ -318,9 +325,11 @@ async fn an_error_before_the_first_byte_rotates_even_in_a_stream() {
         "",
     )
     .await;
-    let response = client()
-        .post(gw.url("/v1/messages"))
-        .json(&json!({"model": "m", "max_tokens": 50, "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
+    let response = Client::Anthropic
+        .request_json(
+            &gw.base(),
+            &json!({"model": "m", "max_tokens": 50, "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .send()
         .await
         .unwrap();
@@ -408,10 +417,12 @@ async fn a_session_stays_on_one_account() {
     .await;
     let mut seen = Vec::new();
     for _ in 0..6 {
-        let response = client()
-            .post(gw.url("/v1/messages"))
+        let response = Client::Anthropic
+            .request_json(
+                &gw.base(),
+                &json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}),
+            )
             .header("x-claude-code-session-id", "session-42")
-            .json(&json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
             .send()
             .await
             .unwrap();
@@ -421,9 +432,11 @@ async fn a_session_stays_on_one_account() {
     assert!(seen.iter().all(|s| s == &seen[0]), "{seen:?}");
     let mut user_bound = Vec::new();
     for _ in 0..4 {
-        let body: Value = client()
-            .post(gw.url("/v1/chat/completions"))
-            .json(&json!({"model": "m", "user": "alice", "messages": [{"role": "user", "content": "hi"}]}))
+        let body: Value = Client::OpenAi
+            .request_json(
+                &gw.base(),
+                &json!({"model": "m", "user": "alice", "messages": [{"role": "user", "content": "hi"}]}),
+            )
             .send()
             .await
             .unwrap()
@@ -498,9 +511,11 @@ async fn accounts_list_shows_which_account_cools_until_when_and_env_proxies_appl
     }
     assert!(up, "serve came up");
     for _ in 0..3 {
-        let response = client()
-            .post(format!("{base}/v1/chat/completions"))
-            .json(&json!({"model": "gpt-x", "messages": [{"role": "user", "content": "hi"}]}))
+        let response = Client::OpenAi
+            .request_json(
+                &base,
+                &json!({"model": "gpt-x", "messages": [{"role": "user", "content": "hi"}]}),
+            )
             .send()
             .await
             .unwrap();

@@ -11,6 +11,7 @@ use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::clients::Client;
 use common::command::switchyard;
 use common::raw::free_port;
 use common::{Mock, MockReply, TestAccount, TestGateway, client};
@@ -33,9 +34,11 @@ fn answer(text: &'static str) -> impl Fn(&common::Recorded) -> MockReply + Send 
 }
 
 async fn ask(base: &str, model: &str) -> (u16, Value) {
-    let response = client()
-        .post(format!("{base}/v1/chat/completions"))
-        .json(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
+    let response = Client::OpenAi
+        .request_json(
+            base,
+            &json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .send()
         .await
         .unwrap();
@@ -398,9 +401,11 @@ async fn a_reloaded_account_secret_is_redacted_from_stored_bodies() {
         gw.gateway.reload(GRACE).await.unwrap(),
         Reloaded::Rerouted { accounts: 2 }
     );
-    let response = client()
-        .post(gw.url("/v1/chat/completions"))
-        .json(&json!({"model": "n", "messages": [{"role": "user", "content": format!("my key is {SECRET_B}")}]}))
+    let response = Client::OpenAi
+        .request_json(
+            &gw.base(),
+            &json!({"model": "n", "messages": [{"role": "user", "content": format!("my key is {SECRET_B}")}]}),
+        )
         .send()
         .await
         .unwrap();

@@ -6,10 +6,11 @@ use crate::common;
 
 use std::sync::Arc;
 
+use common::clients::Client;
 use common::conversation::{ANSWER, Canned, Finish, Item, Msg, Role, USAGE, weather_args};
 use common::rig::{Rig, each, model_of};
+use common::sse_events;
 use common::upstreams::UPSTREAMS;
-use common::{client, sse_events};
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
 
@@ -44,13 +45,7 @@ impl Got {
 
 async fn create(rig: &Rig, body: Value) -> Got {
     let stream = body["stream"].as_bool().unwrap_or(false);
-    let response = client()
-        .post(format!("{}/v1/responses", rig.base()))
-        .bearer_auth("sk-anything")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let response = Client::Responses.request_json(&rig.base(), &body).send().await.unwrap();
     let status = response.status();
     let text = response.text().await.unwrap();
     assert_eq!(status, 200, "{text}");
@@ -255,8 +250,7 @@ async fn previous_response_id_continues_the_conversation() {
 #[tokio::test]
 async fn an_unknown_previous_response_is_a_404_in_openai_shape() {
     let rig = Rig::start().await;
-    let response = client()
-        .post(format!("{}/v1/responses", rig.base()))
+    let response = common::post(&rig.base(), "/v1/responses")
         .json(&json!({"model": "gpt-4.1", "input": "hi", "previous_response_id": "resp_nope"}))
         .send()
         .await
@@ -269,8 +263,7 @@ async fn an_unknown_previous_response_is_a_404_in_openai_shape() {
     );
     // store: false answers are not kept.
     let got = create(&rig, json!({"model": "gpt-4.1", "input": "hi", "store": false})).await;
-    let response = client()
-        .post(format!("{}/v1/responses", rig.base()))
+    let response = common::post(&rig.base(), "/v1/responses")
         .json(&json!({"model": "gpt-4.1", "input": "again", "previous_response_id": got.id}))
         .send()
         .await

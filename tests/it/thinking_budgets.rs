@@ -12,7 +12,6 @@
 
 use crate::common;
 
-use common::client;
 use common::rig::{Rig, each, model_of};
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind::{self, Anthropic, Gemini, Openai};
@@ -218,8 +217,7 @@ async fn thinking_budgets_map_in_every_direction() {
         let rig = rig.clone();
         async move {
             let path = case.path.replace("{model}", model_of(case.upstream));
-            let response = client()
-                .post(format!("{}{path}", rig.base()))
+            let response = common::post(&rig.base(), &path)
                 .header("anthropic-version", "2023-06-01")
                 .json(&case.body)
                 .send()

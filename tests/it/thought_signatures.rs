@@ -15,7 +15,7 @@ use crate::common;
 use std::collections::BTreeMap;
 
 use common::rig::each;
-use common::{Mock, MockReply, Recorded, TestAccount, TestGateway, client, sse_events};
+use common::{Mock, MockReply, Recorded, TestAccount, TestGateway, sse_events};
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
 
@@ -75,8 +75,7 @@ async fn gateway() -> (TestGateway, Mock) {
 }
 
 async fn post(gw: &TestGateway, path: &str, body: &Value) -> String {
-    let response = client()
-        .post(gw.url(path))
+    let response = common::post(&gw.base(), path)
         .header("anthropic-version", "2023-06-01")
         .json(body)
         .send()

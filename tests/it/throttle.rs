@@ -127,10 +127,9 @@ async fn a_flood_of_wrong_keys_is_refused_before_its_keys_are_checked() {
     let (gw, mock) = strict_gateway().await;
     let flood: Vec<_> = (0..16)
         .map(|n| {
-            let url = gw.url("/v1/chat/completions");
+            let base = gw.base();
             tokio::spawn(async move {
-                let _ = client()
-                    .post(url)
+                let _ = common::post(&base, "/v1/chat/completions")
                     .bearer_auth(format!("sk-flood-guess-{n:04}"))
                     .body("{}")
                     .send()
@@ -143,8 +142,7 @@ async fn a_flood_of_wrong_keys_is_refused_before_its_keys_are_checked() {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let response = client()
-            .post(gw.url("/v1/chat/completions"))
+        let response = common::post(&gw.base(), "/v1/chat/completions")
             .body("{}")
             .send()
             .await
@@ -158,8 +156,7 @@ async fn a_flood_of_wrong_keys_is_refused_before_its_keys_are_checked() {
     // One more guess: refused at once, its key never compared.
     let retry_after = {
         let started = Instant::now();
-        let response = client()
-            .post(gw.url("/v1/chat/completions"))
+        let response = common::post(&gw.base(), "/v1/chat/completions")
             .bearer_auth("sk-flood-guess-9999")
             .body("{}")
             .send()

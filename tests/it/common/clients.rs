@@ -138,6 +138,14 @@ impl Client {
         request.body(body)
     }
 
+    /// A request carrying `body` as given, with the protocol's headers; the
+    /// path's model and stream flag are the body's `model` and `stream`.
+    pub fn request_json(self, base: &str, body: &Value) -> reqwest::RequestBuilder {
+        let model = body["model"].as_str().unwrap_or_default();
+        let stream = body["stream"].as_bool().unwrap_or(false);
+        self.request_raw(base, model, stream, body.to_string())
+    }
+
     /// Sends `ask` and reads the whole answer.
     pub async fn call(self, base: &str, ask: &Ask) -> Reply {
         let response = self.request(base, ask).send().await.expect("the gateway answers");

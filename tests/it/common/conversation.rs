@@ -4,6 +4,7 @@
 //! the upstream are found to have got, read back into the same form so that
 //! one expectation serves all nine client × upstream pairs.
 
+pub use mock_upstream::canned::{ANSWER, Canned, CannedCall, Finish, USAGE, Usage};
 use serde_json::{Value, json};
 
 /// A tool call, as a client replays it or as an answer carries it.
@@ -95,26 +96,6 @@ impl Ask {
     }
 }
 
-/// Why the model stopped, in words every protocol can be read into.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Finish {
-    Stop,
-    /// Only Anthropic tells a stop sequence from a natural stop.
-    StopSequence,
-    Length,
-    ToolCalls,
-    ContentFilter,
-    Other(String),
-}
-
-/// Token counts: `input` includes `cached`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Usage {
-    pub input: u64,
-    pub output: u64,
-    pub cached: u64,
-}
-
 /// What a client got.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Answer {
@@ -135,86 +116,6 @@ pub struct ClientError {
     /// The protocol's error type (`rate_limit_error`, `RESOURCE_EXHAUSTED`, ...).
     pub kind: String,
     pub message: String,
-}
-
-/// What an upstream answers: text pieces (one stream chunk each), then
-/// tool calls whose arguments stream in fragments.
-#[derive(Debug, Clone)]
-pub struct Canned {
-    pub text: Vec<&'static str>,
-    pub calls: Vec<CannedCall>,
-    pub finish: Finish,
-    pub usage: Usage,
-}
-
-/// A tool call the upstream makes; each provider gives it an id of its own style.
-#[derive(Debug, Clone)]
-pub struct CannedCall {
-    pub name: &'static str,
-    /// The arguments' JSON text, cut where the stream cuts it.
-    pub fragments: Vec<String>,
-}
-
-impl CannedCall {
-    /// The complete arguments text.
-    pub fn arguments(&self) -> String {
-        self.fragments.concat()
-    }
-}
-
-/// The usage every canned answer reports.
-pub const USAGE: Usage = Usage {
-    input: 31,
-    output: 9,
-    cached: 12,
-};
-
-/// The text answer, with non-ASCII text so that a stream cut inside a UTF-8
-/// sequence is noticed.
-pub const ANSWER: [&str; 3] = ["Bonjour ! ", "Il fait 22 °C ", "à Paris."];
-
-impl Canned {
-    /// A text answer that stopped for `finish`.
-    pub fn text(finish: Finish) -> Canned {
-        Canned {
-            text: ANSWER.to_vec(),
-            calls: Vec::new(),
-            finish,
-            usage: USAGE,
-        }
-    }
-
-    /// A call to the weather tool, its arguments in four fragments.
-    pub fn weather_call() -> Canned {
-        Canned {
-            text: Vec::new(),
-            calls: vec![CannedCall {
-                name: "get_weather",
-                fragments: strings(&["{\"ci", "ty\": \"Pa", "ris\", \"unit\"", ": \"celsius\"}"]),
-            }],
-            finish: Finish::ToolCalls,
-            usage: USAGE,
-        }
-    }
-
-    /// Two calls to the weather tool in one turn, for Paris then Rome.
-    pub fn two_weather_calls() -> Canned {
-        let mut canned = Canned::weather_call();
-        canned.calls.push(CannedCall {
-            name: "get_weather",
-            fragments: strings(&["{\"city\": \"Ro", "me\", \"unit\": \"cel", "sius\"}"]),
-        });
-        canned
-    }
-
-    /// The text the client should end up with.
-    pub fn joined_text(&self) -> String {
-        self.text.concat()
-    }
-}
-
-fn strings(texts: &[&str]) -> Vec<String> {
-    texts.iter().map(|text| text.to_string()).collect()
 }
 
 /// The weather tool every tool scenario declares.

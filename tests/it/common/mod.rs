@@ -419,6 +419,14 @@ pub fn client() -> reqwest::Client {
     switchyard::upstream::http_client().no_proxy().build().unwrap()
 }
 
+/// A POST built by hand to `path` on the gateway at `base`
+/// (`http://127.0.0.1:PORT`), with no header set: for the malformed bodies,
+/// odd headers and routes that the callers in [`clients`] do not send.
+/// An ordinary call goes through [`clients::Client`].
+pub fn post(base: &str, path: &str) -> reqwest::RequestBuilder {
+    client().post(format!("{base}{path}"))
+}
+
 /// Splits an SSE body into (event name, data) pairs with the gateway's own
 /// reader, the events without data left out.
 pub fn sse_events(body: &str) -> Vec<(Option<String>, String)> {
