@@ -125,7 +125,7 @@ async fn dispatch(shared: Arc<Shared>, head: RequestHead, body: Body) -> Respons
     let response = match table::find(&head.method, &head.path) {
         Found::Route { route, params } => {
             let mut response = match admit(&shared, route, &head) {
-                Err(refused) => refused,
+                Err(refused) => *refused,
                 Ok(caller) => serve(route.handler, &shared, &head, &params, body, caller).await,
             };
             // The CLI's challenge is answered whatever the auth mode (see identity.rs).
@@ -147,7 +147,7 @@ async fn dispatch(shared: Arc<Shared>, head: RequestHead, body: Body) -> Respons
 /// and the auth mode say; a client key is honoured on API routes only, and
 /// there even where no key is needed, so that its calls are attributed and
 /// limited (and a revoked one refused) with auth off too.
-fn admit(shared: &Shared, route: &Route, head: &RequestHead) -> Result<Caller, Response> {
+fn admit(shared: &Shared, route: &Route, head: &RequestHead) -> Result<Caller, Refused> {
     let protocol = protocol_of(route, head);
     let caller = if route.access.needs_key(shared.auth.mode()) {
         checked_key(shared, head, protocol)?
@@ -155,7 +155,7 @@ fn admit(shared: &Shared, route: &Route, head: &RequestHead) -> Result<Caller, R
         match shared.auth.check_key(&head.headers, gemini_query(head)) {
             KeyCheck::Right => Caller::Gateway,
             KeyCheck::Client(key) => Caller::Client(key),
-            KeyCheck::Revoked(name) => return Err(refusal(protocol, &Denied::Revoked(name))),
+            KeyCheck::Revoked(name) => return Err(Box::new(refusal(protocol, &Denied::Revoked(name)))),
             KeyCheck::Wrong { .. } | KeyCheck::Missing => Caller::Anonymous,
         }
     } else {
@@ -163,7 +163,7 @@ fn admit(shared: &Shared, route: &Route, head: &RequestHead) -> Result<Caller, R
     };
     match caller {
         Caller::Client(key) if route.access == Access::Admin => {
-            Err(refusal(protocol, &Denied::AdminOnly(key.name.clone())))
+            Err(Box::new(refusal(protocol, &Denied::AdminOnly(key.name.clone()))))
         }
         Caller::Client(key) if route.access == Access::Api => client_admitted(shared, head, protocol, key),
         caller => Ok(caller),
@@ -177,7 +177,7 @@ fn client_admitted(
     head: &RequestHead,
     protocol: Protocol,
     key: Arc<ClientKey>,
-) -> Result<Caller, Response> {
+) -> Result<Caller, Refused> {
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
@@ -185,12 +185,12 @@ fn client_admitted(
         && key.expired(now.as_secs())
     {
         let name = key.name.clone();
-        return Err(refusal(protocol, &Denied::Expired { name, at }));
+        return Err(Box::new(refusal(protocol, &Denied::Expired { name, at })));
     }
     let ip = head.client.map(|client| client.ip());
     if !key.allows_ip(ip) {
         let name = key.name.clone();
-        return Err(refusal(protocol, &Denied::Network { name, ip }));
+        return Err(Box::new(refusal(protocol, &Denied::Network { name, ip })));
     }
     let unix_ms = i64::try_from(now.as_millis()).unwrap_or(i64::MAX);
     if let Err(limited) = shared.meters.admit(&key, Instant::now(), unix_ms) {
@@ -201,10 +201,14 @@ fn client_admitted(
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return Err(response);
+        return Err(Box::new(response));
     }
     Ok(Caller::Client(key))
 }
+
+/// An answer that refuses a request before its handler runs (boxed: a
+/// response is large beside a [`Caller`]).
+type Refused = Box<Response>;
 
 /// The refusal for `denied`, in `protocol`'s shape.
 fn refusal(protocol: Protocol, denied: &Denied) -> Response {
@@ -499,7 +503,7 @@ async fn read_body(mut body: Body, limit: usize, pause: Duration, deadline: Dura
 /// through) cannot lock the user's own tools out. Elsewhere the brake
 /// decides before the key is looked at, so parallel guesses learn nothing
 /// faster.
-fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Result<Caller, Response> {
+fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Result<Caller, Refused> {
     let ip = head.client.map(|client| client.ip());
     let query = gemini_query(head);
     let loopback = ip.is_some_and(|ip| ip.is_loopback());
@@ -530,7 +534,7 @@ fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Resul
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
-        return Err(response);
+        return Err(Box::new(response));
     }
     let check = checked.unwrap_or_else(|| shared.auth.check_key(&head.headers, query));
     if let Some(caller) = Caller::of(&check) {
@@ -555,7 +559,7 @@ fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Resul
     {
         response.extensions_mut().insert(Hold(until));
     }
-    Err(response)
+    Err(Box::new(response))
 }
 
 /// Marks a response that must not leave before this instant (a wrong key
