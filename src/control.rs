@@ -474,7 +474,14 @@ impl Controller {
         }
         // Applied now rather than when the watcher notices, so the menu
         // follows at once; the watcher's own reload then finds nothing new.
+        let was = self.snapshot.lan;
         self.reload().await;
+        if on && !was && self.snapshot.lan {
+            // Steer the user to a client key per device, not the admin key.
+            self.notifier.notify(&Notice::LanOn {
+                port: self.snapshot.port,
+            });
+        }
     }
 
     async fn reload(&mut self) {

@@ -27,6 +27,11 @@ pub enum Notice {
     },
     /// LAN access was asked for while auth is off.
     LanWithoutAuth,
+    /// LAN access is on: other devices can reach the gateway on `port`.
+    LanOn {
+        /// The port they use.
+        port: u16,
+    },
     /// An edit of config.toml was not applied.
     ConfigRejected(String),
     /// The OS keychain cannot be reached.
@@ -88,6 +93,7 @@ impl Notice {
             Notice::NoAccounts => "Switchyard has no accounts",
             Notice::AllCooling { .. } => "Every account is rate limited",
             Notice::LanWithoutAuth => "LAN access needs the API key",
+            Notice::LanOn { .. } => "Switchyard is on your network",
             Notice::ConfigRejected(_) => "config.toml was not applied",
             Notice::KeychainUnavailable(_) => "The keychain is not available",
             Notice::StartFailed(_) => "Switchyard could not start",
@@ -109,6 +115,11 @@ impl Notice {
             Notice::AllCooling { retry_after_secs } => format!(
                 "Every account is cooling down after rate limits; the first is ready again in {retry_after_secs}s. \
                  Requests get 429 until then. `switchyard accounts list` shows each account, or add another account."
+            ),
+            Notice::LanOn { port } => format!(
+                "Other devices reach Switchyard at http://THIS-MACHINE:{port}. Give each its own client key, fenced to \
+                 your network: `switchyard keys add NAME --allow-ip 192.168.1.0/24` (one per device, revocable alone). \
+                 Keep the gateway key (Copy API key) on this machine: it is the admin key."
             ),
             Notice::LanWithoutAuth => "LAN access was not turned on: with auth_mode = \"off\" anyone on your network \
                                        could use your accounts. Set auth_mode = \"auto\" under [proxy] in config.toml, \

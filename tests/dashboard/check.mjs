@@ -51,6 +51,16 @@ try {
   const row = await page.textContent("#log tbody tr:first-child");
   check(row.includes("work") && row.includes("200"), "the live row names the account and status");
 
+  // The client key a request came with is shown, and the filter keeps to it.
+  check((await page.textContent("#log tbody")).includes("dashboard-check"), "the log names the client key of a request");
+  await page.selectOption("#key-filter", "dashboard-check");
+  await page.waitForFunction(() => document.querySelectorAll("#log tbody tr").length === 1, null, { timeout: 10000 });
+  const keyed = await page.textContent("#log tbody");
+  check(keyed.includes("gpt-keyed-check") && !keyed.includes("gpt-live-check"), "the key filter shows only that key's requests");
+  await page.selectOption("#key-filter", "");
+  await page.waitForFunction(() => document.querySelectorAll("#log tbody tr").length > 1, null, { timeout: 10000 });
+  check(true, "clearing the filter shows every request again");
+
   await page.waitForSelector("#usage tbody tr", { timeout: 10000 });
   check((await page.textContent("#usage tbody")).includes("gpt-4o"), "usage lists the models");
   check((await page.textContent("#snippets")).includes(BASE + "/v1"), "the snippets use the real base URL");

@@ -12,7 +12,8 @@
 #   4. Opens /ui, checks that it asks for the key, enters it, and checks that
 #      the page shows the status, both accounts (one cooling, with its timer),
 #      the requests made before and one made while the page is open (the live
-#      feed), usage, and snippets with the real base URL. Saves a screenshot.
+#      feed), the client key a request came with and the key filter, usage,
+#      and snippets with the real base URL. Saves a screenshot.
 #
 # Usage:  bash tests/dashboard/run.sh
 #
@@ -86,10 +87,16 @@ PIDS+=($!)
 BASE="http://127.0.0.1:$PORT"
 for _ in $(seq 200); do curl -sf -H "authorization: Bearer $KEY" "$BASE/healthz" >/dev/null && break; sleep 0.05; done
 
+# A client key of its own for one request, for the key column and filter.
+CLIENT_KEY=$("$BIN" keys add dashboard-check 2>/dev/null)
+
 for model in gpt-4o gpt-4o-mini; do
     curl -sf "$BASE/v1/chat/completions" -H "authorization: Bearer $KEY" -H 'content-type: application/json' \
         -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"hello dashboard\"}]}" >/dev/null
 done
+
+curl -sf "$BASE/v1/chat/completions" -H "authorization: Bearer $CLIENT_KEY" -H 'content-type: application/json' \
+    -d '{"model":"gpt-keyed-check","messages":[{"role":"user","content":"hello from a client key"}]}' >/dev/null
 
 SHOT=${DASHBOARD_SCREENSHOT:-$WORK/dashboard.png}
 say "driving $CHROMIUM against $BASE/ui"

@@ -615,3 +615,75 @@ async fn no_key_is_ever_written_anywhere_under_the_home() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_keys_commands_print_a_key_once_and_a_running_gateway_applies_them_at_once() {
+    use common::command::{run, stderr, stdout};
+    let mock = Mock::start(common::upstreams::answering(
+        ProviderKind::Openai,
+        common::conversation::Canned::text(common::conversation::Finish::Stop),
+    ))
+    .await;
+    let gw = TestGateway::start(
+        vec![TestAccount::new(ProviderKind::Openai, mock.url()).models(&["gpt-*"])],
+        "[proxy]\napi_key = \"sk-admin-key-for-the-cli-test-0123456789\"\nauth_mode = \"all_except_health\"\n",
+    )
+    .await;
+    let home = gw.home.config_dir.clone();
+    let cli = move |args: &'static [&'static str]| {
+        let home = home.clone();
+        async move { tokio::task::spawn_blocking(move || run(&home, args)).await.unwrap() }
+    };
+    let ask = Ask::hello("gpt-4.1", false);
+    let status = |key: String| {
+        let base = gw.base();
+        let ask = ask.clone();
+        async move {
+            Client::OpenAi
+                .request_keyed(&base, &ask, &key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+
+    let added = cli(&["keys", "add", "tool", "--rpm", "50", "--models", "gpt-*"]).await;
+    assert!(added.status.success(), "{}", stderr(&added));
+    let key = stdout(&added).trim().to_string();
+    assert!(key.starts_with("sk-") && key.len() >= 35, "{key}");
+    assert!(!stderr(&added).contains(&key), "printed once, on stdout");
+    assert_eq!(status(key.clone()).await, 200, "in force when the command returns");
+
+    let list = cli(&["keys", "list"]).await;
+    let text = stdout(&list);
+    assert!(text.contains("tool") && text.contains("gpt-*") && text.contains("50"), "{text}");
+    assert!(!text.contains(&key));
+    let json = cli(&["keys", "list", "--json"]).await;
+    let listing: Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(listing["keys"][0]["name"], "tool");
+    assert_eq!(listing["keys"][0]["requests_today"], 1, "{listing}");
+    assert!(!stdout(&json).contains(&key));
+
+    let rotated = cli(&["keys", "rotate", "tool"]).await;
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    let new_key = stdout(&rotated).trim().to_string();
+    assert_ne!(new_key, key);
+    assert_eq!(status(key.clone()).await, 401, "the old key stops at once");
+    assert_eq!(status(new_key.clone()).await, 200);
+
+    let revoked = cli(&["keys", "revoke", "tool"]).await;
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    assert_eq!(status(new_key).await, 401);
+
+    let bad = cli(&["keys", "add", "two words"]).await;
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("not a usable key name"));
+    let past = cli(&["keys", "add", "late", "--expires", "2020-01-01"]).await;
+    assert_eq!(past.status.code(), Some(2));
+    assert!(stderr(&past).contains("in the past"), "{}", stderr(&past));
+    let missing = cli(&["keys", "revoke", "nobody"]).await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("no client key is named `nobody`"));
+}

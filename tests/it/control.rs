@@ -330,6 +330,11 @@ fn lan_access_is_written_to_config_and_rebinds() {
     assert!(lan.lan);
     assert!(rig.config().proxy.allow_lan_access, "the choice is kept in config.toml");
     assert!(rig.healthy(rig.port));
+    // The user is steered to a client key per device.
+    let notice = rig
+        .recorder
+        .wait_notice("LAN on", |n| matches!(n, Notice::LanOn { .. }));
+    assert!(notice.body().contains("switchyard keys add"), "{}", notice.body());
 
     rig.remote.send(Command::SetLan(false));
     let local = rig.recorder.wait_phase(

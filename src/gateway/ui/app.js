@@ -113,6 +113,7 @@ function logRow(record) {
   cell(row, new Date(record.time_ms).toLocaleTimeString());
   cell(row, record.status, record.status < 300 ? "status-ok" : "status-err");
   cell(row, record.client + (record.stream ? " (stream)" : ""));
+  cell(row, record.key || "–");
   cell(row, record.served_model && record.served_model !== record.model ? `${record.model} → ${record.served_model}` : record.model);
   cell(row, record.account || "–");
   cell(row, ms(record.total_ms), "num");
@@ -124,8 +125,26 @@ function logRow(record) {
   return row;
 }
 
+// The client key whose requests the log shows ("" for every request).
+const keyFilter = () => $("#key-filter").value;
+const shown = (record) => !keyFilter() || record.key === keyFilter();
+
+async function loadKeys() {
+  const names = (await api("/api/keys")).keys.map((k) => k.name);
+  const select = $("#key-filter");
+  const chosen = select.value;
+  for (const option of [...select.options].slice(1)) option.remove();
+  for (const name of names) {
+    const option = document.createElement("option");
+    option.value = option.textContent = name;
+    select.appendChild(option);
+  }
+  select.value = names.includes(chosen) ? chosen : "";
+}
+
 async function loadLogs() {
-  const records = (await api("/api/logs?limit=100")).records;
+  const filter = keyFilter() ? "&key=" + encodeURIComponent(keyFilter()) : "";
+  const records = (await api("/api/logs?limit=100" + filter)).records;
   const body = $("#log tbody");
   body.textContent = "";
   for (const record of records) body.appendChild(logRow(record));
@@ -152,8 +171,10 @@ async function follow() {
         buffer = buffer.slice(end + 2);
         const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
         if (!data) continue;
+        const record = JSON.parse(data);
+        if (!shown(record)) continue;
         const body = $("#log tbody");
-        body.insertBefore(logRow(JSON.parse(data)), body.firstChild);
+        body.insertBefore(logRow(record), body.firstChild);
         while (body.rows.length > 200) body.deleteRow(body.rows.length - 1);
         loadAccounts().catch(() => {});
       }
@@ -258,12 +279,14 @@ $("#key-form").addEventListener("submit", (event) => {
   $("#key").value = "";
   start();
 });
+$("#key-filter").addEventListener("change", () => loadLogs().catch(() => {}));
 $("#forget").addEventListener("click", () => { sessionStorage.removeItem(KEY); location.reload(); });
 
 let started = false;
 async function start() {
   try {
     await loadStatus();
+    await loadKeys();
     await Promise.all([loadAccounts(), loadLogs(), loadUsage()]);
     if (!started) {
       started = true;
