@@ -36,6 +36,18 @@ pub struct Target {
 }
 
 impl Target {
+    /// The same target with `Authorization: Bearer KEY` instead of any
+    /// authorization it had.
+    pub fn with_bearer(&self, key: &str) -> Arc<Target> {
+        let mut target = self.clone();
+        target.headers.retain(|(name, _)| name != http::header::AUTHORIZATION);
+        target.headers.push((
+            http::header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {key}")).expect("a key is a valid header value"),
+        ));
+        Arc::new(target)
+    }
+
     /// The request for this target.
     pub fn request(&self) -> Request<Full<Bytes>> {
         let mut builder = Request::builder()

@@ -18,6 +18,7 @@
 //! `bench/results.md`. Not a test: `cargo test` only builds it and runs its
 //! unit tests.
 
+mod keys;
 mod litellm;
 mod load;
 mod procs;
@@ -68,7 +69,11 @@ struct Options {
     #[arg(long, default_value_t = 60)]
     settle_secs: u64,
     /// The phases to run (default: all), e.g. `--phases latency,streams`.
-    #[arg(long, value_delimiter = ',', default_value = "latency,saturation,closed,streams")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "latency,saturation,closed,streams,keys"
+    )]
     phases: Vec<Phase>,
     /// Cores of the load generator, the mocks and the gateway (or LiteLLM).
     /// By default the load generator has core 0 to itself, so it never
@@ -101,7 +106,16 @@ enum Phase {
     Closed,
     /// Concurrent streams.
     Streams,
+    /// Client keys: added latency with a client key beside the gateway
+    /// key, and a burst of concurrent calls against a key's limit.
+    Keys,
 }
+
+/// Concurrent calls in the client-key burst, each on its own connection
+/// (well within the gateway's connection cap of 4096).
+const BURST_CALLS: usize = 2000;
+/// The burst key's `--rpm`: half the burst must be served, half refused.
+const BURST_RPM: u32 = 1000;
 
 /// Text events of each benchmark stream, and the mock's pause between
 /// events: 1000 streams opened over a second then all stay open together
@@ -238,6 +252,15 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
     home.add_account("gemini", &format!("http://{fast}"), "gemini-*")?;
     home.add_account("openai", &format!("http://{slow}/v1"), "stream-gpt-*")?;
     home.add_account("gemini", &format!("http://{slow}"), "stream-gemini-*")?;
+    let keys = if phase(Phase::Keys) {
+        Some(BenchKeys {
+            gateway: home.gateway_key()?,
+            client: home.add_key("bench-client", &["--models", "gpt-*,gemini-*"])?,
+            burst: home.add_key("bench-burst", &["--rpm", &BURST_RPM.to_string()])?,
+        })
+    } else {
+        None
+    };
 
     // Start-up: process start to a socket that accepts, several times.
     let mut startups = Vec::new();
@@ -381,6 +404,44 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
     }
     check_alive(&mut gateway)?;
 
+    // Client keys: the same passthrough call with the gateway key and with a
+    // client key (looked up by hash, its models checked, its use metered),
+    // then a burst of concurrent calls against a key's limit.
+    let client_keys = match &keys {
+        Some(keys) => {
+            let passthrough = &scenarios::complete(gateway_addr, fast)[0];
+            let mut auth = Vec::new();
+            for (label, key) in [("gateway key", &keys.gateway), ("client key", &keys.client)] {
+                let subject = passthrough.gateway.with_bearer(key);
+                let pair = measure_pair(&passthrough.direct, &subject, options.rate, timing, timing.measure).await?;
+                say(format!(
+                    "passthrough with the {label} at {} req/s: added p50 {:.0} µs, p99 {:.0} µs",
+                    options.rate,
+                    pair.added.p50 / 1000.0,
+                    pair.added.p99 / 1000.0
+                ));
+                auth.push(json!({
+                    "auth": label,
+                    "rate": options.rate,
+                    "direct": pair.direct,
+                    "gateway": pair.gateway,
+                    "added_us": pair.added.micros(),
+                }));
+            }
+            let burst = keys::burst(&passthrough.gateway.with_bearer(&keys.burst), BURST_CALLS).await;
+            say(format!(
+                "burst of {BURST_CALLS} concurrent calls with a {BURST_RPM}-rpm key: {} served, {} refused (429), {} other, in {:.0} ms",
+                burst["served"],
+                burst["refused"],
+                burst["other"],
+                burst["wall_ms"].as_f64().unwrap_or(0.0)
+            ));
+            check_alive(&mut gateway)?;
+            json!({"auth": auth, "burst": burst, "burst_rpm": BURST_RPM})
+        }
+        None => Value::Null,
+    };
+
     say(format!("waiting {} s for the gateway to settle", options.settle_secs));
     tokio::time::sleep(Duration::from_secs(options.settle_secs)).await;
     let settled_rss = gateway.rss().ok_or("the gateway is gone")?;
@@ -432,6 +493,7 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
         "saturation": saturation,
         "closed_loop": {"direct": closed_direct, "gateway": closed_gateway},
         "streaming": streaming,
+        "client_keys": client_keys,
         "litellm": litellm,
     });
     let mut results = results;
@@ -455,6 +517,16 @@ fn check_alive(process: &mut Process) -> Result<(), String> {
         return Err(format!("{} exited during the benchmark", process.name));
     }
     Ok(())
+}
+
+/// The keys the client-key phase uses.
+struct BenchKeys {
+    /// The gateway key (the admin key).
+    gateway: String,
+    /// A client key without limits (but with models to check).
+    client: String,
+    /// A client key with `--rpm` [`BURST_RPM`].
+    burst: String,
 }
 
 /// A direct run and a gateway run at one rate.

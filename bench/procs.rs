@@ -291,6 +291,37 @@ impl Home {
         Ok(())
     }
 
+    /// `switchyard key show`: the gateway key.
+    pub fn gateway_key(&self) -> Result<String, String> {
+        self.output(&["key", "show"])
+    }
+
+    /// `switchyard keys add NAME ARGS`: the new client key.
+    pub fn add_key(&self, name: &str, args: &[&str]) -> Result<String, String> {
+        let mut all = vec!["keys", "add", name];
+        all.extend_from_slice(args);
+        self.output(&all)
+    }
+
+    /// The standard output of `switchyard ARGS`, trimmed.
+    fn output(&self, args: &[&str]) -> Result<String, String> {
+        let mut command = self.command();
+        normal_priority(&mut command);
+        let output = command
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|err| format!("cannot run {}: {err}", self.binary.display()))?;
+        if !output.status.success() {
+            return Err(format!(
+                "switchyard {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    }
+
     /// Starts `switchyard serve` on `port`, pinned to `core`.
     pub fn serve(&self, port: u16, core: Option<usize>) -> Result<Process, String> {
         let log = std::fs::OpenOptions::new()

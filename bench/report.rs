@@ -407,6 +407,38 @@ pub fn markdown(results: &Value) -> String {
             s["gateway"]["peak_open"]
         );
     }
+    let keys = &results["client_keys"];
+    if keys.is_object() {
+        let _ = writeln!(
+            out,
+            "\nClient keys (passthrough, open loop at {} req/s; added µs):\n\n| auth | added p50 | added p99 | errors |\n| --- | --- | --- | --- |",
+            keys["auth"][0]["rate"]
+        );
+        for run in keys["auth"].as_array().cloned().unwrap_or_default() {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                run["auth"].as_str().unwrap_or(""),
+                us(&run["added_us"]["p50"]),
+                us(&run["added_us"]["p99"]),
+                run["gateway"]["errors"]
+            );
+        }
+        let burst = &keys["burst"];
+        let _ = writeln!(
+            out,
+            "\nBurst: {} concurrent calls, one connection each, with a {}-rpm client key: {} served, {} refused with 429, {} other; \
+             {:.0} ms for the whole burst, latency p50 {} µs / p99 {} µs.",
+            burst["calls"],
+            keys["burst_rpm"],
+            burst["served"],
+            burst["refused"],
+            burst["other"],
+            burst["wall_ms"].as_f64().unwrap_or(0.0),
+            us(&burst["latency_us"]["p50"]),
+            us(&burst["latency_us"]["p99"])
+        );
+    }
     let memory = &results["memory"];
     let _ = writeln!(
         out,

@@ -658,7 +658,10 @@ async fn the_keys_commands_print_a_key_once_and_a_running_gateway_applies_them_a
 
     let list = cli(&["keys", "list"]).await;
     let text = stdout(&list);
-    assert!(text.contains("tool") && text.contains("gpt-*") && text.contains("50"), "{text}");
+    assert!(
+        text.contains("tool") && text.contains("gpt-*") && text.contains("50"),
+        "{text}"
+    );
     assert!(!text.contains(&key));
     let json = cli(&["keys", "list", "--json"]).await;
     let listing: Value = serde_json::from_str(&stdout(&json)).unwrap();
