@@ -31,6 +31,11 @@ impl Relay {
         }
         request.stream = false;
         let upstream_model = self.routing.load().resolve(&request.model);
+        if let Some(key) = &call.key
+            && !key.allows_model(&upstream_model)
+        {
+            return Err(super::model_refused(key, &request.model, &upstream_model).into());
+        }
         let counted = match self
             .upstream_count(&request, &upstream_model, protocol, &call.headers)
             .await

@@ -106,6 +106,16 @@ async fn a_key_may_use_only_its_models_after_aliases_in_every_protocol() {
         }
     })
     .await;
+    // Counting tokens keeps to the key's models too.
+    let count = client()
+        .post(rig.gw.url("/v1/messages/count_tokens"))
+        .header("x-api-key", key.as_str())
+        .header("anthropic-version", "2023-06-01")
+        .json(&json!({"model": "smart", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(count.status(), 403);
     // Nothing reached the OpenAI upstream.
     assert_eq!(rig.mock(ProviderKind::Openai).count(), 0);
 }
@@ -668,6 +678,29 @@ async fn the_keys_commands_print_a_key_once_and_a_running_gateway_applies_them_a
     assert_eq!(listing["keys"][0]["name"], "tool");
     assert_eq!(listing["keys"][0]["requests_today"], 1, "{listing}");
     assert!(!stdout(&json).contains(&key));
+
+    // The call is in the request log under the key's name.
+    let mut logged = String::new();
+    for _ in 0..100 {
+        logged = stdout(&cli(&["logs", "--key", "tool", "--json"]).await);
+        if !logged.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let record: Value = serde_json::from_str(logged.lines().next().unwrap_or("null")).unwrap();
+    assert_eq!(record["key"], "tool", "{logged}");
+    assert!(!logged.contains(&key));
+    assert!(stdout(&cli(&["logs", "--key", "someone-else", "--json"]).await).is_empty());
+    let usage: Value = serde_json::from_str(&stdout(&cli(&["usage", "--by", "key", "--json"]).await)).unwrap();
+    assert!(
+        usage
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|row| row["key"] == "tool" && row["requests"] == 1),
+        "{usage}"
+    );
 
     let rotated = cli(&["keys", "rotate", "tool"]).await;
     assert!(rotated.status.success(), "{}", stderr(&rotated));
