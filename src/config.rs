@@ -28,6 +28,10 @@ pub struct Config {
     /// Model aliases: requested name → upstream model.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<String, String>,
+    /// Fallback chains: requested name → the models to try next, in order,
+    /// when no account of the one before can serve.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fallbacks: BTreeMap<String, Vec<String>>,
     /// Per-provider settings (OAuth clients and endpoints).
     #[serde(default, skip_serializing_if = "ProvidersConfig::is_empty")]
     pub providers: ProvidersConfig,
@@ -587,6 +591,11 @@ impl Config {
                      client_id and client_secret to refresh its token",
                     account.id
                 ));
+            }
+        }
+        for (name, chain) in &self.fallbacks {
+            if let Some(link) = chain.iter().find(|link| link.trim().is_empty()) {
+                return Err(format!("fallbacks `{name}`: the chain names an empty model {link:?}"));
             }
         }
         Ok(())

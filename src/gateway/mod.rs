@@ -248,6 +248,7 @@ impl Gateway {
             throttle: throttle::AuthThrottle::default(),
             meters: meters.clone(),
             relay: Relay::new(Arc::new(pool), upstream, config.models.clone(), settings)
+                .with_fallbacks(config.fallbacks.clone())
                 .with_monitor(monitor)
                 .with_meters(meters),
             address: local,

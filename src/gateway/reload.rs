@@ -21,7 +21,8 @@ use crate::secrets::SecretError;
 pub enum Plan {
     /// Nothing the running gateway uses changed (comments, `auto_start`).
     Unchanged,
-    /// Accounts, aliases or provider settings: swap the routing in place.
+    /// Accounts, aliases, fallback chains or provider settings: swap the
+    /// routing in place.
     Reroute,
     /// How it listens, authenticates or relays: close the listener and bind again.
     Rebind,
@@ -36,7 +37,11 @@ pub fn plan(running: &Config, new: &Config) -> Plan {
     };
     if served(&running.proxy) != served(&new.proxy) || running.responses != new.responses {
         Plan::Rebind
-    } else if running.accounts != new.accounts || running.models != new.models || running.providers != new.providers {
+    } else if running.accounts != new.accounts
+        || running.models != new.models
+        || running.fallbacks != new.fallbacks
+        || running.providers != new.providers
+    {
         Plan::Reroute
     } else {
         Plan::Unchanged
@@ -125,8 +130,12 @@ impl Gateway {
                 relay.reroute(Routing {
                     pool: Arc::new(pool),
                     aliases: config.models.clone(),
+                    fallbacks: config.fallbacks.clone(),
                 });
-                tracing::info!(accounts, "config.toml changed: accounts and aliases reloaded");
+                tracing::info!(
+                    accounts,
+                    "config.toml changed: accounts, aliases and fallbacks reloaded"
+                );
                 running.config = config;
                 Ok(Reloaded::Rerouted { accounts })
             }

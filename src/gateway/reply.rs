@@ -15,11 +15,12 @@ use crate::relay::Answer;
 
 /// The response for the relay's `answer`.
 pub fn answer(answer: Answer) -> Response {
-    match answer {
+    let (mut response, served_model) = match answer {
         Answer::Json {
             status,
             body,
             retry_after,
+            served_model,
         } => {
             let mut response = json_response(status, body);
             if let Some(wait) = retry_after {
@@ -27,15 +28,25 @@ pub fn answer(answer: Answer) -> Response {
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs(wait)));
             }
-            response
+            (response, served_model)
         }
         Answer::Stream {
             status,
             content_type,
             chunks,
-        } => stream_response(status, content_type, chunks),
+            served_model,
+        } => (stream_response(status, content_type, chunks), served_model),
+    };
+    // For aliases and fallbacks alike: the body keeps the name the client
+    // asked for, the header names what served.
+    if let Some(value) = served_model.and_then(|model| HeaderValue::from_str(&model).ok()) {
+        response.headers_mut().insert(SERVED_MODEL_HEADER, value);
     }
+    response
 }
+
+/// The response header naming the upstream model that served a call.
+pub const SERVED_MODEL_HEADER: &str = "x-switchyard-served-model";
 
 /// `Retry-After` in whole seconds, rounded up, at least 1.
 fn retry_after_secs(wait: Duration) -> u64 {

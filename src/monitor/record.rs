@@ -18,8 +18,12 @@ pub struct RequestRecord {
     pub key: Option<String>,
     /// The model the client asked for.
     pub model: String,
-    /// The model sent upstream (after aliases), once an account was chosen.
+    /// The model sent upstream (after aliases and fallbacks), once an
+    /// account was chosen.
     pub served_model: Option<String>,
+    /// Whether the call moved on along its fallback chain.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fell_back: bool,
     /// The serving (last tried) account's label, or id when it has none.
     pub account: Option<String>,
     /// The serving account's id.

@@ -146,7 +146,7 @@ pub struct Store {
 /// Columns added after the first schema, each with its type: added to an
 /// older log when the gateway opens it, read as NULL by a CLI that opens an
 /// older log read-only before any gateway did.
-const ADDED_COLUMNS: &[(&str, &str)] = &[("key_name", "TEXT")];
+const ADDED_COLUMNS: &[(&str, &str)] = &[("key_name", "TEXT"), ("fell_back", "INTEGER NOT NULL DEFAULT 0")];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS requests (
@@ -205,10 +205,19 @@ impl Store {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        if !has_column(&conn, "key_name")? {
-            // A log no gateway of this version has opened yet: its calls
-            // were made before client keys existed.
-            conn.execute_batch("CREATE TEMP VIEW requests AS SELECT *, NULL AS key_name FROM main.requests")?;
+        // A log no gateway of this version has opened yet lacks the columns
+        // added since: its calls read them as NULL (no key, no fallback).
+        let mut missing = Vec::new();
+        for (column, _) in ADDED_COLUMNS {
+            if !has_column(&conn, column)? {
+                missing.push(format!("NULL AS {column}"));
+            }
+        }
+        if !missing.is_empty() {
+            conn.execute_batch(&format!(
+                "CREATE TEMP VIEW requests AS SELECT *, {} FROM main.requests",
+                missing.join(", ")
+            ))?;
         }
         Ok(Store { conn })
     }
@@ -220,8 +229,8 @@ impl Store {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO requests (id, time_ms, client, route, model, served_model, account, account_id, stream,
                  status, total_ms, upstream_ms, overhead_ms, ttfb_ms, input_tokens, output_tokens, cached_tokens,
-                 attempts, error, request_body, response_body, key_name)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                 attempts, error, request_body, response_body, key_name, fell_back)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
             )?;
             for r in records {
                 insert.execute(params![
@@ -247,6 +256,7 @@ impl Store {
                     r.request_body,
                     r.response_body,
                     r.key,
+                    r.fell_back,
                 ])?;
             }
         }
@@ -271,7 +281,7 @@ impl Store {
         let mut statement = self.conn.prepare(
             "SELECT row, id, time_ms, client, route, model, served_model, account, account_id, stream, status,
                     total_ms, upstream_ms, overhead_ms, ttfb_ms, input_tokens, output_tokens, cached_tokens, attempts,
-                    error, request_body, response_body, key_name
+                    error, request_body, response_body, key_name, fell_back
              FROM requests
              WHERE (?1 IS NULL OR time_ms >= ?1)
                AND (?2 IS NULL OR model = ?2 OR served_model = ?2)
@@ -315,6 +325,7 @@ impl Store {
                         request_body: row.get(20)?,
                         response_body: row.get(21)?,
                         key: row.get(22)?,
+                        fell_back: row.get::<_, Option<bool>>(23)?.unwrap_or(false),
                     },
                 ))
             },

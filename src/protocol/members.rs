@@ -15,6 +15,8 @@ pub enum Edit<'a> {
     Set(&'a str, &'a Value),
     /// Drops every member not named here.
     KeepOnly(&'a [&'a str]),
+    /// Replaces a member where it stands; nothing when it is absent.
+    Replace(&'a str, &'a Value),
 }
 
 /// `body` with `edits` applied in order; `None` when `body` is not a JSON
@@ -28,9 +30,35 @@ pub fn edit(body: &[u8], edits: &[Edit<'_>]) -> Option<Vec<u8>> {
                 object.insert(name.to_string(), serde_json::value::to_raw_value(value).ok()?);
             }
             Edit::KeepOnly(names) => object.retain(|name, _| names.contains(&name.as_str())),
+            Edit::Replace(name, value) => {
+                if let Some(member) = object.get_mut(name) {
+                    *member = serde_json::value::to_raw_value(value).ok()?;
+                }
+            }
         }
     }
     serde_json::to_vec(&object).ok()
+}
+
+/// An upstream's answer (a whole body, or one stream event's data) with the
+/// model it names replaced by `model`: `model` in OpenAI's and Anthropic's
+/// answers (and in the `message` of Anthropic's `message_start`),
+/// `modelVersion` in Gemini's. `None` when `body` names no model (or is not
+/// a JSON object): it goes on as it is.
+pub fn relabel_model(body: &[u8], wire: super::Protocol, model: &str) -> Option<Vec<u8>> {
+    let name = Value::String(model.to_string());
+    let member = match wire {
+        super::Protocol::Gemini => "modelVersion",
+        _ => "model",
+    };
+    let object: IndexMap<String, Box<RawValue>> = serde_json::from_slice(body).ok()?;
+    if object.contains_key(member) {
+        return edit(body, &[Edit::Replace(member, &name)]);
+    }
+    let message = object.get("message").filter(|_| wire == super::Protocol::Anthropic)?;
+    let message = edit(message.get().as_bytes(), &[Edit::Replace("model", &name)])?;
+    let message: Value = serde_json::from_slice(&message).ok()?;
+    edit(body, &[Edit::Replace("message", &message)])
 }
 
 #[cfg(test)]
@@ -50,6 +78,29 @@ mod tests {
             edited(body, &[Edit::Set("model", &model)]).unwrap(),
             r#"{"model":"gpt-4.1","messages":[ {"content": "1.0e0 \u00e9"} ],"n":1.50}"#
         );
+    }
+
+    #[test]
+    fn answers_are_relabelled_with_the_requested_model_in_each_protocol() {
+        use crate::protocol::Protocol;
+        let relabel =
+            |body: &str, wire| relabel_model(body.as_bytes(), wire, "asked").map(|b| String::from_utf8(b).unwrap());
+        assert_eq!(
+            relabel(r#"{"id":"c","model":"served","choices":[]}"#, Protocol::OpenAi).unwrap(),
+            r#"{"id":"c","model":"asked","choices":[]}"#
+        );
+        assert_eq!(
+            relabel(r#"{"candidates":[],"modelVersion":"served"}"#, Protocol::Gemini).unwrap(),
+            r#"{"candidates":[],"modelVersion":"asked"}"#
+        );
+        let start = relabel(
+            r#"{"type":"message_start","message":{"id":"m","model":"served","content":[]}}"#,
+            Protocol::Anthropic,
+        )
+        .unwrap();
+        assert!(start.contains(r#""model":"asked""#), "{start}");
+        assert_eq!(relabel(r#"{"type":"ping"}"#, Protocol::Anthropic), None);
+        assert_eq!(relabel("[DONE]", Protocol::OpenAi), None);
     }
 
     #[test]

@@ -149,6 +149,33 @@ pub struct Fields {
     pub data: Option<String>,
 }
 
+/// `raw` (one event) with its data replaced by `data` (one line): its
+/// other fields are kept, in order; the event ends with a blank line.
+pub fn with_data(raw: &[u8], data: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(raw);
+    let mut out = Vec::with_capacity(raw.len() + data.len());
+    let mut written = false;
+    for line in lines(&text) {
+        if line.is_empty() {
+            continue;
+        }
+        let is_data = line == "data" || line.starts_with("data:");
+        if is_data {
+            if !written {
+                out.extend_from_slice(b"data: ");
+                out.extend_from_slice(data);
+                out.push(b'\n');
+                written = true;
+            }
+            continue;
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+    out
+}
+
 /// Reads a raw event's fields (invalid UTF-8 is replaced, as browsers do).
 pub fn fields(raw: &[u8]) -> Fields {
     let text = String::from_utf8_lossy(raw);
@@ -223,6 +250,16 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_events_data_is_replaced_and_its_other_fields_kept() {
+        let raw = b"event: message_start\r\ndata: {\"a\":1}\r\nid: 7\r\n\r\n";
+        let out = with_data(raw, br#"{"a":2}"#);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "event: message_start\ndata: {\"a\":2}\nid: 7\n\n"
+        );
+    }
 
     /// Splits `input` fed in pieces of `size` bytes.
     fn split(input: &[u8], size: usize, limit: usize) -> Result<Vec<Bytes>, TooLarge> {

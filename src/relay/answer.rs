@@ -21,6 +21,8 @@ pub enum Answer {
         /// How long the client should wait before trying again (a rate
         /// limit), advertised as `Retry-After`.
         retry_after: Option<Duration>,
+        /// The upstream model that served (`x-switchyard-served-model`).
+        served_model: Option<String>,
     },
     /// A streamed answer: the pump writes its chunks into `chunks`.
     Stream {
@@ -31,6 +33,8 @@ pub enum Answer {
         content_type: &'static str,
         /// The chunks, in order; the stream ends when the pump drops its end.
         chunks: mpsc::Receiver<Bytes>,
+        /// The upstream model that serves (`x-switchyard-served-model`).
+        served_model: Option<String>,
     },
 }
 
@@ -41,6 +45,7 @@ impl Answer {
             status: StatusCode::OK,
             body,
             retry_after: None,
+            served_model: None,
         }
     }
 
@@ -50,7 +55,18 @@ impl Answer {
             status: StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             body: protocol.error_bytes(error),
             retry_after: None,
+            served_model: None,
         }
+    }
+
+    /// The same answer, naming `model` as the upstream model that served.
+    pub fn served_by(mut self, model: &str) -> Answer {
+        match &mut self {
+            Answer::Json { served_model, .. } | Answer::Stream { served_model, .. } => {
+                *served_model = Some(model.to_string());
+            }
+        }
+        self
     }
 
     /// The same answer, advertising `wait` when it is a JSON answer.

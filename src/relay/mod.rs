@@ -161,13 +161,15 @@ pub struct Relay {
     settings: RelaySettings,
 }
 
-/// Who serves what: the pool and the model aliases.
+/// Who serves what: the pool, the model aliases and the fallback chains.
 #[derive(Debug)]
 pub struct Routing {
     /// The accounts.
     pub pool: Arc<Pool>,
     /// Requested model name → upstream model.
     pub aliases: BTreeMap<String, String>,
+    /// Requested model name → the models to try next, in order.
+    pub fallbacks: BTreeMap<String, Vec<String>>,
 }
 
 impl Routing {
@@ -175,6 +177,40 @@ impl Routing {
     fn resolve(&self, model: &str) -> String {
         self.aliases.get(model).cloned().unwrap_or_else(|| model.to_string())
     }
+
+    /// The upstream models to try for `requested`, in order: its own, then,
+    /// with `fallback`, those of its chain, each through the aliases, none
+    /// twice. Only the requested name's chain is followed, never a link's
+    /// own, so a chain cannot loop.
+    fn chain(&self, requested: &str, fallback: bool) -> Vec<String> {
+        let mut chain = vec![self.resolve(requested)];
+        if fallback && let Some(links) = self.fallbacks.get(requested) {
+            for link in links {
+                let model = self.resolve(link);
+                if !chain.contains(&model) {
+                    chain.push(model);
+                }
+            }
+        }
+        chain
+    }
+}
+
+/// The request header that turns fallback chains off for one call
+/// (`x-switchyard-fallback: off`), for clients that must not change model.
+const FALLBACK_HEADER: &str = "x-switchyard-fallback";
+
+/// How one link of a fallback chain ended.
+enum Link {
+    /// An account answered.
+    Served(Answer),
+    /// No account of the link's model could serve (all cooling, disabled
+    /// or excluded, or every attempt failed before the first byte): the
+    /// next link may.
+    Unserved(Refusal),
+    /// The request itself failed (or the time ran out): no link would do
+    /// better.
+    Final(Refusal),
 }
 
 /// The request headers that carry a conversation id, best first.
@@ -192,7 +228,11 @@ impl Relay {
         settings: RelaySettings,
     ) -> Relay {
         Relay {
-            routing: ArcSwap::from_pointee(Routing { pool, aliases }),
+            routing: ArcSwap::from_pointee(Routing {
+                pool,
+                aliases,
+                fallbacks: BTreeMap::new(),
+            }),
             monitor: None,
             meters: Arc::default(),
             signatures: Arc::default(),
@@ -210,6 +250,18 @@ impl Relay {
     pub fn with_monitor(mut self, monitor: Arc<Monitor>) -> Relay {
         self.upstream = self.upstream.with_redactor(monitor.redactor());
         self.monitor = Some(monitor);
+        self
+    }
+
+    /// Falls back along `fallbacks` (requested name → models to try next).
+    pub fn with_fallbacks(self, fallbacks: BTreeMap<String, Vec<String>>) -> Relay {
+        let routing = self.routing.load();
+        self.routing.store(Arc::new(Routing {
+            pool: routing.pool.clone(),
+            aliases: routing.aliases.clone(),
+            fallbacks,
+        }));
+        drop(routing);
         self
     }
 
@@ -284,12 +336,16 @@ impl Relay {
             return Err(ApiError::invalid_request("The request names no model: set the `model` field.").into());
         }
         let routing = self.routing.load_full();
-        let upstream_model = routing.resolve(&request.model);
-        if let Some(key) = &call.key
-            && !key.allows_model(&upstream_model)
-        {
-            return Err(model_refused(key, &request.model, &upstream_model).into());
+        let fallback = header_value(&call.headers, &[FALLBACK_HEADER]).is_none_or(|v| !v.eq_ignore_ascii_case("off"));
+        let mut chain = routing.chain(&request.model, fallback);
+        if let Some(key) = &call.key {
+            if !key.allows_model(&chain[0]) {
+                return Err(model_refused(key, &request.model, &chain[0]).into());
+            }
+            // A link the key may not use is skipped.
+            chain.retain(|model| key.allows_model(model));
         }
+        let upstream_model = chain[0].clone();
         self.signatures.restore(&mut request);
         if request.session_key.is_none() {
             request.session_key = header_value(&call.headers, SESSION_HEADERS);
@@ -306,6 +362,7 @@ impl Relay {
             pool: routing.pool.clone(),
             codec,
             upstream_model,
+            chain,
             request,
             meta,
             sse: call.endpoint.sse(),
@@ -316,21 +373,53 @@ impl Relay {
         self.dispatch(call, trace).await
     }
 
-    /// Tries accounts until one answers, or the attempts run out.
-    async fn dispatch(&self, call: Prepared, trace: &mut Trace) -> Result<Answer, Refusal> {
+    /// Serves the call from the first link of its fallback chain that can:
+    /// each link's model gets its own `max_attempts`; the retry budget
+    /// (time) covers the whole chain. Only a failure before the first byte
+    /// moves on, so a stream never falls back.
+    async fn dispatch(&self, mut call: Prepared, trace: &mut Trace) -> Result<Answer, Refusal> {
         let started = tokio::time::Instant::now();
         let preferred = header_value(&call.headers, &[PREFERRED_ACCOUNT_HEADER]);
+        let chain = std::mem::take(&mut call.chain);
+        let mut unserved = Vec::new();
+        for (at, model) in chain.iter().enumerate() {
+            if at > 0 {
+                if started.elapsed() >= self.settings.retry_budget {
+                    break;
+                }
+                tracing::info!(requested = %call.request.model, model = %model, "falling back to the next model of the chain");
+                trace.fell_back();
+            }
+            call.upstream_model = model.clone();
+            match self.dispatch_link(&call, trace, started, preferred.as_deref()).await {
+                Link::Served(answer) => return Ok(answer.served_by(model)),
+                Link::Final(refusal) => return Err(refusal),
+                Link::Unserved(refusal) => unserved.push((model.clone(), refusal)),
+            }
+        }
+        Err(chain_refusal(&call.request.model, unserved))
+    }
+
+    /// Tries the accounts of the call's current model until one answers,
+    /// or the attempts run out.
+    async fn dispatch_link(
+        &self,
+        call: &Prepared,
+        trace: &mut Trace,
+        started: tokio::time::Instant,
+        preferred: Option<&str>,
+    ) -> Link {
         let mut tried = Vec::new();
         let mut last_failure: Option<(Failure, String)> = None;
         loop {
             let lease = match call.pool.select(
                 &call.upstream_model,
                 call.request.session_key.as_deref(),
-                preferred.as_deref(),
+                preferred,
                 &tried,
             ) {
                 Ok(lease) => lease,
-                Err(unavailable) => return Err(self.unavailable(&call, unavailable, last_failure)),
+                Err(unavailable) => return Link::Unserved(self.unavailable(call, unavailable, last_failure)),
             };
             tried.push(lease.index());
             let member = lease.member().clone();
@@ -351,20 +440,21 @@ impl Relay {
                     let verdict = call.pool.failed(&lease, &call.upstream_model, &failure);
                     Err((failure, verdict))
                 }
-                Ok(response) if call.request.stream => self.stream(&call, lease, response, trace).await,
-                Ok(response) => self.complete(&call, &lease, response, trace).await,
+                Ok(response) if call.request.stream => self.stream(call, lease, response, trace).await,
+                Ok(response) => self.complete(call, &lease, response, trace).await,
             };
             let (failure, verdict) = match attempt {
-                Ok(answer) => return Ok(answer),
+                Ok(answer) => return Link::Served(answer),
                 Err(failed) => failed,
             };
             trace.upstream_ended();
             let account = member.config.display_name().to_string();
             tracing::info!(account = %member.config.id, model = %call.upstream_model, failure = %failure.describe(), "upstream attempt failed");
-            let out_of_attempts =
-                tried.len() >= self.settings.max_attempts || started.elapsed() >= self.settings.retry_budget;
-            if verdict != Verdict::Rotate || out_of_attempts {
-                return Err(failure_refusal(&failure, &account));
+            if verdict != Verdict::Rotate || started.elapsed() >= self.settings.retry_budget {
+                return Link::Final(failure_refusal(&failure, &account));
+            }
+            if tried.len() >= self.settings.max_attempts {
+                return Link::Unserved(failure_refusal(&failure, &account));
             }
             last_failure = Some((failure, account));
         }
@@ -424,7 +514,13 @@ impl Relay {
                     }
                 }
             }
-            body
+            if call.relabels()
+                && let Some(relabelled) = members::relabel_model(&body, provider.protocol(), &call.request.model)
+            {
+                Bytes::from(relabelled)
+            } else {
+                body
+            }
         } else {
             let body = provider.unwrap(&body);
             let mut decoded = provider.protocol().decode_response(&body, &call.meta).map_err(|err| {
@@ -514,7 +610,10 @@ struct Prepared {
     pool: Arc<Pool>,
     /// The client's side of the call: its dialect and what that carries.
     codec: ClientCodec,
+    /// The model of the fallback chain's link being tried.
     upstream_model: String,
+    /// The upstream models to try, in order (see [`Routing::chain`]).
+    chain: Vec<String>,
     request: ChatRequest,
     meta: ResponseMeta,
     /// Whether the client reads its stream as server-sent events (see
@@ -526,9 +625,20 @@ struct Prepared {
 }
 
 impl Prepared {
-    /// Whether the client's body can be relayed as it is to `provider`.
+    /// Whether the client's body can be relayed as it is to `provider`. An
+    /// answer relayed for another model than the one asked for (an alias, a
+    /// fallback) is relabelled with the requested name, event by event for
+    /// server-sent events; a Gemini JSON-array stream, relayed in raw
+    /// chunks, cannot be, and is translated instead.
     fn passthrough(&self, provider: &dyn Provider) -> bool {
-        self.codec.passes_through(provider.protocol()) && provider.relays_raw()
+        self.codec.passes_through(provider.protocol())
+            && provider.relays_raw()
+            && (self.sse || !self.request.stream || !self.relabels())
+    }
+
+    /// Whether a relayed answer must be renamed to the requested model.
+    fn relabels(&self) -> bool {
+        self.request.model != self.upstream_model
     }
 
     /// The client's protocol family (error shapes, signature conventions).
@@ -688,6 +798,53 @@ fn failure_refusal(failure: &Failure, account: &str) -> Refusal {
             }
         }
     }
+}
+
+/// The refusal for a call no link of its chain could serve: a chain of one
+/// is refused as it always was; a longer one says what was tried, and is a
+/// 429 with the shortest wait when every link was only cooling.
+fn chain_refusal(requested: &str, mut unserved: Vec<(String, Refusal)>) -> Refusal {
+    if unserved.len() <= 1 {
+        return unserved.pop().map_or_else(
+            || ApiError::new(ErrorKind::Overloaded, format!("No account could serve `{requested}`.")).into(),
+            |(_, refusal)| refusal,
+        );
+    }
+    let tried: Vec<String> = unserved
+        .iter()
+        .map(|(model, refusal)| format!("{model} (HTTP {})", refusal.error.status))
+        .collect();
+    let cooling: Option<Vec<Duration>> = unserved
+        .iter()
+        .map(|(_, refusal)| {
+            (refusal.error.kind == ErrorKind::RateLimited)
+                .then_some(refusal.retry_after)
+                .flatten()
+        })
+        .collect();
+    if let Some(waits) = cooling
+        && let Some(wait) = waits.into_iter().min()
+    {
+        return Refusal {
+            error: ApiError::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "Every model of the fallback chain of `{requested}` is cooling down after rate limits (tried {}); \
+                     the first is available again in {}s. `switchyard accounts list` shows each account's state.",
+                    tried.join(", "),
+                    wait.as_secs().max(1)
+                ),
+            ),
+            retry_after: Some(wait),
+        };
+    }
+    let (_, mut last) = unserved.pop().expect("two or more links");
+    last.error.message = format!(
+        "{} (No model of the fallback chain of `{requested}` could serve; tried {}.)",
+        last.error.message,
+        tried.join(", ")
+    );
+    last
 }
 
 /// A client key's call for a model outside its `--models`.

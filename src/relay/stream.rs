@@ -21,12 +21,12 @@ use super::trace::Trace;
 use super::{Answer, Prepared, Relay};
 use crate::monitor::Redactor;
 use crate::pool::{Lease, Pool, Verdict};
-use crate::protocol::signature;
 use crate::protocol::sse::{self, Splitter};
 use crate::protocol::stream::{BlockKind, events_from_response};
 use crate::protocol::{
     ApiError, EncoderOptions, ErrorKind, Protocol, SseFrame, StreamDecoder, StreamEncoder, StreamEvent,
 };
+use crate::protocol::{members, signature};
 use crate::upstream::{self, Failure, ReadError};
 
 /// Encoded chunks waiting for the client; small, so memory stays bounded.
@@ -80,6 +80,7 @@ impl Relay {
             trace: std::mem::take(trace),
             sniffer: None,
             hide_usage: call.passthrough(provider.as_ref()) && call.hides_usage(),
+            relabel: (call.passthrough(provider.as_ref()) && call.relabels()).then(|| call.request.model.clone()),
             redactor: self.upstream.redactor(),
             body_limit: self.upstream.body_limit(),
         };
@@ -117,6 +118,7 @@ impl Relay {
                 status: StatusCode::OK,
                 content_type: if sse { "text/event-stream" } else { "application/json" },
                 chunks: rx,
+                served_model: None,
             }),
             Ok(Err((failure, verdict, returned))) => {
                 *trace = returned;
@@ -154,6 +156,9 @@ struct Pump {
     sniffer: Option<Box<dyn StreamDecoder>>,
     /// The gateway asked for a usage chunk the client did not: keep it back.
     hide_usage: bool,
+    /// The model the client asked for, when a relayed stream's events name
+    /// another (an alias, a fallback): they are relabelled with it.
+    relabel: Option<String>,
     /// Removes the gateway's secrets from the upstream's error texts.
     redactor: std::sync::Arc<Redactor>,
     /// The longest event of a translated stream (and a replayed answer), in bytes.
@@ -468,12 +473,22 @@ impl Pump {
             raw.clear();
             return Some(bad);
         }
+        let wire = self.lease.member().provider.protocol();
         for event in raw.drain(..) {
             let fields = sse::fields(&event);
             self.sniff(&fields);
-            if !(self.hide_usage && is_usage_chunk(&fields)) {
-                out.extend_from_slice(&event);
+            if self.hide_usage && is_usage_chunk(&fields) {
+                continue;
             }
+            // An event that names no model (or is no JSON) goes on as it is.
+            let relabelled = self
+                .relabel
+                .as_deref()
+                .zip(fields.data.as_deref())
+                .and_then(|(model, data)| {
+                    members::relabel_model(data.as_bytes(), wire, model).map(|data| sse::with_data(&event, &data))
+                });
+            out.extend_from_slice(relabelled.as_deref().unwrap_or(&event));
         }
         None
     }

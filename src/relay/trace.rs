@@ -78,6 +78,11 @@ impl Trace {
         self.record.served_model = Some(served_model.to_string());
     }
 
+    /// The call moved on to the next model of its fallback chain.
+    pub fn fell_back(&mut self) {
+        self.record.fell_back = true;
+    }
+
     /// A request to the upstream starts.
     pub fn upstream_started(&mut self) {
         self.upstream_since = Some(Instant::now());

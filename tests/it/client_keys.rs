@@ -24,8 +24,7 @@ async fn add_key(gw: &TestGateway, name: &str, limits: Limits) -> String {
 
 /// Has the running gateway apply `keys.json` now (as the CLI does).
 async fn apply(gw: &TestGateway) {
-    let response = client()
-        .post(gw.url("/api/keys/reload"))
+    let response = common::post(&gw.base(), "/api/keys/reload")
         .bearer_auth(gw.key())
         .send()
         .await
@@ -107,8 +106,7 @@ async fn a_key_may_use_only_its_models_after_aliases_in_every_protocol() {
     })
     .await;
     // Counting tokens keeps to the key's models too.
-    let count = client()
-        .post(rig.gw.url("/v1/messages/count_tokens"))
+    let count = common::post(&rig.base(), "/v1/messages/count_tokens")
         .header("x-api-key", key.as_str())
         .header("anthropic-version", "2023-06-01")
         .json(&json!({"model": "smart", "messages": [{"role": "user", "content": "hi"}]}))
@@ -369,8 +367,7 @@ async fn client_keys_reach_the_api_routes_only() {
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains("reaches only the API routes"), "{message}");
     }
-    let reload = client()
-        .post(rig.gw.url("/api/keys/reload"))
+    let reload = common::post(&rig.base(), "/api/keys/reload")
         .bearer_auth(&key)
         .send()
         .await

@@ -13,6 +13,7 @@ mod client_keys;
 mod config_safety;
 mod control;
 mod count_tokens;
+mod fallbacks;
 mod faults;
 mod file_modes;
 mod gateway;
