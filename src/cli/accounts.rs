@@ -22,7 +22,31 @@ pub fn run(home: &Home, command: AccountsCommand) -> Result<(), Failure> {
     }
 }
 
-fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
+fn add(home: &Home, mut args: AddArgs) -> Result<(), Failure> {
+    let provider = args.provider.kind();
+    let preset = args.provider.preset();
+    if let Some((name, url)) = preset {
+        args.base_url.get_or_insert_with(|| url.to_string());
+        args.label.get_or_insert_with(|| name.to_string());
+    }
+    let no_key = args.no_key || preset.is_some();
+    if no_key && provider != ProviderKind::Openai {
+        return Err(Failure::usage(format!(
+            "--no-key is for OpenAI-compatible servers (`accounts add openai --base-url URL --no-key`); {provider} \
+             accounts need their key"
+        )));
+    }
+    if no_key && args.base_url.is_none() {
+        return Err(Failure::usage(
+            "--no-key needs --base-url: the server's OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1",
+        ));
+    }
+    if no_key && (args.api_key_stdin || args.api_key_env.is_some() || args.refresh_token_stdin) {
+        return Err(Failure::usage(format!(
+            "{} takes no key; leave out --api-key-stdin and --api-key-env, or add it as `accounts add openai`",
+            preset.map_or("--no-key", |(name, _)| name)
+        )));
+    }
     if let Some(url) = &args.base_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
@@ -35,12 +59,12 @@ fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
             return Err(Failure::usage(format!("--models: `{glob}` is not a valid glob: {err}")));
         }
     }
-    if args.provider == ProviderKind::Google && !args.refresh_token_stdin {
+    if provider == ProviderKind::Google && !args.refresh_token_stdin {
         return Err(Failure::usage(
             "google accounts sign in with OAuth: run `switchyard accounts login google`, or import a refresh token with --refresh-token-stdin",
         ));
     }
-    if args.refresh_token_stdin && args.provider != ProviderKind::Google {
+    if args.refresh_token_stdin && provider != ProviderKind::Google {
         return Err(Failure::usage(
             "--refresh-token-stdin is for google accounts; other providers take --api-key-stdin or --api-key-env VAR",
         ));
@@ -50,10 +74,10 @@ fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
     {
         return Err(Failure::usage(format!("--proxy-url: {why}")));
     }
-    let secret = read_secret(&args)?;
+    let secret = if no_key { String::new() } else { read_secret(&args)? };
     let account = AccountConfig {
         id: config::new_account_id(),
-        provider: args.provider,
+        provider,
         label: args.label.unwrap_or_default(),
         base_url: args.base_url.map(|u| u.trim_end_matches('/').to_string()),
         models: args.models.into_iter().filter(|g| !g.trim().is_empty()).collect(),
@@ -61,6 +85,7 @@ fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
         enabled: true,
         project: args.project,
         proxy_url: args.proxy_url,
+        no_key,
     };
     register(home, account, &secret)
 }
@@ -71,9 +96,14 @@ fn register(home: &Home, account: AccountConfig, secret: &str) -> Result<(), Fai
     let (_, store) = open(home)?;
     // Secret first: an account in config.toml without its secret would be
     // unusable, while a stray secret is harmless and removed on failure.
-    store.set(&account.id, secret)?;
+    // A keyless account stores nothing.
+    if !account.no_key {
+        store.set(&account.id, secret)?;
+    }
     if let Err(err) = config::edit(home, |doc| config::push_account(doc, &account)) {
-        let _ = store.delete(&account.id);
+        if !account.no_key {
+            let _ = store.delete(&account.id);
+        }
         return Err(err.into());
     }
     let name = if account.label.is_empty() {
@@ -81,12 +111,21 @@ fn register(home: &Home, account: AccountConfig, secret: &str) -> Result<(), Fai
     } else {
         format!(" ({})", account.label)
     };
-    println!(
-        "Added {} account {}{name}; its secret is in {}.",
-        account.provider,
-        account.id,
-        store.describe()
-    );
+    if account.no_key {
+        println!(
+            "Added {} account {}{name}, keyless, at {}.",
+            account.provider,
+            account.id,
+            account.base_url.as_deref().unwrap_or_default()
+        );
+    } else {
+        println!(
+            "Added {} account {}{name}; its secret is in {}.",
+            account.provider,
+            account.id,
+            store.describe()
+        );
+    }
     if client::is_running(home) {
         println!("A gateway is running on this home: restart it to use the new account.");
     }
@@ -135,6 +174,7 @@ fn login(home: &Home, args: LoginArgs) -> Result<(), Failure> {
         enabled: true,
         project: args.project,
         proxy_url: None,
+        no_key: false,
     };
     register(home, account, &refresh_token)
 }
@@ -160,7 +200,7 @@ fn read_secret(args: &AddArgs) -> Result<String, Failure> {
             ))
         })?
     } else if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("{} {what} (input hidden): ", args.provider))
+        rpassword::prompt_password(format!("{} {what} (input hidden): ", args.provider.kind()))
             .map_err(|err| Failure::runtime(format!("cannot read the {what}: {err}")))?
     } else {
         return Err(Failure::usage(
@@ -269,6 +309,7 @@ fn offline_status(account: &AccountConfig) -> AccountStatus {
         in_flight: 0,
         requests: 0,
         errors: 0,
+        catalog: None,
     }
 }
 

@@ -36,7 +36,11 @@ pub fn plan(running: &Config, new: &Config) -> Plan {
     };
     if served(&running.proxy) != served(&new.proxy) || running.responses != new.responses {
         Plan::Rebind
-    } else if running.accounts != new.accounts || running.models != new.models || running.providers != new.providers {
+    } else if running.accounts != new.accounts
+        || running.models != new.models
+        || running.providers != new.providers
+        || running.catalog != new.catalog
+    {
         Plan::Reroute
     } else {
         Plan::Unchanged
@@ -122,10 +126,14 @@ impl Gateway {
                     // The new accounts' secrets are kept out of stored bodies too.
                     monitor.set_secrets(super::pool_secrets(&pool, &key));
                 }
+                let pool = Arc::new(pool);
                 relay.reroute(Routing {
-                    pool: Arc::new(pool),
+                    pool: pool.clone(),
                     aliases: config.models.clone(),
                 });
+                // The new pool's lists are fetched afresh; until they come,
+                // unchanged accounts keep the lists they had (`inherit`).
+                running.catalog = super::catalog_refresher(&config, pool);
                 tracing::info!(accounts, "config.toml changed: accounts and aliases reloaded");
                 running.config = config;
                 Ok(Reloaded::Rerouted { accounts })
@@ -174,6 +182,7 @@ mod tests {
             enabled: true,
             project: None,
             proxy_url: None,
+            no_key: false,
         }
     }
 

@@ -8,6 +8,7 @@
 //! an account whose model globs nobody else matches; pooled is a shared
 //! tier; fallback is a worse tier.
 
+pub mod catalog;
 mod health;
 
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
+pub use catalog::{Catalog, ModelInfo, ModelKind, Rank};
 pub use health::{Cooldown, Health};
 
 use crate::config::AccountConfig;
@@ -42,6 +44,7 @@ pub struct Member {
     requests: AtomicU64,
     errors: AtomicU64,
     health: Mutex<Health>,
+    catalog: Mutex<Catalog>,
 }
 
 impl Member {
@@ -90,7 +93,50 @@ impl Member {
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             health: Mutex::new(Health::with_disabled(disabled)),
+            catalog: Mutex::new(Catalog::default()),
             config,
+        }
+    }
+
+    /// Its catalogue as last fetched.
+    pub fn catalog(&self) -> Catalog {
+        self.catalog.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A fresh list from its upstream (already under its globs).
+    pub fn catalog_fetched(&self, models: Vec<ModelInfo>, unix: u64) {
+        let mut catalog = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
+        *catalog = Catalog {
+            models: Some(models.into()),
+            fetched_unix: Some(unix),
+            error: None,
+        };
+    }
+
+    /// A failed fetch: the last good list stays, the reason is shown.
+    pub fn catalog_failed(&self, why: String) {
+        self.catalog.lock().unwrap_or_else(|p| p.into_inner()).error = Some(why);
+    }
+
+    /// Whether `model` is one of its exact `models` names (not a glob).
+    pub fn names_exactly(&self, model: &str) -> bool {
+        self.config
+            .models
+            .iter()
+            .any(|glob| !glob.contains(['*', '?', '[']) && glob == model)
+    }
+
+    /// How well it fits `model`; `None` when its globs refuse it.
+    pub fn rank(&self, model: &str) -> Option<Rank> {
+        if !self.serves(model) {
+            return None;
+        }
+        if self.names_exactly(model) {
+            return Some(Rank::Listed);
+        }
+        match self.catalog.lock().unwrap_or_else(|p| p.into_inner()).lists(model) {
+            Some(false) => Some(Rank::Unlisted),
+            Some(true) | None => Some(Rank::Listed),
         }
     }
 
@@ -174,6 +220,38 @@ pub struct AccountStatus {
     pub requests: u64,
     /// Failed requests since the gateway started.
     pub errors: u64,
+    /// Its upstream's model list, as last fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<CatalogStatus>,
+}
+
+/// An account's catalogue in an [`AccountStatus`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CatalogStatus {
+    /// Chat models in the last good list (`None`: no list yet).
+    pub models: Option<usize>,
+    /// When it was fetched (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_unix: Option<u64>,
+    /// Why the latest fetch failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl CatalogStatus {
+    fn of(catalog: &Catalog) -> Option<CatalogStatus> {
+        if catalog.models.is_none() && catalog.error.is_none() {
+            return None;
+        }
+        Some(CatalogStatus {
+            models: catalog
+                .models
+                .as_ref()
+                .map(|m| m.iter().filter(|m| m.kind == ModelKind::Chat).count()),
+            fetched_unix: catalog.fetched_unix,
+            error: catalog.error.clone(),
+        })
+    }
 }
 
 /// Where an account stands. Serialized as the lowercase names `accounts list
@@ -305,11 +383,19 @@ impl Pool {
         let mut soonest: Option<Instant> = None;
         let mut disabled = Vec::new();
         let mut eligible = false;
-        for tier in &self.tiers {
+        let ranks: Vec<Option<Rank>> = self
+            .members
+            .iter()
+            .map(|m| if m.config.enabled { m.rank(model) } else { None })
+            .collect();
+        // The accounts whose catalogue lists the model first, in every tier;
+        // then, as a last resort, those whose catalogue lacks it.
+        let passes = [Rank::Listed, Rank::Unlisted];
+        for (rank, tier) in passes.iter().flat_map(|r| self.tiers.iter().map(move |t| (*r, t))) {
             let mut available = Vec::new();
             for &index in tier {
                 let member = &self.members[index];
-                if !member.config.enabled || !member.serves(model) {
+                if ranks[index] != Some(rank) {
                     continue;
                 }
                 // Bound first: the guard must be released before the arms lock again.
@@ -472,6 +558,8 @@ impl Pool {
             let Some(old) = previous.members.iter().find(|m| m.config == member.config) else {
                 continue;
             };
+            // The last good catalogue serves until the refetch answers.
+            *member.catalog.lock().unwrap_or_else(|p| p.into_inner()) = old.catalog();
             let mut health = member.health();
             if health.disabled.is_some() {
                 continue;
@@ -548,6 +636,7 @@ impl Pool {
                     in_flight: member.in_flight(),
                     requests: member.requests.load(Ordering::Relaxed),
                     errors: member.errors.load(Ordering::Relaxed),
+                    catalog: CatalogStatus::of(&member.catalog()),
                 }
             })
             .collect()
@@ -585,6 +674,7 @@ mod tests {
             enabled: true,
             project: None,
             proxy_url: None,
+            no_key: false,
         };
         Member::new(
             config,
@@ -883,6 +973,7 @@ mod tests {
             enabled: true,
             project: None,
             proxy_url: None,
+            no_key: false,
         };
         let member = Member::new(
             config,

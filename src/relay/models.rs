@@ -1,83 +1,20 @@
-//! The model lists: what the pool can serve, in OpenAI's and Gemini's shapes.
-//!
-//! A model is listed when an alias names it or an enabled account names it
-//! exactly in its `models` globs (a glob with wildcards names a family, not
-//! a model, and is not listed).
-
-use std::collections::BTreeSet;
-
-use serde_json::{Value, json};
+//! The models this relay serves: the union of the accounts' catalogues,
+//! their exact `models` names and the aliases (see `crate::catalog`). The
+//! gateway writes them in the client's protocol.
 
 use super::Relay;
+use crate::catalog::{self, ServedModel};
 
 impl Relay {
-    /// Every listable model name, sorted.
-    fn model_names(&self) -> BTreeSet<String> {
+    /// Every served model, sorted by name, from the routing of the moment.
+    pub fn served_models(&self) -> Vec<ServedModel> {
         let routing = self.routing.load();
-        let mut names: BTreeSet<String> = routing.aliases.keys().cloned().collect();
-        for member in routing.pool.members() {
-            if !member.config.enabled {
-                continue;
-            }
-            for glob in &member.config.models {
-                if !glob.contains(['*', '?', '[']) {
-                    names.insert(glob.clone());
-                }
-            }
-        }
-        names
+        catalog::served(&routing.pool, &routing.aliases)
     }
 
-    /// Whether a request for `model` could find an account.
-    fn knows(&self, model: &str) -> bool {
+    /// The model a client retrieves by `id`, if it is served.
+    pub fn served_model(&self, id: &str) -> Option<ServedModel> {
         let routing = self.routing.load();
-        routing.pool.serves(&routing.resolve(model))
+        catalog::lookup(&routing.pool, &routing.aliases, id)
     }
-
-    fn owner(&self, model: &str) -> String {
-        let routing = self.routing.load();
-        let target = routing.resolve(model);
-        routing
-            .pool
-            .members()
-            .iter()
-            .find(|m| m.config.enabled && m.serves(&target))
-            .map(|m| m.config.provider.to_string())
-            .unwrap_or_else(|| "switchyard".to_string())
-    }
-
-    /// `GET /v1/models`.
-    pub fn openai_model_list(&self) -> Value {
-        let data: Vec<Value> = self.model_names().iter().map(|name| self.openai_entry(name)).collect();
-        json!({"object": "list", "data": data})
-    }
-
-    fn openai_entry(&self, name: &str) -> Value {
-        json!({"id": name, "object": "model", "created": 0, "owned_by": self.owner(name)})
-    }
-
-    /// `GET /v1/models/{id}`.
-    pub fn openai_model(&self, id: &str) -> Option<Value> {
-        self.knows(id).then(|| self.openai_entry(id))
-    }
-
-    /// `GET /v1beta/models`.
-    pub fn gemini_model_list(&self) -> Value {
-        let models: Vec<Value> = self.model_names().iter().map(|name| gemini_entry(name)).collect();
-        json!({"models": models})
-    }
-
-    /// `GET /v1beta/models/{name}`.
-    pub fn gemini_model(&self, name: &str) -> Option<Value> {
-        let name = name.strip_prefix("models/").unwrap_or(name);
-        self.knows(name).then(|| gemini_entry(name))
-    }
-}
-
-fn gemini_entry(name: &str) -> Value {
-    json!({
-        "name": format!("models/{name}"),
-        "displayName": name,
-        "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"],
-    })
 }

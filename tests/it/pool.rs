@@ -506,8 +506,10 @@ async fn accounts_list_shows_which_account_cools_until_when_and_env_proxies_appl
             .unwrap();
         assert_eq!(response.status(), 200);
     }
-    assert_eq!(limited.count(), 1);
-    assert!(healthy.count() >= 2, "the env proxy carried the requests");
+    // (`serve` also asks each upstream for its model list, with a GET.)
+    let posts = |mock: &Mock| mock.received().iter().filter(|r| r.method == "POST").count();
+    assert_eq!(posts(&limited), 1);
+    assert!(posts(&healthy) >= 2, "the env proxy carried the requests");
     assert_eq!(healthy.last().header("host"), Some("healthy.invalid:9"));
 
     let output = tokio::task::spawn_blocking({
