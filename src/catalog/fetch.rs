@@ -78,6 +78,14 @@ fn with_known_limits(mut model: ModelInfo) -> ModelInfo {
     model
 }
 
+/// The models of a list page: an answer without the list is no list (a
+/// server that answers every path alike must not pass for an empty one).
+fn listed<'a>(page: &'a Value, field: &str) -> Result<&'a Vec<Value>, String> {
+    page[field]
+        .as_array()
+        .ok_or_else(|| format!("the model list answer has no `{field}` array"))
+}
+
 /// One account's list requests.
 struct Lister<'a> {
     http: &'a reqwest::Client,
@@ -134,7 +142,7 @@ impl Lister<'_> {
                 .get(self.url_with("v1beta/models", &query))
                 .header("x-goog-api-key", &*self.credentials.secret);
             let page = self.page(request).await?;
-            for model in page["models"].as_array().into_iter().flatten() {
+            for model in listed(&page, "models")? {
                 let Some(name) = model["name"].as_str() else { continue };
                 let methods: Vec<String> = model["supportedGenerationMethods"]
                     .as_array()
@@ -172,7 +180,7 @@ impl Lister<'_> {
                 .header("x-api-key", &*self.credentials.secret)
                 .header("anthropic-version", ANTHROPIC_VERSION);
             let page = self.page(request).await?;
-            for model in page["data"].as_array().into_iter().flatten() {
+            for model in listed(&page, "data")? {
                 let Some(id) = model["id"].as_str() else { continue };
                 let mut entry = info(id, model["display_name"].as_str(), None);
                 entry.created = model["created_at"].as_str().map(str::to_string);
@@ -195,7 +203,7 @@ impl Lister<'_> {
         }
         let page = self.page(request).await?;
         let mut models = Vec::new();
-        for model in page["data"].as_array().into_iter().flatten() {
+        for model in listed(&page, "data")? {
             let Some(id) = model["id"].as_str() else { continue };
             let mut entry = info(id, None, None);
             // What compatible servers add: vLLM `max_model_len`, OpenRouter

@@ -27,7 +27,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 pub use fetch::fetch;
-pub use refresh::Refresher;
+pub use refresh::{Refresher, refresh};
 pub use served::{ServedBy, ServedModel, find, lookup, served};
 
 use crate::pool::{ModelKind, catalog::normalise};

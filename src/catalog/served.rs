@@ -4,28 +4,28 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::known_limits;
 use crate::pool::catalog::normalise;
 use crate::pool::{Member, ModelInfo, ModelKind, Pool, Rank};
 
 /// One served model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServedModel {
     /// The name clients ask for.
     pub id: String,
     /// A name for humans.
     pub display_name: String,
     /// The upstream model an alias stands for.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias_of: Option<String>,
     /// Context window in tokens, when known.
     pub context: Option<u64>,
     /// Most output tokens, when known.
     pub output: Option<u64>,
     /// Release time (RFC 3339), when the upstream says.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     /// The accounts that serve it, best tier first.
     pub accounts: Vec<ServedBy>,
@@ -39,7 +39,7 @@ impl ServedModel {
 }
 
 /// An account serving a model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServedBy {
     /// Account id.
     pub id: String,

@@ -129,7 +129,41 @@ fn register(home: &Home, account: AccountConfig, secret: &str) -> Result<(), Fai
     if client::is_running(home) {
         println!("A gateway is running on this home: restart it to use the new account.");
     }
+    report_models(home, &account.id);
     Ok(())
+}
+
+/// Says how many models the new account serves: from the running
+/// gateway once it has fetched the account's list (it reloads config.toml
+/// edits), or from a fetch of its own when none runs or it does not answer soon.
+fn report_models(home: &Home, id: &str) {
+    let from_gateway = || -> Option<AccountStatus> {
+        let running = Running::find(home).ok()??;
+        let key = gateway_key(home).ok()?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = running.accounts(&key)?.into_iter().find(|s| s.id == id)
+                && status.catalog.is_some()
+            {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        None
+    };
+    let status = from_gateway().or_else(|| {
+        super::models::fetch(home, Some(id))
+            .ok()
+            .and_then(|(accounts, _)| accounts.into_iter().next())
+    });
+    match status.and_then(|s| s.catalog) {
+        Some(catalog) => match (catalog.models, catalog.error) {
+            (Some(count), _) => println!("It serves {count} models (switchyard models lists them)."),
+            (None, Some(why)) => println!("Its model list could not be fetched: {why}"),
+            (None, None) => {}
+        },
+        None => println!("Its model list could not be fetched now; `switchyard models` asks again."),
+    }
 }
 
 /// `accounts login google`: OAuth in the browser, then the account is added.
@@ -256,6 +290,8 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
                 "in_flight": status.in_flight,
                 "requests": status.requests,
                 "errors": status.errors,
+                "no_key": account.no_key,
+                "catalog": status.catalog,
             })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
@@ -285,7 +321,7 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
             status.in_flight,
             status.requests,
             status.errors,
-            describe_state(status),
+            describe_state(status) + &describe_catalog(status),
         );
     }
     if live.is_none() {
@@ -342,6 +378,22 @@ fn describe_state(status: &AccountStatus) -> String {
     }
 }
 
+/// ` · 12 models`, ` · model list failed at its last fetch (…); 12 models kept from 14:03:07 UTC`.
+fn describe_catalog(status: &AccountStatus) -> String {
+    let Some(catalog) = &status.catalog else {
+        return String::new();
+    };
+    let when = catalog.fetched_unix.map(clock).unwrap_or_default();
+    match (catalog.models, &catalog.error) {
+        (Some(count), None) => format!(" · {count} models"),
+        (Some(count), Some(why)) => {
+            format!(" · model list failed ({why}); {count} models kept from {when}")
+        }
+        (None, Some(why)) => format!(" · model list failed ({why}); serving any model its globs admit"),
+        (None, None) => String::new(),
+    }
+}
+
 /// `HH:MM:SS UTC` of a Unix time.
 fn clock(unix: u64) -> String {
     let secs = unix % 86_400;
@@ -383,4 +435,53 @@ fn set_enabled(home: &Home, id: &str, enabled: bool) -> Result<(), Failure> {
         println!("The running gateway uses it again.");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::CatalogStatus;
+
+    fn with_catalog(catalog: Option<CatalogStatus>) -> AccountStatus {
+        AccountStatus {
+            catalog,
+            ..offline_status(&AccountConfig {
+                id: "acc_1".into(),
+                provider: ProviderKind::Gemini,
+                label: String::new(),
+                base_url: None,
+                models: Vec::new(),
+                priority: 0,
+                enabled: true,
+                project: None,
+                proxy_url: None,
+                no_key: false,
+            })
+        }
+    }
+
+    #[test]
+    fn the_state_says_how_the_model_list_went() {
+        assert_eq!(describe_catalog(&with_catalog(None)), "");
+        let fetched = CatalogStatus {
+            models: Some(12),
+            fetched_unix: Some(3600),
+            error: None,
+        };
+        assert_eq!(describe_catalog(&with_catalog(Some(fetched.clone()))), " · 12 models");
+        let kept = CatalogStatus {
+            error: Some("HTTP 500".into()),
+            ..fetched
+        };
+        assert_eq!(
+            describe_catalog(&with_catalog(Some(kept))),
+            " · model list failed (HTTP 500); 12 models kept from 01:00:00 UTC"
+        );
+        let never = CatalogStatus {
+            models: None,
+            fetched_unix: None,
+            error: Some("refused".into()),
+        };
+        assert!(describe_catalog(&with_catalog(Some(never))).contains("serving any model its globs admit"));
+    }
 }

@@ -10,6 +10,7 @@ mod autostart;
 mod client;
 mod key;
 mod logs;
+mod models;
 mod serve;
 mod status;
 
@@ -56,6 +57,12 @@ pub enum Command {
     Logs(LogsArgs),
     /// Token usage and requests, grouped by model, account or day.
     Usage(UsageArgs),
+    /// The served models: the accounts and tiers serving each, and its limits.
+    Models {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Start the tray at login: on, off, or status.
     Autostart {
         /// on, off or status.
@@ -373,6 +380,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Config(ConfigCommand::Show)) => status::config_show(&home),
         Some(Command::Logs(args)) => logs::logs(&home, args),
         Some(Command::Usage(args)) => logs::usage(&home, args),
+        Some(Command::Models { json }) => models::models(&home, json),
         Some(Command::Autostart { action }) => autostart::run(action),
     }
 }

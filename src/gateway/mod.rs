@@ -342,6 +342,33 @@ fn lan_key_check(key: &str) -> Result<(), StartError> {
     Ok(())
 }
 
+/// The catalogues of `config`'s accounts fetched now, without a running
+/// gateway (`switchyard models`, `accounts add`): each list waits at most
+/// `timeout`. Returns the accounts' states (with their catalogue) and the
+/// served models.
+pub async fn fetch_catalogs(
+    config: Config,
+    store: Arc<dyn SecretStore>,
+    timeout: Duration,
+) -> Result<(Vec<AccountStatus>, Vec<crate::catalog::ServedModel>), StartError> {
+    let aliases = config.models.clone();
+    let (pool, _) = tokio::task::spawn_blocking(move || build_pool(&config, store.as_ref()))
+        .await
+        .map_err(|err| StartError::Internal(err.to_string()))??;
+    let upstream = Upstream::new(timeout).map_err(|err| StartError::Client(err.to_string()))?;
+    if tokio::time::timeout(timeout, crate::catalog::refresh(&pool, &upstream))
+        .await
+        .is_err()
+    {
+        for member in pool.members() {
+            if member.catalog() == crate::pool::Catalog::default() {
+                member.catalog_failed(format!("no answer within {} s", timeout.as_secs()));
+            }
+        }
+    }
+    Ok((pool.status(), crate::catalog::served(&pool, &aliases)))
+}
+
 /// Starts fetching `pool`'s model lists, as `[catalog]` says.
 pub(crate) fn catalog_refresher(config: &Config, pool: Arc<Pool>) -> Refresher {
     let every = config

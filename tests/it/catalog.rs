@@ -411,6 +411,61 @@ async fn a_keyless_account_chats_without_any_authorization() {
     assert_eq!(ids(&list, "data", "id"), ["llama3.2:3b", "qwen3:8b"]);
 }
 
+#[tokio::test]
+async fn models_and_accounts_add_fetch_the_lists_themselves_when_no_gateway_runs() {
+    let gemini = listing(ProviderKind::Gemini, GEMINI_LIST, "from gemini").await;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().to_path_buf();
+    let url = gemini.url();
+    let (added, table, json) = tokio::task::spawn_blocking(move || {
+        let added = run_with_stdin(
+            &home,
+            &[
+                "accounts",
+                "add",
+                "gemini",
+                "--label",
+                "work",
+                "--api-key-stdin",
+                "--base-url",
+                &url,
+            ],
+            "AIzaSecretKey\n",
+        );
+        std::fs::write(
+            home.join("config.toml"),
+            std::fs::read_to_string(home.join("config.toml")).unwrap()
+                + "\n[models]\n\"my-fast\" = \"gemini-2.5-flash\"\n",
+        )
+        .unwrap();
+        (added, run(&home, &["models"]), run(&home, &["models", "--json"]))
+    })
+    .await
+    .unwrap();
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(stdout(&added).contains("It serves 3 models"), "{}", stdout(&added));
+    assert!(table.status.success(), "{}", stderr(&table));
+    let table = stdout(&table);
+    let flash = table
+        .lines()
+        .find(|l| l.starts_with("gemini-2.5-flash "))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        flash.contains("1M") && flash.contains("66k") && flash.contains("work (0)"),
+        "{flash}"
+    );
+    assert!(table.contains("my-fast → gemini-2.5-flash"), "{table}");
+    assert!(!table.contains("embedding"), "{table}");
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["gateway_running"], false);
+    let models = json["models"].as_array().unwrap();
+    assert_eq!(models.len(), 4, "{json}");
+    assert_eq!(models[0]["id"], "gemini-2.5-flash");
+    assert_eq!(models[0]["context"], 1_048_576);
+    assert_eq!(models[0]["accounts"][0]["tier"], 0);
+    assert!(!json.to_string().contains("AIzaSecretKey"));
+}
+
 #[test]
 fn presets_and_no_key_add_keyless_openai_accounts() {
     let dir = tempfile::tempdir().unwrap();
