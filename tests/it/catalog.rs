@@ -527,3 +527,85 @@ fn presets_and_no_key_add_keyless_openai_accounts() {
         assert_eq!(refused.status.code(), Some(2), "{args:?}: {}", stdout(&refused));
     }
 }
+
+/// The new user's path, with the defaults (fetching on): a fresh home, one
+/// Gemini key without `--models`, `switchyard serve`, and the OpenAI list
+/// holds the key's models. An account added while it runs is counted by the
+/// running gateway, which fetched its list after reloading config.toml.
+#[tokio::test]
+async fn a_fresh_home_with_one_gemini_key_lists_its_models_and_counts_a_new_account() {
+    let gemini = listing(ProviderKind::Gemini, GEMINI_LIST, "from gemini").await;
+    let local = listing(ProviderKind::Openai, LOCAL_LIST, "from the local server").await;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().to_path_buf();
+    let gemini_url = gemini.url();
+    let added = tokio::task::spawn_blocking({
+        let home = home.clone();
+        move || {
+            run_with_stdin(
+                &home,
+                &[
+                    "accounts",
+                    "add",
+                    "gemini",
+                    "--api-key-stdin",
+                    "--base-url",
+                    &gemini_url,
+                ],
+                "AIzaSecretKey\n",
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert!(added.status.success(), "{}", stderr(&added));
+    let port = crate::common::raw::free_port();
+    let mut serve = crate::common::command::switchyard(&home)
+        .args(["serve", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let listed = loop {
+        if let Ok(response) = client().get(format!("{base}/v1/models")).send().await {
+            let list: Value = response.json().await.unwrap_or(Value::Null);
+            if list["data"].as_array().is_some_and(|d| !d.is_empty()) {
+                break ids(&list, "data", "id");
+            }
+        }
+        assert!(Instant::now() < deadline, "serve never listed the key's models");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(listed, ["gemini-2.5-flash", "gemini-2.5-pro", "gemma-3-27b-it"]);
+
+    let local_url = format!("{}/v1", local.url());
+    let added = tokio::task::spawn_blocking({
+        let home = home.clone();
+        move || run(&home, &["accounts", "add", "ollama", "--base-url", &local_url])
+    })
+    .await
+    .unwrap();
+    let list: Value = client()
+        .get(format!("{base}/v1/models"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(stdout(&added).contains("It serves 2 models"), "{}", stdout(&added));
+    assert!(
+        ids(&list, "data", "id").contains(&"llama3.2:3b".to_string()),
+        "the running gateway took the new account and fetched its list: {list}"
+    );
+    let lists = local.received().iter().filter(|r| r.method == "GET").count();
+    assert_eq!(
+        lists, 1,
+        "only the gateway asked the server; the command asked the gateway"
+    );
+}
