@@ -186,3 +186,92 @@ fn served_by(member: &Member) -> ServedBy {
         tier: member.config.priority,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::{AccountConfig, ProviderKind};
+
+    fn member(id: &str, priority: i32, globs: &[&str], listed: Option<&[&str]>) -> Member {
+        let config = AccountConfig {
+            id: id.into(),
+            provider: ProviderKind::Openai,
+            label: id.into(),
+            base_url: None,
+            models: globs.iter().map(|g| g.to_string()).collect(),
+            priority,
+            enabled: true,
+            project: None,
+            proxy_url: None,
+            no_key: true,
+        };
+        let member = Member::new(
+            config,
+            crate::upstream::provider(ProviderKind::Openai),
+            Arc::from(""),
+            None,
+        );
+        if let Some(ids) = listed {
+            let models = ids
+                .iter()
+                .map(|id| ModelInfo {
+                    id: id.to_string(),
+                    display_name: None,
+                    context: None,
+                    output: None,
+                    created: None,
+                    kind: ModelKind::Chat,
+                })
+                .collect();
+            member.catalog_fetched(models, 1);
+        }
+        member
+    }
+
+    #[test]
+    fn the_union_names_each_model_once_with_every_account_best_tier_first() {
+        let pool = Pool::new(vec![
+            member("local", 9, &[], Some(&["gpt-4o", "llama3.2:3b"])),
+            member("cloud", 0, &["gpt-*", "house"], Some(&["gpt-4o"])),
+        ]);
+        let aliases = BTreeMap::from([("fast".to_string(), "gpt-4o".to_string())]);
+        let models = served(&pool, &aliases);
+        let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["fast", "gpt-4o", "house", "llama3.2:3b"]);
+        let gpt = &models[1];
+        let by: Vec<(&str, i32)> = gpt.accounts.iter().map(|a| (a.id.as_str(), a.tier)).collect();
+        assert_eq!(by, [("cloud", 0), ("local", 9)]);
+        assert_eq!(gpt.context, Some(128_000), "from the table of families");
+        assert_eq!(models[0].alias_of.as_deref(), Some("gpt-4o"));
+        assert_eq!(
+            models[0].accounts.len(),
+            2,
+            "an alias is served by its target's accounts"
+        );
+    }
+
+    #[test]
+    fn a_retrieved_name_exists_when_listed_or_admitted_by_explicit_globs() {
+        let pool = Pool::new(vec![
+            member("open", 0, &[], None),
+            member("globbed", 1, &["gemini-*"], None),
+        ]);
+        let aliases = BTreeMap::new();
+        assert!(
+            lookup(&pool, &aliases, "gemini-2.5-pro").is_some(),
+            "a glob names a family"
+        );
+        assert!(lookup(&pool, &aliases, "models/gemini-2.5-pro").is_some());
+        assert!(
+            lookup(&pool, &aliases, "../../etc/passwd").is_none(),
+            "an account without globs does not make any name exist"
+        );
+        let listed = Pool::new(vec![member("g", 0, &["gemini-*"], Some(&["gemini-2.5-flash"]))]);
+        assert!(
+            lookup(&listed, &aliases, "gemini-9-imaginary").is_none(),
+            "its list refuses it"
+        );
+    }
+}

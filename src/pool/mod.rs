@@ -692,6 +692,55 @@ mod tests {
         pool.select(model, None, None, &[]).unwrap().member().config.id.clone()
     }
 
+    fn listing(ids: &[&str]) -> Vec<ModelInfo> {
+        ids.iter()
+            .map(|id| ModelInfo {
+                id: id.to_string(),
+                display_name: None,
+                context: None,
+                output: None,
+                created: None,
+                kind: ModelKind::Chat,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn accounts_whose_catalogue_lists_the_model_come_first_in_every_tier() {
+        let pool = pool(vec![
+            account("cloud", 0, &[]),
+            account("exact", 1, &["house-model"]),
+            account("local", 9, &[]),
+        ]);
+        let members = pool.members();
+        members[0].catalog_fetched(listing(&["gemini-2.5-flash"]), 1);
+        members[1].catalog_fetched(listing(&[]), 1);
+        members[2].catalog_fetched(listing(&["llama3.2:3b", "claude-sonnet-4-5-20250929"]), 1);
+        assert_eq!(pick(&pool, "llama3.2:3b"), "local", "only the local list has it");
+        assert_eq!(pick(&pool, "claude-sonnet-4-5-latest"), "local", "names are normalised");
+        assert_eq!(pick(&pool, "gemini-2.5-flash"), "cloud");
+        assert_eq!(
+            pick(&pool, "house-model"),
+            "exact",
+            "an exact --models name counts as listed"
+        );
+        assert_eq!(
+            pick(&pool, "nobody-lists-it"),
+            "cloud",
+            "then the tiers decide among the rest"
+        );
+        // A list not fetched yet refuses nothing (as before catalogues).
+        let fresh = Pool::new(vec![account("a", 0, &[]), account("b", 9, &[])]);
+        fresh.members()[1].catalog_fetched(listing(&["llama3.2:3b"]), 1);
+        assert_eq!(pick(&fresh, "llama3.2:3b"), "a");
+        // A failed fetch keeps the list.
+        members[2].catalog_failed("HTTP 500".into());
+        assert_eq!(pick(&pool, "llama3.2:3b"), "local");
+        let status = pool.status();
+        assert_eq!(status[2].catalog.as_ref().unwrap().models, Some(2));
+        assert_eq!(status[2].catalog.as_ref().unwrap().error.as_deref(), Some("HTTP 500"));
+    }
+
     fn rate_limited(secs: u64) -> Failure {
         Failure::Status {
             status: 429,
