@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{classify, code_assist_models, known_limits};
 use crate::config::ProviderKind;
 use crate::pool::{Member, ModelInfo, ModelKind};
-use crate::upstream::{Credentials, Upstream, read_capped};
+use crate::upstream::{Credentials, Upstream, bearer, read_capped};
 
 /// Longest wait for one page of a list.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -197,10 +197,7 @@ impl Lister<'_> {
     }
 
     async fn openai(&self) -> Result<Vec<ModelInfo>, String> {
-        let mut request = self.http.get(self.url("models"));
-        if !self.credentials.secret.is_empty() {
-            request = request.bearer_auth(&*self.credentials.secret);
-        }
+        let request = bearer(self.http.get(self.url("models")), self.credentials);
         let page = self.page(request).await?;
         let mut models = Vec::new();
         for model in listed(&page, "data")? {

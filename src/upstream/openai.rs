@@ -5,7 +5,7 @@ use crate::protocol::Protocol;
 
 /// A keyless account (a local model server) sends no `Authorization`:
 /// some servers refuse any key they were not configured with.
-pub(super) fn bearer(request: reqwest::RequestBuilder, credentials: &Credentials) -> reqwest::RequestBuilder {
+pub fn bearer(request: reqwest::RequestBuilder, credentials: &Credentials) -> reqwest::RequestBuilder {
     if credentials.secret.is_empty() {
         request
     } else {
