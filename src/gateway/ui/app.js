@@ -80,6 +80,12 @@ function renderAccounts() {
     } else if (account.state === "disabled") {
       state = "disabled: " + text(account.reason);
     }
+    const list = account.catalog;
+    if (list && list.error) {
+      state += ` · model list failed (${list.error})` + (list.models === null ? "" : `; ${list.models} models kept`);
+    } else if (list && list.models !== null) {
+      state += ` · ${list.models} models`;
+    }
     cell(row, state, "state-" + account.state);
     cell(row, account.in_flight, "num");
     cell(row, account.requests, "num");
