@@ -44,6 +44,42 @@ pub struct Config {
     /// How requests rotate between accounts.
     #[serde(default)]
     pub pool: PoolConfig,
+    /// Asking the accounts' upstreams for their model lists.
+    #[serde(default)]
+    pub catalog: CatalogConfig,
+}
+
+/// `[catalog]`: the upstreams' own model lists, fetched at start, on every
+/// reload and then periodically.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// Ask the upstreams for their model lists at all (off: only aliases
+    /// and exact `models` names are listed, and routing goes by globs).
+    pub fetch: bool,
+    /// Minutes between two fetches of every list.
+    #[serde(deserialize_with = "refresh_mins")]
+    pub refresh_mins: u64,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        CatalogConfig {
+            fetch: true,
+            refresh_mins: 60,
+        }
+    }
+}
+
+fn refresh_mins<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = i64::deserialize(d)?;
+    if (1..=10_080).contains(&n) {
+        Ok(n as u64)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{n} is out of range; allowed: 1 to 10080 (a week)"
+        )))
+    }
 }
 
 /// `[pool]`: how far a request rotates before it gives up.
@@ -349,6 +385,11 @@ pub struct AccountConfig {
     /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` apply otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_url: Option<String>,
+    /// The server takes no key (a local Ollama, LM Studio, llama.cpp or
+    /// vLLM): no secret is stored and no `Authorization` is sent. OpenAI
+    /// accounts only.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_key: bool,
 }
 
 impl AccountConfig {
@@ -419,6 +460,10 @@ impl ProvidersConfig {
 
 fn yes() -> bool {
     true
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_zero(n: &i32) -> bool {
@@ -583,6 +628,13 @@ impl Config {
                 return Err(format!(
                     "accounts `{}`: proxy_url must start with http://, https://, socks5:// or socks5h://",
                     account.id
+                ));
+            }
+            if account.no_key && account.provider != ProviderKind::Openai {
+                return Err(format!(
+                    "accounts `{}`: no_key is for openai accounts (OpenAI-compatible local servers); a {} account \
+                     needs its key",
+                    account.id, account.provider
                 ));
             }
             if account.provider == ProviderKind::Google && self.providers.google.is_none() {
@@ -789,6 +841,7 @@ mod tests {
             enabled: false,
             project: None,
             proxy_url: None,
+            no_key: false,
         });
         config.models.insert("gpt-4o".into(), "gemini-2.5-flash".into());
         let text = toml::to_string(&config).unwrap();
@@ -863,6 +916,7 @@ mod tests {
             enabled: true,
             project: None,
             proxy_url: None,
+            no_key: false,
         };
         let config = edit(&home, |doc| push_account(doc, &account)).unwrap();
         assert_eq!(config.accounts, vec![account.clone()]);
@@ -911,6 +965,7 @@ mod tests {
             enabled: true,
             project: None,
             proxy_url: None,
+            no_key: false,
         };
         edit(&home, |doc| push_account(doc, &account)).unwrap();
         let text = std::fs::read_to_string(home.config_file()).unwrap();

@@ -662,6 +662,7 @@ mod tests {
             in_flight: 0,
             requests: 0,
             errors: 0,
+            catalog: None,
         }
     }
 

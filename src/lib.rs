@@ -7,6 +7,7 @@
 
 #[cfg(feature = "tray")]
 pub mod autostart;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod control;

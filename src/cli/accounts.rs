@@ -22,7 +22,31 @@ pub fn run(home: &Home, command: AccountsCommand) -> Result<(), Failure> {
     }
 }
 
-fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
+fn add(home: &Home, mut args: AddArgs) -> Result<(), Failure> {
+    let provider = args.provider.kind();
+    let preset = args.provider.preset();
+    if let Some((name, url)) = preset {
+        args.base_url.get_or_insert_with(|| url.to_string());
+        args.label.get_or_insert_with(|| name.to_string());
+    }
+    let no_key = args.no_key || preset.is_some();
+    if no_key && provider != ProviderKind::Openai {
+        return Err(Failure::usage(format!(
+            "--no-key is for OpenAI-compatible servers (`accounts add openai --base-url URL --no-key`); {provider} \
+             accounts need their key"
+        )));
+    }
+    if no_key && args.base_url.is_none() {
+        return Err(Failure::usage(
+            "--no-key needs --base-url: the server's OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1",
+        ));
+    }
+    if no_key && (args.api_key_stdin || args.api_key_env.is_some() || args.refresh_token_stdin) {
+        return Err(Failure::usage(format!(
+            "{} takes no key; leave out --api-key-stdin and --api-key-env, or add it as `accounts add openai`",
+            preset.map_or("--no-key", |(name, _)| name)
+        )));
+    }
     if let Some(url) = &args.base_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
@@ -35,12 +59,12 @@ fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
             return Err(Failure::usage(format!("--models: `{glob}` is not a valid glob: {err}")));
         }
     }
-    if args.provider == ProviderKind::Google && !args.refresh_token_stdin {
+    if provider == ProviderKind::Google && !args.refresh_token_stdin {
         return Err(Failure::usage(
             "google accounts sign in with OAuth: run `switchyard accounts login google`, or import a refresh token with --refresh-token-stdin",
         ));
     }
-    if args.refresh_token_stdin && args.provider != ProviderKind::Google {
+    if args.refresh_token_stdin && provider != ProviderKind::Google {
         return Err(Failure::usage(
             "--refresh-token-stdin is for google accounts; other providers take --api-key-stdin or --api-key-env VAR",
         ));
@@ -50,10 +74,10 @@ fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
     {
         return Err(Failure::usage(format!("--proxy-url: {why}")));
     }
-    let secret = read_secret(&args)?;
+    let secret = if no_key { String::new() } else { read_secret(&args)? };
     let account = AccountConfig {
         id: config::new_account_id(),
-        provider: args.provider,
+        provider,
         label: args.label.unwrap_or_default(),
         base_url: args.base_url.map(|u| u.trim_end_matches('/').to_string()),
         models: args.models.into_iter().filter(|g| !g.trim().is_empty()).collect(),
@@ -61,6 +85,7 @@ fn add(home: &Home, args: AddArgs) -> Result<(), Failure> {
         enabled: true,
         project: args.project,
         proxy_url: args.proxy_url,
+        no_key,
     };
     register(home, account, &secret)
 }
@@ -71,9 +96,14 @@ fn register(home: &Home, account: AccountConfig, secret: &str) -> Result<(), Fai
     let (_, store) = open(home)?;
     // Secret first: an account in config.toml without its secret would be
     // unusable, while a stray secret is harmless and removed on failure.
-    store.set(&account.id, secret)?;
+    // A keyless account stores nothing.
+    if !account.no_key {
+        store.set(&account.id, secret)?;
+    }
     if let Err(err) = config::edit(home, |doc| config::push_account(doc, &account)) {
-        let _ = store.delete(&account.id);
+        if !account.no_key {
+            let _ = store.delete(&account.id);
+        }
         return Err(err.into());
     }
     let name = if account.label.is_empty() {
@@ -81,16 +111,59 @@ fn register(home: &Home, account: AccountConfig, secret: &str) -> Result<(), Fai
     } else {
         format!(" ({})", account.label)
     };
-    println!(
-        "Added {} account {}{name}; its secret is in {}.",
-        account.provider,
-        account.id,
-        store.describe()
-    );
+    if account.no_key {
+        println!(
+            "Added {} account {}{name}, keyless, at {}.",
+            account.provider,
+            account.id,
+            account.base_url.as_deref().unwrap_or_default()
+        );
+    } else {
+        println!(
+            "Added {} account {}{name}; its secret is in {}.",
+            account.provider,
+            account.id,
+            store.describe()
+        );
+    }
     if client::is_running(home) {
         println!("A gateway is running on this home: restart it to use the new account.");
     }
+    report_models(home, &account.id);
     Ok(())
+}
+
+/// Says how many models the new account serves: from the running
+/// gateway once it has fetched the account's list (it reloads config.toml
+/// edits), or from a fetch of its own when none runs or it does not answer soon.
+fn report_models(home: &Home, id: &str) {
+    let from_gateway = || -> Option<AccountStatus> {
+        let running = Running::find(home).ok()??;
+        let key = gateway_key(home).ok()?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = running.accounts(&key)?.into_iter().find(|s| s.id == id)
+                && status.catalog.is_some()
+            {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        None
+    };
+    let status = from_gateway().or_else(|| {
+        super::models::fetch(home, Some(id))
+            .ok()
+            .and_then(|(accounts, _)| accounts.into_iter().next())
+    });
+    match status.and_then(|s| s.catalog) {
+        Some(catalog) => match (catalog.models, catalog.error) {
+            (Some(count), _) => println!("It serves {count} models (switchyard models lists them)."),
+            (None, Some(why)) => println!("Its model list could not be fetched: {why}"),
+            (None, None) => {}
+        },
+        None => println!("Its model list could not be fetched now; `switchyard models` asks again."),
+    }
 }
 
 /// `accounts login google`: OAuth in the browser, then the account is added.
@@ -135,6 +208,7 @@ fn login(home: &Home, args: LoginArgs) -> Result<(), Failure> {
         enabled: true,
         project: args.project,
         proxy_url: None,
+        no_key: false,
     };
     register(home, account, &refresh_token)
 }
@@ -160,7 +234,7 @@ fn read_secret(args: &AddArgs) -> Result<String, Failure> {
             ))
         })?
     } else if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("{} {what} (input hidden): ", args.provider))
+        rpassword::prompt_password(format!("{} {what} (input hidden): ", args.provider.kind()))
             .map_err(|err| Failure::runtime(format!("cannot read the {what}: {err}")))?
     } else {
         return Err(Failure::usage(
@@ -216,6 +290,8 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
                 "in_flight": status.in_flight,
                 "requests": status.requests,
                 "errors": status.errors,
+                "no_key": account.no_key,
+                "catalog": status.catalog,
             })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
@@ -245,7 +321,7 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
             status.in_flight,
             status.requests,
             status.errors,
-            describe_state(status),
+            describe_state(status) + &describe_catalog(status),
         );
     }
     if live.is_none() {
@@ -269,6 +345,7 @@ fn offline_status(account: &AccountConfig) -> AccountStatus {
         in_flight: 0,
         requests: 0,
         errors: 0,
+        catalog: None,
     }
 }
 
@@ -298,6 +375,22 @@ fn describe_state(status: &AccountStatus) -> String {
         }
         AccountState::Disabled => format!("disabled: {}", status.reason.clone().unwrap_or_default()),
         AccountState::Ready => status.state.to_string(),
+    }
+}
+
+/// ` · 12 models`, ` · model list failed at its last fetch (…); 12 models kept from 14:03:07 UTC`.
+fn describe_catalog(status: &AccountStatus) -> String {
+    let Some(catalog) = &status.catalog else {
+        return String::new();
+    };
+    let when = catalog.fetched_unix.map(clock).unwrap_or_default();
+    match (catalog.models, &catalog.error) {
+        (Some(count), None) => format!(" · {count} models"),
+        (Some(count), Some(why)) => {
+            format!(" · model list failed ({why}); {count} models kept from {when}")
+        }
+        (None, Some(why)) => format!(" · model list failed ({why}); serving any model its globs admit"),
+        (None, None) => String::new(),
     }
 }
 
@@ -342,4 +435,53 @@ fn set_enabled(home: &Home, id: &str, enabled: bool) -> Result<(), Failure> {
         println!("The running gateway uses it again.");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::CatalogStatus;
+
+    fn with_catalog(catalog: Option<CatalogStatus>) -> AccountStatus {
+        AccountStatus {
+            catalog,
+            ..offline_status(&AccountConfig {
+                id: "acc_1".into(),
+                provider: ProviderKind::Gemini,
+                label: String::new(),
+                base_url: None,
+                models: Vec::new(),
+                priority: 0,
+                enabled: true,
+                project: None,
+                proxy_url: None,
+                no_key: false,
+            })
+        }
+    }
+
+    #[test]
+    fn the_state_says_how_the_model_list_went() {
+        assert_eq!(describe_catalog(&with_catalog(None)), "");
+        let fetched = CatalogStatus {
+            models: Some(12),
+            fetched_unix: Some(3600),
+            error: None,
+        };
+        assert_eq!(describe_catalog(&with_catalog(Some(fetched.clone()))), " · 12 models");
+        let kept = CatalogStatus {
+            error: Some("HTTP 500".into()),
+            ..fetched
+        };
+        assert_eq!(
+            describe_catalog(&with_catalog(Some(kept))),
+            " · model list failed (HTTP 500); 12 models kept from 01:00:00 UTC"
+        );
+        let never = CatalogStatus {
+            models: None,
+            fetched_unix: None,
+            error: Some("refused".into()),
+        };
+        assert!(describe_catalog(&with_catalog(Some(never))).contains("serving any model its globs admit"));
+    }
 }

@@ -143,6 +143,15 @@ impl Running {
         })
     }
 
+    /// The models the gateway serves, with their accounts and limits.
+    pub fn models(&self, key: &str) -> Option<Vec<crate::catalog::ServedModel>> {
+        #[derive(serde::Deserialize)]
+        struct Models {
+            models: Vec<crate::catalog::ServedModel>,
+        }
+        self.get::<Models>(key, "/api/models").map(|m| m.models)
+    }
+
     /// Clears the gateway's run-time disablement of an account.
     pub fn reenable(&self, key: &str, id: &str) -> bool {
         self.runtime.block_on(async {

@@ -11,6 +11,7 @@ mod client;
 mod key;
 mod keys;
 mod logs;
+mod models;
 mod serve;
 mod status;
 
@@ -60,6 +61,12 @@ pub enum Command {
     Logs(LogsArgs),
     /// Token usage and requests, grouped by model, account or day.
     Usage(UsageArgs),
+    /// The served models: the accounts and tiers serving each, and its limits.
+    Models {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Start the tray at login: on, off, or status.
     Autostart {
         /// on, off or status.
@@ -186,9 +193,10 @@ pub enum AccountsCommand {
 /// `switchyard accounts add` options.
 #[derive(Debug, Args)]
 pub struct AddArgs {
-    /// The provider: gemini, openai, anthropic (also z.ai and other compatible endpoints), google.
+    /// The provider: gemini, openai, anthropic (also z.ai and other compatible endpoints), google;
+    /// or a local model server, keyless: ollama, lmstudio (openai accounts with their base URL).
     #[arg(value_enum)]
-    pub provider: ProviderKind,
+    pub provider: AddProvider,
     /// A name for the account.
     #[arg(long)]
     pub label: Option<String>,
@@ -216,6 +224,47 @@ pub struct AddArgs {
     /// Send this account's requests through a proxy (http://, https:// or socks5://).
     #[arg(long)]
     pub proxy_url: Option<String>,
+    /// The server takes no key (a local OpenAI-compatible server): nothing is stored, nothing sent.
+    #[arg(long, conflicts_with = "secret")]
+    pub no_key: bool,
+}
+
+/// What `accounts add` adds: a provider, or a preset of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AddProvider {
+    /// Gemini API key.
+    Gemini,
+    /// OpenAI or an OpenAI-compatible server.
+    Openai,
+    /// Anthropic or an Anthropic-compatible server.
+    Anthropic,
+    /// Google OAuth (Code Assist).
+    Google,
+    /// Ollama on this machine: a keyless openai account at http://127.0.0.1:11434/v1.
+    Ollama,
+    /// LM Studio on this machine: a keyless openai account at http://127.0.0.1:1234/v1.
+    Lmstudio,
+}
+
+impl AddProvider {
+    /// The provider it adds.
+    pub fn kind(self) -> ProviderKind {
+        match self {
+            AddProvider::Gemini => ProviderKind::Gemini,
+            AddProvider::Openai | AddProvider::Ollama | AddProvider::Lmstudio => ProviderKind::Openai,
+            AddProvider::Anthropic => ProviderKind::Anthropic,
+            AddProvider::Google => ProviderKind::Google,
+        }
+    }
+
+    /// A preset's name (its default label) and base URL; keyless.
+    pub fn preset(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            AddProvider::Ollama => Some(("ollama", "http://127.0.0.1:11434/v1")),
+            AddProvider::Lmstudio => Some(("lmstudio", "http://127.0.0.1:1234/v1")),
+            _ => None,
+        }
+    }
 }
 
 /// `switchyard accounts login` options.
@@ -386,6 +435,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Config(ConfigCommand::Show)) => status::config_show(&home),
         Some(Command::Logs(args)) => logs::logs(&home, args),
         Some(Command::Usage(args)) => logs::usage(&home, args),
+        Some(Command::Models { json }) => models::models(&home, json),
         Some(Command::Autostart { action }) => autostart::run(action),
     }
 }

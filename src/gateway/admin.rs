@@ -83,6 +83,9 @@ pub enum Endpoint {
     Status,
     /// `GET /api/accounts`.
     Accounts,
+    /// `GET /api/models`: the served models with their accounts, tiers and
+    /// limits (`switchyard models`, the dashboard).
+    Models,
     /// `POST /api/accounts/{id}/{enable|disable}`.
     Switch,
     /// `POST /api/key/rotate`.
@@ -109,6 +112,7 @@ pub async fn serve(endpoint: Endpoint, shared: &Shared, head: &RequestHead, para
     match endpoint {
         Endpoint::Status => status(shared, head),
         Endpoint::Accounts => accounts(shared),
+        Endpoint::Models => json_value(StatusCode::OK, json!({ "models": shared.relay.served_models(None) })),
         Endpoint::Switch => match params {
             [id, action] => switch(shared, id, action).await,
             _ => failed(ApiError::new(ErrorKind::NotFound, "name an account and an action")),

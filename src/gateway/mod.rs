@@ -12,6 +12,7 @@ pub mod guard;
 pub mod guidance;
 pub mod identity;
 mod memory;
+mod models;
 pub mod reload;
 pub mod reply;
 pub mod routes;
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::Refresher;
 use crate::config::ProviderKind;
 use crate::config::{AuthMode, Config, ConfigError};
 use crate::home::{self, Home};
@@ -141,6 +143,9 @@ struct Running {
     config: Config,
     /// Releases memory after bursts; stops when dropped.
     _memory: memory::Releaser,
+    /// Keeps the pool's model lists fresh; replaced with the pool, stops
+    /// when dropped.
+    catalog: Refresher,
 }
 
 impl Gateway {
@@ -265,12 +270,14 @@ impl Gateway {
             server::Server::spawn(listener, service, limits).map_err(|err| StartError::Internal(err.to_string()))?;
         let _memory = memory::Releaser::start(shared.relay.pool().clone());
         let _keys = watch_keys(&self.home, &shared);
+        let catalog = catalog_refresher(&config, shared.relay.pool());
         self.running = Some(Running {
             server,
             shared,
             _keys,
             config,
             _memory,
+            catalog,
         });
         let status = self.status();
         if let Err(err) = write_runtime(&self.home, &status, &identity) {
@@ -387,6 +394,51 @@ fn lan_key_check(key: &str) -> Result<(), StartError> {
     Ok(())
 }
 
+/// The catalogues of `config`'s accounts fetched now, without a running
+/// gateway (`switchyard models`, `accounts add`): each list waits at most
+/// `timeout`. Returns the accounts' states (with their catalogue) and the
+/// served models.
+pub async fn fetch_catalogs(
+    config: Config,
+    store: Arc<dyn SecretStore>,
+    timeout: Duration,
+) -> Result<(Vec<AccountStatus>, Vec<crate::catalog::ServedModel>), StartError> {
+    let aliases = config.models.clone();
+    let (pool, _) = tokio::task::spawn_blocking(move || build_pool(&config, store.as_ref()))
+        .await
+        .map_err(|err| StartError::Internal(err.to_string()))??;
+    let upstream = Upstream::new(timeout).map_err(|err| StartError::Client(err.to_string()))?;
+    if tokio::time::timeout(timeout, crate::catalog::refresh(&pool, &upstream))
+        .await
+        .is_err()
+    {
+        for member in pool.members() {
+            if member.catalog() == crate::pool::Catalog::default() {
+                member.catalog_failed(format!("no answer within {} s", timeout.as_secs()));
+            }
+        }
+    }
+    Ok((pool.status(), crate::catalog::served(&pool, &aliases)))
+}
+
+/// Starts fetching `pool`'s model lists, as `[catalog]` says.
+pub(crate) fn catalog_refresher(config: &Config, pool: Arc<Pool>) -> Refresher {
+    let every = config
+        .catalog
+        .fetch
+        .then(|| Duration::from_secs(config.catalog.refresh_mins * 60));
+    let Some(every) = every else {
+        return Refresher::idle();
+    };
+    match Upstream::new(Duration::from_secs(30)) {
+        Ok(upstream) => Refresher::start(pool, upstream, every),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot set up HTTP for the model lists; routing goes by globs");
+            Refresher::idle()
+        }
+    }
+}
+
 /// Builds the pool from the accounts and their secrets, and reads (or
 /// creates) the gateway key. Blocking: the keychain may be slow.
 fn build_pool(config: &Config, store: &dyn SecretStore) -> Result<(Pool, String), StartError> {
@@ -395,7 +447,12 @@ fn build_pool(config: &Config, store: &dyn SecretStore) -> Result<(Pool, String)
     let mut members = Vec::new();
     for account in &config.accounts {
         let provider = upstream::provider(account.provider);
-        let secret = store.get(&account.id)?;
+        // A keyless account (a local model server) has no secret to read.
+        let secret = if account.no_key {
+            Some(String::new())
+        } else {
+            store.get(&account.id)?
+        };
         let mut disabled = secret.is_none().then(|| {
             format!(
                 "no secret stored for this account in {}; remove it and add it again",
@@ -441,6 +498,7 @@ fn pool_secrets(pool: &Pool, key: &str) -> Vec<String> {
     let mut secrets = vec![key.to_string()];
     for member in pool.members() {
         match &member.auth {
+            Auth::Key(credentials) if credentials.secret.is_empty() => {}
             Auth::Key(credentials) => secrets.push(credentials.secret.to_string()),
             Auth::Google(session) => secrets.push(session.tokens.refresh_token().to_string()),
         }

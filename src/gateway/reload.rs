@@ -41,6 +41,7 @@ pub fn plan(running: &Config, new: &Config) -> Plan {
         || running.models != new.models
         || running.fallbacks != new.fallbacks
         || running.providers != new.providers
+        || running.catalog != new.catalog
     {
         Plan::Reroute
     } else {
@@ -127,11 +128,15 @@ impl Gateway {
                     // The new accounts' secrets are kept out of stored bodies too.
                     monitor.set_secrets(super::pool_secrets(&pool, &key));
                 }
+                let pool = Arc::new(pool);
                 relay.reroute(Routing {
-                    pool: Arc::new(pool),
+                    pool: pool.clone(),
                     aliases: config.models.clone(),
                     fallbacks: config.fallbacks.clone(),
                 });
+                // The new pool's lists are fetched afresh; until they come,
+                // unchanged accounts keep the lists they had (`inherit`).
+                running.catalog = super::catalog_refresher(&config, pool);
                 tracing::info!(
                     accounts,
                     "config.toml changed: accounts, aliases and fallbacks reloaded"
@@ -183,6 +188,7 @@ mod tests {
             enabled: true,
             project: None,
             proxy_url: None,
+            no_key: false,
         }
     }
 

@@ -22,7 +22,8 @@ use warp::reply::Response;
 
 use super::auth::{Caller, Denied, KeyCheck, denial_message};
 use super::guidance;
-use super::reply::{self, error_response, json_response, json_value};
+use super::models;
+use super::reply::{self, error_response, json_response};
 use super::server::ClientAddr;
 use super::state::Shared;
 use super::table::{self, Access, Found, Handler, Methods, Route, Speaks, decode};
@@ -236,7 +237,7 @@ fn gemini_query(head: &RequestHead) -> Option<&str> {
 fn protocol_of(route: &Route, head: &RequestHead) -> Protocol {
     match route.speaks {
         Speaks::Api(dialect) => dialect.family(),
-        Speaks::Models => models_protocol(head),
+        Speaks::Models => models::protocol(head),
         Speaks::Own => Protocol::OpenAi,
     }
 }
@@ -255,13 +256,10 @@ async fn serve(
     match handler {
         Handler::Health => json_response(StatusCode::OK, Bytes::from_static(br#"{"status":"ok"}"#)),
         Handler::Landing => landing(shared, head),
-        Handler::OpenAiModels => match models_protocol(head) {
-            Protocol::Gemini => json_value(StatusCode::OK, shared.relay.gemini_model_list(key)),
-            _ => json_value(StatusCode::OK, shared.relay.openai_model_list(key)),
-        },
+        Handler::OpenAiModels => models::list(shared, head, models::protocol(head), key),
         Handler::OpenAiModel => openai_model(shared, head, &param(), key),
-        Handler::GeminiModels => json_value(StatusCode::OK, shared.relay.gemini_model_list(key)),
-        Handler::GeminiModel => gemini_model(shared, &param(), key),
+        Handler::GeminiModels => models::list(shared, head, Protocol::Gemini, key),
+        Handler::GeminiModel => models::one(shared, Protocol::Gemini, &param(), key),
         Handler::Chat => api_call(Endpoint::OpenAiChat, shared, head, body, caller).await,
         Handler::Responses => api_call(Endpoint::Responses, shared, head, body, caller).await,
         Handler::Messages => api_call(Endpoint::AnthropicMessages, shared, head, body, caller).await,
@@ -301,53 +299,14 @@ fn landing(shared: &Shared, head: &RequestHead) -> Response {
     response
 }
 
-/// `GET /v1/models/{id}`: OpenAI's model, or Gemini's for google-genai
-/// (API version v1 lists and gets models on OpenAI's paths).
+/// `GET /v1/models/{id}`: the model in the client's shape (for Gemini's,
+/// `model:method` is the call row's path: GET is the wrong method for it).
 fn openai_model(shared: &Shared, head: &RequestHead, id: &str, key: Option<&ClientKey>) -> Response {
-    if models_protocol(head) == Protocol::Gemini {
-        // For Gemini, `model:method` is the call row's path: GET is the
-        // wrong method for it.
-        if id.contains(':') {
-            return wrong_method(head, Methods::Post.allow());
-        }
-        return gemini_model(shared, id, key);
+    let protocol = models::protocol(head);
+    if protocol == Protocol::Gemini && id.contains(':') {
+        return wrong_method(head, Methods::Post.allow());
     }
-    match shared.relay.openai_model(id, key) {
-        Some(model) => json_value(StatusCode::OK, model),
-        None => error_response(
-            Protocol::OpenAi,
-            &ApiError::new(
-                ErrorKind::NotFound,
-                format!(
-                    "The model `{id}` does not exist: no account serves it and no alias names it. GET /v1/models lists the models."
-                ),
-            ),
-        ),
-    }
-}
-
-/// The protocol of a `GET /v1/models...` request: Gemini when the client
-/// sends Google's headers (google-genai uses API version v1), else OpenAI.
-fn models_protocol(head: &RequestHead) -> Protocol {
-    match guidance::guess(&head.path, &head.headers) {
-        Protocol::Gemini => Protocol::Gemini,
-        _ => Protocol::OpenAi,
-    }
-}
-
-/// One Gemini model, or Gemini's 404. (A name with a method is a call:
-/// the table sends its GET to a 405.)
-fn gemini_model(shared: &Shared, name: &str, key: Option<&ClientKey>) -> Response {
-    match shared.relay.gemini_model(name, key) {
-        Some(model) => json_value(StatusCode::OK, model),
-        None => error_response(
-            Protocol::Gemini,
-            &ApiError::new(
-                ErrorKind::NotFound,
-                format!("models/{name} is not found: no account serves it and no alias names it."),
-            ),
-        ),
-    }
+    models::one(shared, protocol, id, key)
 }
 
 /// `models/{model}:{method}` → the Gemini endpoint it names; `sse` when

@@ -206,6 +206,7 @@ pub static ROUTES: &[Route] = {
         route(Get,       &[L("api"), L("status")],                     Own,       Admin,  Handler::Admin(A::Status)),
         route(Get,       &[L("api"), L("accounts")],                   Own,       Admin,  Handler::Admin(A::Accounts)),
         route(Post,      &[L("api"), L("accounts"), Param, Param],     Own,       Admin,  Handler::Admin(A::Switch)),
+        route(Get,       &[L("api"), L("models")],                     Own,       Admin,  Handler::Admin(A::Models)),
         route(Post,      &[L("api"), L("key"), L("rotate")],           Own,       Admin,  Handler::Admin(A::Rotate)),
         route(Get,       &[L("api"), L("logs")],                       Own,       Admin,  Handler::Admin(A::Logs)),
         route(Get,       &[L("api"), L("usage")],                      Own,       Admin,  Handler::Admin(A::Usage)),

@@ -8,6 +8,7 @@
 //! an account whose model globs nobody else matches; pooled is a shared
 //! tier; fallback is a worse tier.
 
+pub mod catalog;
 mod health;
 
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
+pub use catalog::{Catalog, ModelInfo, ModelKind, Rank};
 pub use health::{Cooldown, Health};
 
 use crate::config::AccountConfig;
@@ -42,6 +44,7 @@ pub struct Member {
     requests: AtomicU64,
     errors: AtomicU64,
     health: Mutex<Health>,
+    catalog: Mutex<Catalog>,
 }
 
 impl Member {
@@ -90,7 +93,50 @@ impl Member {
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             health: Mutex::new(Health::with_disabled(disabled)),
+            catalog: Mutex::new(Catalog::default()),
             config,
+        }
+    }
+
+    /// Its catalogue as last fetched.
+    pub fn catalog(&self) -> Catalog {
+        self.catalog.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A fresh list from its upstream (already under its globs).
+    pub fn catalog_fetched(&self, models: Vec<ModelInfo>, unix: u64) {
+        let mut catalog = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
+        *catalog = Catalog {
+            models: Some(models.into()),
+            fetched_unix: Some(unix),
+            error: None,
+        };
+    }
+
+    /// A failed fetch: the last good list stays, the reason is shown.
+    pub fn catalog_failed(&self, why: String) {
+        self.catalog.lock().unwrap_or_else(|p| p.into_inner()).error = Some(why);
+    }
+
+    /// Whether `model` is one of its exact `models` names (not a glob).
+    pub fn names_exactly(&self, model: &str) -> bool {
+        self.config
+            .models
+            .iter()
+            .any(|glob| !glob.contains(['*', '?', '[']) && glob == model)
+    }
+
+    /// How well it fits `model`; `None` when its globs refuse it.
+    pub fn rank(&self, model: &str) -> Option<Rank> {
+        if !self.serves(model) {
+            return None;
+        }
+        if self.names_exactly(model) {
+            return Some(Rank::Listed);
+        }
+        match self.catalog.lock().unwrap_or_else(|p| p.into_inner()).lists(model) {
+            Some(false) => Some(Rank::Unlisted),
+            Some(true) | None => Some(Rank::Listed),
         }
     }
 
@@ -174,6 +220,38 @@ pub struct AccountStatus {
     pub requests: u64,
     /// Failed requests since the gateway started.
     pub errors: u64,
+    /// Its upstream's model list, as last fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<CatalogStatus>,
+}
+
+/// An account's catalogue in an [`AccountStatus`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CatalogStatus {
+    /// Chat models in the last good list (`None`: no list yet).
+    pub models: Option<usize>,
+    /// When it was fetched (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_unix: Option<u64>,
+    /// Why the latest fetch failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl CatalogStatus {
+    fn of(catalog: &Catalog) -> Option<CatalogStatus> {
+        if catalog.models.is_none() && catalog.error.is_none() {
+            return None;
+        }
+        Some(CatalogStatus {
+            models: catalog
+                .models
+                .as_ref()
+                .map(|m| m.iter().filter(|m| m.kind == ModelKind::Chat).count()),
+            fetched_unix: catalog.fetched_unix,
+            error: catalog.error.clone(),
+        })
+    }
 }
 
 /// Where an account stands. Serialized as the lowercase names `accounts list
@@ -305,11 +383,19 @@ impl Pool {
         let mut soonest: Option<Instant> = None;
         let mut disabled = Vec::new();
         let mut eligible = false;
-        for tier in &self.tiers {
+        let ranks: Vec<Option<Rank>> = self
+            .members
+            .iter()
+            .map(|m| if m.config.enabled { m.rank(model) } else { None })
+            .collect();
+        // The accounts whose catalogue lists the model first, in every tier;
+        // then, as a last resort, those whose catalogue lacks it.
+        let passes = [Rank::Listed, Rank::Unlisted];
+        for (rank, tier) in passes.iter().flat_map(|r| self.tiers.iter().map(move |t| (*r, t))) {
             let mut available = Vec::new();
             for &index in tier {
                 let member = &self.members[index];
-                if !member.config.enabled || !member.serves(model) {
+                if ranks[index] != Some(rank) {
                     continue;
                 }
                 // Bound first: the guard must be released before the arms lock again.
@@ -472,6 +558,8 @@ impl Pool {
             let Some(old) = previous.members.iter().find(|m| m.config == member.config) else {
                 continue;
             };
+            // The last good catalogue serves until the refetch answers.
+            *member.catalog.lock().unwrap_or_else(|p| p.into_inner()) = old.catalog();
             let mut health = member.health();
             if health.disabled.is_some() {
                 continue;
@@ -548,6 +636,7 @@ impl Pool {
                     in_flight: member.in_flight(),
                     requests: member.requests.load(Ordering::Relaxed),
                     errors: member.errors.load(Ordering::Relaxed),
+                    catalog: CatalogStatus::of(&member.catalog()),
                 }
             })
             .collect()
@@ -585,6 +674,7 @@ mod tests {
             enabled: true,
             project: None,
             proxy_url: None,
+            no_key: false,
         };
         Member::new(
             config,
@@ -600,6 +690,55 @@ mod tests {
 
     fn pick(pool: &Pool, model: &str) -> String {
         pool.select(model, None, None, &[]).unwrap().member().config.id.clone()
+    }
+
+    fn listing(ids: &[&str]) -> Vec<ModelInfo> {
+        ids.iter()
+            .map(|id| ModelInfo {
+                id: id.to_string(),
+                display_name: None,
+                context: None,
+                output: None,
+                created: None,
+                kind: ModelKind::Chat,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn accounts_whose_catalogue_lists_the_model_come_first_in_every_tier() {
+        let pool = pool(vec![
+            account("cloud", 0, &[]),
+            account("exact", 1, &["house-model"]),
+            account("local", 9, &[]),
+        ]);
+        let members = pool.members();
+        members[0].catalog_fetched(listing(&["gemini-2.5-flash"]), 1);
+        members[1].catalog_fetched(listing(&[]), 1);
+        members[2].catalog_fetched(listing(&["llama3.2:3b", "claude-sonnet-4-5-20250929"]), 1);
+        assert_eq!(pick(&pool, "llama3.2:3b"), "local", "only the local list has it");
+        assert_eq!(pick(&pool, "claude-sonnet-4-5-latest"), "local", "names are normalised");
+        assert_eq!(pick(&pool, "gemini-2.5-flash"), "cloud");
+        assert_eq!(
+            pick(&pool, "house-model"),
+            "exact",
+            "an exact --models name counts as listed"
+        );
+        assert_eq!(
+            pick(&pool, "nobody-lists-it"),
+            "cloud",
+            "then the tiers decide among the rest"
+        );
+        // A list not fetched yet refuses nothing (as before catalogues).
+        let fresh = Pool::new(vec![account("a", 0, &[]), account("b", 9, &[])]);
+        fresh.members()[1].catalog_fetched(listing(&["llama3.2:3b"]), 1);
+        assert_eq!(pick(&fresh, "llama3.2:3b"), "a");
+        // A failed fetch keeps the list.
+        members[2].catalog_failed("HTTP 500".into());
+        assert_eq!(pick(&pool, "llama3.2:3b"), "local");
+        let status = pool.status();
+        assert_eq!(status[2].catalog.as_ref().unwrap().models, Some(2));
+        assert_eq!(status[2].catalog.as_ref().unwrap().error.as_deref(), Some("HTTP 500"));
     }
 
     fn rate_limited(secs: u64) -> Failure {
@@ -883,6 +1022,7 @@ mod tests {
             enabled: true,
             project: None,
             proxy_url: None,
+            no_key: false,
         };
         let member = Member::new(
             config,

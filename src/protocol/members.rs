@@ -42,18 +42,18 @@ pub fn edit(body: &[u8], edits: &[Edit<'_>]) -> Option<Vec<u8>> {
 
 /// An upstream's answer (a whole body, or one stream event's data) with the
 /// model it names replaced by `model`: `model` in OpenAI's and Anthropic's
-/// answers (and in the `message` of Anthropic's `message_start`),
-/// `modelVersion` in Gemini's. `None` when `body` names no model (or is not
-/// a JSON object): it goes on as it is.
+/// answers (and in the `message` of Anthropic's `message_start`), which
+/// echo the model the request named. `None` when `body` names no model, is
+/// not a JSON object, or is Gemini's: its `modelVersion` names the version
+/// that served, as Google's own aliases (`-latest`) answer, and is left so.
 pub fn relabel_model(body: &[u8], wire: super::Protocol, model: &str) -> Option<Vec<u8>> {
+    if wire == super::Protocol::Gemini {
+        return None;
+    }
     let name = Value::String(model.to_string());
-    let member = match wire {
-        super::Protocol::Gemini => "modelVersion",
-        _ => "model",
-    };
     let object: IndexMap<String, Box<RawValue>> = serde_json::from_slice(body).ok()?;
-    if object.contains_key(member) {
-        return edit(body, &[Edit::Replace(member, &name)]);
+    if object.contains_key("model") {
+        return edit(body, &[Edit::Replace("model", &name)]);
     }
     let message = object.get("message").filter(|_| wire == super::Protocol::Anthropic)?;
     let message = edit(message.get().as_bytes(), &[Edit::Replace("model", &name)])?;
@@ -90,8 +90,8 @@ mod tests {
             r#"{"id":"c","model":"asked","choices":[]}"#
         );
         assert_eq!(
-            relabel(r#"{"candidates":[],"modelVersion":"served"}"#, Protocol::Gemini).unwrap(),
-            r#"{"candidates":[],"modelVersion":"asked"}"#
+            relabel(r#"{"candidates":[],"modelVersion":"served"}"#, Protocol::Gemini),
+            None
         );
         let start = relabel(
             r#"{"type":"message_start","message":{"id":"m","model":"served","content":[]}}"#,

@@ -627,13 +627,10 @@ struct Prepared {
 impl Prepared {
     /// Whether the client's body can be relayed as it is to `provider`. An
     /// answer relayed for another model than the one asked for (an alias, a
-    /// fallback) is relabelled with the requested name, event by event for
-    /// server-sent events; a Gemini JSON-array stream, relayed in raw
-    /// chunks, cannot be, and is translated instead.
+    /// fallback) is relabelled with the requested name (event by event when
+    /// streamed; see `members::relabel_model`).
     fn passthrough(&self, provider: &dyn Provider) -> bool {
-        self.codec.passes_through(provider.protocol())
-            && provider.relays_raw()
-            && (self.sse || !self.request.stream || !self.relabels())
+        self.codec.passes_through(provider.protocol()) && provider.relays_raw()
     }
 
     /// Whether a relayed answer must be renamed to the requested model.

@@ -22,7 +22,7 @@ use http::HeaderMap;
 pub use anthropic::Anthropic;
 pub use gemini::Gemini;
 pub use google::{Google, GoogleSession};
-pub use openai::OpenAi;
+pub use openai::{OpenAi, bearer};
 
 use crate::config::ProviderKind;
 use crate::monitor::redact::{Redactor, SharedRedactor};

@@ -3,7 +3,18 @@
 use super::{Credentials, Outgoing, Provider, join};
 use crate::protocol::Protocol;
 
-/// `POST {base}/chat/completions` with a Bearer key; the base includes `/v1`.
+/// A keyless account (a local model server) sends no `Authorization`:
+/// some servers refuse any key they were not configured with.
+pub fn bearer(request: reqwest::RequestBuilder, credentials: &Credentials) -> reqwest::RequestBuilder {
+    if credentials.secret.is_empty() {
+        request
+    } else {
+        request.bearer_auth(&*credentials.secret)
+    }
+}
+
+/// `POST {base}/chat/completions` with a Bearer key (none for a keyless
+/// account); the base includes `/v1`.
 #[derive(Debug, Clone, Copy)]
 pub struct OpenAi;
 
@@ -22,9 +33,10 @@ impl Provider for OpenAi {
         credentials: &Credentials,
         outgoing: &Outgoing,
     ) -> reqwest::RequestBuilder {
-        http.post(join(&credentials.base_url, "chat/completions"))
-            .bearer_auth(&*credentials.secret)
+        let request = http
+            .post(join(&credentials.base_url, "chat/completions"))
             .header(http::header::CONTENT_TYPE, "application/json")
-            .body(outgoing.body.clone())
+            .body(outgoing.body.clone());
+        bearer(request, credentials)
     }
 }

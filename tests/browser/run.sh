@@ -88,6 +88,9 @@ PORT=$(free_port)
 PIDS+=($!)
 GATEWAY="http://127.0.0.1:$PORT"
 for _ in $(seq 200); do curl -s -o /dev/null "$GATEWAY/healthz" && break; sleep 0.05; done
+# The gateway asks the mock for its model list once started: wait for it, so
+# that this request does not move the mock's counter during an attempt.
+for _ in $(seq 100); do curl -s "$GATEWAY/v1/models" | grep -q gpt-4o-mini && break; sleep 0.05; done
 MODE=$("$BIN" status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["auth_mode"])')
 [ "$MODE" = off ] || die "the default auth mode should be off on loopback, the gateway reports '$MODE'"
 

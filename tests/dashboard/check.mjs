@@ -35,6 +35,12 @@ try {
   check(accounts.includes("work") && accounts.includes("busy"), "both accounts are listed");
   check(/cooling \d+s/.test(accounts), "the cooling account shows its timer");
 
+  // The mock upstream's own list (examples/mock_upstream.rs), fetched by the gateway.
+  await page.waitForFunction(() => document.querySelector("#models tbody").textContent.includes("gpt-4o-mini"), null, { timeout: 15000 })
+    .catch(() => {});
+  const models = await page.textContent("#models tbody");
+  check(models.includes("gpt-4o-mini") && models.includes("work (1)"), "the models table shows the catalogue with account and tier");
+
   await page.waitForSelector("#log tbody tr", { timeout: 10000 });
   const before = await page.$$eval("#log tbody tr", (rows) => rows.length);
   check(before >= 2, `the requests made before are listed (${before})`);

@@ -172,6 +172,12 @@ for _ in 1 2 3; do
 done
 [[ -n $GATEWAY ]] || die "the gateway did not start"
 say "gateway on $GATEWAY (auth strict) with 3 accounts"
+# The gateway fetches the accounts' model lists after it starts listening
+# (never on a request's path): wait until the mock's catalogue is in.
+for _ in $(seq 1 100); do
+    "$SWITCHYARD" models --json 2>/dev/null | grep -q '"claude-sonnet-4-5-20250929"' && break
+    sleep 0.1
+done
 
 # 4. The SDKs ------------------------------------------------------------------
 # Each client reaches each upstream: its own provider by alias (the relayed

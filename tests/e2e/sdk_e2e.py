@@ -36,8 +36,10 @@ with `transport="rest"` and `client_options={"api_endpoint": GATEWAY}`:
 
 Then the SDKs' error
 types are checked for a wrong key (401) and a doubled `/v1` in the base URL
-(404), with Switchyard's guidance in the message, and the model lists that the
-OpenAI SDK and google-genai (which reads them on /v1/models too) see.
+(404), with Switchyard's guidance in the message, and the model lists every
+SDK reads: the upstreams' own catalogues (the mock lists its models; the
+embedding model it lists must not show), the aliases, the limits Gemini's list
+gives, and an unknown id answered with each SDK's not-found error.
 
 Prints a pass/fail table, the failures in detail, and `N passed, M failed`;
 exits 1 when anything failed.
@@ -477,11 +479,26 @@ def legacy_count_case(upstream):
     check_count(upstream, counted, 1000 + len(COUNT_QUESTION.split()))
 
 
+# What the mock upstream's own lists hold (examples/mock_upstream.rs, `model_list`)
+# under the accounts' globs: the gateway must list them beside the aliases.
+CATALOGUED = ["gpt-4o-mini", "claude-sonnet-4-5-20250929", "gemini-2.5-pro"]
+# Listed by the mock under the accounts' globs, but no chat model.
+NOT_CHAT = ["gemini-embedding-001"]
+
+
+def check_listed(ids, what):
+    ids = [i.removeprefix("models/") for i in ids]
+    wanted = CATALOGUED + list(MODELS["alias"].values())
+    check(all(w in ids for w in wanted), f"{what} lacks some of {wanted}: {ids}")
+    check(not any(n in ids for n in NOT_CHAT), f"{what} lists an embedding model: {ids}")
+
+
 def legacy_models_case():
     legacy_genai.configure(api_key=KEY, transport="rest", client_options={"api_endpoint": GATEWAY})
-    names = [model.name for model in legacy_genai.list_models()]
-    alias = MODELS["alias"]["gemini"]
-    check(f"models/{alias}" in names, f"list_models() lacks models/{alias}: {names}")
+    models = list(legacy_genai.list_models())
+    check_listed([model.name for model in models], "list_models()")
+    pro = next(model for model in models if model.name == "models/gemini-2.5-pro")
+    check(pro.input_token_limit == 1_048_576, f"gemini-2.5-pro input_token_limit is {pro.input_token_limit}")
 
 
 SDKS = {"openai": OpenAiClient, "anthropic": AnthropicClient, "gemini": GeminiClient}
@@ -586,19 +603,34 @@ def error_cases():
         return lambda: GeminiClient(base_url, key).ask(model, "hi", False)
 
     def openai_models():
-        ids = [model.id for model in OpenAiClient().sdk.models.list()]
-        check(set(MODELS["alias"].values()) <= set(ids), f"GET /v1/models lacks the aliases: {ids}")
+        sdk = OpenAiClient().sdk
+        check_listed([model.id for model in sdk.models.list()], "openai models.list()")
+        check(sdk.models.retrieve("gpt-4o-mini").id == "gpt-4o-mini", "models.retrieve(gpt-4o-mini)")
+        expect_error(lambda: sdk.models.retrieve("no-such-model"), openai.NotFoundError, 404, ["no-such-model"])
+
+    def anthropic_models():
+        sdk = AnthropicClient().sdk
+        check_listed([model.id for model in sdk.models.list(limit=2)], "anthropic models.list() (paged by 2)")
+        model = sdk.models.retrieve("claude-sonnet-4-5")
+        check(model.id == "claude-sonnet-4-5-20250929", f"models.retrieve(claude-sonnet-4-5).id is {model.id!r}")
+        check(model.display_name == "Claude Sonnet 4.5", f"display_name is {model.display_name!r}")
+        expect_error(lambda: sdk.models.retrieve("no-such-model"), anthropic.NotFoundError, 404, ["no-such-model"])
 
     def gemini_models():
         sdk = GeminiClient().sdk
-        names = [model.name for model in sdk.models.list()]
+        models = list(sdk.models.list())
+        check_listed([model.name for model in models], "google-genai models.list()")
         alias = MODELS["alias"]["gemini"]
-        check(f"models/{alias}" in names, f"models.list() lacks models/{alias}: {names}")
         name = sdk.models.get(model=alias).name
         check(name == f"models/{alias}", f"models.get({alias!r}).name is {name!r}")
+        pro = sdk.models.get(model="gemini-2.5-pro")
+        check(pro.input_token_limit == 1_048_576, f"gemini-2.5-pro input_token_limit is {pro.input_token_limit}")
+        check(pro.output_token_limit == 65_536, f"gemini-2.5-pro output_token_limit is {pro.output_token_limit}")
+        expect_error(lambda: sdk.models.get(model="no-such-model"), genai_errors.ClientError, 404, ["no-such-model"])
 
     return {
         ("openai", "models"): openai_models,
+        ("anthropic", "models"): anthropic_models,
         ("gemini", "models"): gemini_models,
         ("openai", "401"): lambda: expect_error(
             openai_call(None, WRONG_KEY), openai.AuthenticationError, 401, AUTH_NEEDLES

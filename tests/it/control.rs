@@ -122,6 +122,7 @@ fn openai_account(id: &str, base_url: &str) -> AccountConfig {
         enabled: true,
         project: None,
         proxy_url: None,
+        no_key: false,
     }
 }
 

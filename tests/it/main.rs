@@ -6,6 +6,7 @@
 mod common;
 
 mod boundary;
+mod catalog;
 mod claude_code;
 mod cli;
 mod client_faults;

@@ -60,6 +60,7 @@ fn account(id: &str, base_url: String, models: &[&str]) -> AccountConfig {
         enabled: true,
         project: None,
         proxy_url: None,
+        no_key: false,
     }
 }
 

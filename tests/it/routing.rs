@@ -167,9 +167,10 @@ async fn aliases_choose_the_account_and_rename_the_model() {
             }
             let received = rig.received(upstream);
             assert_eq!(received.model, target, "the upstream sees the aliased model");
-            // A translated answer names the model the client asked for; a
-            // relayed one is the upstream's own.
-            let named = if client.speaks() == Some(upstream) {
+            // Every answer names the model the client asked for, but a
+            // relayed Gemini answer: its `modelVersion` names the version
+            // that served, as Google's own aliases answer.
+            let named = if client.speaks() == Some(upstream) && upstream == ProviderKind::Gemini {
                 target
             } else {
                 alias

@@ -47,6 +47,7 @@ fn relay(pair: &Pair, mock: &Mock, settings: RelaySettings) -> Relay {
         enabled: true,
         project: None,
         proxy_url: None,
+        no_key: false,
     };
     let member = Member::new(
         config,

@@ -12,6 +12,7 @@
 //! | `POST /v1beta/models/{m}:generateContent`, `:streamGenerateContent[?alt=sse]` | Gemini |
 //! | `POST /v1/messages/count_tokens` | Anthropic token count `{"input_tokens": N}` |
 //! | `POST /v1beta/models/{m}:countTokens` | Gemini token count `{"totalTokens": N}` |
+//! | `GET /v1/models`, `GET /v1beta/models` | model lists: OpenAI's, Anthropic's (with `anthropic-version`), Gemini's |
 //! | `GET /healthz` | `{"status":"ok"}` |
 //! | `GET /_mock/requests` | `{"requests": N}`: how many requests (this one aside) it has received |
 //!

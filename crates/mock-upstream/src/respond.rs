@@ -74,6 +74,9 @@ pub(crate) fn respond(
     if path == "/healthz" && method == Method::GET {
         return Reply::json(StatusCode::OK, r#"{"status":"ok"}"#.to_string());
     }
+    if let Some(list) = model_list(method, path, headers, options) {
+        return list;
+    }
     let route = match path {
         "/v1/chat/completions" => Route::OpenAi,
         "/v1/messages" => Route::Anthropic,
@@ -180,6 +183,48 @@ pub(crate) fn gemini_route(path: &str, query: &str) -> Option<(String, GeminiMod
         "countTokens" => Some((model, GeminiMode::Count)),
         _ => None,
     }
+}
+
+/// `GET /v1/models` (OpenAI's shape; Anthropic's when the request carries
+/// `anthropic-version`) and `GET /v1beta/models` (Gemini's, with limits):
+/// a few models of each family, the e2e tests' native names among them,
+/// and an embedding model a gateway must not list for chat.
+fn model_list(method: &Method, path: &str, headers: &HeaderMap, options: &Options) -> Option<Reply> {
+    if method != Method::GET {
+        return None;
+    }
+    let wire = match path {
+        "/v1beta/models" => Wire::Gemini,
+        "/v1/models" if headers.contains_key("anthropic-version") => Wire::Anthropic,
+        "/v1/models" => Wire::OpenAi,
+        _ => return None,
+    };
+    if let Some(denied) = check_credentials(wire, headers, options.api_key.as_deref()) {
+        return Some(denied);
+    }
+    let body = match wire {
+        Wire::OpenAi => json!({"object": "list", "data": [
+            {"id": "gpt-e2e-mini", "object": "model", "created": 1_700_000_000, "owned_by": "mock"},
+            {"id": "gpt-4o-mini", "object": "model", "created": 1_700_000_000, "owned_by": "mock"},
+            {"id": "text-embedding-3-small", "object": "model", "created": 1_700_000_000, "owned_by": "mock"},
+        ]}),
+        Wire::Anthropic => json!({
+            "data": [
+                {"type": "model", "id": "claude-e2e-sonnet", "display_name": "Claude E2E Sonnet", "created_at": "2025-09-29T00:00:00Z"},
+                {"type": "model", "id": "claude-sonnet-4-5-20250929", "display_name": "Claude Sonnet 4.5", "created_at": "2025-09-29T00:00:00Z"},
+            ],
+            "has_more": false, "first_id": "claude-e2e-sonnet", "last_id": "claude-sonnet-4-5-20250929",
+        }),
+        Wire::Gemini => json!({"models": [
+            {"name": "models/gemini-e2e-flash", "displayName": "Gemini E2E Flash", "inputTokenLimit": 1_048_576,
+             "outputTokenLimit": 65_536, "supportedGenerationMethods": ["generateContent", "countTokens"]},
+            {"name": "models/gemini-2.5-pro", "displayName": "Gemini 2.5 Pro", "inputTokenLimit": 1_048_576,
+             "outputTokenLimit": 65_536, "supportedGenerationMethods": ["generateContent", "countTokens"]},
+            {"name": "models/gemini-embedding-001", "displayName": "Gemini Embedding 001", "inputTokenLimit": 2048,
+             "outputTokenLimit": 1, "supportedGenerationMethods": ["embedContent"]},
+        ]}),
+    };
+    Some(Reply::json(StatusCode::OK, body.to_string()))
 }
 
 /// The provider's own credential check: `Some(error reply)` when it fails.

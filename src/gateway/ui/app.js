@@ -80,6 +80,12 @@ function renderAccounts() {
     } else if (account.state === "disabled") {
       state = "disabled: " + text(account.reason);
     }
+    const list = account.catalog;
+    if (list && list.error) {
+      state += ` · model list failed (${list.error})` + (list.models === null ? "" : `; ${list.models} models kept`);
+    } else if (list && list.models !== null) {
+      state += ` · ${list.models} models`;
+    }
     cell(row, state, "state-" + account.state);
     cell(row, account.in_flight, "num");
     cell(row, account.requests, "num");
@@ -97,6 +103,27 @@ function renderAccounts() {
 async function loadAccounts() {
   accounts = (await api("/api/accounts")).accounts;
   renderAccounts();
+}
+
+function tokens(count) {
+  if (count === null || count === undefined) return "";
+  if (count >= 1000000) return (count / 1000000).toFixed(1).replace(/\.0$/, "") + "M";
+  if (count >= 1000) return Math.round(count / 1000) + "k";
+  return String(count);
+}
+
+async function loadModels() {
+  const models = (await api("/api/models")).models;
+  const body = $("#models tbody");
+  body.textContent = "";
+  for (const model of models) {
+    const row = document.createElement("tr");
+    cell(row, model.alias_of ? `${model.id} → ${model.alias_of}` : model.id);
+    cell(row, tokens(model.context), "num");
+    cell(row, tokens(model.output), "num");
+    cell(row, model.accounts.map((a) => `${a.label} (${a.tier})`).join(", "));
+    body.appendChild(row);
+  }
 }
 
 async function switchAccount(id, action) {
@@ -287,13 +314,14 @@ async function start() {
   try {
     await loadStatus();
     await loadKeys();
-    await Promise.all([loadAccounts(), loadLogs(), loadUsage()]);
+    await Promise.all([loadAccounts(), loadModels(), loadLogs(), loadUsage()]);
     if (!started) {
       started = true;
       follow();
       setInterval(() => loadAccounts().catch(() => {}), 5000);
       setInterval(renderAccounts, 1000);
       setInterval(() => loadUsage().catch(() => {}), 30000);
+      setInterval(() => loadModels().catch(() => {}), 10000);
     }
   } catch (error) {
     if (error.message !== "unauthorized") notice("The gateway did not answer: " + error.message);

@@ -9,12 +9,18 @@ use std::process::{Command, Output, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
 
 /// `switchyard` on `home` with the file secret store; stdin is empty unless
-/// the caller pipes it.
+/// the caller pipes it. Every request to another host than this one goes to
+/// a proxy that refuses it: an account added with its provider's default
+/// endpoint (whose model list `accounts add` and `serve` fetch) never
+/// reaches the internet.
 pub fn switchyard(home: &Path) -> Command {
     let mut command = Command::new(BIN);
     command
         .env("SWITCHYARD_HOME", home)
         .env("SWITCHYARD_SECRET_STORE", "file")
+        .env("HTTPS_PROXY", super::raw::refused_url())
+        .env("HTTP_PROXY", super::raw::refused_url())
+        .env("NO_PROXY", "127.0.0.1,localhost")
         .env_remove("SWITCHYARD_LOG")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null());

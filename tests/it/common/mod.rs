@@ -1,6 +1,7 @@
 //! Shared test harness: a gateway started in-process on a temporary home,
 //! and programmable mock upstreams on 127.0.0.1 that record what they get.
 
+pub mod catalogs;
 pub mod client_streams;
 pub mod clients;
 pub mod command;
@@ -345,6 +346,12 @@ impl TestAccount {
         self
     }
 
+    /// A keyless account (a local model server): no secret, no `Authorization`.
+    pub fn keyless(mut self) -> Self {
+        self.secret = String::new();
+        self
+    }
+
     pub fn label(mut self, label: &str) -> Self {
         self.label = label.to_string();
         self
@@ -373,13 +380,21 @@ impl TestGateway {
                 enabled: true,
                 project: account.project.clone(),
                 proxy_url: account.proxy_url.clone(),
+                no_key: account.secret.is_empty(),
             };
-            store.set(&config.id, &account.secret).unwrap();
+            if !config.no_key {
+                store.set(&config.id, &account.secret).unwrap();
+            }
             text.push_str("[[accounts]]\n");
             text.push_str(&toml::to_string(&config).unwrap());
             text.push('\n');
         }
         text.push_str(extra_config);
+        // The scripted mocks answer every request alike: the gateway asks
+        // them for model lists only in the tests that say so (catalog.rs).
+        if !extra_config.contains("[catalog]") {
+            text.push_str("\n[catalog]\nfetch = false\n");
+        }
         std::fs::write(home.config_file(), text).unwrap();
         overrides.port.get_or_insert(0);
         let mut gateway = Gateway::new(home.clone(), store.clone(), overrides);
