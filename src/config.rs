@@ -92,6 +92,8 @@ pub struct PoolConfig {
     /// Longest time one request spends rotating, in seconds.
     #[serde(deserialize_with = "positive_secs")]
     pub retry_budget_secs: u64,
+    /// How calls are spread over the accounts of one tier.
+    pub strategy: Strategy,
 }
 
 impl Default for PoolConfig {
@@ -99,6 +101,35 @@ impl Default for PoolConfig {
         PoolConfig {
             max_attempts: 3,
             retry_budget_secs: 120,
+            strategy: Strategy::Spread,
+        }
+    }
+}
+
+/// `[pool] strategy`: which account of a tier serves the next call (tiers
+/// come first whatever the strategy, and a sticky session keeps its
+/// account under every one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// The least busy account, ties taken in turn: rate limits are spread
+    /// across the accounts.
+    #[default]
+    Spread,
+    /// The first account (in config order) until it cools, then the next:
+    /// the others stay fresh and prompt caches warm.
+    FillFirst,
+    /// Smooth weighted round-robin by each account's `weight`.
+    Weighted,
+}
+
+impl Strategy {
+    /// The name config.toml uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Spread => "spread",
+            Strategy::FillFirst => "fill-first",
+            Strategy::Weighted => "weighted",
         }
     }
 }
@@ -390,6 +421,25 @@ pub struct AccountConfig {
     /// accounts only.
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_key: bool,
+    /// Its share under `[pool] strategy = "weighted"`.
+    #[serde(default = "one", skip_serializing_if = "is_one", deserialize_with = "weight")]
+    pub weight: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+fn weight<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = i64::deserialize(d)?;
+    u32::try_from(n)
+        .ok()
+        .filter(|n| (1..=1000).contains(n))
+        .ok_or_else(|| serde::de::Error::custom(format!("{n} is out of range; allowed: 1 to 1000")))
 }
 
 impl AccountConfig {
@@ -842,6 +892,7 @@ mod tests {
             project: None,
             proxy_url: None,
             no_key: false,
+            weight: 1,
         });
         config.models.insert("gpt-4o".into(), "gemini-2.5-flash".into());
         let text = toml::to_string(&config).unwrap();
@@ -917,6 +968,7 @@ mod tests {
             project: None,
             proxy_url: None,
             no_key: false,
+            weight: 1,
         };
         let config = edit(&home, |doc| push_account(doc, &account)).unwrap();
         assert_eq!(config.accounts, vec![account.clone()]);
@@ -966,6 +1018,7 @@ mod tests {
             project: None,
             proxy_url: None,
             no_key: false,
+            weight: 1,
         };
         edit(&home, |doc| push_account(doc, &account)).unwrap();
         let text = std::fs::read_to_string(home.config_file()).unwrap();

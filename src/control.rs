@@ -663,6 +663,7 @@ mod tests {
             requests: 0,
             errors: 0,
             catalog: None,
+            share_last_hour: None,
         }
     }
 

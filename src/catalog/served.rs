@@ -206,6 +206,7 @@ mod tests {
             project: None,
             proxy_url: None,
             no_key: true,
+            weight: 1,
         };
         let member = Member::new(
             config,

@@ -86,6 +86,7 @@ fn add(home: &Home, mut args: AddArgs) -> Result<(), Failure> {
         project: args.project,
         proxy_url: args.proxy_url,
         no_key,
+        weight: args.weight,
     };
     register(home, account, &secret)
 }
@@ -209,6 +210,7 @@ fn login(home: &Home, args: LoginArgs) -> Result<(), Failure> {
         project: args.project,
         proxy_url: None,
         no_key: false,
+        weight: 1,
     };
     register(home, account, &refresh_token)
 }
@@ -276,6 +278,7 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
     if json {
         let value = serde_json::json!({
             "gateway_running": live.is_some(),
+            "strategy": config.pool.strategy.as_str(),
             "accounts": rows.iter().zip(&config.accounts).map(|(status, account)| serde_json::json!({
                 "id": account.id,
                 "provider": account.provider,
@@ -283,6 +286,8 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
                 "base_url": account.base_url,
                 "models": account.models,
                 "priority": account.priority,
+                "weight": account.weight,
+                "share_last_hour": status.share_last_hour,
                 "enabled": account.enabled,
                 "state": status.state,
                 "reason": status.reason,
@@ -302,8 +307,12 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
         return Ok(());
     }
     println!(
-        "{:<13} {:<10} {:<16} {:>4} {:<18} {:>9} {:>8} {:>7}  STATE",
-        "ID", "PROVIDER", "LABEL", "TIER", "MODELS", "IN-FLIGHT", "REQUESTS", "ERRORS"
+        "strategy: {} (tiers first; `[pool] strategy` in config.toml)",
+        config.pool.strategy.as_str()
+    );
+    println!(
+        "{:<13} {:<10} {:<16} {:>4} {:<18} {:>9} {:>8} {:>7} {:>6}  STATE",
+        "ID", "PROVIDER", "LABEL", "TIER", "MODELS", "IN-FLIGHT", "REQUESTS", "ERRORS", "1H %"
     );
     for (status, account) in rows.iter().zip(&config.accounts) {
         let models = if account.models.is_empty() {
@@ -311,8 +320,11 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
         } else {
             account.models.join(",")
         };
+        let share = status
+            .share_last_hour
+            .map_or_else(|| "-".to_string(), |share| format!("{:.0}", share * 100.0));
         println!(
-            "{:<13} {:<10} {:<16} {:>4} {:<18} {:>9} {:>8} {:>7}  {}",
+            "{:<13} {:<10} {:<16} {:>4} {:<18} {:>9} {:>8} {:>7} {:>6}  {}",
             account.id,
             account.provider,
             clip(&account.label, 16),
@@ -321,6 +333,7 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
             status.in_flight,
             status.requests,
             status.errors,
+            share,
             describe_state(status) + &describe_catalog(status),
         );
     }
@@ -346,6 +359,7 @@ fn offline_status(account: &AccountConfig) -> AccountStatus {
         requests: 0,
         errors: 0,
         catalog: None,
+        share_last_hour: None,
     }
 }
 
@@ -456,6 +470,7 @@ mod tests {
                 project: None,
                 proxy_url: None,
                 no_key: false,
+                weight: 1,
             })
         }
     }

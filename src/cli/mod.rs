@@ -224,6 +224,9 @@ pub struct AddArgs {
     /// Send this account's requests through a proxy (http://, https:// or socks5://).
     #[arg(long)]
     pub proxy_url: Option<String>,
+    /// Its share under `strategy = "weighted"` (an account of weight 3 gets three calls for every one of weight 1).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub weight: u32,
     /// The server takes no key (a local OpenAI-compatible server): nothing is stored, nothing sent.
     #[arg(long, conflicts_with = "secret")]
     pub no_key: bool,

@@ -167,8 +167,28 @@ fn status(shared: &Shared, head: &RequestHead) -> Response {
 }
 
 /// Every account's live state.
+/// The accounts' live state, each with its share of the last hour's calls,
+/// and the pool's strategy.
 fn accounts(shared: &Shared) -> Response {
-    json_value(StatusCode::OK, json!({ "accounts": shared.relay.pool().status() }))
+    let pool = shared.relay.pool();
+    let mut accounts = pool.status();
+    if let Some(monitor) = shared.relay.monitor() {
+        let hour = monitor.usage(UsageBy::Account, Some(now_ms() - 3_600_000));
+        let total: u64 = hour.iter().map(|row| row.requests).sum();
+        for account in &mut accounts {
+            let name = if account.label.is_empty() {
+                &account.id
+            } else {
+                &account.label
+            };
+            let calls = hour.iter().find(|row| &row.key == name).map_or(0, |row| row.requests);
+            account.share_last_hour = (total > 0).then(|| calls as f64 / total as f64);
+        }
+    }
+    json_value(
+        StatusCode::OK,
+        json!({ "strategy": pool.strategy().as_str(), "accounts": accounts }),
+    )
 }
 
 /// `enable` or `disable` the account `id` (percent-encoded).

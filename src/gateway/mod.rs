@@ -490,7 +490,7 @@ fn build_pool(config: &Config, store: &dyn SecretStore) -> Result<(Pool, String)
         };
         members.push(Member::with_auth(account.clone(), provider, auth, http, disabled));
     }
-    Ok((Pool::new(members), key))
+    Ok((Pool::new(members).with_strategy(config.pool.strategy), key))
 }
 
 /// Every secret the gateway holds, for the monitor to redact from bodies.

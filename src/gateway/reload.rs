@@ -40,6 +40,7 @@ pub fn plan(running: &Config, new: &Config) -> Plan {
     } else if running.accounts != new.accounts
         || running.models != new.models
         || running.fallbacks != new.fallbacks
+        || running.pool.strategy != new.pool.strategy
         || running.providers != new.providers
         || running.catalog != new.catalog
     {
@@ -189,6 +190,7 @@ mod tests {
             project: None,
             proxy_url: None,
             no_key: false,
+            weight: 1,
         }
     }
 
@@ -217,6 +219,14 @@ mod tests {
         let mut aliased = config.clone();
         aliased.models.insert("gpt-4o".into(), "gemini-2.5-flash".into());
         assert_eq!(plan(&config, &aliased), Plan::Reroute);
+        let mut chained = config.clone();
+        chained
+            .fallbacks
+            .insert("gpt-4o".into(), vec!["gemini-2.5-flash".into()]);
+        assert_eq!(plan(&config, &chained), Plan::Reroute);
+        let mut filling = config.clone();
+        filling.pool.strategy = crate::config::Strategy::FillFirst;
+        assert_eq!(plan(&config, &filling), Plan::Reroute);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 pub use catalog::{Catalog, ModelInfo, ModelKind, Rank};
 pub use health::{Cooldown, Health};
 
-use crate::config::AccountConfig;
+use crate::config::{AccountConfig, Strategy};
 use crate::upstream::{Auth, Credentials, Failure, Provider};
 
 /// Most sessions remembered for stickiness; the map is cleared when full
@@ -223,6 +223,10 @@ pub struct AccountStatus {
     /// Its upstream's model list, as last fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog: Option<CatalogStatus>,
+    /// Its share of the calls of the last hour (0 to 1), from the request
+    /// log, when a running gateway reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_last_hour: Option<f64>,
 }
 
 /// An account's catalogue in an [`AccountStatus`].
@@ -326,6 +330,10 @@ pub struct Pool {
     tiers: Vec<Vec<usize>>,
     cursor: AtomicUsize,
     sessions: Mutex<HashMap<String, usize>>,
+    /// How an account is chosen within a tier.
+    strategy: Strategy,
+    /// Each member's current weight in the smooth weighted round-robin.
+    weights: Mutex<Vec<i64>>,
 }
 
 impl Pool {
@@ -343,12 +351,26 @@ impl Pool {
                     .collect()
             })
             .collect();
+        let weights = Mutex::new(vec![0; members.len()]);
         Pool {
             members,
             tiers,
             cursor: AtomicUsize::new(0),
             sessions: Mutex::new(HashMap::new()),
+            strategy: Strategy::Spread,
+            weights,
         }
+    }
+
+    /// The same pool, choosing within a tier by `strategy`.
+    pub fn with_strategy(mut self, strategy: Strategy) -> Pool {
+        self.strategy = strategy;
+        self
+    }
+
+    /// How it chooses within a tier.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
     }
 
     /// The members.
@@ -432,6 +454,26 @@ impl Pool {
         }
     }
 
+    /// Smooth weighted round-robin (as nginx's upstream balancing): each
+    /// available member's current weight grows by its weight, the largest
+    /// is chosen (the first on a tie) and gives back the total. Weights 3:1
+    /// give a, a, b, a in every run of four.
+    fn weighted(&self, available: &[usize]) -> usize {
+        let mut current = self.weights.lock().unwrap_or_else(|p| p.into_inner());
+        let mut total = 0i64;
+        let mut best = available[0];
+        for &index in available {
+            let weight = i64::from(self.members[index].config.weight.max(1));
+            current[index] += weight;
+            total += weight;
+            if current[index] > current[best] {
+                best = index;
+            }
+        }
+        current[best] -= total;
+        best
+    }
+
     fn choose(&self, available: &[usize], session: Option<&str>, preferred: Option<&str>) -> Option<usize> {
         if available.is_empty() {
             return None;
@@ -448,12 +490,19 @@ impl Pool {
         {
             return Some(index);
         }
-        // Least in flight; scanning from a rotating start breaks ties
-        // round-robin, so sequential requests alternate evenly.
-        let start = self.cursor.fetch_add(1, Ordering::Relaxed);
-        let chosen = (0..available.len())
-            .map(|k| available[(start + k) % available.len()])
-            .min_by_key(|&i| self.members[i].in_flight())?;
+        let chosen = match self.strategy {
+            // Least in flight; scanning from a rotating start breaks ties
+            // round-robin, so sequential requests alternate evenly.
+            Strategy::Spread => {
+                let start = self.cursor.fetch_add(1, Ordering::Relaxed);
+                (0..available.len())
+                    .map(|k| available[(start + k) % available.len()])
+                    .min_by_key(|&i| self.members[i].in_flight())?
+            }
+            // The first in config order (the tier lists members in it).
+            Strategy::FillFirst => available[0],
+            Strategy::Weighted => self.weighted(available),
+        };
         if let (Some(key), Some(map)) = (session, sessions.as_mut()) {
             if map.len() >= MAX_SESSIONS {
                 map.clear();
@@ -637,6 +686,7 @@ impl Pool {
                     requests: member.requests.load(Ordering::Relaxed),
                     errors: member.errors.load(Ordering::Relaxed),
                     catalog: CatalogStatus::of(&member.catalog()),
+                    share_last_hour: None,
                 }
             })
             .collect()
@@ -675,6 +725,7 @@ mod tests {
             project: None,
             proxy_url: None,
             no_key: false,
+            weight: 1,
         };
         Member::new(
             config,
@@ -1023,6 +1074,7 @@ mod tests {
             project: None,
             proxy_url: None,
             no_key: false,
+            weight: 1,
         };
         let member = Member::new(
             config,

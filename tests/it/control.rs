@@ -123,6 +123,7 @@ fn openai_account(id: &str, base_url: &str) -> AccountConfig {
         project: None,
         proxy_url: None,
         no_key: false,
+        weight: 1,
     }
 }
 

@@ -30,6 +30,7 @@ mod responses;
 mod roundtrip;
 mod routing;
 mod silences;
+mod strategies;
 mod streaming;
 mod thinking_budgets;
 mod thought_signatures;

@@ -61,6 +61,7 @@ fn account(id: &str, base_url: String, models: &[&str]) -> AccountConfig {
         project: None,
         proxy_url: None,
         no_key: false,
+        weight: 1,
     }
 }
 

@@ -48,6 +48,7 @@ fn relay(pair: &Pair, mock: &Mock, settings: RelaySettings) -> Relay {
         project: None,
         proxy_url: None,
         no_key: false,
+        weight: 1,
     };
     let member = Member::new(
         config,

@@ -141,7 +141,8 @@ function logRow(record) {
   cell(row, record.status, record.status < 300 ? "status-ok" : "status-err");
   cell(row, record.client + (record.stream ? " (stream)" : ""));
   cell(row, record.key || "–");
-  cell(row, record.served_model && record.served_model !== record.model ? `${record.model} → ${record.served_model}` : record.model);
+  const served = record.served_model && record.served_model !== record.model ? `${record.model} → ${record.served_model}` : record.model;
+  cell(row, record.fell_back ? served + " (fallback)" : served).title = record.fell_back ? "no account of the requested model could serve: the fallback chain's next model did" : "";
   cell(row, record.account || "–");
   cell(row, ms(record.total_ms), "num");
   cell(row, ms(record.overhead_ms), "num");

@@ -320,6 +320,7 @@ pub struct TestAccount {
     pub label: String,
     pub project: Option<String>,
     pub proxy_url: Option<String>,
+    pub weight: u32,
 }
 
 impl TestAccount {
@@ -333,7 +334,13 @@ impl TestAccount {
             label: provider.as_str().to_string(),
             project: None,
             proxy_url: None,
+            weight: 1,
         }
+    }
+
+    pub fn weight(mut self, weight: u32) -> Self {
+        self.weight = weight;
+        self
     }
 
     pub fn models(mut self, globs: &[&str]) -> Self {
@@ -381,6 +388,7 @@ impl TestGateway {
                 project: account.project.clone(),
                 proxy_url: account.proxy_url.clone(),
                 no_key: account.secret.is_empty(),
+                weight: account.weight,
             };
             if !config.no_key {
                 store.set(&config.id, &account.secret).unwrap();
