@@ -45,6 +45,7 @@ try {
   const before = await page.$$eval("#log tbody tr", (rows) => rows.length);
   check(before >= 2, `the requests made before are listed (${before})`);
   check((await page.textContent("#log tbody")).includes("gpt-4o"), "the log shows the model");
+  check((await page.textContent("#log tbody")).includes("fallback-check → gpt-4o (fallback)"), "a call that fell back is marked");
 
   // A request made now arrives through the live feed.
   await fetch(BASE + "/v1/chat/completions", {

@@ -77,9 +77,9 @@ LIMITED_URL="http://127.0.0.1:$(cat "$WORK/limited.port")/v1"
 
 export SWITCHYARD_HOME="$WORK/home" SWITCHYARD_SECRET_STORE=file
 mkdir -p "$SWITCHYARD_HOME"
-printf '[proxy]\nauth_mode = "strict"\n' >"$SWITCHYARD_HOME/config.toml"
-echo sk-mock | "$BIN" accounts add openai --label work --base-url "$MOCK_URL/v1" --api-key-stdin --priority 1 >/dev/null
-echo sk-mock | "$BIN" accounts add openai --label busy --base-url "$LIMITED_URL" --api-key-stdin >/dev/null
+printf '[proxy]\nauth_mode = "strict"\n\n[fallbacks]\n"fallback-check" = ["gpt-4o"]\n' >"$SWITCHYARD_HOME/config.toml"
+echo sk-mock | "$BIN" accounts add openai --label work --base-url "$MOCK_URL/v1" --api-key-stdin --priority 1 --models 'gpt-*' >/dev/null
+echo sk-mock | "$BIN" accounts add openai --label busy --base-url "$LIMITED_URL" --api-key-stdin --models 'gpt-*' >/dev/null
 KEY=$("$BIN" key show)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$BIN" serve --port "$PORT" >"$WORK/gateway.out" 2>"$WORK/gateway.err" &
@@ -90,7 +90,8 @@ for _ in $(seq 200); do curl -sf -H "authorization: Bearer $KEY" "$BASE/healthz"
 # A client key of its own for one request, for the key column and filter.
 CLIENT_KEY=$("$BIN" keys add dashboard-check 2>/dev/null)
 
-for model in gpt-4o gpt-4o-mini; do
+# `fallback-check` has no account: its chain's gpt-4o serves, and the log says so.
+for model in gpt-4o gpt-4o-mini fallback-check; do
     curl -sf "$BASE/v1/chat/completions" -H "authorization: Bearer $KEY" -H 'content-type: application/json' \
         -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"hello dashboard\"}]}" >/dev/null
 done
