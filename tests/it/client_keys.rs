@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::clients::{ALL_CLIENTS, Client};
 use common::conversation::Ask;
-use common::rig::{Rig, each, model_of};
+use common::rig::{Rig, each, every_call, model_of};
 use common::{Mock, TestAccount, TestGateway, client, fed};
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
@@ -32,18 +32,6 @@ async fn apply(gw: &TestGateway) {
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
 
-/// Every protocol, complete and streamed, labelled.
-fn cases() -> Vec<(String, (Client, bool))> {
-    let mut cases = Vec::new();
-    for client in ALL_CLIENTS {
-        for stream in [false, true] {
-            let label = format!("{}{}", client.name(), if stream { " (stream)" } else { "" });
-            cases.push((label, (client, stream)));
-        }
-    }
-    cases
-}
-
 /// A key name fit for one case: `prefix-openai-stream`.
 fn case_name(prefix: &str, client: Client, stream: bool) -> String {
     let client = client.name().replace(['(', ')', ','], "");
@@ -64,35 +52,17 @@ async fn a_key_may_use_only_its_models_after_aliases_in_every_protocol() {
         )
         .await,
     );
-    each(cases(), |(client, stream)| {
+    each(every_call(), |(client, stream)| {
         let rig = rig.clone();
         let key = key.clone();
         async move {
             let base = rig.base();
             for allowed in [model_of(ProviderKind::Gemini), "fast"] {
-                let reply = client
-                    .read(
-                        stream,
-                        client
-                            .request_keyed(&base, &Ask::hello(allowed, stream), &key)
-                            .send()
-                            .await
-                            .unwrap(),
-                    )
-                    .await;
+                let reply = client.call_keyed(&base, &Ask::hello(allowed, stream), &key).await;
                 assert_eq!(reply.status, 200, "{allowed}: {}", reply.body);
             }
             for refused in [model_of(ProviderKind::Openai), "smart"] {
-                let reply = client
-                    .read(
-                        stream,
-                        client
-                            .request_keyed(&base, &Ask::hello(refused, stream), &key)
-                            .send()
-                            .await
-                            .unwrap(),
-                    )
-                    .await;
+                let reply = client.call_keyed(&base, &Ask::hello(refused, stream), &key).await;
                 assert_eq!(reply.status, 403, "{refused}: {}", reply.body);
                 let error = reply.error.expect("an error in the protocol's shape");
                 assert!(
@@ -179,7 +149,7 @@ async fn the_model_list_shows_a_key_only_its_models() {
 #[tokio::test]
 async fn over_its_requests_per_minute_a_key_gets_a_429_naming_the_limit_in_every_protocol() {
     let rig = Rig::start().await;
-    each(cases(), |(client, stream)| {
+    each(every_call(), |(client, stream)| {
         let rig = rig.clone();
         async move {
             let name = case_name("rpm", client, stream);
@@ -194,12 +164,7 @@ async fn over_its_requests_per_minute_a_key_gets_a_429_naming_the_limit_in_every
             .await;
             let ask = Ask::hello(model_of(ProviderKind::Gemini), stream);
             for _ in 0..2 {
-                let reply = client
-                    .read(
-                        stream,
-                        client.request_keyed(&rig.base(), &ask, &key).send().await.unwrap(),
-                    )
-                    .await;
+                let reply = client.call_keyed(&rig.base(), &ask, &key).await;
                 assert_eq!(reply.status, 200, "{}", reply.body);
             }
             let response = client.request_keyed(&rig.base(), &ask, &key).send().await.unwrap();
@@ -223,7 +188,7 @@ async fn over_its_requests_per_minute_a_key_gets_a_429_naming_the_limit_in_every
 #[tokio::test]
 async fn the_call_that_crosses_the_day_budget_completes_and_the_next_is_refused_in_every_protocol() {
     let rig = Rig::start().await;
-    each(cases(), |(client, stream)| {
+    each(every_call(), |(client, stream)| {
         let rig = rig.clone();
         async move {
             let name = case_name("tpd", client, stream);
@@ -237,12 +202,7 @@ async fn the_call_that_crosses_the_day_budget_completes_and_the_next_is_refused_
             )
             .await;
             let ask = Ask::hello(model_of(ProviderKind::Anthropic), stream);
-            let first = client
-                .read(
-                    stream,
-                    client.request_keyed(&rig.base(), &ask, &key).send().await.unwrap(),
-                )
-                .await;
+            let first = client.call_keyed(&rig.base(), &ask, &key).await;
             assert_eq!(
                 first.status, 200,
                 "the call that crosses the budget completes: {}",
@@ -318,7 +278,7 @@ async fn expired_revoked_and_fenced_keys_are_refused_saying_why_in_every_protoco
     apply(&rig.gw).await;
     let fenced = Arc::new(fenced);
     let revoked = Arc::new(revoked);
-    each(cases(), |(client, stream)| {
+    each(every_call(), |(client, stream)| {
         let rig = rig.clone();
         let (fenced, revoked) = (fenced.clone(), revoked.clone());
         async move {
@@ -328,12 +288,7 @@ async fn expired_revoked_and_fenced_keys_are_refused_saying_why_in_every_protoco
                 (revoked.as_str(), 401, "`lost-phone` was revoked"),
                 (fenced.as_str(), 403, "`office-only` may not be used from 127.0.0.1"),
             ] {
-                let reply = client
-                    .read(
-                        stream,
-                        client.request_keyed(&rig.base(), &ask, key).send().await.unwrap(),
-                    )
-                    .await;
+                let reply = client.call_keyed(&rig.base(), &ask, key).await;
                 assert_eq!(reply.status, status, "{}", reply.body);
                 let error = reply.error.unwrap();
                 assert!(error.message.contains(says), "{error:?}");
@@ -349,16 +304,7 @@ async fn client_keys_reach_the_api_routes_only() {
     let rig = Rig::with_config("[proxy]\nauth_mode = \"all_except_health\"\n").await;
     let key = add_key(&rig.gw, "editor", Limits::default()).await;
     let ask = Ask::hello(model_of(ProviderKind::Openai), false);
-    let reply = Client::OpenAi
-        .read(
-            false,
-            Client::OpenAi
-                .request_keyed(&rig.base(), &ask, &key)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+    let reply = Client::OpenAi.call_keyed(&rig.base(), &ask, &key).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     for path in ["/api/logs", "/api/status", "/api/keys", "/metrics"] {
         let response = client().get(rig.gw.url(path)).bearer_auth(&key).send().await.unwrap();
@@ -442,12 +388,7 @@ async fn usage_is_attributed_per_key_in_the_log_the_totals_and_the_metrics() {
     for (key, times) in [(&editor, 2), (&phone, 1)] {
         for _ in 0..times {
             let ask = Ask::hello(model_of(ProviderKind::Openai), false);
-            let reply = Client::Anthropic
-                .read(
-                    false,
-                    Client::Anthropic.request_keyed(&base, &ask, key).send().await.unwrap(),
-                )
-                .await;
+            let reply = Client::Anthropic.call_keyed(&base, &ask, key).await;
             assert_eq!(reply.status, 200, "{}", reply.body);
         }
     }

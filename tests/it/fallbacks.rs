@@ -9,10 +9,10 @@ use crate::common;
 
 use std::sync::Arc;
 
-use common::clients::{ALL_CLIENTS, Client};
+use common::clients::Client;
 use common::conversation::{ANSWER, Ask};
 use common::raw::refused_url;
-use common::rig::{Rig, each, glob_of};
+use common::rig::{Rig, each, every_call, glob_of};
 use common::upstreams::{self, UPSTREAMS};
 use common::{Mock, MockReply, TestAccount, TestGateway};
 use serde_json::{Value, json};
@@ -21,18 +21,6 @@ use switchyard::config::ProviderKind;
 const REQUESTED: &str = "claude-sonnet-4-5";
 const FALLBACK: &str = "gemini-2.5-flash";
 const CHAIN: &str = "[fallbacks]\n\"claude-sonnet-4-5\" = [\"gemini-2.5-flash\", \"gpt-4.1\"]\n";
-
-/// Every protocol, complete and streamed, labelled.
-fn cases() -> Vec<(String, (Client, bool))> {
-    let mut cases = Vec::new();
-    for client in ALL_CLIENTS {
-        for stream in [false, true] {
-            let label = format!("{}{}", client.name(), if stream { " (stream)" } else { "" });
-            cases.push((label, (client, stream)));
-        }
-    }
-    cases
-}
 
 fn rate_limited(retry_after: &str) -> MockReply {
     MockReply::Json {
@@ -45,7 +33,7 @@ fn rate_limited(retry_after: &str) -> MockReply {
 /// Asks for the chain's first model in every protocol and checks that the
 /// fallback served, well formed, under the requested name.
 async fn falls_back_in_every_protocol(rig: Arc<Rig>) {
-    each(cases(), |(client, stream)| {
+    each(every_call(), |(client, stream)| {
         let rig = rig.clone();
         async move {
             let response = client

@@ -152,6 +152,17 @@ impl Client {
         self.read(ask.stream, response).await
     }
 
+    /// Sends `ask` with `key` in the protocol's own header and reads the
+    /// whole answer.
+    pub async fn call_keyed(self, base: &str, ask: &Ask, key: &str) -> Reply {
+        let response = self
+            .request_keyed(base, ask, key)
+            .send()
+            .await
+            .expect("the gateway answers");
+        self.read(ask.stream, response).await
+    }
+
     /// Reads a response to a (streamed or complete) call.
     pub async fn read(self, stream: bool, response: reqwest::Response) -> Reply {
         let (status, content_type, body) = received(response).await;

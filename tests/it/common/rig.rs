@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use switchyard::config::ProviderKind;
 
-use super::clients::Client;
+use super::clients::{ALL_CLIENTS, Client};
 use super::conversation::{Canned, Finish, Received};
 use super::received;
 use super::upstreams::{self, UPSTREAMS};
@@ -75,6 +75,19 @@ pub fn pairs(clients: &[Client], streams: &[bool]) -> Vec<(String, Pair)> {
         }
     }
     pairs
+}
+
+/// Every client protocol of [`ALL_CLIENTS`], complete and streamed,
+/// labelled (`anthropic (stream)`).
+pub fn every_call() -> Vec<(String, (Client, bool))> {
+    let mut cases = Vec::new();
+    for client in ALL_CLIENTS {
+        for stream in [false, true] {
+            let label = format!("{}{}", client.name(), if stream { " (stream)" } else { "" });
+            cases.push((label, (client, stream)));
+        }
+    }
+    cases
 }
 
 /// A gateway with one account per provider, each on its own mock and
