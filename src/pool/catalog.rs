@@ -8,6 +8,7 @@
 //! `claude-sonnet-4-5-20250929` while users write `claude-sonnet-4-5`, and
 //! `-latest` names whatever is newest.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -56,19 +57,32 @@ pub struct Catalog {
     pub fetched_unix: Option<u64>,
     /// Why the latest fetch failed, if it did (the list above is kept).
     pub error: Option<String>,
+    /// The list's chat models by [`normalise`]d name, made once per fetch
+    /// so that routing a request normalises only the requested name.
+    chat_names: Option<Arc<HashSet<String>>>,
 }
 
 impl Catalog {
+    /// The catalogue of a list fetched at `unix`.
+    pub fn fetched(models: Vec<ModelInfo>, unix: Option<u64>) -> Catalog {
+        let names = models
+            .iter()
+            .filter(|m| m.kind == ModelKind::Chat)
+            .map(|m| normalise(&m.id))
+            .collect();
+        Catalog {
+            models: Some(models.into()),
+            fetched_unix: unix,
+            error: None,
+            chat_names: Some(Arc::new(names)),
+        }
+    }
+
     /// Whether the list names `model` (after [`normalise`]); `None` while
     /// no list is known.
     pub fn lists(&self, model: &str) -> Option<bool> {
-        let models = self.models.as_ref()?;
-        let wanted = normalise(model);
-        Some(
-            models
-                .iter()
-                .any(|m| m.kind == ModelKind::Chat && (m.id == model || normalise(&m.id) == wanted)),
-        )
+        let names = self.chat_names.as_ref()?;
+        Some(names.contains(&normalise(model)))
     }
 
     /// The listed chat model that `model` names, if any.
@@ -170,10 +184,7 @@ mod tests {
         assert_eq!(unknown.lists("anything"), None);
         let mut embedding = chat("text-embedding-004");
         embedding.kind = ModelKind::Embedding;
-        let catalog = Catalog {
-            models: Some(vec![chat("claude-sonnet-4-5-20250929"), embedding].into()),
-            ..Catalog::default()
-        };
+        let catalog = Catalog::fetched(vec![chat("claude-sonnet-4-5-20250929"), embedding], None);
         assert_eq!(catalog.lists("claude-sonnet-4-5"), Some(true));
         assert_eq!(catalog.lists("claude-sonnet-4-5-20250929"), Some(true));
         assert_eq!(catalog.lists("claude-opus-4-1"), Some(false));

@@ -106,11 +106,7 @@ impl Member {
     /// A fresh list from its upstream (already under its globs).
     pub fn catalog_fetched(&self, models: Vec<ModelInfo>, unix: u64) {
         let mut catalog = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
-        *catalog = Catalog {
-            models: Some(models.into()),
-            fetched_unix: Some(unix),
-            error: None,
-        };
+        *catalog = Catalog::fetched(models, Some(unix));
     }
 
     /// A failed fetch: the last good list stays, the reason is shown.
