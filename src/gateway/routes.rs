@@ -367,7 +367,9 @@ async fn api_call(endpoint: Endpoint, shared: &Shared, head: &RequestHead, body:
         key: caller.key().cloned(),
         body,
     };
-    reply::answer(shared.relay.handle(call).await)
+    // Boxed: the relay's call is a large future, and inline it would make
+    // every future that holds this one as large, each moved by copying.
+    reply::answer(Box::pin(shared.relay.handle(call)).await)
 }
 
 /// serde_json's recursion limit: no decoder reads deeper values.
