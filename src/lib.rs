@@ -9,6 +9,7 @@
 pub mod autostart;
 pub mod cli;
 pub mod config;
+pub mod connect;
 pub mod control;
 pub mod gateway;
 pub mod home;
