@@ -78,7 +78,25 @@ mod json {
     fn parse(text: &str) -> Result<CstRootNode, String> {
         // A new or empty file starts as an empty object.
         let source = if text.trim().is_empty() { "{}\n" } else { text };
-        CstRootNode::parse(source, &ParseOptions::default()).map_err(|err| err.to_string())
+        CstRootNode::parse(source, &options()).map_err(|err| err.to_string())
+    }
+
+    /// JSONC as the tools read it (VS Code's dialect): comments and trailing
+    /// commas, nothing looser. A missing comma is a mistake to report, not
+    /// something to guess around.
+    fn options() -> ParseOptions {
+        ParseOptions {
+            allow_comments: true,
+            allow_trailing_commas: true,
+            allow_loose_object_property_names: false,
+            allow_missing_commas: false,
+            allow_single_quoted_strings: false,
+            allow_hexadecimal_numbers: false,
+            allow_unary_plus_numbers: false,
+            allow_bare_decimal_point_numbers: false,
+            allow_non_finite_numbers: false,
+            allow_extended_string_escapes: false,
+        }
     }
 
     fn object_at(root: &CstRootNode, path: &[String]) -> Option<CstObject> {
