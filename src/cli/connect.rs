@@ -1,9 +1,11 @@
 //! `switchyard connect`: point a tool at this gateway (see `crate::connect`).
 
+use super::client::Running;
 use super::{ConnectArgs, Failure, keys, open};
 use crate::config::Config;
 use crate::connect::engine::{self, ConnectError, Outcome, Request, State};
 use crate::connect::{Tool, ToolDirs};
+use crate::gateway;
 use crate::home::Home;
 use crate::secrets;
 
@@ -20,13 +22,13 @@ impl From<ConnectError> for Failure {
 pub fn run(home: &Home, args: ConnectArgs) -> Result<(), Failure> {
     let dirs = tool_dirs()?;
     let (config, store) = open(home)?;
-    let port = config.proxy.port;
+    let port = gateway_port(home, &config);
     if args.list {
         let gateway_key = secrets::gateway_key(store.as_ref(), &config).ok();
         return list(home, &dirs, port, gateway_key.as_deref());
     }
     if args.refresh {
-        return refresh(home, &dirs, &config, args.dry_run);
+        return refresh(home, &dirs, &config, port, args.dry_run);
     }
     let Some(tool) = args.tool else {
         return Err(Failure::usage(
@@ -57,6 +59,17 @@ pub fn run(home: &Home, args: ConnectArgs) -> Result<(), Failure> {
         port,
     };
     print(engine::connect(home, &dirs, &request)?, home)
+}
+
+/// The port tools should use: the running gateway's (it may have been
+/// started with `serve --port`), else config.toml's.
+fn gateway_port(home: &Home, config: &Config) -> u16 {
+    if let Ok(Some(_)) = Running::find(home)
+        && let Some(port) = gateway::read_runtime(home).and_then(|record| record.status.address).map(|a| a.port())
+    {
+        return port;
+    }
+    config.proxy.port
 }
 
 /// The tools' directories, from HOME and the tools' own variables.
@@ -110,7 +123,7 @@ fn list(home: &Home, dirs: &ToolDirs, port: u16, gateway_key: Option<&str>) -> R
 }
 
 /// `connect --refresh`: every connected tool again, with its model and key kind.
-fn refresh(home: &Home, dirs: &ToolDirs, config: &Config, dry_run: bool) -> Result<(), Failure> {
+fn refresh(home: &Home, dirs: &ToolDirs, config: &Config, port: u16, dry_run: bool) -> Result<(), Failure> {
     let connected = engine::connected(home);
     if connected.is_empty() {
         eprintln!("No tool is connected; `switchyard connect TOOL` connects one.");
@@ -129,7 +142,7 @@ fn refresh(home: &Home, dirs: &ToolDirs, config: &Config, dry_run: bool) -> Resu
             model: connection.model,
             admin_key,
             dry_run,
-            port: config.proxy.port,
+            port,
         };
         print(engine::connect(home, dirs, &request)?, home)?;
     }
@@ -142,7 +155,7 @@ pub(super) fn warn_stale(home: &Home) {
     let Ok(dirs) = tool_dirs() else { return };
     let Ok((config, store)) = open(home) else { return };
     let gateway_key = secrets::gateway_key(store.as_ref(), &config).ok();
-    let stale: Vec<&str> = engine::stale(home, &dirs, config.proxy.port, gateway_key.as_deref())
+    let stale: Vec<&str> = engine::stale(home, &dirs, gateway_port(home, &config), gateway_key.as_deref())
         .into_iter()
         .map(Tool::id)
         .collect();
