@@ -50,7 +50,8 @@
 #      its variables, `switchyard connect TOOL` and then the tool headless
 #      (`claude -p`, `codex exec`, `gemini -p`, `opencode run`); the mock's
 #      echo must be in its output. Each gets its own client key, so these
-#      also prove a client key works with auth strict.
+#      also prove a client key works with auth strict. The same for `llm`
+#      (PyPI, installed in the venv): `llm -m switchyard`.
 #   5. Runs every runnable snippet of README.md's "## Clients and agents"
 #      section (```sh, ```python, ```js blocks, and ```toml blocks whose
 #      preceding line is `<!-- agents-test: write PATH -->`), in that private
@@ -143,7 +144,7 @@ if [[ ! -x $VENV/bin/python ]]; then
     "${PYTHON:-python3}" -m venv "$VENV" || die "cannot create a venv (is python3-venv installed?)"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    'openai>=3,<4' 'anthropic>=2,<3' 'google-genai>=3,<4' >"$WORK/pip.log" 2>&1 ||
+    'openai>=3,<4' 'anthropic>=2,<3' 'google-genai>=3,<4' 'llm>=0.27' >"$WORK/pip.log" 2>&1 ||
     die "pip install failed (see $WORK/pip.log)"
 
 STRACE=
@@ -467,6 +468,12 @@ CASE_ENV=(CONNECT_MODEL=gpt-e2e-mini OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISA
 connect_case opencode "$BIN/opencode" run "$prompt"
 CASE_ENV=()
 ALLOW_OUTSIDE=0
+# Simon Willison's llm (PyPI, in the venv): an extra OpenAI model `switchyard`.
+prompt="Answer in one word (llm after connect)"
+NEEDLES=("$prompt" "[mock openai gpt-e2e-mini]")
+CASE_ENV=(CONNECT_MODEL=gpt-e2e-mini)
+connect_case llm "$VENV/bin/llm" -m switchyard "$prompt"
+CASE_ENV=()
 
 # The Node SDKs' own stream accumulators, a tool round trip each
 # (tests/agents/node_sdks.mjs, copied into the npm prefix so that its imports
