@@ -65,7 +65,9 @@ pub fn run(home: &Home, args: ConnectArgs) -> Result<(), Failure> {
 /// started with `serve --port`), else config.toml's.
 fn gateway_port(home: &Home, config: &Config) -> u16 {
     if let Ok(Some(_)) = Running::find(home)
-        && let Some(port) = gateway::read_runtime(home).and_then(|record| record.status.address).map(|a| a.port())
+        && let Some(port) = gateway::read_runtime(home)
+            .and_then(|record| record.status.address)
+            .map(|a| a.port())
     {
         return port;
     }
@@ -151,11 +153,17 @@ fn refresh(home: &Home, dirs: &ToolDirs, config: &Config, port: u16, dry_run: bo
 
 /// After a key or port change: names the connected tools that no longer
 /// work and the command that fixes them.
-pub(super) fn warn_stale(home: &Home) {
+/// `port`: the gateway's, when the caller knows it (else the running
+/// gateway's or config.toml's).
+pub(super) fn warn_stale(home: &Home, port: Option<u16>) {
     let Ok(dirs) = tool_dirs() else { return };
     let Ok((config, store)) = open(home) else { return };
+    if engine::connected(home).is_empty() {
+        return;
+    }
     let gateway_key = secrets::gateway_key(store.as_ref(), &config).ok();
-    let stale: Vec<&str> = engine::stale(home, &dirs, gateway_port(home, &config), gateway_key.as_deref())
+    let port = port.unwrap_or_else(|| gateway_port(home, &config));
+    let stale: Vec<&str> = engine::stale(home, &dirs, port, gateway_key.as_deref())
         .into_iter()
         .map(Tool::id)
         .collect();

@@ -30,7 +30,7 @@ pub fn run(home: &Home, command: KeysCommand) -> Result<(), Failure> {
             applied(home);
             eprintln!("Client key `{name}` has a new key; the old one no longer works. It is shown this once:");
             println!("{key}");
-            super::connect::warn_stale(home);
+            super::connect::warn_stale(home, None);
             Ok(())
         }
         KeysCommand::Revoke { name } => {

@@ -432,3 +432,75 @@ fn env_prints_the_sdk_variables_for_each_shell() {
     let ps = stdout(&homes.ok(&["env", "--shell", "powershell"]));
     assert!(ps.contains("$env:ANTHROPIC_BASE_URL = 'http://127.0.0.1:8045'"), "{ps}");
 }
+
+/// A `serve` child, killed on drop.
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_on_another_port_names_the_stale_tools_and_connect_follows_it() {
+    use std::io::{BufRead, BufReader, Write};
+    let homes = Homes::new();
+    let mut add = switchyard(&homes.switchyard)
+        .args([
+            "accounts",
+            "add",
+            "openai",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--api-key-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(b"sk-upstream").unwrap();
+    assert!(add.wait().unwrap().success());
+    homes.ok(&["connect", "claude-code"]);
+
+    let port = crate::common::raw::free_port();
+    let mut child = switchyard(&homes.switchyard)
+        .env("HOME", &homes.user)
+        .env("PATH", &homes.bin)
+        .args(["serve", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr_pipe = child.stderr.take().unwrap();
+    let served = Served(child);
+    // Read on a thread, so that a missing notice fails the test instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let found = BufReader::new(stderr_pipe)
+            .lines()
+            .map_while(Result::ok)
+            .find(|line| line.contains("Now stale"));
+        let _ = tx.send(found.unwrap_or_default());
+    });
+    let notice = rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap_or_default();
+    assert!(
+        notice.contains("claude-code") && notice.contains("connect --refresh"),
+        "{notice}"
+    );
+
+    // With the gateway running, connect points tools at its port.
+    homes.ok(&["connect", "--refresh"]);
+    let json: Value = serde_json::from_str(&read(&homes.path(".claude/settings.json"))).unwrap();
+    assert_eq!(
+        json["env"]["ANTHROPIC_BASE_URL"],
+        format!("http://127.0.0.1:{port}").as_str()
+    );
+    let list = stdout(&homes.ok(&["connect", "--list"]));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("claude-code") && l.ends_with("connected")),
+        "{list}"
+    );
+    drop(served);
+}
