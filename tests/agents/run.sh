@@ -51,7 +51,8 @@
 #      (`claude -p`, `codex exec`, `gemini -p`, `opencode run`); the mock's
 #      echo must be in its output. Each gets its own client key, so these
 #      also prove a client key works with auth strict. The same for `llm`
-#      (PyPI, installed in the venv): `llm -m switchyard`.
+#      (PyPI, installed in the venv): `llm -m switchyard`, and Aider (PyPI
+#      aider-chat, in a venv of its own: AGENTS_AIDER_VENV, AGENTS_SKIP_AIDER).
 #   5. Runs every runnable snippet of README.md's "## Clients and agents"
 #      section (```sh, ```python, ```js blocks, and ```toml blocks whose
 #      preceding line is `<!-- agents-test: write PATH -->`), in that private
@@ -474,6 +475,25 @@ NEEDLES=("$prompt" "[mock openai gpt-e2e-mini]")
 CASE_ENV=(CONNECT_MODEL=gpt-e2e-mini)
 connect_case llm "$VENV/bin/llm" -m switchyard "$prompt"
 CASE_ENV=()
+# Aider (PyPI aider-chat, large: its own venv, AGENTS_AIDER_VENV to reuse one;
+# AGENTS_SKIP_AIDER=1 leaves it out). --dry-run: it edits no file here.
+if [[ ${AGENTS_SKIP_AIDER:-0} != 1 && ( -z ${AGENTS_ONLY:-} || "connect aider" == *"$AGENTS_ONLY"* ) ]]; then
+    AIDER_VENV=${AGENTS_AIDER_VENV:-$WORK/aider-venv}
+    if [[ ! -x $AIDER_VENV/bin/aider ]]; then
+        say "installing aider-chat into $AIDER_VENV"
+        "${PYTHON:-python3}" -m venv "$AIDER_VENV" && "$AIDER_VENV/bin/python" -m pip install --quiet \
+            --disable-pip-version-check aider-chat >"$WORK/pip-aider.log" 2>&1 || die "pip install aider-chat failed (see $WORK/pip-aider.log)"
+    fi
+    # LiteLLM (inside Aider) fetches its model price list at start: the
+    # answer is checked, not that it stayed on loopback.
+    NEEDLES=("[mock openai gpt-e2e-mini]")
+    CASE_ENV=(CONNECT_MODEL=gpt-e2e-mini)
+    ALLOW_OUTSIDE=1
+    connect_case aider "$AIDER_VENV/bin/aider" --message "Answer in one word (aider after connect)" --yes-always --no-git \
+        --dry-run --no-check-update --no-show-model-warnings --no-analytics
+    CASE_ENV=()
+    ALLOW_OUTSIDE=0
+fi
 
 # The Node SDKs' own stream accumulators, a tool round trip each
 # (tests/agents/node_sdks.mjs, copied into the npm prefix so that its imports
