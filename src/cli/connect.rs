@@ -43,14 +43,7 @@ pub fn run(home: &Home, args: ConnectArgs) -> Result<(), Failure> {
     } else {
         None
     };
-    let previous = engine::connected(home)
-        .into_iter()
-        .find(|(t, _)| *t == tool)
-        .and_then(|(_, connection)| connection.model);
-    let model = args
-        .model
-        .or(previous)
-        .or_else(|| tool.needs_model().then(|| default_model(&config)).flatten());
+    let model = crate::connect::model_for(home, tool, &config, args.model);
     let request = Request {
         tool,
         model,
@@ -77,18 +70,6 @@ fn gateway_port(home: &Home, config: &Config) -> u16 {
 /// The tools' directories, from HOME and the tools' own variables.
 pub(super) fn tool_dirs() -> Result<ToolDirs, Failure> {
     ToolDirs::from_env().ok_or_else(|| Failure::runtime("cannot tell the home directory: set HOME"))
-}
-
-/// A model to write for a tool that needs one when `--model` is not given:
-/// the first alias, else the first exact (not glob) model of an enabled account.
-fn default_model(config: &Config) -> Option<String> {
-    config.models.keys().next().cloned().or_else(|| {
-        config
-            .enabled_accounts()
-            .flat_map(|account| account.models.iter())
-            .find(|model| !model.contains(['*', '?', '[']))
-            .cloned()
-    })
 }
 
 fn print(outcome: Outcome, home: &Home) -> Result<(), Failure> {

@@ -151,6 +151,35 @@ impl Tool {
     }
 }
 
+/// The model to write for `tool`: `explicit` (`--model`), else the one it
+/// was connected with before, else, for a tool that needs one, the first
+/// `[models]` alias or the first exact (not glob) model of an enabled account.
+pub fn model_for(
+    home: &crate::home::Home,
+    tool: Tool,
+    config: &crate::config::Config,
+    explicit: Option<String>,
+) -> Option<String> {
+    explicit
+        .or_else(|| {
+            engine::connected(home)
+                .into_iter()
+                .find(|(t, _)| *t == tool)
+                .and_then(|(_, connection)| connection.model)
+        })
+        .or_else(|| tool.needs_model().then(|| default_model(config)).flatten())
+}
+
+fn default_model(config: &crate::config::Config) -> Option<String> {
+    config.models.keys().next().cloned().or_else(|| {
+        config
+            .enabled_accounts()
+            .flat_map(|account| account.models.iter())
+            .find(|model| !model.contains(['*', '?', '[']))
+            .cloned()
+    })
+}
+
 /// Whether `program` is an executable file in one of `PATH`'s directories.
 fn on_path(program: &str) -> bool {
     let Some(path) = std::env::var_os("PATH") else {
