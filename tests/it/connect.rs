@@ -504,3 +504,69 @@ fn serve_on_another_port_names_the_stale_tools_and_connect_follows_it() {
     );
     drop(served);
 }
+
+/// One HTTP/1.1 exchange on loopback; the whole answer.
+fn http(port: u16, method: &str, path: &str, key: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn the_admin_api_lists_and_connects_tools_for_the_dashboard() {
+    use std::io::{BufRead, BufReader, Write};
+    let homes = Homes::new();
+    let mut add = switchyard(&homes.switchyard)
+        .args([
+            "accounts",
+            "add",
+            "openai",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--api-key-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(b"sk-upstream").unwrap();
+    assert!(add.wait().unwrap().success());
+    let key = stdout(&homes.ok(&["key", "show"])).trim().to_string();
+    let port = crate::common::raw::free_port();
+    let mut child = switchyard(&homes.switchyard)
+        .env("HOME", &homes.user)
+        .env("XDG_CONFIG_HOME", homes.user.join(".config"))
+        .env("PATH", &homes.bin)
+        .args(["serve", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let _served = Served(child);
+
+    let answer = http(port, "POST", "/api/connect/codex", &key);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let text = read(&homes.path(".codex/config.toml"));
+    assert!(
+        text.contains(&format!("base_url = \"http://127.0.0.1:{port}/v1\"")),
+        "{text}"
+    );
+    let list = http(port, "GET", "/api/connect", &key);
+    assert!(
+        list.contains("\"tool\":\"codex\"") && list.contains("\"state\":\"connected\""),
+        "{list}"
+    );
+    assert!(http(port, "POST", "/api/connect/nope", &key).starts_with("HTTP/1.1 404"));
+    assert!(http(port, "POST", "/api/connect/codex", "sk-wrong-key-123").starts_with("HTTP/1.1 401"));
+}
