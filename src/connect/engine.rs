@@ -182,76 +182,108 @@ fn diff(path: &Path, old: &str, new: &str) -> String {
         .to_string()
 }
 
+/// One file's text before and after connect.
+struct Planned {
+    edit: FileEdit,
+    old: Option<String>,
+    new: String,
+}
+
+impl Planned {
+    fn changes(&self) -> bool {
+        self.old.as_deref() != Some(self.new.as_str())
+    }
+}
+
 /// `switchyard connect TOOL`.
 pub fn connect(home: &Home, dirs: &ToolDirs, request: &Request) -> Result<Outcome, ConnectError> {
     let tool = request.tool;
     if tool.needs_model() && request.model.is_none() {
         return Err(ConnectError::NeedsModel(tool.title(), tool.id()));
     }
-    // Every file parses before anything (a key included) is made.
-    let probe = tool.files(&context(dirs, request.port, String::new(), request.model.clone()));
+    let (planned, note) = plan(home, dirs, request)?;
+    let changed = planned.iter().any(Planned::changes);
+    if request.dry_run {
+        return Ok(dry_run(tool, &planned, changed, note));
+    }
+    let mut outcome = Outcome {
+        keys_changed: matches!(note, KeyNote::Made | KeyNote::Rotated),
+        messages: write(home, request, &planned)?,
+        ..Outcome::default()
+    };
+    outcome.messages.extend(summary(request, changed, note));
+    Ok(outcome)
+}
+
+/// Reads and edits every file in memory. Every file parses before anything
+/// (a key included) is made.
+fn plan(home: &Home, dirs: &ToolDirs, request: &Request) -> Result<(Vec<Planned>, KeyNote), ConnectError> {
+    let probe = request
+        .tool
+        .files(&context(dirs, request.port, String::new(), request.model.clone()));
     for edit in &probe {
         if let Some(text) = read_text(&edit.path)? {
             connected_text(edit, &text)?;
         }
     }
     let (key, note) = settle_key(home, request, key_in_files(&probe)?)?;
-    let edits = tool.files(&context(dirs, request.port, key, request.model.clone()));
-
-    let mut outcome = Outcome {
-        keys_changed: matches!(note, KeyNote::Made | KeyNote::Rotated) && !request.dry_run,
-        ..Outcome::default()
-    };
     let mut planned = Vec::new();
-    for edit in edits {
+    for edit in request
+        .tool
+        .files(&context(dirs, request.port, key, request.model.clone()))
+    {
         let old = read_text(&edit.path)?;
         let new = connected_text(&edit, old.as_deref().unwrap_or(""))?;
-        planned.push((edit, old, new));
+        planned.push(Planned { edit, old, new });
     }
-    let changed = planned.iter().any(|(_, old, new)| old.as_deref() != Some(new.as_str()));
+    Ok((planned, note))
+}
 
-    if request.dry_run {
-        for (edit, old, new) in &planned {
-            if old.as_deref() != Some(new.as_str()) {
-                outcome
-                    .diff
-                    .push_str(&diff(&edit.path, old.as_deref().unwrap_or(""), new));
-            }
-        }
-        outcome.messages.push(match (changed, note) {
-            (false, _) => format!("{} already points at this gateway; nothing would change.", tool.title()),
-            (true, KeyNote::Made) => "Dry run: nothing written. A client key would be made for it.".to_string(),
-            (true, KeyNote::Rotated) => {
-                format!(
-                    "Dry run: nothing written. Client key `{}` would be rotated (its key is not in the file).",
-                    tool.id()
-                )
-            }
-            (true, _) => "Dry run: nothing written.".to_string(),
-        });
-        return Ok(outcome);
+/// `--dry-run`: the diffs, nothing written.
+fn dry_run(tool: Tool, planned: &[Planned], changed: bool, note: KeyNote) -> Outcome {
+    let mut outcome = Outcome::default();
+    for file in planned.iter().filter(|file| file.changes()) {
+        let old = file.old.as_deref().unwrap_or("");
+        outcome.diff.push_str(&diff(&file.edit.path, old, &file.new));
     }
+    outcome.messages.push(match (changed, note) {
+        (false, _) => format!("{} already points at this gateway; nothing would change.", tool.title()),
+        (true, KeyNote::Made) => "Dry run: nothing written. A client key would be made for it.".to_string(),
+        (true, KeyNote::Rotated) => format!(
+            "Dry run: nothing written. Client key `{}` would be rotated (its key is not in the file).",
+            tool.id()
+        ),
+        (true, _) => "Dry run: nothing written.".to_string(),
+    });
+    outcome
+}
 
+/// Writes the files that change (a backup of each first, the first time)
+/// and records it all in the ledger; returns what was written.
+fn write(home: &Home, request: &Request, planned: &[Planned]) -> Result<Vec<String>, ConnectError> {
+    let tool = request.tool;
+    let mut messages = Vec::new();
     let _lock = home.lock().map_err(io("lock the home of", &home.config_dir))?;
     let mut ledger = Ledger::load(home).map_err(io("read", &home.config_dir.join(ledger::FILE)))?;
     let previous = ledger.tools.remove(tool.id());
     let mut records = Vec::new();
-    for (edit, old, new) in &planned {
+    for file in planned {
+        let (edit, old) = (&file.edit, file.old.as_deref());
         let known = previous
             .as_ref()
             .and_then(|c| c.files.iter().find(|f| f.path == edit.path).cloned());
         let mut record = match known {
             Some(record) => record,
-            None => first_record(home, tool, edit, old.as_deref())?,
+            None => first_record(home, tool, edit, old)?,
         };
-        note_settings(&mut record, edit, old.as_deref().unwrap_or(""))?;
-        if old.as_deref() != Some(new.as_str()) {
+        note_settings(&mut record, edit, old.unwrap_or(""))?;
+        if file.changes() {
             // A file connect creates holds a key: 0600. An existing one keeps its mode.
             let mode = if old.is_some() { 0o7777 } else { 0o600 };
-            home::write_atomic(&edit.path, new.as_bytes(), mode).map_err(io("write", &edit.path))?;
-            outcome.messages.push(format!("wrote {}", edit.path.display()));
+            home::write_atomic(&edit.path, file.new.as_bytes(), mode).map_err(io("write", &edit.path))?;
+            messages.push(format!("wrote {}", edit.path.display()));
         }
-        record.written = ledger::digest(new.as_bytes());
+        record.written = ledger::digest(file.new.as_bytes());
         records.push(record);
     }
     ledger.tools.insert(
@@ -266,8 +298,20 @@ pub fn connect(home: &Home, dirs: &ToolDirs, request: &Request) -> Result<Outcom
     ledger
         .save(home)
         .map_err(io("write", &home.config_dir.join(ledger::FILE)))?;
+    Ok(messages)
+}
 
-    outcome.messages.push(match note {
+/// What the user is told after the files: the key, undo, notes.
+fn summary(request: &Request, changed: bool, note: KeyNote) -> Vec<String> {
+    let tool = request.tool;
+    let mut messages = Vec::new();
+    if !changed {
+        messages.push(format!(
+            "{} already points at this gateway; nothing changed.",
+            tool.title()
+        ));
+    }
+    messages.push(match note {
         KeyNote::Admin => "It uses the gateway key (--admin-key).".to_string(),
         KeyNote::Reused => format!("It keeps its client key `{}`.", tool.id()),
         KeyNote::Made => format!(
@@ -281,13 +325,8 @@ pub fn connect(home: &Home, dirs: &ToolDirs, request: &Request) -> Result<Outcom
             tool.id()
         ),
     });
-    if !changed {
-        outcome.messages.insert(
-            0,
-            format!("{} already points at this gateway; nothing changed.", tool.title()),
-        );
-    } else {
-        outcome.messages.push(format!(
+    if changed {
+        messages.push(format!(
             "{} now uses the gateway at {}. `switchyard connect {} --undo` takes it back.",
             tool.title(),
             config::local_base_url(request.port),
@@ -295,16 +334,16 @@ pub fn connect(home: &Home, dirs: &ToolDirs, request: &Request) -> Result<Outcom
         ));
     }
     if let Some(text) = tool.note() {
-        outcome.messages.push(text.to_string());
+        messages.push(text.to_string());
     }
     if !tool.installed() {
-        outcome.messages.push(format!(
+        messages.push(format!(
             "Note: `{}` is not on PATH; {} is configured for when it is installed.",
             tool.program(),
             tool.title()
         ));
     }
-    Ok(outcome)
+    messages
 }
 
 fn empty_record(edit: &FileEdit) -> FileRecord {
