@@ -8,6 +8,7 @@
 #        @openai/codex 0.171.0              (native binary, Node >= 16)
 #        @google/gemini-cli 0.61.0          (Node >= 20)
 #        opencode-ai 1.18.33                (native binary)
+#        @qwen-code/qwen-code 0.1.4         (the last line allowing Node 20)
 #        openai 6.x, @anthropic-ai/sdk 1.x, @google/genai 2.x  (Node SDKs)
 #      and makes a Python venv with the official Python SDKs (as tests/e2e).
 #      Those installs are the only network access.
@@ -46,9 +47,9 @@
 #      @google/genai generateContentStream) each run a tool round trip against
 #      every upstream, and Anthropic's and Gemini's count tokens.
 #      Then `switchyard connect` alone (the "connect" cases): for Claude Code,
-#      Codex, Gemini CLI and OpenCode, each in a new empty HOME with none of
+#      Codex, Gemini CLI, OpenCode and Qwen Code, each in a new empty HOME with none of
 #      its variables, `switchyard connect TOOL` and then the tool headless
-#      (`claude -p`, `codex exec`, `gemini -p`, `opencode run`); the mock's
+#      (`claude -p`, `codex exec`, `gemini -p`, `opencode run`, `qwen -p`); the mock's
 #      echo must be in its output. Each gets its own client key, so these
 #      also prove a client key works with auth strict. The same for `llm`
 #      (PyPI, installed in the venv): `llm -m switchyard`, and Aider (PyPI
@@ -86,6 +87,8 @@ CLAUDE_CODE_VERSION=2.1.197
 CODEX_VERSION=0.171.0
 GEMINI_CLI_VERSION=0.61.0
 OPENCODE_VERSION=1.18.33
+# The last Qwen Code line whose package allows Node 20 (0.2 and later want 22).
+QWEN_CODE_VERSION=0.1.4
 NODE_SDKS=('openai@^6' '@anthropic-ai/sdk@^1' '@google/genai@^2')
 
 # shellcheck disable=SC2317 # reached through the trap
@@ -124,10 +127,11 @@ started=$(date +%s)
 # 1. Agents and SDKs -----------------------------------------------------------
 NPM_DIR=${AGENTS_NPM_DIR:-$WORK/npm}
 mkdir -p "$NPM_DIR"
-say "installing Claude Code $CLAUDE_CODE_VERSION, Codex $CODEX_VERSION, Gemini CLI $GEMINI_CLI_VERSION, OpenCode $OPENCODE_VERSION and the Node SDKs (Node $(node --version))"
+say "installing Claude Code $CLAUDE_CODE_VERSION, Codex $CODEX_VERSION, Gemini CLI $GEMINI_CLI_VERSION, OpenCode $OPENCODE_VERSION, Qwen Code $QWEN_CODE_VERSION and the Node SDKs (Node $(node --version))"
 (cd "$NPM_DIR" && npm install --silent --no-audit --no-fund --save-exact --prefix "$NPM_DIR" \
     "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" "@openai/codex@$CODEX_VERSION" \
-    "@google/gemini-cli@$GEMINI_CLI_VERSION" "opencode-ai@$OPENCODE_VERSION" "${NODE_SDKS[@]}" >"$WORK/npm.log" 2>&1) ||
+    "@google/gemini-cli@$GEMINI_CLI_VERSION" "opencode-ai@$OPENCODE_VERSION" "@qwen-code/qwen-code@$QWEN_CODE_VERSION" \
+    "${NODE_SDKS[@]}" >"$WORK/npm.log" 2>&1) ||
     die "npm install failed (registry unreachable? see $WORK/npm.log; set AGENTS_NPM_DIR to a prefix that has them)"
 BIN=$NPM_DIR/node_modules/.bin
 # Claude Code's postinstall puts its native binary in place of a stub; where
@@ -467,6 +471,11 @@ prompt="Answer in one word (opencode after connect)"
 NEEDLES=("$prompt" "[mock openai gpt-e2e-mini]")
 CASE_ENV=(CONNECT_MODEL=gpt-e2e-mini OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1 OPENCODE_DISABLE_LSP_DOWNLOAD=1)
 connect_case opencode "$BIN/opencode" run "$prompt"
+ALLOW_OUTSIDE=1 # Qwen Code reports usage to its RUM endpoint at start
+prompt="Answer in one word (qwen after connect)"
+NEEDLES=("$prompt" "[mock openai gpt-e2e-mini]")
+CASE_ENV=(CONNECT_MODEL=gpt-e2e-mini)
+connect_case qwen-code "$BIN/qwen" -p "$prompt"
 CASE_ENV=()
 ALLOW_OUTSIDE=0
 # Simon Willison's llm (PyPI, in the venv): an extra OpenAI model `switchyard`.
