@@ -228,10 +228,15 @@ fn plan(home: &Home, dirs: &ToolDirs, request: &Request) -> Result<(Vec<Planned>
     }
     let (key, note) = settle_key(home, request, key_in_files(&probe)?)?;
     let mut planned = Vec::new();
-    for edit in request
+    for mut edit in request
         .tool
         .files(&context(dirs, request.port, key, request.model.clone()))
     {
+        // A config file linked from a dotfiles repository stays a link: the
+        // file it points at is the one edited (and backed up, and undone).
+        if let Ok(target) = std::fs::canonicalize(&edit.path) {
+            edit.path = target;
+        }
         let old = read_text(&edit.path)?;
         let new = connected_text(&edit, old.as_deref().unwrap_or(""))?;
         planned.push(Planned { edit, old, new });

@@ -570,3 +570,38 @@ fn the_admin_api_lists_and_connects_tools_for_the_dashboard() {
     assert!(http(port, "POST", "/api/connect/nope", &key).starts_with("HTTP/1.1 404"));
     assert!(http(port, "POST", "/api/connect/codex", "sk-wrong-key-123").starts_with("HTTP/1.1 401"));
 }
+
+#[test]
+fn a_symlinked_config_stays_a_link_and_undo_dry_run_writes_nothing() {
+    let homes = Homes::new();
+    let dotfiles = homes.write("dotfiles/codex.toml", CODEX_CONFIG, 0o644);
+    std::fs::create_dir_all(homes.path(".codex")).unwrap();
+    let link = homes.path(".codex/config.toml");
+    std::os::unix::fs::symlink(&dotfiles, &link).unwrap();
+    homes.ok(&["connect", "codex"]);
+    assert!(
+        std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(),
+        "the link was replaced"
+    );
+    assert!(read(&dotfiles).contains("model_provider = \"switchyard\""));
+
+    // A user edit, then a dry run of the undo: a diff, nothing written.
+    let edited = format!("{}\n[history]\npersistence = \"none\"\n", read(&dotfiles));
+    std::fs::write(&dotfiles, &edited).unwrap();
+    let preview = homes.ok(&["connect", "codex", "--undo", "--dry-run"]);
+    assert!(
+        stdout(&preview).contains("-model_provider = \"switchyard\""),
+        "{}",
+        stdout(&preview)
+    );
+    assert_eq!(read(&dotfiles), edited);
+
+    homes.ok(&["connect", "codex", "--undo"]);
+    let after = read(&dotfiles);
+    assert_eq!(
+        after,
+        format!("{CODEX_CONFIG}\n[history]\npersistence = \"none\"\n"),
+        "only connect's settings left"
+    );
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+}
