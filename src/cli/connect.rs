@@ -56,7 +56,7 @@ pub fn run(home: &Home, args: ConnectArgs) -> Result<(), Failure> {
 
 /// The port tools should use: the running gateway's (it may have been
 /// started with `serve --port`), else config.toml's.
-fn gateway_port(home: &Home, config: &Config) -> u16 {
+pub(super) fn gateway_port(home: &Home, config: &Config) -> u16 {
     if let Ok(Some(_)) = Running::find(home)
         && let Some(port) = gateway::read_runtime(home)
             .and_then(|record| record.status.address)

@@ -2,7 +2,8 @@
 //! read, as shell exports: `eval "$(switchyard env)"`.
 //!
 //! The key is the gateway key; for a key of its own, make a client key
-//! (`switchyard keys add NAME`) and export it instead.
+//! (`switchyard keys add NAME`) and export it instead. The port is the
+//! running gateway's (it may run with `serve --port`), else config.toml's.
 
 use super::{EnvShell, Failure, open};
 use crate::config;
@@ -40,7 +41,7 @@ pub fn line(shell: EnvShell, name: &str, value: &str) -> String {
 pub fn run(home: &Home, shell: EnvShell) -> Result<(), Failure> {
     let (config, store) = open(home)?;
     let key = secrets::gateway_key(store.as_ref(), &config)?;
-    for (name, value) in variables(config.proxy.port, &key) {
+    for (name, value) in variables(super::connect::gateway_port(home, &config), &key) {
         println!("{}", line(shell, name, &value));
     }
     Ok(())

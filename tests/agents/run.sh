@@ -54,6 +54,8 @@
 #      also prove a client key works with auth strict. The same for `llm`
 #      (PyPI, installed in the venv): `llm -m switchyard`, and Aider (PyPI
 #      aider-chat, in a venv of its own: AGENTS_AIDER_VENV, AGENTS_SKIP_AIDER).
+#      And `eval "$(switchyard env)"`, then the OpenAI, Anthropic and Gemini
+#      Python SDKs made with no arguments, each answered by its upstream.
 #   5. Runs every runnable snippet of README.md's "## Clients and agents"
 #      section (```sh, ```python, ```js blocks, and ```toml blocks whose
 #      preceding line is `<!-- agents-test: write PATH -->`), in that private
@@ -503,6 +505,22 @@ if [[ ${AGENTS_SKIP_AIDER:-0} != 1 && ( -z ${AGENTS_ONLY:-} || "connect aider" =
     CASE_ENV=()
     ALLOW_OUTSIDE=0
 fi
+
+# `eval "$(switchyard env)"`, then the three Python SDKs built with no
+# arguments at all: each must find the gateway and the key in what env exported.
+cat >"$WORK/env_sdks.py" <<'PY'
+import anthropic, openai
+from google import genai
+print(openai.OpenAI().chat.completions.create(model="gpt-e2e-mini", messages=[{"role": "user", "content": "env openai"}]).choices[0].message.content)
+print(anthropic.Anthropic().messages.create(model="claude-e2e-sonnet", max_tokens=64, messages=[{"role": "user", "content": "env anthropic"}]).content[0].text)
+client = genai.Client()  # kept in a variable: a Client closes its connection when collected
+print(client.models.generate_content(model="gemini-e2e-flash", contents="env gemini").text)
+PY
+NEEDLES=("env openai [mock openai gpt-e2e-mini]" "env anthropic [mock anthropic claude-e2e-sonnet]" "env gemini [mock gemini gemini-e2e-flash]")
+CASE_ENV=(PYTHON_BIN="$VENV/bin/python" ENV_SCRIPT="$WORK/env_sdks.py")
+# shellcheck disable=SC2016 # expanded by the case's own shell
+run_case "env: eval, then the Python SDKs" bash -euo pipefail -c 'eval "$(switchyard env)" && exec "$PYTHON_BIN" "$ENV_SCRIPT"'
+CASE_ENV=()
 
 # The Node SDKs' own stream accumulators, a tool round trip each
 # (tests/agents/node_sdks.mjs, copied into the npm prefix so that its imports
