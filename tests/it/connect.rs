@@ -306,6 +306,13 @@ fn admin_key_writes_the_gateway_key() {
         format!("openai-api-base: http://127.0.0.1:8045/v1\nopenai-api-key: {gateway_key}\nmodel: openai/gpt-4.1\n")
     );
     assert!(!homes.switchyard.join("keys.json").exists());
+
+    // A new gateway key leaves it stale, and says so.
+    let rotated = homes.ok(&["key", "rotate"]);
+    assert!(stderr(&rotated).contains("Now stale: aider"), "{}", stderr(&rotated));
+    homes.ok(&["connect", "--refresh"]);
+    let new_key = stdout(&homes.ok(&["key", "show"])).trim().to_string();
+    assert!(read(&homes.path(".aider.conf.yml")).contains(&format!("openai-api-key: {new_key}\n")));
 }
 
 #[test]
