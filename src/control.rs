@@ -49,6 +49,8 @@ pub enum Command {
     OpenDashboard,
     /// Keep secrets in `secrets.json` from now on (when the keychain is out of reach).
     UseFileStore,
+    /// Point a tool at this gateway (`switchyard connect TOOL`) and say how it went.
+    Connect(crate::connect::Tool),
     /// Stop the gateway and end the task.
     Quit,
 }
@@ -85,6 +87,8 @@ pub struct Snapshot {
     /// The keychain is out of reach and the `file` store is not chosen:
     /// the interface offers to switch.
     pub keychain_unavailable: bool,
+    /// The tools `switchyard connect` has configured on this home.
+    pub connected: Vec<crate::connect::Tool>,
 }
 
 impl Snapshot {
@@ -240,6 +244,7 @@ impl Controller {
                 port: crate::config::DEFAULT_PORT,
                 lan: false,
                 keychain_unavailable: false,
+                connected: Vec::new(),
             },
             all_cooling: false,
             grace: DEFAULT_GRACE,
@@ -285,8 +290,46 @@ impl Controller {
         self.sink.update(Update::Exited);
     }
 
+    /// Connects `tool` off the task's thread (files and `keys.json`; a
+    /// running gateway applies the new key by watching that file), then
+    /// notifies and republishes which tools are connected.
+    async fn connect(&mut self, tool: crate::connect::Tool) {
+        use crate::connect::engine::{self, Request};
+        let home = self.home.clone();
+        let port = self.snapshot.port;
+        let config = self.read().unwrap_or_default();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let dirs = crate::connect::ToolDirs::from_env().ok_or_else(|| "HOME is not set".to_string())?;
+            let request = Request {
+                tool,
+                model: crate::connect::model_for(&home, tool, &config, None),
+                admin_key: None,
+                dry_run: false,
+                port,
+            };
+            engine::connect(&home, &dirs, &request).map_err(|err| err.to_string())
+        })
+        .await
+        .unwrap_or_else(|err| Err(err.to_string()));
+        self.notifier.notify(&match outcome {
+            Ok(outcome) => Notice::Connected(outcome.messages.join(" ")),
+            Err(message) => Notice::ConnectFailed(message),
+        });
+        self.refresh_connected();
+        self.publish();
+    }
+
+    /// Reads which tools are connected (a small file in the home).
+    fn refresh_connected(&mut self) {
+        self.snapshot.connected = crate::connect::engine::connected(&self.home)
+            .into_iter()
+            .map(|(tool, _)| tool)
+            .collect();
+    }
+
     /// Shows the secret store's state and starts when `auto_start = true`.
     async fn launch(&mut self) {
+        self.refresh_connected();
         let auto_start = match self.load() {
             Some(config) => {
                 self.open_store_or_notify(&config);
@@ -317,6 +360,7 @@ impl Controller {
                 }
             }
             Command::UseFileStore => self.use_file_store().await,
+            Command::Connect(tool) => self.connect(tool).await,
             Command::Quit => {}
         }
     }

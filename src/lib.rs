@@ -10,6 +10,7 @@ pub mod autostart;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod connect;
 pub mod control;
 pub mod gateway;
 pub mod home;

@@ -40,6 +40,10 @@ pub enum Notice {
     StartFailed(String),
     /// Launch at login could not be changed.
     Autostart(String),
+    /// A tool was pointed at the gateway (`Connect a tool`): what was written.
+    Connected(String),
+    /// A tool could not be connected: why.
+    ConnectFailed(String),
 }
 
 impl Notice {
@@ -98,6 +102,8 @@ impl Notice {
             Notice::KeychainUnavailable(_) => "The keychain is not available",
             Notice::StartFailed(_) => "Switchyard could not start",
             Notice::Autostart(_) => "Launch at login was not changed",
+            Notice::Connected(_) => "Tool connected",
+            Notice::ConnectFailed(_) => "The tool was not connected",
         }
     }
 
@@ -108,7 +114,9 @@ impl Notice {
             | Notice::ConfigRejected(text)
             | Notice::KeychainUnavailable(text)
             | Notice::StartFailed(text)
-            | Notice::Autostart(text) => text.clone(),
+            | Notice::Autostart(text)
+            | Notice::Connected(text)
+            | Notice::ConnectFailed(text) => text.clone(),
             Notice::NoAccounts => "No accounts available — add an account first: switchyard accounts add PROVIDER \
                                    (e.g. `switchyard accounts add gemini --api-key-env GEMINI_API_KEY`)."
                 .to_string(),

@@ -22,6 +22,7 @@ pub fn run(home: &Home, command: KeyCommand) -> Result<(), Failure> {
             store.set(GATEWAY_KEY, &key)?;
             println!("{key}");
             warn_running(home);
+            super::connect::warn_stale(home, None);
             Ok(())
         }
         KeyCommand::Set => {

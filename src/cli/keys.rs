@@ -30,6 +30,7 @@ pub fn run(home: &Home, command: KeysCommand) -> Result<(), Failure> {
             applied(home);
             eprintln!("Client key `{name}` has a new key; the old one no longer works. It is shown this once:");
             println!("{key}");
+            super::connect::warn_stale(home, None);
             Ok(())
         }
         KeysCommand::Revoke { name } => {
@@ -77,7 +78,7 @@ fn limits(args: KeysAddArgs) -> Result<file::Limits, Failure> {
 }
 
 /// Has a running gateway of this home apply `keys.json` now.
-fn applied(home: &Home) {
+pub(super) fn applied(home: &Home) {
     let Some(running) = running_with_key(home) else { return };
     let (running, key) = running;
     if !running.reload_keys(&key) {

@@ -8,6 +8,8 @@
 mod accounts;
 mod autostart;
 mod client;
+mod connect;
+mod env;
 mod key;
 mod keys;
 mod logs;
@@ -67,12 +69,59 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Point a tool (Claude Code, Codex, Gemini CLI, OpenCode, ...) at this gateway: writes its own config.
+    Connect(ConnectArgs),
+    /// Print the variables the OpenAI, Anthropic and Gemini SDKs read: `eval "$(switchyard env)"`.
+    Env {
+        /// The shell whose syntax to print.
+        #[arg(long, value_enum, default_value = "bash")]
+        shell: EnvShell,
+    },
     /// Start the tray at login: on, off, or status.
     Autostart {
         /// on, off or status.
         #[arg(value_enum)]
         action: AutostartAction,
     },
+}
+
+/// `switchyard connect` options.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The tool: claude-code, codex, gemini-cli, opencode, qwen-code, aider, llm.
+    #[arg(value_enum)]
+    pub tool: Option<crate::connect::Tool>,
+    /// The model the tool asks for (needed by opencode, qwen-code, aider and llm).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Print a unified diff of what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Take the tool's configuration back to what it was.
+    #[arg(long, conflicts_with_all = ["admin_key", "model", "list", "refresh"])]
+    pub undo: bool,
+    /// Write the gateway key instead of a client key of the tool's own.
+    #[arg(long)]
+    pub admin_key: bool,
+    /// Each known tool: installed, connected, or stale.
+    #[arg(long, conflicts_with_all = ["tool", "refresh", "dry_run", "model", "admin_key"])]
+    pub list: bool,
+    /// Connect every connected tool again (after a key rotation or a port change).
+    #[arg(long, conflicts_with_all = ["tool", "model", "admin_key"])]
+    pub refresh: bool,
+}
+
+/// `switchyard env --shell`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EnvShell {
+    /// bash (also sh).
+    Bash,
+    /// zsh.
+    Zsh,
+    /// fish.
+    Fish,
+    /// PowerShell.
+    Powershell,
 }
 
 /// `switchyard logs` options.
@@ -439,6 +488,8 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Logs(args)) => logs::logs(&home, args),
         Some(Command::Usage(args)) => logs::usage(&home, args),
         Some(Command::Models { json }) => models::models(&home, json),
+        Some(Command::Connect(args)) => connect::run(&home, args),
+        Some(Command::Env { shell }) => env::run(&home, shell),
         Some(Command::Autostart { action }) => autostart::run(action),
     }
 }

@@ -47,6 +47,10 @@ pub fn run(home: &Home, args: ServeArgs) -> Result<(), Failure> {
         let status = remote.start().await?;
         // Whoever started us may have closed stdout; the gateway runs on regardless.
         let _ = std::io::stdout().lock().write_all(banner(&status).as_bytes());
+        // Tools `switchyard connect` pointed at another port (or key) say so now.
+        if let Some(address) = status.address {
+            super::connect::warn_stale(home, Some(address.port()));
+        }
         let outcome = loop {
             tokio::select! {
                 _ = shutdown.wait() => {

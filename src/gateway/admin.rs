@@ -102,6 +102,10 @@ pub enum Endpoint {
     Keys,
     /// `POST /api/keys/reload`.
     ReloadKeys,
+    /// `GET /api/connect`: each tool `switchyard connect` knows, and its state.
+    ConnectList,
+    /// `POST /api/connect/{tool}`: connect it (loopback peers only).
+    Connect,
     /// `GET /metrics`.
     Metrics,
 }
@@ -124,6 +128,11 @@ pub async fn serve(endpoint: Endpoint, shared: &Shared, head: &RequestHead, para
         Endpoint::Events => events(shared),
         Endpoint::Keys => keys(shared),
         Endpoint::ReloadKeys => reload_keys(shared),
+        Endpoint::ConnectList => connect_list(shared),
+        Endpoint::Connect => match params {
+            [tool] => connect_tool(shared, head, tool).await,
+            _ => failed(ApiError::new(ErrorKind::NotFound, "name a tool")),
+        },
         Endpoint::Metrics => metrics(shared),
     }
 }
@@ -134,6 +143,94 @@ fn reload_keys(shared: &Shared) -> Response {
     match super::reload_keys(&shared.home, shared) {
         Ok(count) => json_value(StatusCode::OK, json!({ "keys": count })),
         Err(err) => failed(ApiError::new(ErrorKind::Api, err.to_string())),
+    }
+}
+
+/// The port tools are pointed at: the one this gateway listens on.
+fn own_port(shared: &Shared) -> u16 {
+    shared
+        .status()
+        .address
+        .map_or(config::DEFAULT_PORT, |address| address.port())
+}
+
+/// Each tool: installed, connected, stale (with why) or not connected.
+fn connect_list(shared: &Shared) -> Response {
+    use crate::connect::engine::{self, State};
+    let Some(dirs) = crate::connect::ToolDirs::from_env() else {
+        return failed(ApiError::new(
+            ErrorKind::Api,
+            "the gateway cannot tell its user's home directory",
+        ));
+    };
+    let tools: Vec<_> = engine::status(
+        &shared.home,
+        &dirs,
+        own_port(shared),
+        Some(shared.auth.gateway_key().as_str()),
+    )
+    .into_iter()
+    .map(|status| {
+        let (state, why) = match status.state {
+            State::NotConnected => ("not_connected", None),
+            State::Connected => ("connected", None),
+            State::Stale(why) => ("stale", Some(why)),
+        };
+        json!({
+            "tool": status.tool.id(),
+            "title": status.tool.title(),
+            "installed": status.installed,
+            "state": state,
+            "why": why,
+        })
+    })
+    .collect();
+    json_value(StatusCode::OK, json!({ "tools": tools }))
+}
+
+/// Connects a tool, as `switchyard connect TOOL` would. It writes files in
+/// the home of the user the gateway runs as, so only a caller on this
+/// machine may ask (a LAN peer with the key may not).
+async fn connect_tool(shared: &Shared, head: &RequestHead, tool: &str) -> Response {
+    use crate::connect::engine::{self, Request};
+    if !head.client.is_some_and(|address| address.ip().is_loopback()) {
+        return failed(ApiError::new(
+            ErrorKind::PermissionDenied,
+            "connecting a tool writes files on the gateway's machine: ask from that machine (loopback), or run \
+             `switchyard connect TOOL` there",
+        ));
+    }
+    let Some(tool) = crate::connect::Tool::from_id(&decode(tool)) else {
+        return failed(ApiError::new(
+            ErrorKind::NotFound,
+            "unknown tool; one of claude-code, codex, gemini-cli, opencode, qwen-code, aider, llm",
+        ));
+    };
+    let home = shared.home.clone();
+    let port = own_port(shared);
+    let outcome = tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
+        let dirs = crate::connect::ToolDirs::from_env().ok_or("the gateway cannot tell its user's home directory")?;
+        let config = config::Config::load(&home).map_err(|e| e.to_string())?;
+        let request = Request {
+            tool,
+            model: crate::connect::model_for(&home, tool, &config, None),
+            admin_key: None,
+            dry_run: false,
+            port,
+        };
+        engine::connect(&home, &dirs, &request)
+            .map(|outcome| outcome.messages)
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|err| Err(err.to_string()));
+    match outcome {
+        Ok(messages) => {
+            // The tool's client key may be new: in force before the answer.
+            let _ = super::reload_keys(&shared.home, shared);
+            json_value(StatusCode::OK, json!({ "tool": tool.id(), "messages": messages }))
+        }
+        Err(message) => failed(ApiError::new(ErrorKind::InvalidRequest, message)),
     }
 }
 

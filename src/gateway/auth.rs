@@ -127,6 +127,12 @@ impl Auth {
         self.check_key(headers, query).into_result()
     }
 
+    /// The gateway key, to tell whether a tool connected with it still
+    /// holds the current one (`/api/connect`). Never logged or answered.
+    pub fn gateway_key(&self) -> Arc<String> {
+        self.key.load_full()
+    }
+
     /// Replaces the key (after a rotation); requests from then on need the new one.
     pub fn set_key(&self, key: String) {
         self.key.store(Arc::new(key));

@@ -214,6 +214,8 @@ pub static ROUTES: &[Route] = {
         route(Get,       &[L("api"), L("events")],                     Own,       Admin,  Handler::Admin(A::Events)),
         route(Get,       &[L("api"), L("keys")],                       Own,       Admin,  Handler::Admin(A::Keys)),
         route(Post,      &[L("api"), L("keys"), L("reload")],          Own,       Admin,  Handler::Admin(A::ReloadKeys)),
+        route(Get,       &[L("api"), L("connect")],                    Own,       Admin,  Handler::Admin(A::ConnectList)),
+        route(Post,      &[L("api"), L("connect"), Param],             Own,       Admin,  Handler::Admin(A::Connect)),
         route(Get,       &[L("metrics")],                              Own,       Admin,  Handler::Admin(A::Metrics)),
         route(Get,       &[L("ui")],                                   Own,       Shell,  Handler::Dashboard(D::Index)),
         route(Get,       &[L("ui"), L("app.js")],                      Own,       Shell,  Handler::Dashboard(D::App)),

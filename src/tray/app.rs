@@ -79,6 +79,7 @@ pub fn run(home: Home) -> Result<(), TrayError> {
                 port: crate::config::DEFAULT_PORT,
                 lan: false,
                 keychain_unavailable: false,
+                connected: Vec::new(),
             },
             autostart: autostart.as_ref().and_then(|a| a.is_enabled().ok()),
         },
@@ -183,6 +184,7 @@ impl App {
                 }
             }
             Action::UseFileStore => self.remote.send(Command::UseFileStore),
+            Action::Connect(tool) => self.remote.send(Command::Connect(tool)),
             Action::Quit => self.remote.send(Command::Quit),
         }
         // The toolkit flips a check item on click; put it back in line

@@ -3,6 +3,7 @@
 //! transition is unit-tested without a display; `menu.rs` turns it into
 //! native menu items.
 
+use crate::connect::Tool;
 use crate::control::{Phase, Snapshot};
 
 /// What a menu entry does when clicked. The id is what the test hook
@@ -27,13 +28,15 @@ pub enum Action {
     OpenConfig,
     /// Switch to the `file` secret store (offered when the keychain is out of reach).
     UseFileStore,
+    /// Point a tool at the gateway (`switchyard connect TOOL`).
+    Connect(Tool),
     /// Stop the gateway and leave.
     Quit,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 17] = [
         Action::Toggle,
         Action::CopyOpenAiUrl,
         Action::CopyRootUrl,
@@ -43,6 +46,13 @@ impl Action {
         Action::OpenDashboard,
         Action::OpenConfig,
         Action::UseFileStore,
+        Action::Connect(Tool::ClaudeCode),
+        Action::Connect(Tool::Codex),
+        Action::Connect(Tool::GeminiCli),
+        Action::Connect(Tool::OpenCode),
+        Action::Connect(Tool::QwenCode),
+        Action::Connect(Tool::Aider),
+        Action::Connect(Tool::Llm),
         Action::Quit,
     ];
 
@@ -58,6 +68,15 @@ impl Action {
             Action::OpenDashboard => "open-dashboard",
             Action::OpenConfig => "open-config",
             Action::UseFileStore => "use-file-store",
+            Action::Connect(tool) => match tool {
+                Tool::ClaudeCode => "connect-claude-code",
+                Tool::Codex => "connect-codex",
+                Tool::GeminiCli => "connect-gemini-cli",
+                Tool::OpenCode => "connect-opencode",
+                Tool::QwenCode => "connect-qwen-code",
+                Tool::Aider => "connect-aider",
+                Tool::Llm => "connect-llm",
+            },
             Action::Quit => "quit",
         }
     }
@@ -205,6 +224,18 @@ impl Menu {
                 label: "Open config folder".into(),
                 enabled: true,
             },
+            Entry::Submenu {
+                label: "Connect a tool".into(),
+                entries: Tool::ALL
+                    .into_iter()
+                    .map(|tool| Entry::Check {
+                        action: Action::Connect(tool),
+                        label: tool.title().into(),
+                        checked: snapshot.connected.contains(&tool),
+                        enabled: true,
+                    })
+                    .collect(),
+            },
         ];
         if snapshot.keychain_unavailable {
             entries.push(Entry::Item {
@@ -298,6 +329,7 @@ mod tests {
                 port: 8045,
                 lan: false,
                 keychain_unavailable: false,
+                connected: vec![Tool::Codex],
             },
             autostart: Some(false),
         }
@@ -322,6 +354,26 @@ mod tests {
             Some(Entry::Check { checked, enabled, .. }) => (*checked, *enabled),
             other => panic!("{action:?} is not a check item: {other:?}"),
         }
+    }
+
+    #[test]
+    fn connect_a_tool_lists_every_tool_and_checks_the_connected() {
+        let menu = Menu::for_state(&state(Phase::Stopped));
+        let submenu = menu
+            .entries
+            .iter()
+            .find_map(|entry| match entry {
+                Entry::Submenu { label, entries } if label == "Connect a tool" => Some(entries),
+                _ => None,
+            })
+            .expect("a Connect a tool submenu");
+        assert_eq!(submenu.len(), Tool::ALL.len());
+        assert_eq!(check(&menu, Action::Connect(Tool::Codex)), (true, true));
+        assert_eq!(check(&menu, Action::Connect(Tool::ClaudeCode)), (false, true));
+        assert_eq!(
+            Action::from_id("connect-gemini-cli"),
+            Some(Action::Connect(Tool::GeminiCli))
+        );
     }
 
     #[test]
@@ -442,6 +494,15 @@ mod tests {
                 "check:lan",
                 "check:autostart",
                 "item:open-config",
+                "submenu",
+                "check:connect-claude-code",
+                "check:connect-codex",
+                "check:connect-gemini-cli",
+                "check:connect-opencode",
+                "check:connect-qwen-code",
+                "check:connect-aider",
+                "check:connect-llm",
+                "end",
                 "separator",
                 "item:quit",
             ]

@@ -6,6 +6,9 @@
 #        @anthropic-ai/claude-code 2.1.197  (the last release whose engines allow
 #                                            Node < 22; it ships a native binary)
 #        @openai/codex 0.171.0              (native binary, Node >= 16)
+#        @google/gemini-cli 0.61.0          (Node >= 20)
+#        opencode-ai 1.18.33                (native binary)
+#        @qwen-code/qwen-code 0.1.4         (the last line allowing Node 20)
 #        openai 6.x, @anthropic-ai/sdk 1.x, @google/genai 2.x  (Node SDKs)
 #      and makes a Python venv with the official Python SDKs (as tests/e2e).
 #      Those installs are the only network access.
@@ -43,6 +46,16 @@
 #      chat.completions.stream and responses.stream, Anthropic messages.stream,
 #      @google/genai generateContentStream) each run a tool round trip against
 #      every upstream, and Anthropic's and Gemini's count tokens.
+#      Then `switchyard connect` alone (the "connect" cases): for Claude Code,
+#      Codex, Gemini CLI, OpenCode and Qwen Code, each in a new empty HOME with none of
+#      its variables, `switchyard connect TOOL` and then the tool headless
+#      (`claude -p`, `codex exec`, `gemini -p`, `opencode run`, `qwen -p`); the mock's
+#      echo must be in its output. Each gets its own client key, so these
+#      also prove a client key works with auth strict. The same for `llm`
+#      (PyPI, installed in the venv): `llm -m switchyard`, and Aider (PyPI
+#      aider-chat, in a venv of its own: AGENTS_AIDER_VENV, AGENTS_SKIP_AIDER).
+#      And `eval "$(switchyard env)"`, then the OpenAI, Anthropic and Gemini
+#      Python SDKs made with no arguments, each answered by its upstream.
 #   5. Runs every runnable snippet of README.md's "## Clients and agents"
 #      section (```sh, ```python, ```js blocks, and ```toml blocks whose
 #      preceding line is `<!-- agents-test: write PATH -->`), in that private
@@ -74,6 +87,10 @@ PIDS=()
 
 CLAUDE_CODE_VERSION=2.1.197
 CODEX_VERSION=0.171.0
+GEMINI_CLI_VERSION=0.61.0
+OPENCODE_VERSION=1.18.33
+# The last Qwen Code line whose package allows Node 20 (0.2 and later want 22).
+QWEN_CODE_VERSION=0.1.4
 NODE_SDKS=('openai@^6' '@anthropic-ai/sdk@^1' '@google/genai@^2')
 
 # shellcheck disable=SC2317 # reached through the trap
@@ -112,9 +129,11 @@ started=$(date +%s)
 # 1. Agents and SDKs -----------------------------------------------------------
 NPM_DIR=${AGENTS_NPM_DIR:-$WORK/npm}
 mkdir -p "$NPM_DIR"
-say "installing Claude Code $CLAUDE_CODE_VERSION, Codex $CODEX_VERSION and the Node SDKs (Node $(node --version))"
+say "installing Claude Code $CLAUDE_CODE_VERSION, Codex $CODEX_VERSION, Gemini CLI $GEMINI_CLI_VERSION, OpenCode $OPENCODE_VERSION, Qwen Code $QWEN_CODE_VERSION and the Node SDKs (Node $(node --version))"
 (cd "$NPM_DIR" && npm install --silent --no-audit --no-fund --save-exact --prefix "$NPM_DIR" \
-    "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" "@openai/codex@$CODEX_VERSION" "${NODE_SDKS[@]}" >"$WORK/npm.log" 2>&1) ||
+    "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" "@openai/codex@$CODEX_VERSION" \
+    "@google/gemini-cli@$GEMINI_CLI_VERSION" "opencode-ai@$OPENCODE_VERSION" "@qwen-code/qwen-code@$QWEN_CODE_VERSION" \
+    "${NODE_SDKS[@]}" >"$WORK/npm.log" 2>&1) ||
     die "npm install failed (registry unreachable? see $WORK/npm.log; set AGENTS_NPM_DIR to a prefix that has them)"
 BIN=$NPM_DIR/node_modules/.bin
 # Claude Code's postinstall puts its native binary in place of a stub; where
@@ -132,7 +151,7 @@ if [[ ! -x $VENV/bin/python ]]; then
     "${PYTHON:-python3}" -m venv "$VENV" || die "cannot create a venv (is python3-venv installed?)"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    'openai>=3,<4' 'anthropic>=2,<3' 'google-genai>=3,<4' >"$WORK/pip.log" 2>&1 ||
+    'openai>=3,<4' 'anthropic>=2,<3' 'google-genai>=3,<4' 'llm>=0.27' >"$WORK/pip.log" 2>&1 ||
     die "pip install failed (see $WORK/pip.log)"
 
 STRACE=
@@ -311,7 +330,7 @@ run_case() {
             grep -qF -- "$needle" "$out" || problem="output lacks \`$needle\`"
         done
     fi
-    if [[ -z $problem && -n $STRACE ]]; then
+    if [[ -z $problem && -n $STRACE && ${ALLOW_OUTSIDE:-0} != 1 ]]; then
         problem=$(outside_contacts "$trace")
     fi
     if [[ -z $problem ]]; then
@@ -413,6 +432,95 @@ prompt='Run the marker command. [call exec_command {"cmd": "echo swy-$((6*7))"}]
 NEEDLES=("Process exited with code 0" "swy-42" "[mock anthropic claude-e2e-sonnet]" "The mock thinks before it answers.")
 CASE_ENV=(SWITCHYARD_API_KEY="$GATEWAY_KEY")
 run_case "codex exec -m gpt-5.5 (alias) tool call" "${CODEX[@]}" exec --skip-git-repo-check -m gpt-5.5 "$prompt"
+
+# `switchyard connect TOOL` alone: a new empty HOME, none of the tool's
+# variables (agent_env passes only PATH, HOME and the opt-outs), the
+# connect command, then the tool headless. Each tool gets a client key of
+# its own (the gateway runs with auth strict).
+connect_case() {
+    local tool=$1
+    shift
+    AGENT_HOME=$WORK/connect-home-$tool
+    mkdir -p "$AGENT_HOME"
+    export AGENT_HOME
+    # shellcheck disable=SC2016 # expanded by the case's own shell
+    run_case "connect $tool" bash -euo pipefail -c 'switchyard connect "$0" ${CONNECT_MODEL:+--model "$CONNECT_MODEL"} >&2 && exec "$@"' "$tool" "$@"
+    unset AGENT_HOME
+}
+prompt="Answer in one word (claude after connect)"
+NEEDLES=("$prompt" "[mock anthropic ")
+CASE_ENV=()
+connect_case claude-code "${CLAUDE[@]}" -p "$prompt"
+# Codex's network opt-outs (the README's config) as -c flags, so that its
+# config.toml holds only what connect wrote.
+prompt="Answer in one word (codex after connect)"
+NEEDLES=("$prompt" "[mock openai ")
+connect_case codex "${CODEX[@]}" exec --skip-git-repo-check -c check_for_update_on_startup=false \
+    -c analytics.enabled=false -c feedback.enabled=false -c features.plugins=false "$prompt"
+# Gemini CLI and OpenCode look names up and call home at start whatever
+# their settings here (DNS lookups; OpenCode an HTTPS fetch, its model
+# catalogue), so these two cases check the answer, not that the tool stayed
+# on loopback.
+ALLOW_OUTSIDE=1
+# Gemini CLI reads ~/.gemini/.env only in a trusted folder: the folder is
+# trusted the way a user would answer its prompt, in its own trustedFolders.json.
+mkdir -p "$WORK/connect-home-gemini-cli/.gemini"
+printf '{"%s": "TRUST_FOLDER"}\n' "$WORK/home" >"$WORK/connect-home-gemini-cli/.gemini/trustedFolders.json"
+prompt="Answer in one word (gemini after connect)"
+NEEDLES=("$prompt" "[mock gemini ")
+connect_case gemini-cli "$BIN/gemini" -p "$prompt"
+prompt="Answer in one word (opencode after connect)"
+NEEDLES=("$prompt" "[mock openai gpt-e2e-mini]")
+CASE_ENV=(CONNECT_MODEL=gpt-e2e-mini OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1 OPENCODE_DISABLE_LSP_DOWNLOAD=1)
+connect_case opencode "$BIN/opencode" run "$prompt"
+ALLOW_OUTSIDE=1 # Qwen Code reports usage to its RUM endpoint at start
+prompt="Answer in one word (qwen after connect)"
+NEEDLES=("$prompt" "[mock openai gpt-e2e-mini]")
+CASE_ENV=(CONNECT_MODEL=gpt-e2e-mini)
+connect_case qwen-code "$BIN/qwen" -p "$prompt"
+CASE_ENV=()
+ALLOW_OUTSIDE=0
+# Simon Willison's llm (PyPI, in the venv): an extra OpenAI model `switchyard`.
+prompt="Answer in one word (llm after connect)"
+NEEDLES=("$prompt" "[mock openai gpt-e2e-mini]")
+CASE_ENV=(CONNECT_MODEL=gpt-e2e-mini)
+connect_case llm "$VENV/bin/llm" -m switchyard "$prompt"
+CASE_ENV=()
+# Aider (PyPI aider-chat, large: its own venv, AGENTS_AIDER_VENV to reuse one;
+# AGENTS_SKIP_AIDER=1 leaves it out). --dry-run: it edits no file here.
+if [[ ${AGENTS_SKIP_AIDER:-0} != 1 && ( -z ${AGENTS_ONLY:-} || "connect aider" == *"$AGENTS_ONLY"* ) ]]; then
+    AIDER_VENV=${AGENTS_AIDER_VENV:-$WORK/aider-venv}
+    if [[ ! -x $AIDER_VENV/bin/aider ]]; then
+        say "installing aider-chat into $AIDER_VENV"
+        "${PYTHON:-python3}" -m venv "$AIDER_VENV" && "$AIDER_VENV/bin/python" -m pip install --quiet \
+            --disable-pip-version-check aider-chat >"$WORK/pip-aider.log" 2>&1 || die "pip install aider-chat failed (see $WORK/pip-aider.log)"
+    fi
+    # LiteLLM (inside Aider) fetches its model price list at start: the
+    # answer is checked, not that it stayed on loopback.
+    NEEDLES=("[mock openai gpt-e2e-mini]")
+    CASE_ENV=(CONNECT_MODEL=gpt-e2e-mini)
+    ALLOW_OUTSIDE=1
+    connect_case aider "$AIDER_VENV/bin/aider" --message "Answer in one word (aider after connect)" --yes-always --no-git \
+        --dry-run --no-check-update --no-show-model-warnings --no-analytics
+    CASE_ENV=()
+    ALLOW_OUTSIDE=0
+fi
+
+# `eval "$(switchyard env)"`, then the three Python SDKs built with no
+# arguments at all: each must find the gateway and the key in what env exported.
+cat >"$WORK/env_sdks.py" <<'PY'
+import anthropic, openai
+from google import genai
+print(openai.OpenAI().chat.completions.create(model="gpt-e2e-mini", messages=[{"role": "user", "content": "env openai"}]).choices[0].message.content)
+print(anthropic.Anthropic().messages.create(model="claude-e2e-sonnet", max_tokens=64, messages=[{"role": "user", "content": "env anthropic"}]).content[0].text)
+client = genai.Client()  # kept in a variable: a Client closes its connection when collected
+print(client.models.generate_content(model="gemini-e2e-flash", contents="env gemini").text)
+PY
+NEEDLES=("env openai [mock openai gpt-e2e-mini]" "env anthropic [mock anthropic claude-e2e-sonnet]" "env gemini [mock gemini gemini-e2e-flash]")
+CASE_ENV=(PYTHON_BIN="$VENV/bin/python" ENV_SCRIPT="$WORK/env_sdks.py")
+# shellcheck disable=SC2016 # expanded by the case's own shell
+run_case "env: eval, then the Python SDKs" bash -euo pipefail -c 'eval "$(switchyard env)" && exec "$PYTHON_BIN" "$ENV_SCRIPT"'
+CASE_ENV=()
 
 # The Node SDKs' own stream accumulators, a tool round trip each
 # (tests/agents/node_sdks.mjs, copied into the npm prefix so that its imports

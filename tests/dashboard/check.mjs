@@ -1,10 +1,12 @@
 // Drives the dashboard in headless Chromium and checks what it shows.
-// Env: CHROMIUM (executable), BASE (gateway origin), KEY (gateway key), SHOT (png path).
+// Env: CHROMIUM (executable), BASE (gateway origin), KEY (gateway key), SHOT (png path),
+// TOOLS_HOME (the gateway's HOME, where Connect a tool writes).
 import { createRequire } from "node:module";
 const require = createRequire(process.env.NODE_PATH + "/");
 const { chromium } = require("playwright-core");
 
-const { CHROMIUM, BASE, KEY, SHOT } = process.env;
+import { readFileSync } from "node:fs";
+const { CHROMIUM, BASE, KEY, SHOT, TOOLS_HOME } = process.env;
 const failures = [];
 function check(ok, what) {
   console.log(`${ok ? "PASS" : "FAIL"}  ${what}`);
@@ -71,6 +73,16 @@ try {
   await page.waitForSelector("#usage tbody tr", { timeout: 10000 });
   check((await page.textContent("#usage tbody")).includes("gpt-4o"), "usage lists the models");
   check((await page.textContent("#snippets")).includes(BASE + "/v1"), "the snippets use the real base URL");
+
+  // Connect a tool: every tool listed; Codex's button writes its config.
+  await page.waitForSelector("#tools tbody tr:nth-child(7)", { timeout: 10000 });
+  check((await page.textContent("#tools tbody")).includes("Claude Code"), "Connect a tool lists the tools");
+  await page.click("#tools button[data-connect=codex]");
+  await page.waitForFunction(() => document.querySelector("#notice").textContent.includes("Codex now uses the gateway"), null, { timeout: 10000 });
+  await page.waitForFunction(() => [...document.querySelectorAll("#tools tbody tr")].some((tr) => tr.textContent.startsWith("Codex") && tr.textContent.includes("connected")), null, { timeout: 10000 });
+  let codexConfig = "";
+  try { codexConfig = readFileSync(TOOLS_HOME + "/.codex/config.toml", "utf8"); } catch (_) {}
+  check(codexConfig.includes(`base_url = "${BASE}/v1"`), "the Codex button wrote Codex's config for this gateway, and the row says connected");
   check(external.length === 0, `nothing is fetched from elsewhere (${external.join(", ")})`);
 
   await page.screenshot({ path: SHOT, fullPage: true });

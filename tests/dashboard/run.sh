@@ -13,7 +13,9 @@
 #      the page shows the status, both accounts (one cooling, with its timer),
 #      the requests made before and one made while the page is open (the live
 #      feed), the client key a request came with and the key filter, usage,
-#      and snippets with the real base URL. Saves a screenshot.
+#      and snippets with the real base URL; that Connect a tool lists the tools
+#      and its Codex button writes Codex's config (in the gateway's own temp
+#      HOME) and shows it connected. Saves a screenshot.
 #
 # Usage:  bash tests/dashboard/run.sh
 #
@@ -82,7 +84,10 @@ echo sk-mock | "$BIN" accounts add openai --label work --base-url "$MOCK_URL/v1"
 echo sk-mock | "$BIN" accounts add openai --label busy --base-url "$LIMITED_URL" --api-key-stdin --models 'gpt-*' >/dev/null
 KEY=$("$BIN" key show)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN" serve --port "$PORT" >"$WORK/gateway.out" 2>"$WORK/gateway.err" &
+# A HOME of its own: the page's Connect a tool buttons write the tools' files there.
+TOOLS_HOME=$WORK/user
+mkdir -p "$TOOLS_HOME"
+HOME=$TOOLS_HOME XDG_CONFIG_HOME=$TOOLS_HOME/.config "$BIN" serve --port "$PORT" >"$WORK/gateway.out" 2>"$WORK/gateway.err" &
 PIDS+=($!)
 BASE="http://127.0.0.1:$PORT"
 for _ in $(seq 200); do curl -sf -H "authorization: Bearer $KEY" "$BASE/healthz" >/dev/null && break; sleep 0.05; done
@@ -101,6 +106,6 @@ curl -sf "$BASE/v1/chat/completions" -H "authorization: Bearer $CLIENT_KEY" -H '
 
 SHOT=${DASHBOARD_SCREENSHOT:-$WORK/dashboard.png}
 say "driving $CHROMIUM against $BASE/ui"
-NODE_PATH="$NPM_DIR/node_modules" CHROMIUM="$CHROMIUM" BASE="$BASE" KEY="$KEY" SHOT="$SHOT" \
+NODE_PATH="$NPM_DIR/node_modules" CHROMIUM="$CHROMIUM" BASE="$BASE" KEY="$KEY" SHOT="$SHOT" TOOLS_HOME="$TOOLS_HOME" \
     node "$ROOT/tests/dashboard/check.mjs"
 say "screenshot: $SHOT"

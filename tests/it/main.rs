@@ -12,6 +12,7 @@ mod cli;
 mod client_faults;
 mod client_keys;
 mod config_safety;
+mod connect;
 mod control;
 mod count_tokens;
 mod fallbacks;

@@ -20,6 +20,8 @@
 #     account added from the CLI shows in the status line (live reload).
 #   - Launch at login makes the autostart entry (with the path quoted) and
 #     removes it again; `switchyard autostart on|off|status` does the same.
+#   - Connect a tool ▸ Codex writes ~/.codex/config.toml with a client key of
+#     its own, notifies, and a call with that key is answered.
 #   - Quit stops the gateway and exits 0.
 # The tray is driven through its test hook (SWITCHYARD_TRAY_TEST=1: menu
 # item ids on stdin, states on stdout), which takes the same path as a click.
@@ -229,7 +231,25 @@ state ".*autostart=off" >/dev/null
 [[ ! -e $ENTRY && $("$SWITCHYARD" autostart status) == off ]] || die "autostart off/status"
 say "ok - Launch at login writes and removes $ENTRY (path quoted); the CLI agrees"
 
-# 9. Quit ---------------------------------------------------------------------
+# 9. Connect a tool: Codex's config written, a notification, and a call with
+# the client key it got is answered ------------------------------------------
+send connect-codex
+wait_for_line "$WORK/notifications.log" 'Tool connected' >/dev/null || die "no 'Tool connected' notification"
+CODEX_CONFIG=$HOME/.codex/config.toml
+grep -qF "base_url = \"http://127.0.0.1:$PORT/v1\"" "$CODEX_CONFIG" || die "Codex's config does not point at :$PORT"
+CLIENT_KEY=$(sed -n 's/^experimental_bearer_token = "\(sk-[^"]*\)"/\1/p' "$CODEX_CONFIG")
+[[ -n $CLIENT_KEY && $CLIENT_KEY != "$KEY" ]] || die "Codex did not get a client key of its own"
+answer=
+for _ in $(seq 1 40); do
+    answer=$(curl -sS --max-time 10 "http://127.0.0.1:$PORT/v1/chat/completions" -H "Authorization: Bearer $CLIENT_KEY" \
+        -H 'content-type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' || true)
+    [[ $answer == *'"choices"'* ]] && break
+    sleep 0.1
+done
+[[ $answer == *'"choices"'* ]] || die "no answer with Codex's client key: $answer"
+say "ok - Connect a tool ▸ Codex writes its config with a client key of its own, notifies, and the key works"
+
+# 10. Quit --------------------------------------------------------------------
 send quit
 for _ in $(seq 1 200); do kill -0 "$TRAY_PID" 2>/dev/null || break; sleep 0.05; done
 if kill -0 "$TRAY_PID" 2>/dev/null; then die "the tray did not quit"; fi
@@ -237,4 +257,4 @@ wait "$TRAY_PID" || die "the tray exited with status $?"
 port_is_free "$PORT" || die "the port is still taken after Quit"
 ! grep -q panicked "$WORK/tray-stderr.log" || die "the tray panicked"
 say "ok - Quit stops the gateway and exits 0"
-echo "tray: 9 passed, 0 failed"
+echo "tray: 10 passed, 0 failed"

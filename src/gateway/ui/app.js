@@ -269,6 +269,38 @@ async function loadUsage() {
   }
 }
 
+// `switchyard connect` from here: POST /api/connect/TOOL (the gateway
+// allows it from this machine only).
+async function loadTools() {
+  const { tools } = await api("/api/connect");
+  const body = $("#tools tbody");
+  body.textContent = "";
+  for (const tool of tools) {
+    const tr = document.createElement("tr");
+    cell(tr, tool.title);
+    cell(tr, tool.installed ? "yes" : "no");
+    const state = { connected: "connected ✓", stale: "stale: " + tool.why, not_connected: "" }[tool.state];
+    cell(tr, state, tool.state === "stale" ? "bad" : "");
+    const td = document.createElement("td");
+    const button = document.createElement("button");
+    button.textContent = tool.state === "connected" ? "Connect again" : "Connect";
+    button.dataset.connect = tool.tool;
+    td.appendChild(button);
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+}
+
+async function connectTool(id) {
+  try {
+    const answer = await api("/api/connect/" + encodeURIComponent(id), { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    notice(answer.messages.join(" "));
+  } catch (error) {
+    if (error.message !== "unauthorized") notice("Not connected: " + error.message);
+  }
+  await loadTools().catch(() => {});
+}
+
 function renderSnippets() {
   const shownKey = key() || "sk-…";
   const snippets = {
@@ -298,6 +330,7 @@ document.addEventListener("click", (event) => {
   const target = event.target;
   if (target.dataset.copy) copy($("#" + target.dataset.copy).textContent);
   if ("copyKey" in target.dataset && key()) copy(key());
+  if (target.dataset.connect) connectTool(target.dataset.connect);
 });
 
 $("#key-form").addEventListener("submit", (event) => {
@@ -315,7 +348,7 @@ async function start() {
   try {
     await loadStatus();
     await loadKeys();
-    await Promise.all([loadAccounts(), loadModels(), loadLogs(), loadUsage()]);
+    await Promise.all([loadAccounts(), loadModels(), loadLogs(), loadUsage(), loadTools()]);
     if (!started) {
       started = true;
       follow();
