@@ -204,9 +204,9 @@ impl Monitor {
             };
             row.requests += 1;
             row.errors += u64::from(record.status >= 300);
-            row.input_tokens += record.input_tokens;
-            row.output_tokens += record.output_tokens;
-            row.cached_tokens += record.cached_tokens;
+            row.input_tokens = row.input_tokens.saturating_add(record.input_tokens);
+            row.output_tokens = row.output_tokens.saturating_add(record.output_tokens);
+            row.cached_tokens = row.cached_tokens.saturating_add(record.cached_tokens);
         }
         rows.sort_by(|a, b| a.key.cmp(&b.key));
         rows
@@ -234,7 +234,9 @@ impl Monitor {
                     usage.last_mut().expect("just pushed")
                 }
             };
-            row.tokens_today += record.input_tokens + record.output_tokens;
+            row.tokens_today = row
+                .tokens_today
+                .saturating_add(record.input_tokens.saturating_add(record.output_tokens));
             row.requests_today += 1;
             row.last_used_ms = row.last_used_ms.max(Some(record.time_ms));
         }
@@ -280,8 +282,8 @@ impl Monitor {
             match rows.iter_mut().find(|row| row.bucket_ms == bucket_ms && row.key == key) {
                 Some(row) => {
                     row.requests += 1;
-                    row.input_tokens += record.input_tokens;
-                    row.output_tokens += record.output_tokens;
+                    row.input_tokens = row.input_tokens.saturating_add(record.input_tokens);
+                    row.output_tokens = row.output_tokens.saturating_add(record.output_tokens);
                 }
                 None => rows.push(TimelineRow {
                     bucket_ms,

@@ -13,6 +13,10 @@ use crate::monitor::{Monitor, RequestRecord, now_ms};
 use crate::pool::Member;
 use crate::protocol::model::Usage;
 
+/// The most tokens one call is recorded with (2^40, a million times any
+/// real context window).
+pub const MAX_RECORDED_TOKENS: u64 = 1 << 40;
+
 /// One call's record in the making; inactive when no monitor is attached.
 #[derive(Debug, Default)]
 pub struct Trace {
@@ -102,11 +106,14 @@ impl Trace {
         }
     }
 
-    /// The latest usage the upstream reported.
+    /// The latest usage the upstream reported. Counts are capped at
+    /// [`MAX_RECORDED_TOKENS`]: an upstream that reports absurd numbers
+    /// (2e28, say) must not overflow the day's budget, the totals or the
+    /// log's SQLite integers.
     pub fn usage(&mut self, usage: Usage) {
-        self.record.input_tokens = usage.input_tokens;
-        self.record.output_tokens = usage.output_tokens;
-        self.record.cached_tokens = usage.cached_input_tokens;
+        self.record.input_tokens = usage.input_tokens.min(MAX_RECORDED_TOKENS);
+        self.record.output_tokens = usage.output_tokens.min(MAX_RECORDED_TOKENS);
+        self.record.cached_tokens = usage.cached_input_tokens.min(MAX_RECORDED_TOKENS);
     }
 
     /// The complete answer's body (kept only when body storage is on).
@@ -119,7 +126,7 @@ impl Trace {
     /// Ends the call with the client's status and, for failures, what went wrong.
     pub fn finish(&mut self, status: u16, error: Option<String>) {
         if let Some((name, meters)) = self.meter.take() {
-            let tokens = self.record.input_tokens + self.record.output_tokens;
+            let tokens = self.record.input_tokens.saturating_add(self.record.output_tokens);
             meters.spend(&name, tokens, now_ms());
         }
         let (Some(monitor), Some(started)) = (self.monitor.take(), self.started) else {
@@ -154,4 +161,25 @@ impl Drop for Trace {
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_counts_are_recorded_capped() {
+        let mut trace = Trace::default();
+        trace.usage(Usage {
+            input_tokens: u64::MAX,
+            output_tokens: 7,
+            cached_input_tokens: u64::MAX,
+            ..Usage::default()
+        });
+        assert_eq!(trace.record.input_tokens, MAX_RECORDED_TOKENS);
+        assert_eq!(trace.record.output_tokens, 7);
+        assert_eq!(trace.record.cached_tokens, MAX_RECORDED_TOKENS);
+        // Inactive (no monitor): finishing records nothing and never panics.
+        trace.finish(200, None);
+    }
 }

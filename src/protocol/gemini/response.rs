@@ -104,8 +104,11 @@ impl UsageMetadata {
     pub fn to_usage(self) -> Usage {
         let thoughts = self.thoughts_token_count.unwrap_or(0);
         Usage {
-            input_tokens: self.prompt_token_count.unwrap_or(0) + self.tool_use_prompt_token_count.unwrap_or(0),
-            output_tokens: self.candidates_token_count.unwrap_or(0) + thoughts,
+            input_tokens: self
+                .prompt_token_count
+                .unwrap_or(0)
+                .saturating_add(self.tool_use_prompt_token_count.unwrap_or(0)),
+            output_tokens: self.candidates_token_count.unwrap_or(0).saturating_add(thoughts),
             cached_input_tokens: self.cached_content_token_count.unwrap_or(0),
             cache_creation_input_tokens: 0,
             reasoning_tokens: thoughts,
@@ -119,7 +122,7 @@ impl UsageMetadata {
         UsageMetadata {
             prompt_token_count: Some(usage.input_tokens),
             candidates_token_count: Some(usage.output_tokens - thoughts),
-            total_token_count: Some(usage.input_tokens + usage.output_tokens),
+            total_token_count: Some(usage.input_tokens.saturating_add(usage.output_tokens)),
             cached_content_token_count: (usage.cached_input_tokens > 0).then_some(usage.cached_input_tokens),
             thoughts_token_count: (thoughts > 0).then_some(thoughts),
             tool_use_prompt_token_count: None,

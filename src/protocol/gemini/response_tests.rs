@@ -301,3 +301,22 @@ fn usage_without_counts_and_missing_finish_reason() {
         })]
     );
 }
+
+#[test]
+fn absurd_counts_from_another_upstream_saturate_instead_of_overflowing() {
+    // Found by the fuzzer: an OpenAI answer claiming 2e28 prompt tokens,
+    // translated for a Gemini client, overflowed the total.
+    let openai = br#"{"id":"c","object":"chat.completion","created":1,"model":"m",
+        "choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],
+        "usage":{"prompt_tokens":200e26,"completion_tokens":300,"total_tokens":2306}}"#;
+    let response = crate::protocol::openai::decode_response(openai, &meta()).unwrap();
+    let encoded = encode_response(&response, &meta());
+    assert_eq!(encoded["usageMetadata"]["totalTokenCount"], json!(u64::MAX));
+    let huge = decode(
+        r#"{"candidates": [{"content": {"parts": [{"text": "hi"}]}}],
+            "usageMetadata": {"promptTokenCount": 18446744073709551615, "toolUsePromptTokenCount": 5,
+                              "candidatesTokenCount": 18446744073709551615, "thoughtsTokenCount": 9}}"#,
+    );
+    assert_eq!(huge.usage.input_tokens, u64::MAX);
+    assert_eq!(huge.usage.output_tokens, u64::MAX);
+}
