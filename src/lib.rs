@@ -25,4 +25,5 @@ pub mod tokens;
 #[cfg(feature = "tray")]
 pub mod tray;
 pub mod upstream;
+pub mod vocab;
 pub mod watch;

@@ -22,7 +22,7 @@ fn count(text: &str) -> u64 {
     if text.is_empty() {
         return 0;
     }
-    tiktoken_rs::o200k_base_singleton().encode_ordinary(text).len() as u64
+    crate::vocab::o200k_base().encode_ordinary(text).len() as u64
 }
 
 fn parts(content: &[Part]) -> u64 {
