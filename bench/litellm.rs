@@ -148,7 +148,7 @@ pub fn compare(results: &mut Value) {
         "litellm": format!("{b:.0} req/s"),
         "ratio": format!("{:.0}× more", a / b),
     }));
-    let a = mb(results["memory"]["idle_rss_bytes"].as_u64().unwrap_or(0));
+    let a = mb(results["memory"]["idle"]["rss_bytes"].as_u64().unwrap_or(0));
     let b = mb(results["litellm"]["idle_rss_bytes"].as_u64().unwrap_or(0));
     rows.push(json!({
         "measure": "idle RSS",

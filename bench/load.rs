@@ -36,6 +36,12 @@ pub struct Target {
 }
 
 impl Target {
+    /// The same request sent to `addr` instead (to nginx in front of the
+    /// mock, say).
+    pub fn at(&self, addr: SocketAddr) -> Arc<Target> {
+        Arc::new(Target { addr, ..self.clone() })
+    }
+
     /// The same target with `Authorization: Bearer KEY` instead of any
     /// authorization it had.
     pub fn with_bearer(&self, key: &str) -> Arc<Target> {

@@ -21,6 +21,7 @@
 mod keys;
 mod litellm;
 mod load;
+mod nginx;
 mod procs;
 mod report;
 mod scenarios;
@@ -65,6 +66,15 @@ struct Options {
     /// Concurrent streams in the streaming runs.
     #[arg(long, default_value_t = 1000)]
     streams: usize,
+    /// How many times each latency, closed-loop and streaming measurement
+    /// is repeated (direct, nginx and Switchyard in turn); the report gives
+    /// the medians.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// The path of the closed-loop runs (`openai_to_openai`, the
+    /// passthrough, by default; `bench/flame` also profiles `openai_to_gemini`).
+    #[arg(long, default_value = "openai_to_openai")]
+    closed_path: String,
     /// Seconds to wait after the load before the last memory reading.
     #[arg(long, default_value_t = 60)]
     settle_secs: u64,
@@ -279,42 +289,40 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
     startups.sort();
     let (mut gateway, gateway_addr) = gateway.ok_or("no gateway")?;
     say(format!(
-        "gateway on {gateway_addr}; start to listening: {:.1} ms (median of {})",
+        "gateway on {gateway_addr} (pid {}); start to listening: {:.1} ms (median of {})",
+        gateway.pid(),
         ms(startups[startups.len() / 2]),
         startups.len()
     ));
 
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle_rss = gateway.rss().ok_or("the gateway is not running")?;
-    let idle_anon = gateway.rss_anon().unwrap_or(0);
+    let idle = gateway.memory().ok_or("the gateway is not running")?;
     say(format!(
-        "idle RSS {:.1} MB ({:.1} MB anonymous)",
-        mb(idle_rss),
-        mb(idle_anon)
+        "idle: RSS {:.1} MB, PSS {:.1} MB, anonymous {:.1} MB",
+        mb(idle.rss),
+        mb(idle.pss),
+        mb(idle.anon)
     ));
 
-    // Added latency at the target rate.
+    let nginx = nginx::start(&options.work_dir, fast, slow, cores.subject)?;
+    say(format!(
+        "nginx {} on {} and {} (bench/nginx.conf)",
+        nginx.version, nginx.fast, nginx.paced
+    ));
+    let runs = options.runs.max(1);
+
+    // Added latency at the target rate: direct, nginx and the gateway in
+    // turn, `runs` times; the medians are reported.
     let mut latency = Vec::new();
-    let mut rates = vec![options.rate];
-    if options.litellm {
-        rates.insert(0, litellm::RATE);
-    }
     let latency_scenarios = if phase(Phase::Latency) { 3 } else { 0 };
     for scenario in scenarios::complete(gateway_addr, fast)
         .into_iter()
         .take(latency_scenarios)
     {
-        for &rate in &rates {
-            if rate != options.rate && scenario.key != "openai_to_openai" {
-                continue;
-            }
+        if options.litellm && scenario.key == "openai_to_openai" {
+            // LiteLLM's own rate, for the comparison beside it.
+            let rate = litellm::RATE;
             let pair = measure_pair(&scenario.direct, &scenario.gateway, rate, timing, timing.measure).await?;
-            say(format!(
-                "{} at {rate} req/s: added p50 {:.0} µs, p99 {:.0} µs",
-                scenario.label,
-                pair.added.p50 / 1000.0,
-                pair.added.p99 / 1000.0
-            ));
             latency.push(json!({
                 "scenario": scenario.key,
                 "label": scenario.label,
@@ -324,85 +332,169 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
                 "added_us": pair.added.micros(),
             }));
         }
+        let via_nginx = scenario.direct.at(nginx.fast);
+        let mut trios = Vec::new();
+        for run in 0..runs {
+            let trio = measure_trio(&scenario.direct, &via_nginx, &scenario.gateway, options.rate, timing).await?;
+            say(format!(
+                "{} at {} req/s, run {}: added p50 nginx {:.0} µs, gateway {:.0} µs; p99 nginx {:.0} µs, gateway {:.0} µs",
+                scenario.label,
+                options.rate,
+                run + 1,
+                trio.nginx_added.p50 / 1000.0,
+                trio.gateway_added.p50 / 1000.0,
+                trio.nginx_added.p99 / 1000.0,
+                trio.gateway_added.p99 / 1000.0
+            ));
+            trios.push(trio);
+        }
+        latency.push(trio_json(&scenario, options.rate, &trios));
     }
     check_alive(&mut gateway)?;
 
-    // Saturation: the highest open-loop rate with no error and added p99 ≤ 2 ms.
+    // Saturation: the highest open-loop rate with no error and added p99 ≤
+    // 2 ms, through the gateway for two paths and through nginx for one
+    // (nginx forwards every path alike). One search each: the search itself
+    // runs a dozen measurements.
     let mut saturation = Vec::new();
     let searched = if phase(Phase::Saturation) { 2 } else { 0 };
     for scenario in scenarios::complete(gateway_addr, fast).into_iter().take(searched) {
-        let found = saturate(&scenario, timing, options.quick).await?;
-        say(format!("{} saturates at {} req/s", scenario.label, found["rate"]));
-        saturation.push(found);
+        let mut subjects = vec![("switchyard", scenario.gateway.clone())];
+        if scenario.key == "openai_to_openai" {
+            subjects.push(("nginx", scenario.direct.at(nginx.fast)));
+        }
+        for (subject, target) in subjects {
+            let mut found = saturate(scenario.key, &scenario.direct, &target, timing, options.quick).await?;
+            say(format!(
+                "{} through {subject} saturates at {} req/s",
+                scenario.label, found["rate"]
+            ));
+            found["label"] = json!(scenario.label);
+            found["subject"] = json!(subject);
+            saturation.push(found);
+        }
     }
     check_alive(&mut gateway)?;
 
     // Closed loop: throughput when every connection sends back to back.
-    let passthrough = &scenarios::complete(gateway_addr, fast)[0];
-    let (closed_direct, closed_gateway) = if phase(Phase::Closed) {
-        let direct = closed_loop(&passthrough.direct, timing).await?;
-        let gateway = closed_loop(&passthrough.gateway, timing).await?;
-        say(format!(
-            "closed loop: direct {} req/s, gateway {} req/s",
-            direct["throughput"], gateway["throughput"]
-        ));
-        (direct, gateway)
+    let paths = scenarios::complete(gateway_addr, fast);
+    let passthrough = paths
+        .iter()
+        .find(|s| s.key == options.closed_path)
+        .ok_or_else(|| format!("--closed-path {}: no such path", options.closed_path))?;
+    let closed = if phase(Phase::Closed) {
+        let via_nginx = passthrough.direct.at(nginx.fast);
+        let mut runs_json = Vec::new();
+        for run in 0..runs {
+            let direct = closed_loop(&passthrough.direct, timing).await?;
+            let through_nginx = closed_loop(&via_nginx, timing).await?;
+            let gateway = closed_loop(&passthrough.gateway, timing).await?;
+            say(format!(
+                "closed loop, run {}: direct {} req/s, nginx {} req/s, gateway {} req/s",
+                run + 1,
+                direct["throughput"],
+                through_nginx["throughput"],
+                gateway["throughput"]
+            ));
+            runs_json.push(json!({"direct": direct, "nginx": through_nginx, "gateway": gateway}));
+        }
+        let median = |side: &str| median(runs_json.iter().map(|r| num(&r[side]["throughput"])).collect());
+        json!({
+            "scenario": passthrough.key,
+            "label": passthrough.label,
+            "direct": {"throughput": median("direct")},
+            "nginx": {"throughput": median("nginx")},
+            "gateway": {"throughput": median("gateway")},
+            "runs": runs_json,
+        })
     } else {
-        (Value::Null, Value::Null)
+        json!({"direct": null, "nginx": null, "gateway": null})
     };
-    let loaded_rss = gateway.rss().unwrap_or(0);
+    let loaded = gateway.memory().unwrap_or_default();
 
-    // Streams.
+    // Streams: each path straight to the mock, through nginx and through the
+    // gateway, `runs` times; the gateway's memory is sampled while they are open.
     let mut streaming = Vec::new();
-    let mut streams_peak_rss = 0;
+    let mut streams_peak = procs::Memory::default();
     let streamed = if phase(Phase::Streams) { 3 } else { 0 };
     for scenario in scenarios::streamed(gateway_addr, slow).into_iter().take(streamed) {
-        // The same run, straight to the mock and through the gateway.
-        let run = |(target, wire): &(Arc<Target>, streams::Wire)| streams::StreamRun {
+        let run = |target: &Arc<Target>, wire: streams::Wire| streams::StreamRun {
             target: target.clone(),
-            wire: *wire,
+            wire,
             expected_text: scenario.expected_text.clone(),
             streams: options.streams,
             ramp: Duration::from_secs(1),
             timeout: Duration::from_secs(30),
         };
-        let direct = streams::drive(&run(&scenario.direct)).await?;
-        let sampler = RssSampler::start(gateway.pid());
-        let through = streams::drive(&run(&scenario.gateway)).await?;
-        let peak = sampler.stop().await;
-        streams_peak_rss = streams_peak_rss.max(peak);
-        for (side, outcome) in [("direct", &direct), ("gateway", &through)] {
-            if let Some(sample) = outcome.samples.first() {
-                say(format!(
-                    "  {side}: {} failed or damaged, e.g. {sample}",
-                    outcome.errors + outcome.damaged
-                ));
+        let (direct_target, direct_wire) = &scenario.direct;
+        let via_nginx = direct_target.at(nginx.paced);
+        let mut runs_json = Vec::new();
+        let mut added_ttfb = Vec::new();
+        let mut nginx_ttfb = Vec::new();
+        let mut added_gaps = Vec::new();
+        let mut intact = u64::MAX;
+        let mut peak_open = 0;
+        for round in 0..runs {
+            let direct = streams::drive(&run(direct_target, *direct_wire)).await?;
+            let through_nginx = streams::drive(&run(&via_nginx, *direct_wire)).await?;
+            let sampler = MemorySampler::start(gateway.pid());
+            let through = streams::drive(&run(&scenario.gateway.0, scenario.gateway.1)).await?;
+            let peak = sampler.stop().await;
+            if peak.rss > streams_peak.rss {
+                streams_peak = peak;
             }
+            for (side, outcome) in [("direct", &direct), ("nginx", &through_nginx), ("gateway", &through)] {
+                if let Some(sample) = outcome.samples.first() {
+                    say(format!(
+                        "  {side}: {} failed or damaged, e.g. {sample}",
+                        outcome.errors + outcome.damaged
+                    ));
+                }
+            }
+            let direct_ttfb = Percentiles::of(&direct.ttfb);
+            let ttfb = added(&direct_ttfb, &Percentiles::of(&through.ttfb));
+            let ttfb_nginx = added(&direct_ttfb, &Percentiles::of(&through_nginx.ttfb));
+            let gaps = added(&Percentiles::of(&direct.gaps), &Percentiles::of(&through.gaps));
+            say(format!(
+                "{} streams, {}, run {}: added TTFB p99 nginx {:.0} µs, gateway {:.0} µs; intact {}/{}; peak RSS {:.1} MB",
+                options.streams,
+                scenario.label,
+                round + 1,
+                ttfb_nginx.p99 / 1000.0,
+                ttfb.p99 / 1000.0,
+                through.ok,
+                options.streams,
+                mb(peak.rss)
+            ));
+            intact = intact.min(through.ok);
+            peak_open = peak_open.max(through.peak_open);
+            added_ttfb.push(ttfb);
+            nginx_ttfb.push(ttfb_nginx);
+            added_gaps.push(gaps);
+            runs_json.push(json!({
+                "direct": report::stream_json(&direct),
+                "nginx": report::stream_json(&through_nginx),
+                "gateway": report::stream_json(&through),
+                "added_ttfb_us": ttfb.micros(),
+                "nginx_added_ttfb_us": ttfb_nginx.micros(),
+                "gateway_peak_rss_bytes": peak.rss,
+            }));
         }
-        let ttfb_added = added(&Percentiles::of(&direct.ttfb), &Percentiles::of(&through.ttfb));
-        let gap_added = added(&Percentiles::of(&direct.gaps), &Percentiles::of(&through.gaps));
-        say(format!(
-            "{} streams, {}: added TTFB p50 {:.0} µs p99 {:.0} µs; intact {}/{}; peak RSS {:.1} MB",
-            options.streams,
-            scenario.label,
-            ttfb_added.p50 / 1000.0,
-            ttfb_added.p99 / 1000.0,
-            through.ok,
-            options.streams,
-            mb(peak)
-        ));
         streaming.push(json!({
             "scenario": scenario.key,
             "label": scenario.label,
             "streams": options.streams,
-            "direct": report::stream_json(&direct),
-            "gateway": report::stream_json(&through),
-            "added_ttfb_us": ttfb_added.micros(),
-            "added_gap_us": gap_added.micros(),
-            "gateway_peak_rss_bytes": peak,
+            "intact": intact,
+            "peak_open": peak_open,
+            "added_ttfb_us": Percentiles::median(&added_ttfb).micros(),
+            "nginx_added_ttfb_us": Percentiles::median(&nginx_ttfb).micros(),
+            "added_gap_us": Percentiles::median(&added_gaps).micros(),
+            "runs": runs_json,
         }));
     }
     check_alive(&mut gateway)?;
+    let nginx_version = nginx.version.clone();
+    drop(nginx);
 
     // Client keys: the same passthrough call with the gateway key and with a
     // client key (looked up by hash, its models checked, its use metered),
@@ -444,13 +536,13 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
 
     say(format!("waiting {} s for the gateway to settle", options.settle_secs));
     tokio::time::sleep(Duration::from_secs(options.settle_secs)).await;
-    let settled_rss = gateway.rss().ok_or("the gateway is gone")?;
-    let settled_anon = gateway.rss_anon().unwrap_or(0);
+    let settled = gateway.memory().ok_or("the gateway is gone")?;
     say(format!(
-        "RSS {:.1} MB ({:.1} MB anonymous) after {} s idle",
-        mb(settled_rss),
-        mb(settled_anon),
-        options.settle_secs
+        "after {} s idle: RSS {:.1} MB, PSS {:.1} MB, anonymous {:.1} MB",
+        options.settle_secs,
+        mb(settled.rss),
+        mb(settled.pss),
+        mb(settled.anon)
     ));
     drop(gateway);
 
@@ -460,6 +552,7 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
         None
     };
 
+    let memory_json = |m: procs::Memory| json!({"rss_bytes": m.rss, "pss_bytes": m.pss, "anon_bytes": m.anon});
     let results = json!({
         "generated_unix": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
         "quick": options.quick,
@@ -468,12 +561,15 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
             "load": "open loop at a constant rate, latency from each request's scheduled send time (hdrhistogram); 64 keep-alive connections",
             "warmup_secs": timing.warmup.as_secs_f64(),
             "measure_secs": timing.measure.as_secs_f64(),
+            "runs": runs,
             "direct": "the request the gateway sends upstream, straight to the same mock",
+            "nginx": format!("nginx {nginx_version} (bench/nginx.conf: one worker, upstream keepalive 64, HTTP/1.1 upstream, no buffering) forwarding the direct request to the same mock, pinned like the gateway"),
             "stream_text_events": STREAM_TEXT_EVENTS,
             "stream_event_gap_ms": STREAM_EVENT_GAP_MS,
             "realtime_priority": realtime,
             "models": {"openai": FAST_OPENAI_MODEL, "gemini": FAST_GEMINI_MODEL, "stream_openai": STREAM_OPENAI_MODEL, "stream_gemini": STREAM_GEMINI_MODEL},
         },
+        "nginx_version": nginx_version,
         "binary_size_bytes": binary_size,
         "startup_ms": {
             "median": ms(startups[startups.len() / 2]),
@@ -481,17 +577,16 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
             "samples": startups.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
         },
         "memory": {
-            "idle_rss_bytes": idle_rss,
-            "after_rate_runs_rss_bytes": loaded_rss,
-            "streams_peak_rss_bytes": streams_peak_rss,
-            "settled_rss_bytes": settled_rss,
-            "idle_anon_bytes": idle_anon,
-            "settled_anon_bytes": settled_anon,
+            "idle": memory_json(idle),
+            "after_rate_runs": memory_json(loaded),
+            "streams_peak": memory_json(streams_peak),
+            "settled": memory_json(settled),
+            "streams": options.streams,
             "settle_secs": options.settle_secs,
         },
         "latency": latency,
         "saturation": saturation,
-        "closed_loop": {"direct": closed_direct, "gateway": closed_gateway},
+        "closed_loop": closed,
         "streaming": streaming,
         "client_keys": client_keys,
         "litellm": litellm,
@@ -571,7 +666,13 @@ async fn measure_pair(
 
 /// Highest rate where the gateway has no error and adds at most 2 ms at p99:
 /// steps up until a rate fails, then bisects between the last pass and it.
-async fn saturate(scenario: &scenarios::Scenario, timing: Timing, quick: bool) -> Result<Value, String> {
+async fn saturate(
+    key: &str,
+    direct: &Arc<Target>,
+    subject: &Arc<Target>,
+    timing: Timing,
+    quick: bool,
+) -> Result<Value, String> {
     const LIMIT_NS: f64 = 2_000_000.0;
     let mut steps = Vec::new();
     let mut passed: Option<f64> = None;
@@ -579,19 +680,11 @@ async fn saturate(scenario: &scenarios::Scenario, timing: Timing, quick: bool) -
     let mut rate = 2000.0;
     let mut limited_by_harness = false;
     loop {
-        let pair = measure_pair(
-            &scenario.direct,
-            &scenario.gateway,
-            rate,
-            timing,
-            timing.saturation_measure,
-        )
-        .await?;
+        let pair = measure_pair(direct, subject, rate, timing, timing.saturation_measure).await?;
         let direct_clean = pair.direct["errors"].as_u64() == Some(0);
         let pass = pair.clean && pair.added.p99 <= LIMIT_NS;
         say(format!(
-            "  {} at {rate} req/s: {} (added p99 {:.0} µs, errors {}/{})",
-            scenario.key,
+            "  {key} at {rate} req/s: {} (added p99 {:.0} µs, errors {}/{})",
             if pass { "pass" } else { "fail" },
             pair.added.p99 / 1000.0,
             pair.direct["errors"],
@@ -624,8 +717,7 @@ async fn saturate(scenario: &scenarios::Scenario, timing: Timing, quick: bool) -
         rate = next;
     }
     Ok(json!({
-        "scenario": scenario.key,
-        "label": scenario.label,
+        "scenario": key,
         "rate": passed.unwrap_or(0.0),
         "first_failing_rate": failed,
         "direct_had_errors": limited_by_harness,
@@ -647,30 +739,128 @@ async fn closed_loop(target: &Arc<Target>, timing: Timing) -> Result<Value, Stri
     Ok(report::outcome_json(&outcome))
 }
 
-/// Samples a process's RSS every 50 ms and keeps the peak.
-struct RssSampler {
+/// Samples a process's memory every 50 ms and keeps the reading with the
+/// highest RSS.
+struct MemorySampler {
     stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<u64>,
+    task: tokio::task::JoinHandle<procs::Memory>,
 }
 
-impl RssSampler {
-    fn start(pid: u32) -> RssSampler {
+impl MemorySampler {
+    fn start(pid: u32) -> MemorySampler {
         let (stop, mut stopped) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {
-            let mut peak = 0;
+            let mut peak = procs::Memory::default();
             loop {
-                peak = peak.max(procs::rss_of(pid).unwrap_or(0));
+                if let Some(now) = procs::memory_of(pid)
+                    && now.rss > peak.rss
+                {
+                    peak = now;
+                }
                 tokio::select! {
                     _ = &mut stopped => return peak,
                     _ = tokio::time::sleep(Duration::from_millis(50)) => {}
                 }
             }
         });
-        RssSampler { stop, task }
+        MemorySampler { stop, task }
     }
 
-    async fn stop(self) -> u64 {
+    async fn stop(self) -> procs::Memory {
         let _ = self.stop.send(());
-        self.task.await.unwrap_or(0)
+        self.task.await.unwrap_or_default()
     }
+}
+
+/// The median of `values` (the mean of the middle two for an even count;
+/// NaN for none).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.retain(|v| !v.is_nan());
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+fn num(value: &Value) -> f64 {
+    value.as_f64().unwrap_or(f64::NAN)
+}
+
+/// One round of the same load straight to the mock, through nginx and
+/// through the gateway.
+struct Trio {
+    direct: Value,
+    nginx: Value,
+    gateway: Value,
+    /// nginx minus direct, per percentile (ns).
+    nginx_added: Percentiles,
+    /// Gateway minus direct, per percentile (ns).
+    gateway_added: Percentiles,
+    /// Whether every run of the round had no error.
+    clean: bool,
+}
+
+/// Measures `direct`, then `nginx`, then `gateway` at `rate`.
+async fn measure_trio(
+    direct: &Arc<Target>,
+    nginx: &Arc<Target>,
+    gateway: &Arc<Target>,
+    rate: f64,
+    timing: Timing,
+) -> Result<Trio, String> {
+    let spec = |target: &Arc<Target>| Run {
+        target: target.clone(),
+        pace: Pace::Rate(rate),
+        connections: 64,
+        warmup: timing.warmup,
+        duration: timing.measure,
+        request_timeout: Duration::from_secs(10),
+    };
+    let direct_outcome = load::drive(&spec(direct)).await?;
+    let nginx_outcome = load::drive(&spec(nginx)).await?;
+    let gateway_outcome = load::drive(&spec(gateway)).await?;
+    let direct_p = Percentiles::of(&direct_outcome.latency);
+    Ok(Trio {
+        nginx_added: added(&direct_p, &Percentiles::of(&nginx_outcome.latency)),
+        gateway_added: added(&direct_p, &Percentiles::of(&gateway_outcome.latency)),
+        clean: [&direct_outcome, &nginx_outcome, &gateway_outcome]
+            .iter()
+            .all(|o| o.errors == 0 && o.ok > 0),
+        direct: report::outcome_json(&direct_outcome),
+        nginx: report::outcome_json(&nginx_outcome),
+        gateway: report::outcome_json(&gateway_outcome),
+    })
+}
+
+/// A latency scenario's rounds as JSON: every round, and the medians of the
+/// added percentiles over them.
+fn trio_json(scenario: &scenarios::Scenario, rate: f64, trios: &[Trio]) -> Value {
+    let gateway: Vec<Percentiles> = trios.iter().map(|t| t.gateway_added).collect();
+    let nginx: Vec<Percentiles> = trios.iter().map(|t| t.nginx_added).collect();
+    let errors: u64 = trios
+        .iter()
+        .map(|t| t.gateway["errors"].as_u64().unwrap_or(0) + t.nginx["errors"].as_u64().unwrap_or(0))
+        .sum();
+    json!({
+        "scenario": scenario.key,
+        "label": scenario.label,
+        "rate": rate,
+        "runs": trios.iter().map(|t| json!({
+            "direct": t.direct,
+            "nginx": t.nginx,
+            "gateway": t.gateway,
+            "nginx_added_us": t.nginx_added.micros(),
+            "added_us": t.gateway_added.micros(),
+            "clean": t.clean,
+        })).collect::<Vec<_>>(),
+        "added_us": Percentiles::median(&gateway).micros(),
+        "nginx_added_us": Percentiles::median(&nginx).micros(),
+        "errors": errors,
+    })
 }

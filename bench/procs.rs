@@ -23,15 +23,9 @@ impl Process {
         self.child.id()
     }
 
-    /// Its resident set size in bytes (`VmRSS`), if it is still running.
-    pub fn rss(&self) -> Option<u64> {
-        rss_of(self.pid())
-    }
-
-    /// Its anonymous resident memory in bytes (`RssAnon`: heap, stacks,
-    /// relocated data; not the shared libraries' and binary's code pages).
-    pub fn rss_anon(&self) -> Option<u64> {
-        status_kib(self.pid(), "RssAnon:").map(|kib| kib * 1024)
+    /// Its memory as `/proc/PID/smaps_rollup` sums it up.
+    pub fn memory(&self) -> Option<Memory> {
+        memory_of(self.pid())
     }
 
     /// Whether it has exited.
@@ -62,6 +56,40 @@ impl Drop for Process {
 /// The resident set size of process `pid` in bytes.
 pub fn rss_of(pid: u32) -> Option<u64> {
     status_kib(pid, "VmRSS:").map(|kib| kib * 1024)
+}
+
+/// A process's memory: resident, proportional (shared pages divided among
+/// the processes that map them: the tray build maps GTK's libraries, which a
+/// desktop shares) and anonymous (heap, stacks: the process's own), in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Memory {
+    /// `Rss`.
+    pub rss: u64,
+    /// `Pss`.
+    pub pss: u64,
+    /// `Anonymous`.
+    pub anon: u64,
+}
+
+/// The memory of process `pid`, from `/proc/PID/smaps_rollup`.
+pub fn memory_of(pid: u32) -> Option<Memory> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    Some(parse_rollup(&text))
+}
+
+fn parse_rollup(text: &str) -> Memory {
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kib| kib.parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    };
+    Memory {
+        rss: field("Rss:"),
+        pss: field("Pss:"),
+        anon: field("Anonymous:"),
+    }
 }
 
 /// A size field (in KiB) of `/proc/PID/status`.
@@ -354,4 +382,23 @@ pub fn start_other(name: &str, mut command: Command, core: Option<usize>) -> Res
         name: name.to_string(),
         child,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smaps_rollup_is_read_in_bytes() {
+        let text = "55d0c9a7e000-7ffd5a1f2000 ---p 00000000 00:00 0 [rollup]\nRss:               22100 kB\nPss:               12000 kB\n\
+                    Pss_Anon:           4000 kB\nShared_Clean:       9000 kB\nAnonymous:          4096 kB\n";
+        assert_eq!(
+            parse_rollup(text),
+            Memory {
+                rss: 22100 * 1024,
+                pss: 12000 * 1024,
+                anon: 4096 * 1024
+            }
+        );
+    }
 }
