@@ -47,6 +47,9 @@ pub struct Config {
     /// Asking the accounts' upstreams for their model lists.
     #[serde(default)]
     pub catalog: CatalogConfig,
+    /// Prices over the built-in table: model → USD per million tokens.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prices: BTreeMap<String, crate::pricing::Price>,
 }
 
 /// `[catalog]`: the upstreams' own model lists, fetched at start, on every

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod monitor;
 pub mod notify;
 pub mod pool;
+pub mod pricing;
 pub mod protocol;
 pub mod relay;
 pub mod secrets;

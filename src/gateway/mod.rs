@@ -236,6 +236,7 @@ impl Gateway {
                 .then_some(config.monitor.max_body_kib * 1024),
             secrets: pool_secrets(&pool, &key),
         }));
+        monitor.set_prices(crate::pricing::Prices::with_overrides(&config.prices));
         let keys = crate::keys::KeyFile::load(&self.home)?;
         let meters = Arc::new(crate::keys::Meters::default());
         let day_start = crate::monitor::now_ms() / 86_400_000 * 86_400_000;

@@ -107,6 +107,10 @@ impl Gateway {
         let Some(running) = &mut self.running else {
             return Ok(Reloaded::NotRunning);
         };
+        if let Some(monitor) = running.shared.relay.monitor() {
+            // `[prices]` applies to the calls that end from now on, whatever else changed.
+            monitor.set_prices(crate::pricing::Prices::with_overrides(&config.prices));
+        }
         match plan(&running.config, &config) {
             Plan::Unchanged => {
                 running.config = config;

@@ -51,6 +51,12 @@ struct TokenLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CostLabels {
+    model: String,
+    account: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AccountLabels {
     account: String,
     provider: String,
@@ -126,6 +132,7 @@ pub struct Metrics {
     overhead: Family<RouteLabels, Histogram, fn() -> Histogram>,
     ttfb: Family<RouteLabels, Histogram, fn() -> Histogram>,
     tokens: Family<TokenLabels, Counter>,
+    cost: Family<CostLabels, Counter<f64, AtomicU64>>,
     accounts: Family<AccountLabels, Gauge>,
     in_flight: Family<InFlightLabels, Gauge>,
     cooldowns: Family<CooldownLabels, Gauge<f64, AtomicU64>>,
@@ -181,6 +188,12 @@ impl Default for Metrics {
             "Tokens by model, account and kind (input, output, cached)",
             tokens.clone(),
         );
+        let cost = Family::<CostLabels, Counter<f64, AtomicU64>>::default();
+        registry.register(
+            "cost_usd",
+            "What priced calls cost in USD, by model and account (unpriced models add nothing)",
+            cost.clone(),
+        );
         let accounts = Family::<AccountLabels, Gauge>::default();
         registry.register("account_state", "1 for each account's current state", accounts.clone());
         let in_flight = Family::<InFlightLabels, Gauge>::default();
@@ -208,6 +221,7 @@ impl Default for Metrics {
             overhead,
             ttfb,
             tokens,
+            cost,
             accounts,
             in_flight,
             cooldowns,
@@ -269,6 +283,9 @@ impl Metrics {
                     })
                     .inc_by(count);
             }
+        }
+        if let Some(cost) = record.cost_usd.filter(|cost| *cost > 0.0) {
+            self.cost.get_or_create(&CostLabels { model, account }).inc_by(cost);
         }
     }
 
