@@ -14,6 +14,7 @@ mod client_keys;
 mod config_safety;
 mod connect;
 mod control;
+mod cost;
 mod count_tokens;
 mod fallbacks;
 mod faults;
