@@ -708,6 +708,7 @@ mod tests {
             errors: 0,
             catalog: None,
             share_last_hour: None,
+            quota: Vec::new(),
         }
     }
 

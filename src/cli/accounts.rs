@@ -297,6 +297,7 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
                 "errors": status.errors,
                 "no_key": account.no_key,
                 "catalog": status.catalog,
+                "quota": status.quota,
             })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
@@ -336,6 +337,10 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
             share,
             describe_state(status) + &describe_catalog(status),
         );
+        let now = crate::monitor::now_ms();
+        for reading in &status.quota {
+            println!("    quota {}: {}", reading.model, reading.describe(now));
+        }
     }
     if live.is_none() {
         println!("(no gateway is running on this home: states are from config.toml; counters start when it runs)");
@@ -360,6 +365,7 @@ fn offline_status(account: &AccountConfig) -> AccountStatus {
         errors: 0,
         catalog: None,
         share_last_hour: None,
+        quota: Vec::new(),
     }
 }
 

@@ -76,6 +76,13 @@ struct InFlightLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QuotaLabels {
+    account: String,
+    model: String,
+    kind: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CooldownLabels {
     account: String,
     model: String,
@@ -136,6 +143,7 @@ pub struct Metrics {
     accounts: Family<AccountLabels, Gauge>,
     in_flight: Family<InFlightLabels, Gauge>,
     cooldowns: Family<CooldownLabels, Gauge<f64, AtomicU64>>,
+    quota_remaining: Family<QuotaLabels, Gauge>,
     dropped: Counter,
     models: Mutex<HashSet<String>>,
     keys: Mutex<HashSet<String>>,
@@ -208,6 +216,12 @@ impl Default for Metrics {
             "Seconds left of each cooldown",
             cooldowns.clone(),
         );
+        let quota_remaining = Family::<QuotaLabels, Gauge>::default();
+        registry.register(
+            "account_quota_remaining",
+            "What each account's upstream last said is left, by model and kind (requests, tokens, input_tokens, output_tokens)",
+            quota_remaining.clone(),
+        );
         let dropped = Counter::default();
         registry.register(
             "records_dropped",
@@ -225,6 +239,7 @@ impl Default for Metrics {
             accounts,
             in_flight,
             cooldowns,
+            quota_remaining,
             dropped,
             models: Mutex::new(HashSet::new()),
             keys: Mutex::new(HashSet::new()),
@@ -300,6 +315,7 @@ impl Metrics {
         self.accounts.clear();
         self.in_flight.clear();
         self.cooldowns.clear();
+        self.quota_remaining.clear();
         for account in accounts {
             let name = if account.label.is_empty() {
                 account.id.clone()
@@ -323,6 +339,18 @@ impl Metrics {
                         model: self.model_label(&cooldown.model),
                     })
                     .set(cooldown.remaining_secs as f64);
+            }
+            for reading in &account.quota {
+                for limit in &reading.limits {
+                    let Some(remaining) = limit.remaining else { continue };
+                    self.quota_remaining
+                        .get_or_create(&QuotaLabels {
+                            account: name.clone(),
+                            model: self.model_label(&reading.model),
+                            kind: limit.kind.as_str().to_string(),
+                        })
+                        .set(i64::try_from(remaining).unwrap_or(i64::MAX));
+                }
             }
         }
         let mut text = String::new();

@@ -9,6 +9,7 @@
 //! tier; fallback is a worse tier.
 
 pub mod catalog;
+pub mod quota;
 mod health;
 
 use std::collections::HashMap;
@@ -45,6 +46,8 @@ pub struct Member {
     errors: AtomicU64,
     health: Mutex<Health>,
     catalog: Mutex<Catalog>,
+    /// What its upstream last said is left, per model.
+    quota: Mutex<quota::Quotas>,
 }
 
 impl Member {
@@ -94,8 +97,14 @@ impl Member {
             errors: AtomicU64::new(0),
             health: Mutex::new(Health::with_disabled(disabled)),
             catalog: Mutex::new(Catalog::default()),
+            quota: Mutex::new(quota::Quotas::default()),
             config,
         }
+    }
+
+    /// Its latest quota readings, per model.
+    pub fn quota(&self) -> std::sync::MutexGuard<'_, quota::Quotas> {
+        self.quota.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Its catalogue as last fetched.
@@ -223,6 +232,9 @@ pub struct AccountStatus {
     /// log, when a running gateway reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share_last_hour: Option<f64>,
+    /// What its upstream last said is left, per model (latest reading each).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quota: Vec<quota::QuotaStatus>,
 }
 
 /// An account's catalogue in an [`AccountStatus`].
@@ -520,6 +532,11 @@ impl Pool {
         lease.member.health().succeeded(model);
     }
 
+    /// The rate-limit headers of an upstream's answer for `model`.
+    pub fn observe_quota(&self, lease: &Lease, model: &str, headers: &http::HeaderMap) {
+        lease.member.quota().observe(model, headers, crate::monitor::now_ms());
+    }
+
     /// Records a failure and says what the request should do next.
     pub fn failed(&self, lease: &Lease, model: &str, failure: &Failure) -> Verdict {
         let member = &lease.member;
@@ -549,6 +566,7 @@ impl Pool {
                 message,
             } => match *status {
                 429 => {
+                    member.quota().exhausted(model, *retry_after, crate::monitor::now_ms());
                     let wait = health.rate_limited(model, *retry_after, now);
                     tracing::info!(account = %member.config.id, model, wait_secs = wait.as_secs_f64(), "account rate limited; cooling down");
                     Verdict::Rotate
@@ -605,6 +623,7 @@ impl Pool {
             };
             // The last good catalogue serves until the refetch answers.
             *member.catalog.lock().unwrap_or_else(|p| p.into_inner()) = old.catalog();
+            *member.quota() = old.quota().clone();
             let mut health = member.health();
             if health.disabled.is_some() {
                 continue;
@@ -683,6 +702,7 @@ impl Pool {
                     errors: member.errors.load(Ordering::Relaxed),
                     catalog: CatalogStatus::of(&member.catalog()),
                     share_last_hour: None,
+                    quota: member.quota().readings(),
                 }
             })
             .collect()
