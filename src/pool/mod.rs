@@ -9,8 +9,8 @@
 //! tier; fallback is a worse tier.
 
 pub mod catalog;
-pub mod quota;
 mod health;
+pub mod quota;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

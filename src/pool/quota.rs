@@ -331,7 +331,10 @@ mod tests {
         );
         assert_eq!(limits[0].reset_ms, Some(1_796_565_610_000));
         assert_eq!(limits[0].fraction(), Some(0.06));
-        assert_eq!((limits[3].remaining, limits[3].limit, limits[3].fraction()), (Some(8000), None, None));
+        assert_eq!(
+            (limits[3].remaining, limits[3].limit, limits[3].fraction()),
+            (Some(8000), None, None)
+        );
     }
 
     #[test]

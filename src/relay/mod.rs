@@ -436,7 +436,8 @@ impl Relay {
                 Err(failure) => Err(failure),
             };
             if let Ok(response) = &sent {
-                call.pool.observe_quota(&lease, &call.upstream_model, response.headers());
+                call.pool
+                    .observe_quota(&lease, &call.upstream_model, response.headers());
             }
             let attempt = match sent {
                 Err(failure) => {

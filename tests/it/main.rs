@@ -27,6 +27,7 @@ mod images;
 mod monitor;
 mod passthrough;
 mod pool;
+mod quota;
 mod reload;
 mod responses;
 mod roundtrip;
