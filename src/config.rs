@@ -50,6 +50,9 @@ pub struct Config {
     /// Prices over the built-in table: model → USD per million tokens.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub prices: BTreeMap<String, crate::pricing::Price>,
+    /// Budgets: account id or label → USD and token caps per UTC day and month.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub budgets: BTreeMap<String, crate::pool::budget::BudgetConfig>,
 }
 
 /// `[catalog]`: the upstreams' own model lists, fetched at start, on every

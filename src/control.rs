@@ -709,6 +709,7 @@ mod tests {
             catalog: None,
             share_last_hour: None,
             quota: Vec::new(),
+            over_budget: None,
         }
     }
 

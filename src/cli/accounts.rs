@@ -298,6 +298,7 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
                 "no_key": account.no_key,
                 "catalog": status.catalog,
                 "quota": status.quota,
+                "over_budget": status.over_budget,
             })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
@@ -366,12 +367,19 @@ fn offline_status(account: &AccountConfig) -> AccountStatus {
         catalog: None,
         share_last_hour: None,
         quota: Vec::new(),
+        over_budget: None,
     }
 }
 
 /// `ready`, `cooling until 14:03:07 UTC for gemini-2.5-pro (rate limited)`,
 /// `disabled: reason`.
 fn describe_state(status: &AccountStatus) -> String {
+    if let (AccountState::Cooling, Some(reason)) = (status.state, &status.reason)
+        && status.over_budget.is_some()
+    {
+        // `over budget until 2026-12-07 00:00 UTC (usd_per_day 5 reached ($5.0100))`
+        return reason.clone();
+    }
     match status.state {
         AccountState::Cooling => {
             let parts: Vec<String> = status

@@ -43,6 +43,7 @@ pub fn plan(running: &Config, new: &Config) -> Plan {
         || running.pool.strategy != new.pool.strategy
         || running.providers != new.providers
         || running.catalog != new.catalog
+        || running.budgets != new.budgets
     {
         Plan::Reroute
     } else {
@@ -129,10 +130,14 @@ impl Gateway {
                 let relay = &running.shared.relay;
                 pool.inherit(&relay.pool());
                 let accounts = pool.active_count();
-                if let Some(monitor) = relay.monitor() {
-                    // The new accounts' secrets are kept out of stored bodies too.
-                    monitor.set_secrets(super::pool_secrets(&pool, &key));
-                }
+                let pool = match relay.monitor() {
+                    Some(monitor) => {
+                        // The new accounts' secrets are kept out of stored bodies too.
+                        monitor.set_secrets(super::pool_secrets(&pool, &key));
+                        pool.with_budgets(super::budgets(&config, monitor))
+                    }
+                    None => pool,
+                };
                 let pool = Arc::new(pool);
                 relay.reroute(Routing {
                     pool: pool.clone(),

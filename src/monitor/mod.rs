@@ -62,6 +62,8 @@ pub struct Monitor {
     redactor: SharedRedactor,
     /// The prices each record's cost is figured at; swapped on reload.
     prices: arc_swap::ArcSwap<Prices>,
+    /// What each account spent this month: the budgets' figures.
+    spending: Arc<crate::pool::budget::Spending>,
     settings: MonitorSettings,
 }
 
@@ -86,6 +88,19 @@ impl Monitor {
                     None
                 }
             });
+        let spending = Arc::new(crate::pool::budget::Spending::default());
+        if let Some(path) = settings.database.as_deref()
+            && path.exists()
+        {
+            // Budgets start from what the month's daily totals hold.
+            let month = crate::pool::budget::month_start_day(now_ms());
+            match Store::open_read_only(path).and_then(|store| store.daily_totals(&month)) {
+                Ok(totals) => spending.seed(&totals),
+                Err(err) => {
+                    tracing::warn!(error = %err, "the daily totals cannot be read; budgets count from now")
+                }
+            }
+        }
         let (live, _) = broadcast::channel(256);
         Monitor {
             ring: Mutex::new(VecDeque::with_capacity(RING)),
@@ -94,6 +109,7 @@ impl Monitor {
             metrics: Metrics::default(),
             redactor: SharedRedactor::new(Redactor::new(settings.secrets.clone())),
             prices: arc_swap::ArcSwap::from_pointee(Prices::built_in()),
+            spending,
             settings,
         }
     }
@@ -116,6 +132,11 @@ impl Monitor {
         self.prices.store(Arc::new(prices));
     }
 
+    /// What each account spent this month (fed by every record).
+    pub fn spending(&self) -> Arc<crate::pool::budget::Spending> {
+        self.spending.clone()
+    }
+
     /// The prices records are figured at.
     pub fn prices(&self) -> Arc<Prices> {
         self.prices.load_full()
@@ -124,6 +145,11 @@ impl Monitor {
     /// Takes a finished call's record, figures its cost. Never waits.
     pub fn record(&self, mut record: RequestRecord) {
         record.cost_usd = self.prices.load().cost(record.priced_model(), record.tokens());
+        if let Some(account) = &record.account_id {
+            let tokens = record.input_tokens.saturating_add(record.output_tokens);
+            self.spending
+                .add(account, record.time_ms, record.cost_usd.unwrap_or(0.0), tokens);
+        }
         self.metrics.observe(&record);
         if let Some(writer) = &self.writer {
             match writer.try_send(record.clone()) {

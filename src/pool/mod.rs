@@ -8,6 +8,7 @@
 //! an account whose model globs nobody else matches; pooled is a shared
 //! tier; fallback is a worse tier.
 
+pub mod budget;
 pub mod catalog;
 mod health;
 pub mod quota;
@@ -235,6 +236,9 @@ pub struct AccountStatus {
     /// What its upstream last said is left, per model (latest reading each).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quota: Vec<quota::QuotaStatus>,
+    /// Set while it is out of the pool for a spent budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_budget: Option<budget::OverBudget>,
 }
 
 /// An account's catalogue in an [`AccountStatus`].
@@ -342,6 +346,8 @@ pub struct Pool {
     strategy: Strategy,
     /// Each member's current weight in the smooth weighted round-robin.
     weights: Mutex<Vec<i64>>,
+    /// The accounts' budgets (`[budgets]`), when any.
+    budgets: Option<Arc<budget::Budgets>>,
 }
 
 impl Pool {
@@ -367,6 +373,7 @@ impl Pool {
             sessions: Mutex::new(HashMap::new()),
             strategy: Strategy::Spread,
             weights,
+            budgets: None,
         }
     }
 
@@ -374,6 +381,19 @@ impl Pool {
     pub fn with_strategy(mut self, strategy: Strategy) -> Pool {
         self.strategy = strategy;
         self
+    }
+
+    /// The same pool with the accounts' budgets applied.
+    pub fn with_budgets(mut self, budgets: budget::Budgets) -> Pool {
+        self.budgets = Some(Arc::new(budgets));
+        self
+    }
+
+    /// How long `member` is out of the pool for a spent budget.
+    fn budget_wait(&self, member: &Member) -> Option<Duration> {
+        let budgets = self.budgets.as_ref()?;
+        let over = budgets.over(&member.config.id)?;
+        Some(Duration::from_millis((over.until_ms - budgets.now_ms()).max(1) as u64))
     }
 
     /// How it chooses within a tier.
@@ -430,6 +450,11 @@ impl Pool {
                 }
                 // Bound first: the guard must be released before the arms lock again.
                 let availability = member.health().available(model, now);
+                // An account over budget waits for its window like a cooling one.
+                let availability = availability.and_then(|()| match self.budget_wait(member) {
+                    Some(wait) => Err(Some(now + wait)),
+                    None => Ok(()),
+                });
                 match availability {
                     Ok(()) => {
                         eligible = true;
@@ -681,10 +706,20 @@ impl Pool {
                     })
                     .collect();
                 cooldowns.sort_by(|a, b| a.model.cmp(&b.model));
+                let over_budget = self.budgets.as_ref().and_then(|b| b.over(&member.config.id));
                 let (state, reason) = if !member.config.enabled {
                     (AccountState::Disabled, Some("disabled in config.toml".to_string()))
                 } else if let Some(reason) = &health.disabled {
                     (AccountState::Disabled, Some(reason.clone()))
+                } else if let Some(over) = &over_budget {
+                    (
+                        AccountState::Cooling,
+                        Some(format!(
+                            "over budget until {} ({})",
+                            budget::window_end_text(over.until_ms),
+                            over.reason
+                        )),
+                    )
                 } else if let Some(first) = cooldowns.first() {
                     (AccountState::Cooling, Some(first.reason.clone()))
                 } else {
@@ -703,6 +738,7 @@ impl Pool {
                     catalog: CatalogStatus::of(&member.catalog()),
                     share_last_hour: None,
                     quota: member.quota().readings(),
+                    over_budget,
                 }
             })
             .collect()
@@ -757,6 +793,68 @@ mod tests {
 
     fn pick(pool: &Pool, model: &str) -> String {
         pool.select(model, None, None, &[]).unwrap().member().config.id.clone()
+    }
+
+    #[test]
+    fn an_account_over_budget_leaves_until_its_window_rolls() {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        let day = 86_400_000;
+        let now = Arc::new(AtomicI64::new(20_000 * day + 3_600_000));
+        let clock: budget::Clock = {
+            let now = now.clone();
+            Arc::new(move || now.load(Ordering::SeqCst))
+        };
+        let spending = Arc::new(budget::Spending::default());
+        let limits = HashMap::from([(
+            "first".to_string(),
+            budget::BudgetConfig {
+                usd_per_day: Some(2.0),
+                ..budget::BudgetConfig::default()
+            },
+        )]);
+        let pool = pool(vec![account("first", 0, &[]), account("backup", 1, &[])]).with_budgets(budget::Budgets::new(
+            limits,
+            spending.clone(),
+            clock,
+        ));
+        assert_eq!(pick(&pool, "m"), "first");
+        spending.add("first", now.load(Ordering::SeqCst), 2.5, 10);
+        assert_eq!(pick(&pool, "m"), "backup", "the next tier takes over");
+        let status = pool.status();
+        assert_eq!(status[0].state, AccountState::Cooling);
+        let reason = status[0].reason.clone().unwrap();
+        assert!(
+            reason.starts_with("over budget until 2024-10-05 00:00 UTC (usd_per_day 2 reached"),
+            "{reason}"
+        );
+        assert_eq!(status[0].over_budget.as_ref().unwrap().until_ms, 20_001 * day);
+        // Alone, it is unavailable until the new day, which the client is told.
+        let alone = pool_alone(&spending, &now);
+        match alone.select("m", None, None, &[]) {
+            Err(Unavailable::AllCooling { retry_after }) => {
+                assert_eq!(retry_after.as_secs(), 23 * 3600, "{retry_after:?}")
+            }
+            other => panic!("{:?}", other.map(|lease| lease.member().config.id.clone())),
+        }
+        now.store(20_001 * day, Ordering::SeqCst);
+        assert_eq!(pick(&pool, "m"), "first", "back when the UTC day rolls");
+        assert_eq!(pool.status()[0].state, AccountState::Ready);
+    }
+
+    fn pool_alone(spending: &Arc<budget::Spending>, now: &Arc<std::sync::atomic::AtomicI64>) -> Pool {
+        let now = now.clone();
+        let limits = HashMap::from([(
+            "first".to_string(),
+            budget::BudgetConfig {
+                usd_per_day: Some(2.0),
+                ..budget::BudgetConfig::default()
+            },
+        )]);
+        pool(vec![account("first", 0, &[])]).with_budgets(budget::Budgets::new(
+            limits,
+            spending.clone(),
+            Arc::new(move || now.load(std::sync::atomic::Ordering::SeqCst)),
+        ))
     }
 
     fn listing(ids: &[&str]) -> Vec<ModelInfo> {
