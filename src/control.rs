@@ -204,6 +204,8 @@ pub struct Controller {
     snapshot: Snapshot,
     /// Whether the last look found every account cooling (notify on the edge only).
     all_cooling: bool,
+    /// Quota, budget and credential crossings already notified.
+    alerts: crate::alerts::Alerts,
     grace: Duration,
 }
 
@@ -247,6 +249,7 @@ impl Controller {
                 connected: Vec::new(),
             },
             all_cooling: false,
+            alerts: crate::alerts::Alerts::default(),
             grace: DEFAULT_GRACE,
         };
         runtime.spawn(controller.run(options.launch, remote.clone(), rx));
@@ -632,6 +635,9 @@ impl Controller {
             self.notifier.notify(&Notice::AllCooling { retry_after_secs });
         }
         self.all_cooling = cooling.is_some();
+        for notice in self.alerts.check(&accounts, crate::monitor::now_ms()) {
+            self.notifier.notify(&notice);
+        }
         let active = gateway.status().accounts;
         if let Phase::Running { accounts: shown, .. } = &mut self.snapshot.phase
             && *shown != active

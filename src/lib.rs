@@ -5,6 +5,7 @@
 //! `ARCHITECTURE.md` for the map of the modules; the data path reads
 //! `gateway` → `relay` → `protocol` → `pool` → `upstream` and back.
 
+pub mod alerts;
 #[cfg(feature = "tray")]
 pub mod autostart;
 pub mod catalog;

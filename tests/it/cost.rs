@@ -223,3 +223,32 @@ async fn calls_are_priced_at_the_table_and_unknown_models_are_unpriced() {
     let table = stdout(&run(&home, &["usage"]));
     assert!(table.contains("COST") && table.contains("unpriced"), "{table}");
 }
+
+#[tokio::test]
+async fn a_spent_budget_hands_the_accounts_calls_to_the_next_tier() {
+    let first = Mock::start(|_: &Recorded| openai_answer("gpt-4o", 1000, 200, 0)).await;
+    let backup = Mock::start(|_: &Recorded| openai_answer("gpt-4o", 1000, 200, 0)).await;
+    let gw = TestGateway::start(
+        vec![
+            TestAccount::new(ProviderKind::Openai, first.url()).label("first"),
+            TestAccount::new(ProviderKind::Openai, backup.url())
+                .label("backup")
+                .priority(1),
+        ],
+        // One gpt-4o call costs more than a hundredth of a cent.
+        "[budgets.first]\nusd_per_day = 0.0001\n",
+    )
+    .await;
+    chat(&gw, "gpt-4o").await;
+    chat(&gw, "gpt-4o").await;
+    assert_eq!((first.count(), backup.count()), (1, 1), "the backup tier took over");
+    let api = admin_json(&gw, "/api/accounts").await;
+    let account = &api["accounts"][0];
+    assert_eq!(account["state"], "cooling", "{account}");
+    let reason = account["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("over budget until ") && reason.contains(" 00:00 UTC (usd_per_day 0.0001 reached"),
+        "{reason}"
+    );
+    assert!(account["over_budget"]["until_ms"].as_i64().unwrap() % 86_400_000 == 0);
+}
