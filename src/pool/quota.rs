@@ -35,14 +35,6 @@ pub enum QuotaKind {
 }
 
 impl QuotaKind {
-    /// Every kind, in display order.
-    pub const ALL: [QuotaKind; 4] = [
-        QuotaKind::Requests,
-        QuotaKind::Tokens,
-        QuotaKind::InputTokens,
-        QuotaKind::OutputTokens,
-    ];
-
     /// The name in JSON and metric labels.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -52,17 +44,57 @@ impl QuotaKind {
             QuotaKind::OutputTokens => "output_tokens",
         }
     }
-
-    /// The header names' part: `requests`, `tokens`, `input-tokens`, `output-tokens`.
-    fn header_part(self) -> &'static str {
-        match self {
-            QuotaKind::Requests => "requests",
-            QuotaKind::Tokens => "tokens",
-            QuotaKind::InputTokens => "input-tokens",
-            QuotaKind::OutputTokens => "output-tokens",
-        }
-    }
 }
+
+/// Each kind's header names: Anthropic's limit, remaining and reset, then
+/// OpenAI's (which names requests and tokens only). Spelled out, so that
+/// reading an answer's headers makes no string.
+const HEADERS: [(QuotaKind, [&str; 3], Option<[&str; 3]>); 4] = [
+    (
+        QuotaKind::Requests,
+        [
+            "anthropic-ratelimit-requests-limit",
+            "anthropic-ratelimit-requests-remaining",
+            "anthropic-ratelimit-requests-reset",
+        ],
+        Some([
+            "x-ratelimit-limit-requests",
+            "x-ratelimit-remaining-requests",
+            "x-ratelimit-reset-requests",
+        ]),
+    ),
+    (
+        QuotaKind::Tokens,
+        [
+            "anthropic-ratelimit-tokens-limit",
+            "anthropic-ratelimit-tokens-remaining",
+            "anthropic-ratelimit-tokens-reset",
+        ],
+        Some([
+            "x-ratelimit-limit-tokens",
+            "x-ratelimit-remaining-tokens",
+            "x-ratelimit-reset-tokens",
+        ]),
+    ),
+    (
+        QuotaKind::InputTokens,
+        [
+            "anthropic-ratelimit-input-tokens-limit",
+            "anthropic-ratelimit-input-tokens-remaining",
+            "anthropic-ratelimit-input-tokens-reset",
+        ],
+        None,
+    ),
+    (
+        QuotaKind::OutputTokens,
+        [
+            "anthropic-ratelimit-output-tokens-limit",
+            "anthropic-ratelimit-output-tokens-remaining",
+            "anthropic-ratelimit-output-tokens-reset",
+        ],
+        None,
+    ),
+];
 
 /// One limit as last read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,26 +251,25 @@ pub fn limits_from_headers(headers: &HeaderMap, now_ms: i64) -> Vec<Limit> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let number = |name: &str| text(name).and_then(|v| v.parse::<u64>().ok());
     let mut limits = Vec::new();
-    for kind in QuotaKind::ALL {
-        let part = kind.header_part();
-        // Anthropic's: anthropic-ratelimit-requests-remaining, reset as RFC 3339.
+    for (kind, [limit, remaining, reset], openai) in HEADERS {
+        // Anthropic's: the reset an RFC 3339 time.
         let anthropic = Limit {
             kind,
-            limit: number(&format!("anthropic-ratelimit-{part}-limit")),
-            remaining: number(&format!("anthropic-ratelimit-{part}-remaining")),
-            reset_ms: text(&format!("anthropic-ratelimit-{part}-reset")).and_then(rfc3339_ms),
+            limit: number(limit),
+            remaining: number(remaining),
+            reset_ms: text(reset).and_then(rfc3339_ms),
         };
         if anthropic.limit.is_some() || anthropic.remaining.is_some() {
             limits.push(anthropic);
             continue;
         }
-        // OpenAI's: x-ratelimit-remaining-requests, reset as a duration.
-        if matches!(kind, QuotaKind::Requests | QuotaKind::Tokens) {
+        // OpenAI's: the reset a Go duration.
+        if let Some([limit, remaining, reset]) = openai {
             let openai = Limit {
                 kind,
-                limit: number(&format!("x-ratelimit-limit-{part}")),
-                remaining: number(&format!("x-ratelimit-remaining-{part}")),
-                reset_ms: text(&format!("x-ratelimit-reset-{part}"))
+                limit: number(limit),
+                remaining: number(remaining),
+                reset_ms: text(reset)
                     .and_then(|v| humantime::parse_duration(v).ok())
                     .map(|wait| now_ms.saturating_add(wait.as_millis().min(i64::MAX as u128) as i64)),
             };
