@@ -118,10 +118,13 @@ pub fn limits_by_id(
     limits
 }
 
+/// One account's USD and tokens per day number.
+type Days = BTreeMap<i64, (f64, u64)>;
+
 /// What one account spent on each day (the current month's days at most).
 #[derive(Debug, Default)]
 pub struct Spending {
-    by_account: Mutex<HashMap<String, BTreeMap<i64, (f64, u64)>>>,
+    by_account: Mutex<HashMap<String, Days>>,
 }
 
 /// What an account spent in the windows around a moment.

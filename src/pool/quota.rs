@@ -46,10 +46,13 @@ impl QuotaKind {
     }
 }
 
+/// A limit's header names: its limit, remaining and reset.
+type Names = [&'static str; 3];
+
 /// Each kind's header names: Anthropic's limit, remaining and reset, then
 /// OpenAI's (which names requests and tokens only). Spelled out, so that
 /// reading an answer's headers makes no string.
-const HEADERS: [(QuotaKind, [&str; 3], Option<[&str; 3]>); 4] = [
+const HEADERS: [(QuotaKind, Names, Option<Names>); 4] = [
     (
         QuotaKind::Requests,
         [
