@@ -39,6 +39,10 @@ try {
   check((await page.textContent("#accounts thead")).includes("Quota left"), "the accounts table has a quota column");
   const busy = await page.$$eval("#accounts tbody tr", (rows) => rows.map((r) => r.textContent).find((t) => t.includes("busy")) || "");
   check(/remaining unknown · rate limited \d+s/.test(busy), "a 429's wait shows as the quota, its count unknown, never invented");
+  const work = await page.$$eval("#accounts tbody tr", (rows) => rows.map((r) => r.textContent).find((t) => t.startsWith("work")) || "");
+  check(work.includes("tokens 118,000 / 160,000") && work.includes("requests 4,999 / 5,000"), "the upstream's x-ratelimit headers show as what is left");
+  const bars = await page.$$eval("#accounts .bar i", (fills) => fills.map((f) => f.style.width));
+  check(bars.includes("74%"), `a quota bar is drawn to the share left (${bars.join(", ")})`);
 
   // The mock upstream's own list (examples/mock_upstream.rs), fetched by the gateway.
   await page.waitForFunction(() => document.querySelector("#models tbody").textContent.includes("gpt-4o-mini"), null, { timeout: 15000 })

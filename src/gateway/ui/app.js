@@ -123,7 +123,7 @@ function renderAccounts() {
     } else if (list && list.models !== null) {
       state += ` · ${list.models} models`;
     }
-    cell(row, state, "state-" + account.state);
+    cell(row, state, "state-" + account.state).title = state;
     quotaCell(row, account);
     cell(row, account.in_flight, "num");
     cell(row, account.requests, "num");
