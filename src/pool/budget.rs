@@ -24,10 +24,10 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 #[serde(deny_unknown_fields)]
 pub struct BudgetConfig {
     /// USD per UTC day.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "usd", skip_serializing_if = "Option::is_none")]
     pub usd_per_day: Option<f64>,
     /// USD per UTC calendar month.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "usd", skip_serializing_if = "Option::is_none")]
     pub usd_per_month: Option<f64>,
     /// Tokens (input and output) per UTC day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,6 +35,17 @@ pub struct BudgetConfig {
     /// Tokens (input and output) per UTC calendar month.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens_per_month: Option<u64>,
+}
+
+fn usd<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
+    let value = f64::deserialize(deserializer)?;
+    if value.is_finite() && value >= 0.0 {
+        Ok(Some(value))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{value} is not a budget: give USD, 0 or more (e.g. 5 or 0.5)"
+        )))
+    }
 }
 
 /// The days since the epoch of a civil (proleptic Gregorian) date.
@@ -290,6 +301,17 @@ impl Budgets {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicI64, Ordering};
+
+    #[test]
+    fn budgets_parse_strictly() {
+        let budget: BudgetConfig = toml::from_str("usd_per_day = 5\ntokens_per_month = 1000").unwrap();
+        assert_eq!((budget.usd_per_day, budget.tokens_per_month), (Some(5.0), Some(1000)));
+        let err = toml::from_str::<BudgetConfig>("usd_per_day = -1")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("0 or more"), "{err}");
+        assert!(toml::from_str::<BudgetConfig>("usd_per_week = 1").is_err());
+    }
 
     #[test]
     fn civil_dates_round_trip() {

@@ -252,3 +252,35 @@ async fn a_spent_budget_hands_the_accounts_calls_to_the_next_tier() {
     );
     assert!(account["over_budget"]["until_ms"].as_i64().unwrap() % 86_400_000 == 0);
 }
+
+#[tokio::test]
+async fn gemini_thoughts_are_charged_once_at_the_output_rate() {
+    let gemini = Mock::start(|_: &Recorded| {
+        MockReply::json(json!({
+            "candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]}, "finishReason": "STOP", "index": 0}],
+            "usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 200, "thoughtsTokenCount": 300,
+                              "totalTokenCount": 1500},
+            "modelVersion": "gemini-2.5-flash"
+        }))
+    })
+    .await;
+    let gw = TestGateway::start(
+        vec![TestAccount::new(ProviderKind::Gemini, gemini.url()).label("ge")],
+        "",
+    )
+    .await;
+    chat(&gw, "gemini-2.5-flash").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let record = loop {
+        let body = admin_json(&gw, "/api/logs?limit=1").await;
+        if let Some(record) = body["records"].as_array().and_then(|r| r.first()).cloned() {
+            break record;
+        }
+        assert!(Instant::now() < deadline, "no record");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(record["output_tokens"], 500, "thoughts are output: {record}");
+    let price = Prices::built_in().lookup("gemini-2.5-flash").unwrap();
+    let expected = (1000.0 * price.input + 500.0 * price.output) / 1e6;
+    assert!(close(record["cost_usd"].as_f64().unwrap(), expected), "{record}");
+}
