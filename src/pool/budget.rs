@@ -236,6 +236,11 @@ impl Budgets {
         }
     }
 
+    /// Whether no account has a budget.
+    pub fn is_empty(&self) -> bool {
+        self.limits.is_empty()
+    }
+
     /// Now, by the budgets' clock.
     pub fn now_ms(&self) -> i64 {
         (self.clock)()

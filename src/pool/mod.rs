@@ -385,7 +385,8 @@ impl Pool {
 
     /// The same pool with the accounts' budgets applied.
     pub fn with_budgets(mut self, budgets: budget::Budgets) -> Pool {
-        self.budgets = Some(Arc::new(budgets));
+        // No budget at all: `select` asks nothing per account.
+        self.budgets = (!budgets.is_empty()).then(|| Arc::new(budgets));
         self
     }
 
