@@ -47,6 +47,12 @@ pub struct Config {
     /// Asking the accounts' upstreams for their model lists.
     #[serde(default)]
     pub catalog: CatalogConfig,
+    /// Prices over the built-in table: model → USD per million tokens.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prices: BTreeMap<String, crate::pricing::Price>,
+    /// Budgets: account id or label → USD and token caps per UTC day and month.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub budgets: BTreeMap<String, crate::pool::budget::BudgetConfig>,
 }
 
 /// `[catalog]`: the upstreams' own model lists, fetched at start, on every

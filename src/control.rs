@@ -89,6 +89,9 @@ pub struct Snapshot {
     pub keychain_unavailable: bool,
     /// The tools `switchyard connect` has configured on this home.
     pub connected: Vec<crate::connect::Tool>,
+    /// One line per account of the running gateway: its state and what
+    /// its quota has left (the tray's Accounts submenu).
+    pub accounts: Vec<String>,
 }
 
 impl Snapshot {
@@ -204,6 +207,8 @@ pub struct Controller {
     snapshot: Snapshot,
     /// Whether the last look found every account cooling (notify on the edge only).
     all_cooling: bool,
+    /// Quota, budget and credential crossings already notified.
+    alerts: crate::alerts::Alerts,
     grace: Duration,
 }
 
@@ -245,8 +250,10 @@ impl Controller {
                 lan: false,
                 keychain_unavailable: false,
                 connected: Vec::new(),
+                accounts: Vec::new(),
             },
             all_cooling: false,
+            alerts: crate::alerts::Alerts::default(),
             grace: DEFAULT_GRACE,
         };
         runtime.spawn(controller.run(options.launch, remote.clone(), rx));
@@ -623,6 +630,10 @@ impl Controller {
         };
         let Some(accounts) = gateway.accounts() else {
             self.all_cooling = false;
+            if !self.snapshot.accounts.is_empty() {
+                self.snapshot.accounts.clear();
+                self.publish();
+            }
             return;
         };
         let cooling = all_cooling(&accounts);
@@ -632,6 +643,15 @@ impl Controller {
             self.notifier.notify(&Notice::AllCooling { retry_after_secs });
         }
         self.all_cooling = cooling.is_some();
+        let now = crate::monitor::now_ms();
+        for notice in self.alerts.check(&accounts, now) {
+            self.notifier.notify(&notice);
+        }
+        let lines: Vec<String> = accounts.iter().map(|account| account_line(account, now)).collect();
+        if lines != self.snapshot.accounts {
+            self.snapshot.accounts = lines;
+            self.publish();
+        }
         let active = gateway.status().accounts;
         if let Phase::Running { accounts: shown, .. } = &mut self.snapshot.phase
             && *shown != active
@@ -659,6 +679,36 @@ pub fn all_cooling(accounts: &[AccountStatus]) -> Option<u64> {
         .filter_map(|a| a.cooldowns.iter().map(|c| c.remaining_secs).min())
         .min()
         .or(Some(0))
+}
+
+/// An account as the tray's Accounts submenu shows it: `work — ready ·
+/// gpt-4o: requests 4999/5000`, `home — over budget until 2026-12-07 00:00 UTC`.
+pub fn account_line(account: &AccountStatus, now_ms: i64) -> String {
+    let name = if account.label.is_empty() {
+        &account.id
+    } else {
+        &account.label
+    };
+    let state = match (&account.over_budget, account.state) {
+        (Some(over), _) => format!(
+            "over budget until {}",
+            crate::pool::budget::window_end_text(over.until_ms)
+        ),
+        (None, AccountState::Ready) => "ready".to_string(),
+        (None, AccountState::Cooling) => "cooling".to_string(),
+        (None, AccountState::Disabled) => "disabled".to_string(),
+    };
+    // The reading with the least left says most about what remains.
+    let tightest = account
+        .quota
+        .iter()
+        .min_by(|a, b| {
+            let left = |r: &crate::pool::quota::QuotaStatus| r.lowest_fraction(now_ms).unwrap_or(f64::INFINITY);
+            left(a).total_cmp(&left(b))
+        })
+        .map(|reading| format!(" · {}: {}", reading.model, reading.describe(now_ms)))
+        .unwrap_or_default();
+    format!("{name} — {state}{tightest}")
 }
 
 /// A few words for a status line: `port 8045 in use`.
@@ -708,7 +758,35 @@ mod tests {
             errors: 0,
             catalog: None,
             share_last_hour: None,
+            quota: Vec::new(),
+            over_budget: None,
         }
+    }
+
+    #[test]
+    fn account_lines_name_the_state_and_the_tightest_quota() {
+        use crate::pool::quota::{Limit, QuotaKind, QuotaStatus};
+        let mut work = account(AccountState::Ready, &[]);
+        assert_eq!(account_line(&work, 0), "acc — ready");
+        let reading = |model: &str, remaining: u64| QuotaStatus {
+            model: model.into(),
+            read_ms: 0,
+            limits: vec![Limit {
+                kind: QuotaKind::Requests,
+                limit: Some(100),
+                remaining: Some(remaining),
+                reset_ms: None,
+            }],
+            exhausted_until_ms: None,
+        };
+        work.label = "work".into();
+        work.quota = vec![reading("gpt-4o-mini", 90), reading("gpt-4o", 8)];
+        assert_eq!(account_line(&work, 0), "work — ready · gpt-4o: requests 8/100");
+        work.over_budget = Some(crate::pool::budget::OverBudget {
+            until_ms: 86_400_000,
+            reason: "usd_per_day 1 reached ($1.0000)".into(),
+        });
+        assert!(account_line(&work, 0).starts_with("work — over budget until 1970-01-02 00:00 UTC · "));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! `ARCHITECTURE.md` for the map of the modules; the data path reads
 //! `gateway` → `relay` → `protocol` → `pool` → `upstream` and back.
 
+pub mod alerts;
 #[cfg(feature = "tray")]
 pub mod autostart;
 pub mod catalog;
@@ -18,6 +19,7 @@ pub mod keys;
 pub mod monitor;
 pub mod notify;
 pub mod pool;
+pub mod pricing;
 pub mod protocol;
 pub mod relay;
 pub mod secrets;

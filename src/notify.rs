@@ -44,6 +44,33 @@ pub enum Notice {
     Connected(String),
     /// A tool could not be connected: why.
     ConnectFailed(String),
+    /// An account's quota for a model fell under 10%.
+    QuotaLow {
+        /// The account's label (or id).
+        account: String,
+        /// The model the reading came with.
+        model: String,
+        /// What is left of the tightest limit, in percent.
+        percent_left: u8,
+        /// The reading, as `accounts list` shows it.
+        detail: String,
+    },
+    /// An account spent a budget and is out of the pool until `until`.
+    BudgetReached {
+        /// The account's label (or id).
+        account: String,
+        /// When its window ends (`2026-12-07 00:00 UTC`).
+        until: String,
+        /// Which budget.
+        reason: String,
+    },
+    /// An account was disabled because its upstream rejected its credentials.
+    AccountRejected {
+        /// The account's label (or id).
+        account: String,
+        /// What the upstream said.
+        reason: String,
+    },
 }
 
 impl Notice {
@@ -104,6 +131,9 @@ impl Notice {
             Notice::Autostart(_) => "Launch at login was not changed",
             Notice::Connected(_) => "Tool connected",
             Notice::ConnectFailed(_) => "The tool was not connected",
+            Notice::QuotaLow { .. } => "An account's quota is nearly spent",
+            Notice::BudgetReached { .. } => "An account reached its budget",
+            Notice::AccountRejected { .. } => "An account's credentials were rejected",
         }
     }
 
@@ -128,6 +158,23 @@ impl Notice {
                 "Other devices reach Switchyard at http://THIS-MACHINE:{port}. Give each its own client key, fenced to \
                  your network: `switchyard keys add NAME --allow-ip 192.168.1.0/24` (one per device, revocable alone). \
                  Keep the gateway key (Copy API key) on this machine: it is the admin key."
+            ),
+            Notice::QuotaLow {
+                account,
+                model,
+                percent_left,
+                detail,
+            } => format!(
+                "{account} has {percent_left}% left for {model} ({detail}). Calls move to other accounts when it runs \
+                 out; `switchyard accounts list` shows what each has left."
+            ),
+            Notice::BudgetReached { account, until, reason } => format!(
+                "{account} is out of the pool until {until}: {reason}. Other accounts and fallbacks serve meanwhile; \
+                 raise it under [budgets] in config.toml."
+            ),
+            Notice::AccountRejected { account, reason } => format!(
+                "{account} was taken out of rotation: {reason}. Store a working key for it, then \
+                 re-enable it: `switchyard accounts enable ID` (ids in `switchyard accounts list`)."
             ),
             Notice::LanWithoutAuth => "LAN access was not turned on: with auth_mode = \"off\" anyone on your network \
                                        could use your accounts. Set auth_mode = \"auto\" under [proxy] in config.toml, \

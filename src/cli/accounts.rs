@@ -297,6 +297,8 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
                 "errors": status.errors,
                 "no_key": account.no_key,
                 "catalog": status.catalog,
+                "quota": status.quota,
+                "over_budget": status.over_budget,
             })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
@@ -336,6 +338,10 @@ fn list(home: &Home, json: bool) -> Result<(), Failure> {
             share,
             describe_state(status) + &describe_catalog(status),
         );
+        let now = crate::monitor::now_ms();
+        for reading in &status.quota {
+            println!("    quota {}: {}", reading.model, reading.describe(now));
+        }
     }
     if live.is_none() {
         println!("(no gateway is running on this home: states are from config.toml; counters start when it runs)");
@@ -360,12 +366,20 @@ fn offline_status(account: &AccountConfig) -> AccountStatus {
         errors: 0,
         catalog: None,
         share_last_hour: None,
+        quota: Vec::new(),
+        over_budget: None,
     }
 }
 
 /// `ready`, `cooling until 14:03:07 UTC for gemini-2.5-pro (rate limited)`,
 /// `disabled: reason`.
 fn describe_state(status: &AccountStatus) -> String {
+    if let (AccountState::Cooling, Some(reason)) = (status.state, &status.reason)
+        && status.over_budget.is_some()
+    {
+        // `over budget until 2026-12-07 00:00 UTC (usd_per_day 5 reached ($5.0100))`
+        return reason.clone();
+    }
     match status.state {
         AccountState::Cooling => {
             let parts: Vec<String> = status

@@ -5,7 +5,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use super::{Failure, LogsArgs, UsageArgs, UsageGrouping};
 use crate::home::Home;
-use crate::monitor::{DATABASE, LogFilter, RequestRecord, Store, UsageBy, now_ms};
+use crate::monitor::{DATABASE, LogFilter, RequestRecord, Store, UsageBy, day_of, export, now_ms};
+use crate::pricing::format_usd;
 
 fn open(home: &Home) -> Result<Store, Failure> {
     let path = home.state_dir.join(DATABASE);
@@ -47,7 +48,7 @@ fn line(record: &RequestRecord) -> String {
         _ => record.model.clone(),
     };
     let mut text = format!(
-        "{time}  {}  {:<9} {:<28} {:<14} {:>8.1} ms  overhead {:>6.2} ms  in {} out {} cached {}",
+        "{time}  {}  {:<9} {:<28} {:<14} {:>8.1} ms  overhead {:>6.2} ms  in {} out {} cached {}  {}",
         record.status,
         format!("{}{}", record.client, if record.stream { "~" } else { "" }),
         model,
@@ -57,6 +58,7 @@ fn line(record: &RequestRecord) -> String {
         record.input_tokens,
         record.output_tokens,
         record.cached_tokens,
+        format_usd(record.cost_usd),
     );
     if let Some(key) = &record.key {
         text.push_str(&format!("  key {key}"));
@@ -81,9 +83,14 @@ pub fn logs(home: &Home, args: LogsArgs) -> Result<(), Failure> {
         after_row: None,
         limit: args.limit.max(1),
     };
+    if args.csv {
+        print!("{}", export::log_header());
+    }
     let print = |rows: &[(i64, RequestRecord)]| {
         for (_, record) in rows.iter().rev() {
-            if args.json {
+            if args.csv {
+                print!("{}", export::log_line(record));
+            } else if args.json {
                 println!("{}", serde_json::to_string(record).unwrap_or_default());
             } else {
                 println!("{}", line(record));
@@ -121,8 +128,11 @@ pub fn usage(home: &Home, args: UsageArgs) -> Result<(), Failure> {
         UsageGrouping::Day => UsageBy::Day,
         UsageGrouping::Key => UsageBy::Key,
     };
+    // Usage comes from the daily totals: whole UTC days, all of them
+    // (retention trims the log, never the totals).
+    let since_day = since_ms(args.since.as_deref())?.map(day_of);
     let rows = store
-        .usage(by, since_ms(args.since.as_deref())?)
+        .totals(by, since_day.as_deref())
         .map_err(|err| Failure::runtime(format!("cannot read the request log: {err}")))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
@@ -134,14 +144,27 @@ pub fn usage(home: &Home, args: UsageArgs) -> Result<(), Failure> {
         UsageGrouping::Day => "DAY",
         UsageGrouping::Key => "KEY",
     };
+    if args.csv {
+        print!("{}", export::usage_header(&title.to_ascii_lowercase()));
+        for row in &rows {
+            print!("{}", export::usage_line(row));
+        }
+        return Ok(());
+    }
     println!(
-        "{title:<32} {:>9} {:>7} {:>13} {:>13} {:>13}",
-        "REQUESTS", "ERRORS", "INPUT", "OUTPUT", "CACHED"
+        "{title:<32} {:>9} {:>7} {:>13} {:>13} {:>13} {:>12}",
+        "REQUESTS", "ERRORS", "INPUT", "OUTPUT", "CACHED", "COST"
     );
     for row in &rows {
+        // A group whose calls were all unpriced has no cost to show.
+        let priced = row.unpriced < row.requests || row.cost_usd > 0.0;
+        let mut cost = format_usd(priced.then_some(row.cost_usd));
+        if priced && row.unpriced > 0 {
+            cost.push_str(&format!(" (+{} unpriced)", row.unpriced));
+        }
         println!(
-            "{:<32} {:>9} {:>7} {:>13} {:>13} {:>13}",
-            row.key, row.requests, row.errors, row.input_tokens, row.output_tokens, row.cached_tokens
+            "{:<32} {:>9} {:>7} {:>13} {:>13} {:>13} {:>12}",
+            row.key, row.requests, row.errors, row.input_tokens, row.output_tokens, row.cached_tokens, cost
         );
     }
     if rows.is_empty() {

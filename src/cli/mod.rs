@@ -131,8 +131,11 @@ pub struct LogsArgs {
     #[arg(long, short)]
     pub follow: bool,
     /// One JSON object per line.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+    /// CSV with a header line (an unpriced call's cost_usd is empty).
+    #[arg(long)]
+    pub csv: bool,
     /// Only calls since this long ago (90s, 15m, 24h, 7d) or since an RFC 3339 time.
     #[arg(long)]
     pub since: Option<String>,
@@ -156,12 +159,16 @@ pub struct UsageArgs {
     /// How to group.
     #[arg(long, value_enum, default_value = "model")]
     pub by: UsageGrouping,
-    /// Only calls since this long ago (90s, 15m, 24h, 7d) or since an RFC 3339 time.
+    /// Only the UTC days from the one this long ago (90s, 15m, 24h, 7d) or
+    /// this RFC 3339 time falls in (usage is kept per day, beyond the log's retention).
     #[arg(long)]
     pub since: Option<String>,
     /// Print JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+    /// Print CSV with a header line.
+    #[arg(long)]
+    pub csv: bool,
 }
 
 /// `usage --by`.

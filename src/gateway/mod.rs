@@ -236,6 +236,8 @@ impl Gateway {
                 .then_some(config.monitor.max_body_kib * 1024),
             secrets: pool_secrets(&pool, &key),
         }));
+        monitor.set_prices(crate::pricing::Prices::with_overrides(&config.prices));
+        let pool = pool.with_budgets(budgets(&config, &monitor));
         let keys = crate::keys::KeyFile::load(&self.home)?;
         let meters = Arc::new(crate::keys::Meters::default());
         let day_start = crate::monitor::now_ms() / 86_400_000 * 86_400_000;
@@ -441,6 +443,15 @@ pub(crate) fn catalog_refresher(config: &Config, pool: Arc<Pool>) -> Refresher {
 
 /// Builds the pool from the accounts and their secrets, and reads (or
 /// creates) the gateway key. Blocking: the keychain may be slow.
+/// The budgets of `config` over what `monitor` counts, on the real clock.
+fn budgets(config: &Config, monitor: &Monitor) -> crate::pool::budget::Budgets {
+    crate::pool::budget::Budgets::new(
+        crate::pool::budget::limits_by_id(&config.budgets, &config.accounts),
+        monitor.spending(),
+        Arc::new(crate::monitor::now_ms),
+    )
+}
+
 fn build_pool(config: &Config, store: &dyn SecretStore) -> Result<(Pool, String), StartError> {
     let key = secrets::gateway_key(store, config)?;
     let google = config.providers.google.clone().map(Arc::new);

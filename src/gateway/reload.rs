@@ -43,6 +43,7 @@ pub fn plan(running: &Config, new: &Config) -> Plan {
         || running.pool.strategy != new.pool.strategy
         || running.providers != new.providers
         || running.catalog != new.catalog
+        || running.budgets != new.budgets
     {
         Plan::Reroute
     } else {
@@ -107,6 +108,10 @@ impl Gateway {
         let Some(running) = &mut self.running else {
             return Ok(Reloaded::NotRunning);
         };
+        if let Some(monitor) = running.shared.relay.monitor() {
+            // `[prices]` applies to the calls that end from now on, whatever else changed.
+            monitor.set_prices(crate::pricing::Prices::with_overrides(&config.prices));
+        }
         match plan(&running.config, &config) {
             Plan::Unchanged => {
                 running.config = config;
@@ -125,10 +130,14 @@ impl Gateway {
                 let relay = &running.shared.relay;
                 pool.inherit(&relay.pool());
                 let accounts = pool.active_count();
-                if let Some(monitor) = relay.monitor() {
-                    // The new accounts' secrets are kept out of stored bodies too.
-                    monitor.set_secrets(super::pool_secrets(&pool, &key));
-                }
+                let pool = match relay.monitor() {
+                    Some(monitor) => {
+                        // The new accounts' secrets are kept out of stored bodies too.
+                        monitor.set_secrets(super::pool_secrets(&pool, &key));
+                        pool.with_budgets(super::budgets(&config, monitor))
+                    }
+                    None => pool,
+                };
                 let pool = Arc::new(pool);
                 relay.reroute(Routing {
                     pool: pool.clone(),

@@ -51,6 +51,12 @@ struct TokenLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CostLabels {
+    model: String,
+    account: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AccountLabels {
     account: String,
     provider: String,
@@ -67,6 +73,13 @@ impl EncodeLabelValue for AccountState {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct InFlightLabels {
     account: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QuotaLabels {
+    account: String,
+    model: String,
+    kind: String,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -126,9 +139,11 @@ pub struct Metrics {
     overhead: Family<RouteLabels, Histogram, fn() -> Histogram>,
     ttfb: Family<RouteLabels, Histogram, fn() -> Histogram>,
     tokens: Family<TokenLabels, Counter>,
+    cost: Family<CostLabels, Counter<f64, AtomicU64>>,
     accounts: Family<AccountLabels, Gauge>,
     in_flight: Family<InFlightLabels, Gauge>,
     cooldowns: Family<CooldownLabels, Gauge<f64, AtomicU64>>,
+    quota_remaining: Family<QuotaLabels, Gauge>,
     dropped: Counter,
     models: Mutex<HashSet<String>>,
     keys: Mutex<HashSet<String>>,
@@ -181,6 +196,12 @@ impl Default for Metrics {
             "Tokens by model, account and kind (input, output, cached)",
             tokens.clone(),
         );
+        let cost = Family::<CostLabels, Counter<f64, AtomicU64>>::default();
+        registry.register(
+            "cost_usd",
+            "What priced calls cost in USD, by model and account (unpriced models add nothing)",
+            cost.clone(),
+        );
         let accounts = Family::<AccountLabels, Gauge>::default();
         registry.register("account_state", "1 for each account's current state", accounts.clone());
         let in_flight = Family::<InFlightLabels, Gauge>::default();
@@ -195,6 +216,12 @@ impl Default for Metrics {
             "Seconds left of each cooldown",
             cooldowns.clone(),
         );
+        let quota_remaining = Family::<QuotaLabels, Gauge>::default();
+        registry.register(
+            "account_quota_remaining",
+            "What each account's upstream last said is left, by model and kind (requests, tokens, input_tokens, output_tokens)",
+            quota_remaining.clone(),
+        );
         let dropped = Counter::default();
         registry.register(
             "records_dropped",
@@ -208,9 +235,11 @@ impl Default for Metrics {
             overhead,
             ttfb,
             tokens,
+            cost,
             accounts,
             in_flight,
             cooldowns,
+            quota_remaining,
             dropped,
             models: Mutex::new(HashSet::new()),
             keys: Mutex::new(HashSet::new()),
@@ -270,6 +299,9 @@ impl Metrics {
                     .inc_by(count);
             }
         }
+        if let Some(cost) = record.cost_usd.filter(|cost| *cost > 0.0) {
+            self.cost.get_or_create(&CostLabels { model, account }).inc_by(cost);
+        }
     }
 
     /// Counts a record the writer could not take.
@@ -283,6 +315,7 @@ impl Metrics {
         self.accounts.clear();
         self.in_flight.clear();
         self.cooldowns.clear();
+        self.quota_remaining.clear();
         for account in accounts {
             let name = if account.label.is_empty() {
                 account.id.clone()
@@ -306,6 +339,18 @@ impl Metrics {
                         model: self.model_label(&cooldown.model),
                     })
                     .set(cooldown.remaining_secs as f64);
+            }
+            for reading in &account.quota {
+                for limit in &reading.limits {
+                    let Some(remaining) = limit.remaining else { continue };
+                    self.quota_remaining
+                        .get_or_create(&QuotaLabels {
+                            account: name.clone(),
+                            model: self.model_label(&reading.model),
+                            kind: limit.kind.as_str().to_string(),
+                        })
+                        .set(i64::try_from(remaining).unwrap_or(i64::MAX));
+                }
             }
         }
         let mut text = String::new();

@@ -7,6 +7,7 @@
 //! writer is a thread fed through a bounded queue that drops (and counts)
 //! records rather than wait when the disk falls behind.
 
+pub mod export;
 pub mod metrics;
 pub mod record;
 pub mod redact;
@@ -23,7 +24,9 @@ use tokio::sync::broadcast;
 pub use metrics::Metrics;
 pub use record::RequestRecord;
 pub use redact::{Redactor, SharedRedactor};
-pub use store::{LogFilter, Retention, Store, TimelineRow, UsageBy, UsageRow};
+pub use store::{DailyTotal, LogFilter, Retention, Store, TimelineRow, UsageBy, UsageRow};
+
+use crate::pricing::Prices;
 
 /// Records kept in memory for the dashboard and `/api/logs`.
 const RING: usize = 500;
@@ -57,6 +60,10 @@ pub struct Monitor {
     /// Swapped when the gateway's secrets change (accounts reloaded, key
     /// rotated); shared with the upstream layer, which redacts error texts.
     redactor: SharedRedactor,
+    /// The prices each record's cost is figured at; swapped on reload.
+    prices: arc_swap::ArcSwap<Prices>,
+    /// What each account spent this month: the budgets' figures.
+    spending: Arc<crate::pool::budget::Spending>,
     settings: MonitorSettings,
 }
 
@@ -81,6 +88,19 @@ impl Monitor {
                     None
                 }
             });
+        let spending = Arc::new(crate::pool::budget::Spending::default());
+        if let Some(path) = settings.database.as_deref()
+            && path.exists()
+        {
+            // Budgets start from what the month's daily totals hold.
+            let month = crate::pool::budget::month_start_day(now_ms());
+            match Store::open_read_only(path).and_then(|store| store.daily_totals(&month)) {
+                Ok(totals) => spending.seed(&totals),
+                Err(err) => {
+                    tracing::warn!(error = %err, "the daily totals cannot be read; budgets count from now")
+                }
+            }
+        }
         let (live, _) = broadcast::channel(256);
         Monitor {
             ring: Mutex::new(VecDeque::with_capacity(RING)),
@@ -88,6 +108,8 @@ impl Monitor {
             writer,
             metrics: Metrics::default(),
             redactor: SharedRedactor::new(Redactor::new(settings.secrets.clone())),
+            prices: arc_swap::ArcSwap::from_pointee(Prices::built_in()),
+            spending,
             settings,
         }
     }
@@ -105,8 +127,29 @@ impl Monitor {
         })
     }
 
-    /// Takes a finished call's record. Never waits.
-    pub fn record(&self, record: RequestRecord) {
+    /// Figures records' costs at `prices` from now on (`[prices]` changed).
+    pub fn set_prices(&self, prices: Prices) {
+        self.prices.store(Arc::new(prices));
+    }
+
+    /// What each account spent this month (fed by every record).
+    pub fn spending(&self) -> Arc<crate::pool::budget::Spending> {
+        self.spending.clone()
+    }
+
+    /// The prices records are figured at.
+    pub fn prices(&self) -> Arc<Prices> {
+        self.prices.load_full()
+    }
+
+    /// Takes a finished call's record, figures its cost. Never waits.
+    pub fn record(&self, mut record: RequestRecord) {
+        record.cost_usd = self.prices.load().cost(record.priced_model(), record.tokens());
+        if let Some(account) = &record.account_id {
+            let tokens = record.input_tokens.saturating_add(record.output_tokens);
+            self.spending
+                .add(account, record.time_ms, record.cost_usd.unwrap_or(0.0), tokens);
+        }
         self.metrics.observe(&record);
         if let Some(writer) = &self.writer {
             match writer.try_send(record.clone()) {
@@ -198,6 +241,9 @@ impl Monitor {
                         input_tokens: 0,
                         output_tokens: 0,
                         cached_tokens: 0,
+                        cache_write_tokens: 0,
+                        cost_usd: 0.0,
+                        unpriced: 0,
                     });
                     rows.last_mut().expect("just pushed")
                 }
@@ -207,8 +253,65 @@ impl Monitor {
             row.input_tokens = row.input_tokens.saturating_add(record.input_tokens);
             row.output_tokens = row.output_tokens.saturating_add(record.output_tokens);
             row.cached_tokens = row.cached_tokens.saturating_add(record.cached_tokens);
+            row.cache_write_tokens = row.cache_write_tokens.saturating_add(record.cache_write_tokens);
+            row.cost_usd += record.cost_usd.unwrap_or(0.0);
+            row.unpriced += u64::from(record.cost_usd.is_none() && record.input_tokens + record.output_tokens > 0);
         }
         rows.sort_by(|a, b| a.key.cmp(&b.key));
+        rows
+    }
+
+    /// The daily totals from the UTC day `since_day` on: from the database
+    /// when there is one (they outlive its retention), else from memory.
+    pub fn daily_totals(&self, since_day: &str) -> Vec<DailyTotal> {
+        if let Some(path) = &self.settings.database
+            && let Ok(rows) = Store::open_read_only(path).and_then(|store| store.daily_totals(since_day))
+        {
+            return rows;
+        }
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let mut rows: Vec<DailyTotal> = Vec::new();
+        for record in ring.iter() {
+            let day = day_of(record.time_ms);
+            if day.as_str() < since_day {
+                continue;
+            }
+            let account_id = record.account_id.clone().unwrap_or_else(|| "-".into());
+            let model = record.priced_model().to_string();
+            let key = record.key.clone().unwrap_or_else(|| "-".into());
+            let at = rows
+                .iter()
+                .position(|r| r.day == day && r.account_id == account_id && r.model == model && r.key == key);
+            let row = match at {
+                Some(at) => &mut rows[at],
+                None => {
+                    rows.push(DailyTotal {
+                        day,
+                        account_id,
+                        account: record.account.clone().unwrap_or_else(|| "-".into()),
+                        model,
+                        key,
+                        requests: 0,
+                        errors: 0,
+                        input_tokens: 0,
+                        output_tokens: 0,
+                        cached_tokens: 0,
+                        cache_write_tokens: 0,
+                        cost_usd: 0.0,
+                        unpriced: 0,
+                    });
+                    rows.last_mut().expect("just pushed")
+                }
+            };
+            row.requests += 1;
+            row.errors += u64::from(record.status >= 300);
+            row.input_tokens = row.input_tokens.saturating_add(record.input_tokens);
+            row.output_tokens = row.output_tokens.saturating_add(record.output_tokens);
+            row.cached_tokens = row.cached_tokens.saturating_add(record.cached_tokens);
+            row.cache_write_tokens = row.cache_write_tokens.saturating_add(record.cache_write_tokens);
+            row.cost_usd += record.cost_usd.unwrap_or(0.0);
+            row.unpriced += u64::from(record.cost_usd.is_none() && record.input_tokens + record.output_tokens > 0);
+        }
         rows
     }
 
@@ -284,6 +387,7 @@ impl Monitor {
                     row.requests += 1;
                     row.input_tokens = row.input_tokens.saturating_add(record.input_tokens);
                     row.output_tokens = row.output_tokens.saturating_add(record.output_tokens);
+                    row.cost_usd += record.cost_usd.unwrap_or(0.0);
                 }
                 None => rows.push(TimelineRow {
                     bucket_ms,
@@ -291,6 +395,7 @@ impl Monitor {
                     requests: 1,
                     input_tokens: record.input_tokens,
                     output_tokens: record.output_tokens,
+                    cost_usd: record.cost_usd.unwrap_or(0.0),
                 }),
             }
         }
@@ -320,7 +425,7 @@ fn group_of(record: &RequestRecord, by: UsageBy) -> String {
 }
 
 /// `YYYY-MM-DD` (UTC) of a time in ms since the epoch.
-fn day_of(time_ms: i64) -> String {
+pub fn day_of(time_ms: i64) -> String {
     let time = std::time::UNIX_EPOCH + Duration::from_millis(time_ms.max(0) as u64);
     humantime::format_rfc3339_seconds(time).to_string()[..10].to_string()
 }

@@ -46,6 +46,13 @@ pub struct RequestRecord {
     pub output_tokens: u64,
     /// Prompt tokens served from a cache.
     pub cached_tokens: u64,
+    /// Prompt tokens written to a cache (Anthropic's cache creation).
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+    /// What the call cost in USD, at the price of its served model;
+    /// `None` (`null`) when that model is unpriced.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
     /// Accounts tried (1 when the first answered).
     pub attempts: u32,
     /// What went wrong, for failed calls (never contains a secret).
@@ -62,5 +69,21 @@ impl RequestRecord {
     /// Rotations to another account (attempts after the first).
     pub fn rotations(&self) -> u32 {
         self.attempts.saturating_sub(1)
+    }
+
+    /// The model the call is priced and grouped by: the served one, else
+    /// the one asked for.
+    pub fn priced_model(&self) -> &str {
+        self.served_model.as_deref().unwrap_or(&self.model)
+    }
+
+    /// The call's tokens as prices count them.
+    pub fn tokens(&self) -> crate::pricing::Tokens {
+        crate::pricing::Tokens {
+            input: self.input_tokens,
+            cached: self.cached_tokens,
+            cache_write: self.cache_write_tokens,
+            output: self.output_tokens,
+        }
     }
 }

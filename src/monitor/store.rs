@@ -63,6 +63,44 @@ pub struct UsageRow {
     pub output_tokens: u64,
     /// Cached prompt tokens.
     pub cached_tokens: u64,
+    /// Prompt tokens written to a cache.
+    pub cache_write_tokens: u64,
+    /// What the priced calls cost, USD.
+    pub cost_usd: f64,
+    /// Calls with tokens whose model has no price (not in `cost_usd`).
+    pub unpriced: u64,
+}
+
+/// One day's totals of one account, model and client key: a row of the
+/// daily totals, which retention never trims.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DailyTotal {
+    /// The UTC day, `YYYY-MM-DD`.
+    pub day: String,
+    /// The account's id (`-` for calls no account took).
+    pub account_id: String,
+    /// The account's label (or id) as last recorded.
+    pub account: String,
+    /// The served (or requested) model.
+    pub model: String,
+    /// The client key's name (`-` for calls without one).
+    pub key: String,
+    /// Calls.
+    pub requests: u64,
+    /// Calls that did not end in 2xx.
+    pub errors: u64,
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Generated tokens.
+    pub output_tokens: u64,
+    /// Cached prompt tokens.
+    pub cached_tokens: u64,
+    /// Prompt tokens written to a cache.
+    pub cache_write_tokens: u64,
+    /// What the priced calls cost, USD.
+    pub cost_usd: f64,
+    /// Calls with tokens whose model has no price.
+    pub unpriced: u64,
 }
 
 /// One bucket of a usage timeline.
@@ -78,6 +116,8 @@ pub struct TimelineRow {
     pub input_tokens: u64,
     /// Generated tokens.
     pub output_tokens: u64,
+    /// What the priced calls cost, USD.
+    pub cost_usd: f64,
 }
 
 /// The SQL expression grouping by `by`.
@@ -146,7 +186,60 @@ pub struct Store {
 /// Columns added after the first schema, each with its type: added to an
 /// older log when the gateway opens it, read as NULL by a CLI that opens an
 /// older log read-only before any gateway did.
-const ADDED_COLUMNS: &[(&str, &str)] = &[("key_name", "TEXT"), ("fell_back", "INTEGER NOT NULL DEFAULT 0")];
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("key_name", "TEXT"),
+    ("fell_back", "INTEGER NOT NULL DEFAULT 0"),
+    ("cache_write_tokens", "INTEGER NOT NULL DEFAULT 0"),
+    ("cost_usd", "REAL"),
+];
+
+/// The daily totals: one row per UTC day, account, model and client key.
+/// Retention trims `requests`, never this table, so budgets and monthly
+/// figures outlive the log.
+const TOTALS_SCHEMA: &str = "
+CREATE TABLE daily_totals (
+    day TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    account TEXT NOT NULL,
+    model TEXT NOT NULL,
+    key_name TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cached_tokens INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    cost_usd REAL NOT NULL,
+    unpriced INTEGER NOT NULL,
+    PRIMARY KEY (day, account_id, model, key_name)
+)";
+
+/// The daily totals of the calls in `requests` (seeds the table once, when
+/// a log older than it is first opened; the view of a read-only CLI).
+const TOTALS_OF_REQUESTS: &str = "
+SELECT strftime('%Y-%m-%d', time_ms / 1000, 'unixepoch') AS day, COALESCE(account_id, '-') AS account_id,
+       COALESCE(MAX(account), '-') AS account, COALESCE(served_model, model) AS model,
+       COALESCE(key_name, '-') AS key_name, COUNT(*) AS requests, SUM(status >= 300) AS errors,
+       SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, SUM(cached_tokens) AS cached_tokens,
+       SUM(COALESCE(cache_write_tokens, 0)) AS cache_write_tokens, TOTAL(cost_usd) AS cost_usd,
+       SUM(cost_usd IS NULL AND input_tokens + output_tokens > 0) AS unpriced
+FROM requests GROUP BY 1, 2, 4, 5";
+
+/// Whether the database has a table named `table`.
+fn has_table(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
+    let mut statement = conn.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?;
+    statement.exists(params![table])
+}
+
+/// The SQL expression grouping daily totals by `by`.
+fn totals_key(by: UsageBy) -> &'static str {
+    match by {
+        UsageBy::Model => "model",
+        UsageBy::Account => "account",
+        UsageBy::Day => "day",
+        UsageBy::Key => "key_name",
+    }
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS requests (
@@ -194,6 +287,12 @@ impl Store {
             }
         }
         conn.execute_batch("CREATE INDEX IF NOT EXISTS requests_key ON requests(key_name, time_ms)")?;
+        if !has_table(&conn, "daily_totals")? {
+            // A log older than the totals: what it still holds seeds them.
+            conn.execute_batch(&format!(
+                "BEGIN; {TOTALS_SCHEMA}; INSERT INTO daily_totals {TOTALS_OF_REQUESTS}; COMMIT;"
+            ))?;
+        }
         // SQLite gives the files it creates the database's mode, but files
         // left by an older version keep theirs until tightened here.
         restrict_files(path);
@@ -219,6 +318,9 @@ impl Store {
                 missing.join(", ")
             ))?;
         }
+        if !has_table(&conn, "daily_totals")? {
+            conn.execute_batch(&format!("CREATE TEMP VIEW daily_totals AS {TOTALS_OF_REQUESTS}"))?;
+        }
         Ok(Store { conn })
     }
 
@@ -229,10 +331,37 @@ impl Store {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO requests (id, time_ms, client, route, model, served_model, account, account_id, stream,
                  status, total_ms, upstream_ms, overhead_ms, ttfb_ms, input_tokens, output_tokens, cached_tokens,
-                 attempts, error, request_body, response_body, key_name, fell_back)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                 attempts, error, request_body, response_body, key_name, fell_back, cache_write_tokens, cost_usd)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
+                 ?24, ?25)",
+            )?;
+            let mut total = tx.prepare_cached(
+                "INSERT INTO daily_totals (day, account_id, account, model, key_name, requests, errors, input_tokens,
+                 output_tokens, cached_tokens, cache_write_tokens, cost_usd, unpriced)
+                 VALUES (strftime('%Y-%m-%d', ?1 / 1000, 'unixepoch'), ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT (day, account_id, model, key_name) DO UPDATE SET
+                   account = excluded.account, requests = requests + 1, errors = errors + excluded.errors,
+                   input_tokens = input_tokens + excluded.input_tokens,
+                   output_tokens = output_tokens + excluded.output_tokens,
+                   cached_tokens = cached_tokens + excluded.cached_tokens,
+                   cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+                   cost_usd = cost_usd + excluded.cost_usd, unpriced = unpriced + excluded.unpriced",
             )?;
             for r in records {
+                total.execute(params![
+                    r.time_ms,
+                    r.account_id.as_deref().unwrap_or("-"),
+                    r.account.as_deref().unwrap_or("-"),
+                    r.priced_model(),
+                    r.key.as_deref().unwrap_or("-"),
+                    r.status >= 300,
+                    r.input_tokens as i64,
+                    r.output_tokens as i64,
+                    r.cached_tokens as i64,
+                    r.cache_write_tokens as i64,
+                    r.cost_usd.unwrap_or(0.0),
+                    r.cost_usd.is_none() && r.input_tokens + r.output_tokens > 0,
+                ])?;
                 insert.execute(params![
                     r.id,
                     r.time_ms,
@@ -257,6 +386,8 @@ impl Store {
                     r.response_body,
                     r.key,
                     r.fell_back,
+                    r.cache_write_tokens as i64,
+                    r.cost_usd,
                 ])?;
             }
         }
@@ -281,7 +412,7 @@ impl Store {
         let mut statement = self.conn.prepare(
             "SELECT row, id, time_ms, client, route, model, served_model, account, account_id, stream, status,
                     total_ms, upstream_ms, overhead_ms, ttfb_ms, input_tokens, output_tokens, cached_tokens, attempts,
-                    error, request_body, response_body, key_name, fell_back
+                    error, request_body, response_body, key_name, fell_back, cache_write_tokens, cost_usd
              FROM requests
              WHERE (?1 IS NULL OR time_ms >= ?1)
                AND (?2 IS NULL OR model = ?2 OR served_model = ?2)
@@ -326,6 +457,8 @@ impl Store {
                         response_body: row.get(21)?,
                         key: row.get(22)?,
                         fell_back: row.get::<_, Option<bool>>(23)?.unwrap_or(false),
+                        cache_write_tokens: row.get::<_, Option<i64>>(24)?.unwrap_or(0) as u64,
+                        cost_usd: row.get(25)?,
                     },
                 ))
             },
@@ -337,18 +470,53 @@ impl Store {
     pub fn usage(&self, by: UsageBy, since_ms: Option<i64>) -> rusqlite::Result<Vec<UsageRow>> {
         let key = group_key(by);
         let sql = format!(
-            "SELECT {key} AS k, COUNT(*), SUM(status >= 300), SUM(input_tokens), SUM(output_tokens), SUM(cached_tokens)
+            "SELECT {key} AS k, COUNT(*), SUM(status >= 300), SUM(input_tokens), SUM(output_tokens), SUM(cached_tokens),
+                    SUM(COALESCE(cache_write_tokens, 0)), TOTAL(cost_usd),
+                    SUM(cost_usd IS NULL AND input_tokens + output_tokens > 0)
              FROM requests WHERE (?1 IS NULL OR time_ms >= ?1) GROUP BY k ORDER BY k"
         );
         let mut statement = self.conn.prepare(&sql)?;
-        let rows = statement.query_map(params![since_ms], |row| {
-            Ok(UsageRow {
-                key: row.get(0)?,
-                requests: row.get::<_, i64>(1)? as u64,
-                errors: row.get::<_, i64>(2)? as u64,
-                input_tokens: row.get::<_, i64>(3)? as u64,
-                output_tokens: row.get::<_, i64>(4)? as u64,
-                cached_tokens: row.get::<_, i64>(5)? as u64,
+        let rows = statement.query_map(params![since_ms], usage_row)?;
+        rows.collect()
+    }
+
+    /// Totals grouped by `by` from the daily totals (which outlive the
+    /// log's retention), for the UTC days from `since_day` (`YYYY-MM-DD`) on.
+    pub fn totals(&self, by: UsageBy, since_day: Option<&str>) -> rusqlite::Result<Vec<UsageRow>> {
+        let key = totals_key(by);
+        let sql = format!(
+            "SELECT {key} AS k, SUM(requests), SUM(errors), SUM(input_tokens), SUM(output_tokens), SUM(cached_tokens),
+                    SUM(cache_write_tokens), TOTAL(cost_usd), SUM(unpriced)
+             FROM daily_totals WHERE (?1 IS NULL OR day >= ?1) GROUP BY k ORDER BY k"
+        );
+        let mut statement = self.conn.prepare(&sql)?;
+        let rows = statement.query_map(params![since_day], usage_row)?;
+        rows.collect()
+    }
+
+    /// The daily totals rows of the UTC days from `since_day` on, oldest
+    /// first (what budgets start from).
+    pub fn daily_totals(&self, since_day: &str) -> rusqlite::Result<Vec<DailyTotal>> {
+        let mut statement = self.conn.prepare(
+            "SELECT day, account_id, account, model, key_name, requests, errors, input_tokens, output_tokens,
+                    cached_tokens, cache_write_tokens, cost_usd, unpriced
+             FROM daily_totals WHERE day >= ?1 ORDER BY day, account_id, model, key_name",
+        )?;
+        let rows = statement.query_map(params![since_day], |row| {
+            Ok(DailyTotal {
+                day: row.get(0)?,
+                account_id: row.get(1)?,
+                account: row.get(2)?,
+                model: row.get(3)?,
+                key: row.get(4)?,
+                requests: row.get::<_, i64>(5)? as u64,
+                errors: row.get::<_, i64>(6)? as u64,
+                input_tokens: row.get::<_, i64>(7)? as u64,
+                output_tokens: row.get::<_, i64>(8)? as u64,
+                cached_tokens: row.get::<_, i64>(9)? as u64,
+                cache_write_tokens: row.get::<_, i64>(10)? as u64,
+                cost_usd: row.get(11)?,
+                unpriced: row.get::<_, i64>(12)? as u64,
             })
         })?;
         rows.collect()
@@ -358,7 +526,7 @@ impl Store {
     pub fn timeline(&self, by: UsageBy, bucket_ms: i64, since_ms: Option<i64>) -> rusqlite::Result<Vec<TimelineRow>> {
         let key = group_key(by);
         let sql = format!(
-            "SELECT (time_ms / ?2) * ?2 AS b, {key} AS k, COUNT(*), SUM(input_tokens), SUM(output_tokens)
+            "SELECT (time_ms / ?2) * ?2 AS b, {key} AS k, COUNT(*), SUM(input_tokens), SUM(output_tokens), TOTAL(cost_usd)
              FROM requests WHERE (?1 IS NULL OR time_ms >= ?1) GROUP BY b, k ORDER BY b, k"
         );
         let mut statement = self.conn.prepare(&sql)?;
@@ -369,6 +537,7 @@ impl Store {
                 requests: row.get::<_, i64>(2)? as u64,
                 input_tokens: row.get::<_, i64>(3)? as u64,
                 output_tokens: row.get::<_, i64>(4)? as u64,
+                cost_usd: row.get(5)?,
             })
         })?;
         rows.collect()
@@ -401,6 +570,22 @@ impl Store {
     }
 }
 
+/// A `usage` line from `key, requests, errors, input, output, cached,
+/// cache write, cost, unpriced`.
+fn usage_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UsageRow> {
+    Ok(UsageRow {
+        key: row.get(0)?,
+        requests: row.get::<_, i64>(1)? as u64,
+        errors: row.get::<_, i64>(2)? as u64,
+        input_tokens: row.get::<_, i64>(3)? as u64,
+        output_tokens: row.get::<_, i64>(4)? as u64,
+        cached_tokens: row.get::<_, i64>(5)? as u64,
+        cache_write_tokens: row.get::<_, i64>(6)? as u64,
+        cost_usd: row.get(7)?,
+        unpriced: row.get::<_, i64>(8)? as u64,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,6 +603,8 @@ mod tests {
             input_tokens: 10,
             output_tokens: 5,
             cached_tokens: 2,
+            cache_write_tokens: 1,
+            cost_usd: Some(0.25),
             attempts: 1,
             ..RequestRecord::default()
         }
@@ -488,7 +675,10 @@ mod tests {
                 errors: 1,
                 input_tokens: 20,
                 output_tokens: 10,
-                cached_tokens: 4
+                cached_tokens: 4,
+                cache_write_tokens: 2,
+                cost_usd: 0.5,
+                unpriced: 0,
             }
         );
         let timeline = store.timeline(UsageBy::Model, 86_400_000, None).unwrap();
@@ -527,6 +717,93 @@ mod tests {
         assert_eq!(
             kept.iter().map(|(_, r)| r.id.clone()).collect::<Vec<_>>(),
             ["9", "8", "7", "6", "5"]
+        );
+    }
+
+    #[test]
+    fn daily_totals_outlive_retention_and_mark_unpriced_calls() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("log.sqlite3")).unwrap();
+        let day = 86_400_000;
+        let mut unpriced = record("u", day + 5, "local-model", "home", 200);
+        unpriced.cost_usd = None;
+        let mut keyed = record("k", day + 6, "gpt", "work", 200);
+        keyed.key = Some("ci".into());
+        keyed.account_id = Some("acc-1".into());
+        store
+            .insert(&[
+                record("a", 10, "gpt", "work", 200),
+                record("b", 20, "gpt", "work", 500),
+                unpriced,
+                keyed,
+            ])
+            .unwrap();
+        store.trim(Retention { days: 1, max_rows: 1 }, 2 * day).unwrap();
+        assert_eq!(store.count().unwrap(), 1, "the log is trimmed");
+        let by_day = store.totals(UsageBy::Day, None).unwrap();
+        assert_eq!(by_day.len(), 2, "{by_day:?}");
+        assert_eq!(
+            (by_day[0].key.as_str(), by_day[0].requests, by_day[0].errors),
+            ("1970-01-01", 2, 1)
+        );
+        assert_eq!(by_day[0].cost_usd, 0.5);
+        assert_eq!(
+            (by_day[1].requests, by_day[1].unpriced, by_day[1].cost_usd),
+            (2, 1, 0.25)
+        );
+        let by_key = store.totals(UsageBy::Key, Some("1970-01-02")).unwrap();
+        assert_eq!(
+            by_key.iter().map(|r| (r.key.as_str(), r.requests)).collect::<Vec<_>>(),
+            [("-", 1), ("ci", 1)]
+        );
+        let rows = store.daily_totals("1970-01-02").unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(
+            rows.iter()
+                .any(|r| r.account_id == "acc-1" && r.account == "work" && r.key == "ci")
+        );
+    }
+
+    #[test]
+    fn an_older_log_seeds_its_totals_and_reads_without_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute_batch(
+                "INSERT INTO requests (id, time_ms, client, route, model, served_model, account, stream, status,
+                 total_ms, input_tokens, output_tokens, cached_tokens, attempts)
+                 VALUES ('old', 1000, 'openai', '/v1/chat/completions', 'm', 'm', 'work', 0, 200, 1.0, 7, 3, 0, 1)",
+            )
+            .unwrap();
+        }
+        // A CLI before any new gateway: the totals are a view of the log.
+        let read = Store::open_read_only(&path).unwrap();
+        let rows = read.totals(UsageBy::Account, None).unwrap();
+        assert_eq!(
+            (rows[0].key.as_str(), rows[0].input_tokens, rows[0].unpriced),
+            ("work", 7, 1)
+        );
+        assert_eq!(
+            read.query(&LogFilter {
+                limit: 1,
+                ..LogFilter::default()
+            })
+            .unwrap()[0]
+                .1
+                .cost_usd,
+            None
+        );
+        drop(read);
+        // The gateway opening it seeds the table from what the log holds.
+        let mut store = Store::open(&path).unwrap();
+        store.trim(Retention { days: 1, max_rows: 0 }, 10 * 86_400_000).unwrap();
+        assert_eq!(store.count().unwrap(), 0);
+        let rows = store.totals(UsageBy::Model, None).unwrap();
+        assert_eq!(
+            (rows[0].key.as_str(), rows[0].requests, rows[0].output_tokens),
+            ("m", 1, 3)
         );
     }
 }

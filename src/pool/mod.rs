@@ -8,8 +8,10 @@
 //! an account whose model globs nobody else matches; pooled is a shared
 //! tier; fallback is a worse tier.
 
+pub mod budget;
 pub mod catalog;
 mod health;
+pub mod quota;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -45,6 +47,8 @@ pub struct Member {
     errors: AtomicU64,
     health: Mutex<Health>,
     catalog: Mutex<Catalog>,
+    /// What its upstream last said is left, per model.
+    quota: Mutex<quota::Quotas>,
 }
 
 impl Member {
@@ -94,8 +98,14 @@ impl Member {
             errors: AtomicU64::new(0),
             health: Mutex::new(Health::with_disabled(disabled)),
             catalog: Mutex::new(Catalog::default()),
+            quota: Mutex::new(quota::Quotas::default()),
             config,
         }
+    }
+
+    /// Its latest quota readings, per model.
+    pub fn quota(&self) -> std::sync::MutexGuard<'_, quota::Quotas> {
+        self.quota.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Its catalogue as last fetched.
@@ -223,6 +233,12 @@ pub struct AccountStatus {
     /// log, when a running gateway reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share_last_hour: Option<f64>,
+    /// What its upstream last said is left, per model (latest reading each).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quota: Vec<quota::QuotaStatus>,
+    /// Set while it is out of the pool for a spent budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_budget: Option<budget::OverBudget>,
 }
 
 /// An account's catalogue in an [`AccountStatus`].
@@ -330,6 +346,8 @@ pub struct Pool {
     strategy: Strategy,
     /// Each member's current weight in the smooth weighted round-robin.
     weights: Mutex<Vec<i64>>,
+    /// The accounts' budgets (`[budgets]`), when any.
+    budgets: Option<Arc<budget::Budgets>>,
 }
 
 impl Pool {
@@ -355,6 +373,7 @@ impl Pool {
             sessions: Mutex::new(HashMap::new()),
             strategy: Strategy::Spread,
             weights,
+            budgets: None,
         }
     }
 
@@ -362,6 +381,20 @@ impl Pool {
     pub fn with_strategy(mut self, strategy: Strategy) -> Pool {
         self.strategy = strategy;
         self
+    }
+
+    /// The same pool with the accounts' budgets applied.
+    pub fn with_budgets(mut self, budgets: budget::Budgets) -> Pool {
+        // No budget at all: `select` asks nothing per account.
+        self.budgets = (!budgets.is_empty()).then(|| Arc::new(budgets));
+        self
+    }
+
+    /// How long `member` is out of the pool for a spent budget.
+    fn budget_wait(&self, member: &Member) -> Option<Duration> {
+        let budgets = self.budgets.as_ref()?;
+        let over = budgets.over(&member.config.id)?;
+        Some(Duration::from_millis((over.until_ms - budgets.now_ms()).max(1) as u64))
     }
 
     /// How it chooses within a tier.
@@ -418,6 +451,11 @@ impl Pool {
                 }
                 // Bound first: the guard must be released before the arms lock again.
                 let availability = member.health().available(model, now);
+                // An account over budget waits for its window like a cooling one.
+                let availability = availability.and_then(|()| match self.budget_wait(member) {
+                    Some(wait) => Err(Some(now + wait)),
+                    None => Ok(()),
+                });
                 match availability {
                     Ok(()) => {
                         eligible = true;
@@ -520,6 +558,11 @@ impl Pool {
         lease.member.health().succeeded(model);
     }
 
+    /// The rate-limit headers of an upstream's answer for `model`.
+    pub fn observe_quota(&self, lease: &Lease, model: &str, headers: &http::HeaderMap) {
+        lease.member.quota().observe(model, headers, crate::monitor::now_ms());
+    }
+
     /// Records a failure and says what the request should do next.
     pub fn failed(&self, lease: &Lease, model: &str, failure: &Failure) -> Verdict {
         let member = &lease.member;
@@ -549,6 +592,7 @@ impl Pool {
                 message,
             } => match *status {
                 429 => {
+                    member.quota().exhausted(model, *retry_after, crate::monitor::now_ms());
                     let wait = health.rate_limited(model, *retry_after, now);
                     tracing::info!(account = %member.config.id, model, wait_secs = wait.as_secs_f64(), "account rate limited; cooling down");
                     Verdict::Rotate
@@ -605,6 +649,7 @@ impl Pool {
             };
             // The last good catalogue serves until the refetch answers.
             *member.catalog.lock().unwrap_or_else(|p| p.into_inner()) = old.catalog();
+            *member.quota() = old.quota().clone();
             let mut health = member.health();
             if health.disabled.is_some() {
                 continue;
@@ -662,10 +707,20 @@ impl Pool {
                     })
                     .collect();
                 cooldowns.sort_by(|a, b| a.model.cmp(&b.model));
+                let over_budget = self.budgets.as_ref().and_then(|b| b.over(&member.config.id));
                 let (state, reason) = if !member.config.enabled {
                     (AccountState::Disabled, Some("disabled in config.toml".to_string()))
                 } else if let Some(reason) = &health.disabled {
                     (AccountState::Disabled, Some(reason.clone()))
+                } else if let Some(over) = &over_budget {
+                    (
+                        AccountState::Cooling,
+                        Some(format!(
+                            "over budget until {} ({})",
+                            budget::window_end_text(over.until_ms),
+                            over.reason
+                        )),
+                    )
                 } else if let Some(first) = cooldowns.first() {
                     (AccountState::Cooling, Some(first.reason.clone()))
                 } else {
@@ -683,6 +738,8 @@ impl Pool {
                     errors: member.errors.load(Ordering::Relaxed),
                     catalog: CatalogStatus::of(&member.catalog()),
                     share_last_hour: None,
+                    quota: member.quota().readings(),
+                    over_budget,
                 }
             })
             .collect()
@@ -737,6 +794,68 @@ mod tests {
 
     fn pick(pool: &Pool, model: &str) -> String {
         pool.select(model, None, None, &[]).unwrap().member().config.id.clone()
+    }
+
+    #[test]
+    fn an_account_over_budget_leaves_until_its_window_rolls() {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        let day = 86_400_000;
+        let now = Arc::new(AtomicI64::new(20_000 * day + 3_600_000));
+        let clock: budget::Clock = {
+            let now = now.clone();
+            Arc::new(move || now.load(Ordering::SeqCst))
+        };
+        let spending = Arc::new(budget::Spending::default());
+        let limits = HashMap::from([(
+            "first".to_string(),
+            budget::BudgetConfig {
+                usd_per_day: Some(2.0),
+                ..budget::BudgetConfig::default()
+            },
+        )]);
+        let pool = pool(vec![account("first", 0, &[]), account("backup", 1, &[])]).with_budgets(budget::Budgets::new(
+            limits,
+            spending.clone(),
+            clock,
+        ));
+        assert_eq!(pick(&pool, "m"), "first");
+        spending.add("first", now.load(Ordering::SeqCst), 2.5, 10);
+        assert_eq!(pick(&pool, "m"), "backup", "the next tier takes over");
+        let status = pool.status();
+        assert_eq!(status[0].state, AccountState::Cooling);
+        let reason = status[0].reason.clone().unwrap();
+        assert!(
+            reason.starts_with("over budget until 2024-10-05 00:00 UTC (usd_per_day 2 reached"),
+            "{reason}"
+        );
+        assert_eq!(status[0].over_budget.as_ref().unwrap().until_ms, 20_001 * day);
+        // Alone, it is unavailable until the new day, which the client is told.
+        let alone = pool_alone(&spending, &now);
+        match alone.select("m", None, None, &[]) {
+            Err(Unavailable::AllCooling { retry_after }) => {
+                assert_eq!(retry_after.as_secs(), 23 * 3600, "{retry_after:?}")
+            }
+            other => panic!("{:?}", other.map(|lease| lease.member().config.id.clone())),
+        }
+        now.store(20_001 * day, Ordering::SeqCst);
+        assert_eq!(pick(&pool, "m"), "first", "back when the UTC day rolls");
+        assert_eq!(pool.status()[0].state, AccountState::Ready);
+    }
+
+    fn pool_alone(spending: &Arc<budget::Spending>, now: &Arc<std::sync::atomic::AtomicI64>) -> Pool {
+        let now = now.clone();
+        let limits = HashMap::from([(
+            "first".to_string(),
+            budget::BudgetConfig {
+                usd_per_day: Some(2.0),
+                ..budget::BudgetConfig::default()
+            },
+        )]);
+        pool(vec![account("first", 0, &[])]).with_budgets(budget::Budgets::new(
+            limits,
+            spending.clone(),
+            Arc::new(move || now.load(std::sync::atomic::Ordering::SeqCst)),
+        ))
     }
 
     fn listing(ids: &[&str]) -> Vec<ModelInfo> {

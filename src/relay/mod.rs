@@ -435,6 +435,10 @@ impl Relay {
                 }
                 Err(failure) => Err(failure),
             };
+            if let Ok(response) = &sent {
+                call.pool
+                    .observe_quota(&lease, &call.upstream_model, response.headers());
+            }
             let attempt = match sent {
                 Err(failure) => {
                     let verdict = call.pool.failed(&lease, &call.upstream_model, &failure);

@@ -114,6 +114,7 @@ impl Trace {
         self.record.input_tokens = usage.input_tokens.min(MAX_RECORDED_TOKENS);
         self.record.output_tokens = usage.output_tokens.min(MAX_RECORDED_TOKENS);
         self.record.cached_tokens = usage.cached_input_tokens.min(MAX_RECORDED_TOKENS);
+        self.record.cache_write_tokens = usage.cache_creation_input_tokens.min(MAX_RECORDED_TOKENS);
     }
 
     /// The complete answer's body (kept only when body storage is on).

@@ -80,6 +80,7 @@ pub fn run(home: Home) -> Result<(), TrayError> {
                 lan: false,
                 keychain_unavailable: false,
                 connected: Vec::new(),
+                accounts: Vec::new(),
             },
             autostart: autostart.as_ref().and_then(|a| a.is_enabled().ok()),
         },

@@ -206,6 +206,14 @@ impl Menu {
                 label: "Open dashboard".into(),
                 enabled: running,
             },
+            Entry::Submenu {
+                label: "Accounts".into(),
+                entries: if snapshot.accounts.is_empty() {
+                    vec![Entry::Text("No account is serving".into())]
+                } else {
+                    snapshot.accounts.iter().map(|line| Entry::Text(line.clone())).collect()
+                },
+            },
             Entry::Separator,
             Entry::Check {
                 action: Action::Lan,
@@ -330,6 +338,7 @@ mod tests {
                 lan: false,
                 keychain_unavailable: false,
                 connected: vec![Tool::Codex],
+                accounts: Vec::new(),
             },
             autostart: Some(false),
         }
@@ -490,6 +499,9 @@ mod tests {
                 "end",
                 "item:copy-key",
                 "item:open-dashboard",
+                "submenu",
+                "text",
+                "end",
                 "separator",
                 "check:lan",
                 "check:autostart",
@@ -522,6 +534,33 @@ mod tests {
         .map(|phase| Menu::for_state(&state(phase)).shape())
         .collect();
         assert!(shapes.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    #[test]
+    fn the_accounts_submenu_has_a_line_per_account() {
+        let mut serving = state(running(2));
+        serving.gateway.accounts = vec!["work — ready · gpt-4o: requests 8/100".into(), "home — cooling".into()];
+        let menu = Menu::for_state(&serving);
+        let lines = menu
+            .entries
+            .iter()
+            .find_map(|entry| match entry {
+                Entry::Submenu { label, entries } if label == "Accounts" => Some(entries.clone()),
+                _ => None,
+            })
+            .expect("an Accounts submenu");
+        assert_eq!(
+            lines,
+            [
+                Entry::Text("work — ready · gpt-4o: requests 8/100".into()),
+                Entry::Text("home — cooling".into())
+            ]
+        );
+        assert_ne!(
+            menu.shape(),
+            Menu::for_state(&state(running(2))).shape(),
+            "a new account rebuilds the menu"
+        );
     }
 
     #[test]

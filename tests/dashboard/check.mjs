@@ -36,6 +36,13 @@ try {
   const accounts = await page.textContent("#accounts tbody");
   check(accounts.includes("work") && accounts.includes("busy"), "both accounts are listed");
   check(/cooling \d+s/.test(accounts), "the cooling account shows its timer");
+  check((await page.textContent("#accounts thead")).includes("Quota left"), "the accounts table has a quota column");
+  const busy = await page.$$eval("#accounts tbody tr", (rows) => rows.map((r) => r.textContent).find((t) => t.includes("busy")) || "");
+  check(/remaining unknown · rate limited \d+s/.test(busy), "a 429's wait shows as the quota, its count unknown, never invented");
+  const work = await page.$$eval("#accounts tbody tr", (rows) => rows.map((r) => r.textContent).find((t) => t.startsWith("work")) || "");
+  check(work.includes("tokens 118,000 / 160,000") && work.includes("requests 4,999 / 5,000"), "the upstream's x-ratelimit headers show as what is left");
+  const bars = await page.$$eval("#accounts .bar i", (fills) => fills.map((f) => f.style.width));
+  check(bars.includes("74%"), `a quota bar is drawn to the share left (${bars.join(", ")})`);
 
   // The mock upstream's own list (examples/mock_upstream.rs), fetched by the gateway.
   await page.waitForFunction(() => document.querySelector("#models tbody").textContent.includes("gpt-4o-mini"), null, { timeout: 15000 })
@@ -72,6 +79,12 @@ try {
 
   await page.waitForSelector("#usage tbody tr", { timeout: 10000 });
   check((await page.textContent("#usage tbody")).includes("gpt-4o"), "usage lists the models");
+  const usageRows = await page.$$eval("#usage tbody tr", (rows) => rows.map((r) => r.textContent));
+  check(usageRows.some((t) => t.startsWith("gpt-4o") && /\$\d+\.\d+/.test(t)), "usage shows what a priced model cost");
+  check(usageRows.some((t) => t.startsWith("gpt-keyed-check") && t.endsWith("unpriced")), "a model with no price is marked unpriced");
+  const logRows = await page.$$eval("#log tbody tr", (rows) => rows.map((r) => r.textContent));
+  check(logRows.some((t) => /\$\d+\.\d+/.test(t)) && logRows.some((t) => t.includes("unpriced")), "the log has a cost column");
+  check((await page.textContent("#legend-cost")).includes("gpt-4o"), "the cost chart draws the priced model");
   check((await page.textContent("#snippets")).includes(BASE + "/v1"), "the snippets use the real base URL");
 
   // Connect a tool: every tool listed; Codex's button writes its config.

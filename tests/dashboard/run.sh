@@ -53,7 +53,7 @@ fi
 BIN="$TARGET/debug/switchyard"
 MOCK="$TARGET/debug/examples/mock_upstream"
 
-"$MOCK" --port 0 >"$WORK/mock.out" 2>"$WORK/mock.err" &
+"$MOCK" --port 0 --quota-headers >"$WORK/mock.out" 2>"$WORK/mock.err" &
 PIDS+=($!)
 for _ in $(seq 100); do grep -q "listening on" "$WORK/mock.out" 2>/dev/null && break; sleep 0.05; done
 MOCK_URL="http://$(sed -n 's/.*listening on //p' "$WORK/mock.out")"

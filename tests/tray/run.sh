@@ -22,6 +22,8 @@
 #     removes it again; `switchyard autostart on|off|status` does the same.
 #   - Connect a tool ▸ Codex writes ~/.codex/config.toml with a client key of
 #     its own, notifies, and a call with that key is answered.
+#   - a daily budget reached by one account notifies once (captured over
+#     D-Bus), however many calls follow, and the other account serves them.
 #   - Quit stops the gateway and exits 0.
 # The tray is driven through its test hook (SWITCHYARD_TRAY_TEST=1: menu
 # item ids on stdin, states on stdout), which takes the same path as a click.
@@ -249,7 +251,24 @@ done
 [[ $answer == *'"choices"'* ]] || die "no answer with Codex's client key: $answer"
 say "ok - Connect a tool ▸ Codex writes its config with a client key of its own, notifies, and the key works"
 
-# 10. Quit --------------------------------------------------------------------
+# 10. A budget reached: one notification, not one per call --------------------
+printf '\n[budgets.mock]\nusd_per_day = 0.0000001\n' >>"$SWITCHYARD_HOME/config.toml"
+for _ in $(seq 1 6); do
+    curl -fsS --max-time 10 "http://127.0.0.1:$PORT/v1/chat/completions" -H "Authorization: Bearer $KEY" \
+        -H 'content-type: application/json' -d '{"model":"gpt-4o","messages":[{"role":"user","content":"spend"}]}' >/dev/null ||
+        die "a call failed although the second account has no budget"
+    sleep 0.3
+done
+wait_for_line "$WORK/notifications.log" 'An account reached its budget' >/dev/null ||
+    die "no budget notification on the bus"
+grep -q 'mock is out of the pool until [0-9-]* 00:00 UTC' "$WORK/notifications.log" ||
+    die "the budget notification does not name the account and when it is back"
+sleep 4 # a health check or more later: still one notification
+[[ $(grep -c 'An account reached its budget' "$WORK/notifications.log") -eq 1 ]] ||
+    die "the budget was notified $(grep -c 'An account reached its budget' "$WORK/notifications.log") times"
+say "ok - a reached budget notifies once over D-Bus; the other account serves the calls"
+
+# 11. Quit --------------------------------------------------------------------
 send quit
 for _ in $(seq 1 200); do kill -0 "$TRAY_PID" 2>/dev/null || break; sleep 0.05; done
 if kill -0 "$TRAY_PID" 2>/dev/null; then die "the tray did not quit"; fi
@@ -257,4 +276,4 @@ wait "$TRAY_PID" || die "the tray exited with status $?"
 port_is_free "$PORT" || die "the port is still taken after Quit"
 ! grep -q panicked "$WORK/tray-stderr.log" || die "the tray panicked"
 say "ok - Quit stops the gateway and exits 0"
-echo "tray: 10 passed, 0 failed"
+echo "tray: 11 passed, 0 failed"

@@ -18,6 +18,10 @@ pub struct Options {
     pub no_tool_calls: bool,
     /// Text events of a streamed text answer (0: the default, 3).
     pub stream_pieces: usize,
+    /// Send the provider's rate-limit headers on every answer, by their
+    /// real names (OpenAI `x-ratelimit-*`, Anthropic `anthropic-ratelimit-*`;
+    /// Gemini sends none).
+    pub quota_headers: bool,
 }
 
 /// The start of the first line the binary prints, before its address.
@@ -49,12 +53,15 @@ impl Options {
         if self.no_tool_calls {
             args.push("--no-tool-calls".to_string());
         }
+        if self.quota_headers {
+            args.push("--quota-headers".to_string());
+        }
         args
     }
 }
 /// The usage line, printed for `--help` and after a bad option.
 pub const USAGE: &str = "usage: mock_upstream [--port N] [--latency-ms MS] [--chunk-delay-ms MS] [--stream-pieces N] [--api-key KEY] \
-                     [--no-tool-calls]";
+                     [--no-tool-calls] [--quota-headers]";
 
 /// Parses the options after the program name.
 pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
@@ -70,6 +77,10 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, Str
         }
         if name == "--no-tool-calls" && inline.is_none() {
             options.no_tool_calls = true;
+            continue;
+        }
+        if name == "--quota-headers" && inline.is_none() {
+            options.quota_headers = true;
             continue;
         }
         let value = match inline.or_else(|| args.next()) {

@@ -118,5 +118,43 @@ async fn handle(
     if !options.latency.is_zero() {
         tokio::time::sleep(options.latency).await;
     }
-    Ok(reply.into_response(options.chunk_delay))
+    let mut response = reply.into_response(options.chunk_delay);
+    if options.quota_headers {
+        for (name, value) in quota_headers(head.uri.path()) {
+            response
+                .headers_mut()
+                .insert(*name, http::HeaderValue::from_static(value));
+        }
+    }
+    Ok(response)
+}
+
+/// The rate-limit headers the provider of `path` sends, by their real
+/// names: OpenAI's resets are Go durations, Anthropic's RFC 3339 times;
+/// Gemini names no limit on its answers.
+pub(crate) fn quota_headers(path: &str) -> &'static [(&'static str, &'static str)] {
+    if path.starts_with("/v1/messages") {
+        &[
+            ("anthropic-ratelimit-requests-limit", "50"),
+            ("anthropic-ratelimit-requests-remaining", "47"),
+            ("anthropic-ratelimit-requests-reset", "2099-01-01T00:00:00Z"),
+            ("anthropic-ratelimit-input-tokens-limit", "30000"),
+            ("anthropic-ratelimit-input-tokens-remaining", "2400"),
+            ("anthropic-ratelimit-input-tokens-reset", "2099-01-01T00:00:00Z"),
+            ("anthropic-ratelimit-output-tokens-limit", "8000"),
+            ("anthropic-ratelimit-output-tokens-remaining", "7900"),
+            ("anthropic-ratelimit-output-tokens-reset", "2099-01-01T00:00:00Z"),
+        ]
+    } else if path.starts_with("/v1/") {
+        &[
+            ("x-ratelimit-limit-requests", "5000"),
+            ("x-ratelimit-remaining-requests", "4999"),
+            ("x-ratelimit-reset-requests", "12ms"),
+            ("x-ratelimit-limit-tokens", "160000"),
+            ("x-ratelimit-remaining-tokens", "118000"),
+            ("x-ratelimit-reset-tokens", "6m0s"),
+        ]
+    } else {
+        &[]
+    }
 }

@@ -111,6 +111,7 @@ fn options_go_back_to_the_command_line_they_came_from() {
         api_key: Some("k".into()),
         no_tool_calls: true,
         stream_pieces: 12,
+        quota_headers: true,
     };
     assert_eq!(parse_args(options.to_args()).unwrap(), options);
     assert_eq!(parse_args(Options::default().to_args()).unwrap(), Options::default());
@@ -588,4 +589,22 @@ async fn a_server_starts_in_process_on_a_free_port_and_counts_requests() {
     .await;
     assert!(count.ends_with(r#"{"requests":2}"#), "{count}");
     assert_eq!(server.received(), 2);
+}
+
+#[test]
+fn quota_headers_go_by_provider_with_their_real_names() {
+    let openai = crate::server::quota_headers("/v1/chat/completions");
+    assert!(openai.iter().any(|(name, _)| *name == "x-ratelimit-remaining-tokens"));
+    assert!(
+        openai
+            .iter()
+            .any(|(name, value)| *name == "x-ratelimit-reset-tokens" && *value == "6m0s")
+    );
+    let anthropic = crate::server::quota_headers("/v1/messages");
+    assert!(
+        anthropic
+            .iter()
+            .all(|(name, _)| name.starts_with("anthropic-ratelimit-"))
+    );
+    assert!(crate::server::quota_headers("/v1beta/models/gemini-2.5-flash:generateContent").is_empty());
 }

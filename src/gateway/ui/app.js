@@ -65,6 +65,41 @@ async function loadStatus() {
 
 function remaining(until) { return Math.max(0, Math.round(until - Date.now() / 1000)); }
 
+// What an account's upstream last said is left: a bar per limit (the
+// share left), "unknown" where it names no count (Gemini), the wait after a 429.
+function quotaCell(row, account) {
+  const td = cell(row, "");
+  td.className = "quota";
+  const now = Date.now();
+  for (const reading of account.quota || []) {
+    const line = document.createElement("div");
+    line.className = "quota-line";
+    line.append(reading.model + " ");
+    for (const limit of reading.limits || []) {
+      const part = document.createElement("span");
+      part.className = "quota-limit";
+      const known = limit.remaining !== undefined && limit.limit;
+      const share = known ? Math.max(0, Math.min(1, limit.remaining / limit.limit)) : null;
+      const bar = document.createElement("span");
+      bar.className = "bar" + (share !== null && share < 0.1 ? " low" : "");
+      const fill = document.createElement("i");
+      fill.style.width = share === null ? "0" : Math.round(share * 100) + "%";
+      bar.appendChild(fill);
+      part.appendChild(bar);
+      const left = limit.remaining === undefined ? "unknown" : limit.remaining.toLocaleString() + (limit.limit ? " / " + limit.limit.toLocaleString() : "");
+      const reset = limit.reset_ms && limit.reset_ms > now ? ` (resets in ${Math.ceil((limit.reset_ms - now) / 1000)}s)` : "";
+      part.append(` ${limit.kind.replace("_", " ")} ${left}${reset}`);
+      line.appendChild(part);
+    }
+    if (!(reading.limits || []).length) line.append("remaining unknown");
+    if (reading.exhausted_until_ms && reading.exhausted_until_ms > now) {
+      line.append(` · rate limited ${Math.ceil((reading.exhausted_until_ms - now) / 1000)}s`);
+    }
+    td.appendChild(line);
+  }
+  if (!td.childNodes.length) td.textContent = "–";
+}
+
 function renderAccounts() {
   const body = $("#accounts tbody");
   body.textContent = "";
@@ -73,7 +108,9 @@ function renderAccounts() {
     cell(row, account.label || account.id).title = account.id;
     cell(row, account.provider);
     let state = account.state;
-    if (account.state === "cooling") {
+    if (account.over_budget) {
+      state = account.reason;
+    } else if (account.state === "cooling") {
       state = account.cooldowns
         .map((c) => `cooling ${remaining(c.until_unix)}s (${c.model === "*" ? "all models" : c.model})`)
         .join(", ");
@@ -86,7 +123,8 @@ function renderAccounts() {
     } else if (list && list.models !== null) {
       state += ` · ${list.models} models`;
     }
-    cell(row, state, "state-" + account.state);
+    cell(row, state, "state-" + account.state).title = state;
+    quotaCell(row, account);
     cell(row, account.in_flight, "num");
     cell(row, account.requests, "num");
     cell(row, account.errors, "num");
@@ -148,6 +186,7 @@ function logRow(record) {
   cell(row, ms(record.overhead_ms), "num");
   cell(row, ms(record.ttfb_ms), "num");
   cell(row, `${record.input_tokens} / ${record.output_tokens} / ${record.cached_tokens}`, "num");
+  cell(row, usd(record.cost_usd), "num cost");
   cell(row, record.attempts, "num");
   cell(row, record.error || "", "error").title = record.error || "";
   return row;
@@ -213,7 +252,16 @@ async function follow() {
   setTimeout(follow, 2000);
 }
 
-function drawChart(canvas, legend, rows, bucketMs) {
+// A cost as people read it; null is a model with no known price.
+function usd(cost) {
+  if (cost === null || cost === undefined) return "unpriced";
+  return "$" + (cost !== 0 && cost < 0.01 ? cost.toFixed(6) : cost.toFixed(4));
+}
+
+const TOKENS = (r) => r.input_tokens + r.output_tokens;
+const COST = (r) => r.cost_usd || 0;
+
+function drawChart(canvas, legend, rows, bucketMs, value = TOKENS, label = (max) => max.toLocaleString()) {
   const ctx = canvas.getContext("2d");
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   legend.textContent = "";
@@ -224,14 +272,14 @@ function drawChart(canvas, legend, rows, bucketMs) {
   const totals = new Array(buckets).fill(0);
   for (const r of rows) {
     const i = Math.floor((r.bucket_ms - start) / bucketMs);
-    if (i >= 0 && i < buckets) totals[i] += r.input_tokens + r.output_tokens;
+    if (i >= 0 && i < buckets) totals[i] += value(r);
   }
-  const max = Math.max(1, ...totals);
+  const max = Math.max(value === COST ? 1e-9 : 1, ...totals);
   const width = (canvas.width - 40) / buckets;
   const height = canvas.height - 24;
   ctx.fillStyle = "#667085";
   ctx.font = "11px system-ui";
-  ctx.fillText(max.toLocaleString(), 0, 10);
+  ctx.fillText(label(max), 0, 10);
   ctx.fillText("24 h ago", 40, canvas.height - 4);
   ctx.fillText("now", canvas.width - 24, canvas.height - 4);
   const stacked = new Array(buckets).fill(0);
@@ -240,7 +288,7 @@ function drawChart(canvas, legend, rows, bucketMs) {
     for (const r of rows.filter((row) => row.key === k)) {
       const i = Math.floor((r.bucket_ms - start) / bucketMs);
       if (i < 0 || i >= buckets) continue;
-      const h = ((r.input_tokens + r.output_tokens) / max) * height;
+      const h = (value(r) / max) * height;
       ctx.fillRect(40 + i * width, height - stacked[i] - h, Math.max(1, width - 2), h);
       stacked[i] += h;
     }
@@ -259,12 +307,15 @@ async function loadUsage() {
   ]);
   drawChart($("#chart-model"), $("#legend-model"), byModel.timeline, byModel.bucket_ms);
   drawChart($("#chart-account"), $("#legend-account"), byAccount.timeline, byAccount.bucket_ms);
+  drawChart($("#chart-cost"), $("#legend-cost"), byModel.timeline, byModel.bucket_ms, COST, (max) => usd(max));
   const body = $("#usage tbody");
   body.textContent = "";
   for (const row of totals.usage) {
     const tr = document.createElement("tr");
     cell(tr, row.key);
     for (const n of [row.requests, row.errors, row.input_tokens, row.output_tokens, row.cached_tokens]) cell(tr, n.toLocaleString(), "num");
+    const allUnpriced = row.unpriced === row.requests && !row.cost_usd;
+    cell(tr, allUnpriced ? "unpriced" : usd(row.cost_usd) + (row.unpriced ? ` (+${row.unpriced} unpriced)` : ""), "num cost");
     body.appendChild(tr);
   }
 }

@@ -130,3 +130,61 @@ pub fn base_url(provider: ProviderKind, mock_url: &str) -> String {
 pub fn first_frames(provider: ProviderKind, model: &str) -> Vec<String> {
     shapes::first_frames(wire(provider), model)
 }
+
+/// The rate-limit headers `provider` sends on an answer, by their real
+/// names: OpenAI's `x-ratelimit-*` (resets as Go durations), Anthropic's
+/// `anthropic-ratelimit-*` (resets as RFC 3339 times, `reset` given), and
+/// none for Gemini, which names no limit on its answers.
+pub fn quota_headers(provider: ProviderKind, reset: &str) -> Vec<(&'static str, String)> {
+    let pairs: &[(&'static str, &str)] = match provider {
+        ProviderKind::Openai => &[
+            ("x-ratelimit-limit-requests", "5000"),
+            ("x-ratelimit-remaining-requests", "4999"),
+            ("x-ratelimit-reset-requests", "12ms"),
+            ("x-ratelimit-limit-tokens", "160000"),
+            ("x-ratelimit-remaining-tokens", "8000"),
+            ("x-ratelimit-reset-tokens", "6m0s"),
+        ],
+        ProviderKind::Anthropic => &[
+            ("anthropic-ratelimit-requests-limit", "50"),
+            ("anthropic-ratelimit-requests-remaining", "49"),
+            ("anthropic-ratelimit-requests-reset", "RESET"),
+            ("anthropic-ratelimit-tokens-limit", "90000"),
+            ("anthropic-ratelimit-tokens-remaining", "89000"),
+            ("anthropic-ratelimit-tokens-reset", "RESET"),
+            ("anthropic-ratelimit-input-tokens-limit", "80000"),
+            ("anthropic-ratelimit-input-tokens-remaining", "79500"),
+            ("anthropic-ratelimit-input-tokens-reset", "RESET"),
+            ("anthropic-ratelimit-output-tokens-limit", "10000"),
+            ("anthropic-ratelimit-output-tokens-remaining", "9500"),
+            ("anthropic-ratelimit-output-tokens-reset", "RESET"),
+        ],
+        _ => &[],
+    };
+    pairs
+        .iter()
+        .map(|(name, value)| (*name, value.replace("RESET", reset)))
+        .collect()
+}
+
+/// Gemini's 429 for a spent quota: `RESOURCE_EXHAUSTED` with a
+/// `QuotaFailure` naming the quota and a `RetryInfo` saying when to come back.
+pub fn gemini_quota_exhausted(model: &str, retry_delay: &str) -> Value {
+    json!({"error": {
+        "code": 429,
+        "message": "You exceeded your current quota, please check your plan and billing details.",
+        "status": "RESOURCE_EXHAUSTED",
+        "details": [
+            {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{
+                "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                "quotaDimensions": {"location": "global", "model": model},
+                "quotaValue": "10"
+            }]},
+            {"@type": "type.googleapis.com/google.rpc.Help", "links": [
+                {"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}
+            ]},
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay}
+        ]
+    }})
+}
