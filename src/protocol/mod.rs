@@ -76,6 +76,16 @@ impl Protocol {
         }
     }
 
+    /// The usage of an upstream's non-streamed response, the rest unread
+    /// (for answers relayed as they are).
+    pub fn decode_usage(self, body: &[u8]) -> Result<model::Usage, ApiError> {
+        match self {
+            Protocol::OpenAi => openai::decode_usage(body),
+            Protocol::Anthropic => anthropic::decode_usage(body),
+            Protocol::Gemini => gemini::decode_usage(body),
+        }
+    }
+
     /// Encodes a response for a client.
     pub fn encode_response(self, response: &ChatResponse, meta: &ResponseMeta) -> Value {
         match self {
@@ -152,6 +162,49 @@ mod tests {
     #[allow(dead_code)]
     struct Msg {
         content: String,
+    }
+
+    /// A relayed answer's usage, read alone, is what the whole decode finds,
+    /// for every upstream fixture; an error in a 200 is still an error.
+    #[test]
+    fn usage_alone_is_the_whole_decodes_usage() {
+        let meta = model::ResponseMeta {
+            id: "id".into(),
+            model: "m".into(),
+            created: 0,
+        };
+        let mut checked = 0;
+        for (protocol, dir) in [
+            (Protocol::OpenAi, "openai"),
+            (Protocol::Anthropic, "anthropic"),
+            (Protocol::Gemini, "gemini"),
+        ] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir);
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().to_string();
+                if !(name.starts_with("response_") || name.starts_with("upstream_")) || !name.ends_with(".json") {
+                    continue;
+                }
+                let body = std::fs::read(&path).unwrap();
+                let Ok(whole) = protocol.decode_response(&body, &meta) else { continue };
+                assert_eq!(protocol.decode_usage(&body).unwrap(), whole.usage, "{name}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 10, "only {checked} fixtures read");
+        assert!(Protocol::OpenAi.decode_usage(br#"{"error":{"message":"no","type":"x"}}"#).is_err());
+        assert!(
+            Protocol::Anthropic
+                .decode_usage(br#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#)
+                .is_err()
+        );
+        assert!(
+            Protocol::Gemini
+                .decode_usage(br#"{"error":{"code":429,"message":"slow down","status":"RESOURCE_EXHAUSTED"}}"#)
+                .is_err()
+        );
+        assert!(Protocol::OpenAi.decode_usage(b"<html>").is_err());
     }
 
     #[test]

@@ -501,12 +501,12 @@ impl Relay {
             // (or a proxy in front of it) answering 200 with an HTML page or
             // a cut-off body gets the client an error it can read. When the
             // call is traced, the usage decode is that check (one parse).
-            let decoded = trace
+            let usage = trace
                 .active()
-                .then(|| provider.protocol().decode_response(&body, &call.meta).ok())
+                .then(|| provider.protocol().decode_usage(&body).ok())
                 .flatten();
-            match decoded {
-                Some(decoded) => trace.usage(decoded.usage),
+            match usage {
+                Some(usage) => trace.usage(usage),
                 None => {
                     if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
                         let start: String = String::from_utf8_lossy(&body).chars().take(80).collect();

@@ -26,5 +26,5 @@ mod stream;
 mod testing;
 
 pub use request::{DEFAULT_MAX_TOKENS, decode_request, encode_request};
-pub use response::{decode_response, encode_response};
+pub use response::{decode_response, decode_usage, encode_response};
 pub use stream::{EventDecoder, EventEncoder};

@@ -176,6 +176,25 @@ struct WireResponse {
     error: Option<WireError>,
 }
 
+/// What a relayed answer is read for: its usage, and whether it is an error.
+#[derive(Deserialize)]
+struct WireUsageOnly {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    usage: Option<WireUsage>,
+    error: Option<WireError>,
+}
+
+/// The usage of an upstream's non-streamed Message, read without decoding
+/// the rest (a relayed answer is passed on as it is).
+pub fn decode_usage(body: &[u8]) -> Result<Usage, ApiError> {
+    let wire: WireUsageOnly = serde_json::from_slice(body).map_err(|err| unreadable("a response", err))?;
+    if wire.kind.as_deref() == Some("error") {
+        return Err(wire.error.unwrap_or_default().into_api_error());
+    }
+    Ok(wire.usage.unwrap_or_default().to_model())
+}
+
 /// Decodes an upstream's non-streamed Message (or its error body).
 pub fn decode_response(body: &[u8], _meta: &ResponseMeta) -> Result<ChatResponse, ApiError> {
     let wire: WireResponse = parse_json(body).map_err(|err| unreadable("a response", err.message))?;

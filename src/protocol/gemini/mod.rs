@@ -43,7 +43,7 @@ pub mod schema;
 pub mod stream;
 
 pub use request::{decode_request, encode_request};
-pub use response::{decode_response, encode_response};
+pub use response::{decode_response, decode_usage, encode_response};
 pub use schema::cleanup_schema;
 pub use stream::{ChunkDecoder, ChunkEncoder};
 

@@ -184,6 +184,26 @@ pub(super) fn encode_finish_reason(reason: &FinishReason) -> &'static str {
     }
 }
 
+/// What a relayed answer is read for: its usage, and whether it is an error.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireUsageOnly {
+    #[serde(alias = "usage_metadata")]
+    usage_metadata: Option<UsageMetadata>,
+    error: Option<WireError>,
+}
+
+/// The usage of the Gemini API's non-streamed answer, read without
+/// decoding the rest (a relayed answer is passed on as it is).
+pub fn decode_usage(body: &[u8]) -> Result<Usage, ApiError> {
+    let wire: WireUsageOnly = serde_json::from_slice(body)
+        .map_err(|err| ApiError::upstream(502, format!("the Gemini upstream's answer could not be read: {err}")))?;
+    if let Some(error) = &wire.error {
+        return Err(error.to_api_error());
+    }
+    Ok(wire.usage_metadata.unwrap_or_default().to_usage())
+}
+
 /// Decodes the Gemini API's non-streamed answer. Function calls without an
 /// id get [`ResponseMeta::tool_call_id`]; a prompt blocked before any
 /// candidate is an empty response that stopped for

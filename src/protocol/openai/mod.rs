@@ -24,5 +24,5 @@ mod response;
 mod stream;
 
 pub use request::{decode_request, encode_request};
-pub use response::{decode_response, encode_response};
+pub use response::{decode_response, decode_usage, encode_response};
 pub use stream::{ChunkDecoder, ChunkEncoder};

@@ -42,6 +42,25 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// What a relayed answer is read for: its usage, and whether it is an
+/// error in a 200's clothing.
+#[derive(Deserialize)]
+struct WireUsageOnly {
+    usage: Option<Value>,
+    error: Option<Value>,
+}
+
+/// The usage of an upstream's `chat.completion` body, read without
+/// decoding the rest (a relayed answer is passed on as it is).
+pub fn decode_usage(body: &[u8]) -> Result<Usage, ApiError> {
+    let wire: WireUsageOnly = serde_json::from_slice(body)
+        .map_err(|err| ApiError::upstream(502, format!("the upstream's chat completion could not be read: {err}")))?;
+    if let Some(error) = wire.error.as_ref().filter(|e| !e.is_null()) {
+        return Err(error_from_value(error));
+    }
+    Ok(wire.usage.as_ref().map(usage_from_value).unwrap_or_default())
+}
+
 /// Decodes an upstream's `chat.completion` body.
 pub fn decode_response(body: &[u8], meta: &ResponseMeta) -> Result<ChatResponse, ApiError> {
     let wire: WireResponse = parse_json(body).map_err(|err| {
