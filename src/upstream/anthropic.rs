@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{Credentials, Outgoing, Provider, join};
+use super::{Credentials, Outgoing, PostTo, Provider};
 use crate::protocol::Protocol;
 use crate::protocol::members::{self, Edit};
 
@@ -43,7 +43,7 @@ impl Anthropic {
             .unwrap_or(DEFAULT_VERSION)
             .to_string();
         let mut request = http
-            .post(join(&credentials.base_url, path))
+            .post_to(&credentials.base_url, path)
             .header("x-api-key", &*credentials.secret)
             .header("anthropic-version", version)
             .header(http::header::CONTENT_TYPE, "application/json");

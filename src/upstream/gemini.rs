@@ -1,6 +1,6 @@
 //! The Gemini API with an API key.
 
-use super::{Credentials, Mode, Outgoing, Provider, join};
+use super::{Credentials, Mode, Outgoing, PostTo, Provider};
 use crate::protocol::Protocol;
 use crate::protocol::members::{self, Edit};
 
@@ -29,7 +29,7 @@ impl Provider for Gemini {
             Mode::Sse => format!("v1beta/models/{model}:streamGenerateContent?alt=sse"),
             Mode::JsonArray => format!("v1beta/models/{model}:streamGenerateContent"),
         };
-        http.post(join(&credentials.base_url, &path))
+        http.post_to(&credentials.base_url, &path)
             .header("x-goog-api-key", &*credentials.secret)
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(outgoing.body.clone())
@@ -50,13 +50,10 @@ impl Provider for Gemini {
         body.extend_from_slice(&inner);
         body.push(b'}');
         Some(
-            http.post(join(
-                &credentials.base_url,
-                &format!("v1beta/models/{model}:countTokens"),
-            ))
-            .header("x-goog-api-key", &*credentials.secret)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(body),
+            http.post_to(&credentials.base_url, &format!("v1beta/models/{model}:countTokens"))
+                .header("x-goog-api-key", &*credentials.secret)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body),
         )
     }
 

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::oauth::TokenSource;
-use super::{Credentials, Failure, Mode, Outgoing, Provider, ReadError, join, read_capped, rejects_credentials};
+use super::{Credentials, Failure, Mode, Outgoing, PostTo, Provider, ReadError, read_capped, rejects_credentials};
 use crate::protocol::Protocol;
 
 /// The Code Assist provider.
@@ -47,7 +47,7 @@ impl Provider for Google {
             Mode::Sse => "v1internal:streamGenerateContent?alt=sse",
             Mode::JsonArray => "v1internal:streamGenerateContent",
         };
-        http.post(join(&credentials.base_url, method))
+        http.post_to(&credentials.base_url, method)
             .bearer_auth(&*credentials.secret)
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(envelope(
@@ -72,7 +72,7 @@ impl Provider for Google {
         let contents = serde_json::from_slice::<Contents<'_>>(&outgoing.body).ok()?;
         let body = serde_json::json!({"request": {"model": format!("models/{}", outgoing.model), "contents": contents.contents}});
         Some(
-            http.post(join(&credentials.base_url, "v1internal:countTokens"))
+            http.post_to(&credentials.base_url, "v1internal:countTokens")
                 .bearer_auth(&*credentials.secret)
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(body.to_string()),
@@ -166,7 +166,7 @@ impl GoogleSession {
             "metadata": {"ideType": "IDE_UNSPECIFIED", "platform": "PLATFORM_UNSPECIFIED", "pluginType": "GEMINI"}
         });
         let response = http
-            .post(join(&self.base_url, "v1internal:loadCodeAssist"))
+            .post_to(&self.base_url, "v1internal:loadCodeAssist")
             .bearer_auth(token)
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(body.to_string())

@@ -1,6 +1,6 @@
 //! OpenAI Chat Completions: OpenAI and every compatible server.
 
-use super::{Credentials, Outgoing, Provider, join};
+use super::{Credentials, Outgoing, PostTo, Provider};
 use crate::protocol::Protocol;
 
 /// A keyless account (a local model server) sends no `Authorization`:
@@ -34,7 +34,7 @@ impl Provider for OpenAi {
         outgoing: &Outgoing,
     ) -> reqwest::RequestBuilder {
         let request = http
-            .post(join(&credentials.base_url, "chat/completions"))
+            .post_to(&credentials.base_url, "chat/completions")
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(outgoing.body.clone());
         bearer(request, credentials)
