@@ -10,6 +10,7 @@
 
 pub mod catalog;
 mod health;
+mod shared;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 
 pub use catalog::{Catalog, ModelInfo, ModelKind, Rank};
 pub use health::{Cooldown, Health};
+pub use shared::{SharedCooldown, SharedHealth, unix_ms};
 
 use crate::config::{AccountConfig, Strategy};
 use crate::upstream::{Auth, Credentials, Failure, Provider};
