@@ -935,6 +935,31 @@ mod tests {
     }
 
     #[test]
+    fn a_database_url_with_a_password_is_refused_without_quoting_it() {
+        let err = parse("[cluster]\nredis_url = \"redis://:hunter2@redis.internal:6379/0\"\n").unwrap_err();
+        assert!(
+            err.contains("cluster.redis_url") && err.contains("SWITCHYARD_REDIS_URL"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        let cluster = parse("[cluster]\nredis_url = \"redis://redis.internal:6379/0\"\nkey_prefix = \"team:\"\n")
+            .unwrap()
+            .cluster;
+        assert_eq!(cluster.redis_url.as_deref(), Some("redis://redis.internal:6379/0"));
+        assert_eq!(cluster.key_prefix, "team:");
+        let proxies = parse("[proxy]\ntrusted_proxies = [\"10.0.0.0/24\"]\n")
+            .unwrap()
+            .proxy
+            .trusted_proxies;
+        assert_eq!(proxies, vec!["10.0.0.0/24".parse::<ipnet::IpNet>().unwrap()]);
+        assert!(
+            parse("[cluster]\nredis = \"x\"\n")
+                .unwrap_err()
+                .contains("unknown field")
+        );
+    }
+
+    #[test]
     fn default_template_is_the_default_config() {
         assert_eq!(parse(DEFAULT_CONFIG).unwrap(), Config::default());
         let p = Config::default().proxy;

@@ -328,6 +328,33 @@ impl Cluster {
             .await;
     }
 
+    /// Counts `tokens` spent by the client key `name` on UTC day `day` for
+    /// every replica (in the background; kept two days).
+    pub fn spend_tokens(&self, name: &str, day: u64, tokens: u64) {
+        let Some(remote) = self.healthy() else { return };
+        let key = remote.key(&["tokens", name, &day.to_string()]);
+        let mut conn = remote.conn();
+        remote.spawn(async move {
+            redis::pipe()
+                .incr(&key, tokens)
+                .ignore()
+                .expire(&key, 2 * 86_400)
+                .ignore()
+                .query_async::<()>(&mut conn)
+                .await
+        });
+    }
+
+    /// The tokens the client key `name` spent on UTC day `day` on every
+    /// replica (`None` when Redis cannot say).
+    pub async fn tokens_spent(&self, name: &str, day: u64) -> Option<u64> {
+        let remote = self.healthy()?;
+        let key = remote.key(&["tokens", name, &day.to_string()]);
+        let mut conn = remote.conn();
+        let spent: Option<u64> = remote.call(async move { conn.get(key).await }).await?;
+        Some(spent.unwrap_or(0))
+    }
+
     /// Records client-key revocations (hashes) for every replica (in the
     /// background).
     pub fn publish_revoked(&self, hashes: Vec<String>) {

@@ -252,6 +252,7 @@ impl Gateway {
         cluster.publish_revoked(keys.revoked.iter().map(|r| r.hash.clone()).collect());
         share_tokens(&pool, &cluster);
         let meters = Arc::new(crate::keys::Meters::default());
+        meters.share(&cluster);
         let day_start = crate::monitor::now_ms() / 86_400_000 * 86_400_000;
         meters.seed(&monitor.key_usage(day_start), crate::monitor::now_ms());
         let identity = identity::Identity::generate()

@@ -230,20 +230,37 @@ fn over_limit(protocol: Protocol, key: &ClientKey, limited: &Limited) -> Respons
 /// replica (this replica's own count in [`client_admitted`] stands alone
 /// when Redis cannot answer).
 async fn team_admit(shared: &Shared, route: &Route, head: &RequestHead, caller: Caller) -> Result<Caller, Refused> {
+    let cluster = shared.relay.cluster();
     let Caller::Client(key) = &caller else {
         return Ok(caller);
     };
-    let Some(limit) = key.rpm else { return Ok(caller) };
-    if route.access != Access::Api {
+    if route.access != Access::Api || !cluster.is_shared() {
         return Ok(caller);
     }
-    match shared.relay.cluster().admit_minute(&key.name, limit).await {
-        Some(Err(retry_after)) => {
-            let limited = Limited::Rpm { limit, retry_after };
-            Err(Box::new(over_limit(protocol_of(route, head), key, &limited)))
+    let refuse = |limited: Limited| Err(Box::new(over_limit(protocol_of(route, head), key, &limited)));
+    if let Some(limit) = key.tokens_per_day {
+        let unix = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let day = unix / 86_400;
+        if let Some(used) = cluster.tokens_spent(&key.name, day).await
+            && used >= limit
+        {
+            let retry_after = Duration::from_secs((day + 1) * 86_400 - unix);
+            return refuse(Limited::Tokens {
+                limit,
+                used,
+                retry_after,
+            });
         }
-        _ => Ok(caller),
     }
+    if let Some(limit) = key.rpm
+        && let Some(Err(retry_after)) = cluster.admit_minute(&key.name, limit).await
+    {
+        return refuse(Limited::Rpm { limit, retry_after });
+    }
+    Ok(caller)
 }
 
 /// An answer that refuses a request before its handler runs (boxed: a

@@ -121,3 +121,65 @@ impl Pool {
             .any(|m| m.config.id == id && m.health().disabled.is_some())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AccountConfig, ProviderKind};
+    use crate::pool::Member;
+    use crate::upstream::provider;
+
+    fn pool() -> Pool {
+        let account = AccountConfig {
+            id: "acc_1".into(),
+            provider: ProviderKind::Openai,
+            label: "a".into(),
+            base_url: None,
+            models: vec![],
+            priority: 0,
+            enabled: true,
+            project: None,
+            proxy_url: None,
+            no_key: false,
+            weight: 1,
+        };
+        Pool::new(vec![Member::new(
+            account,
+            provider(ProviderKind::Openai),
+            "k".into(),
+            None,
+        )])
+    }
+
+    #[tokio::test]
+    async fn another_replicas_cooldown_is_adopted_once_and_published_back() {
+        let pool = pool();
+        let until_ms = unix_ms() + 30_000;
+        let shared = SharedHealth {
+            disabled: None,
+            cooldowns: vec![SharedCooldown {
+                model: Some("m".into()),
+                until_ms,
+                reason: "rate limited".into(),
+            }],
+        };
+        assert!(pool.adopt("acc_1", &shared));
+        assert!(!pool.adopt("acc_1", &shared), "the same cooldown again is not news");
+        assert!(pool.select("m", None, None, &[]).is_err());
+        assert!(pool.select("other", None, None, &[]).is_ok());
+        let mine = pool.shared_health("acc_1").unwrap();
+        assert_eq!(mine.cooldowns.len(), 1);
+        assert!(mine.cooldowns[0].until_ms.abs_diff(until_ms) < 1000);
+        // An expired one is ignored.
+        let old = SharedHealth {
+            disabled: None,
+            cooldowns: vec![SharedCooldown {
+                model: Some("n".into()),
+                until_ms: unix_ms().saturating_sub(1),
+                reason: "old".into(),
+            }],
+        };
+        assert!(!pool.adopt("acc_1", &old));
+        assert!(!pool.adopt("nobody", &shared));
+    }
+}

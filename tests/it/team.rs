@@ -319,3 +319,57 @@ async fn concurrent_refreshes_on_three_replicas_make_one_token_call() {
         "one replica refreshed; the others took its token from Redis"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_keys_tokens_per_day_add_up_across_replicas() {
+    let redis = Redis::start();
+    // Every answer costs 3 tokens (2 in, 1 out).
+    let upstream = Mock::start(|_| openai_answer("ok")).await;
+    let config = cluster(&redis, "");
+    let a = TestGateway::start(vec![TestAccount::new(ProviderKind::Openai, upstream.url())], &config).await;
+    let b = TestGateway::start(vec![TestAccount::new(ProviderKind::Openai, upstream.url())], &config).await;
+    let limits = Limits {
+        tokens_per_day: Some(5),
+        ..Limits::default()
+    };
+    let key = KeyFile::update(&a.home, |file| file.add("budgeted", limits)).unwrap();
+    std::fs::copy(a.home.keys_file(), b.home.keys_file()).unwrap();
+    reload_keys(&a).await;
+    reload_keys(&b).await;
+    let call = |gw: &TestGateway| {
+        Client::OpenAi
+            .request_keyed(&gw.base(), &Ask::hello("m", false), &key)
+            .send()
+    };
+    assert_eq!(call(&a).await.unwrap().status(), 200);
+    assert_eq!(call(&b).await.unwrap().status(), 200);
+    // Each replica alone has seen 3 of the 5; together the team spent 6.
+    eventually("replica A refuses the spent key", async || {
+        call(&a).await.unwrap().status() == 429
+    })
+    .await;
+    assert_eq!(upstream.count(), 2, "no third call reached the upstream");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_balancer_a_keys_networks_see_the_clients_own_address() {
+    let upstream = Mock::start(|_| openai_answer("ok")).await;
+    let account = vec![TestAccount::new(ProviderKind::Openai, upstream.url())];
+    let gw = TestGateway::start(account, "[proxy]\ntrusted_proxies = [\"127.0.0.1/32\"]\n").await;
+    let limits = Limits {
+        allow_ip: vec!["198.51.100.0/24".parse().unwrap()],
+        ..Limits::default()
+    };
+    let key = KeyFile::update(&gw.home, |file| file.add("office", limits)).unwrap();
+    reload_keys(&gw).await;
+    let call = |forwarded: &str| {
+        Client::OpenAi
+            .request_keyed(&gw.base(), &Ask::hello("m", false), &key)
+            .header("x-forwarded-for", forwarded)
+            .send()
+    };
+    assert_eq!(call("198.51.100.7").await.unwrap().status(), 200);
+    assert_eq!(call("203.0.113.9").await.unwrap().status(), 403);
+    // A client's own claim, left of what the balancer saw, is not believed.
+    assert_eq!(call("198.51.100.7, 203.0.113.9").await.unwrap().status(), 403);
+}
