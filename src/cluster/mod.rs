@@ -59,6 +59,10 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 "#;
 
+/// How long the team remembers an address's wrong keys (as the brake's
+/// `forget_after`).
+const BRAKE_MEMORY: Duration = Duration::from_secs(15 * 60);
+
 /// How long a sticky session binding is kept in Redis.
 const SESSION_TTL: Duration = Duration::from_secs(3600);
 
@@ -353,6 +357,32 @@ impl Cluster {
         let mut conn = remote.conn();
         let spent: Option<u64> = remote.call(async move { conn.get(key).await }).await?;
         Some(spent.unwrap_or(0))
+    }
+
+    /// Counts `guesses` wrong keys from `ip` for the whole team (in the
+    /// background) and hands the team's total to `then` (the brake counts at
+    /// least as many, so guesses spread over replicas are braked as if sent
+    /// to one).
+    pub fn brake_failed(&self, ip: std::net::IpAddr, guesses: usize, then: impl FnOnce(u32) + Send + 'static) {
+        let Some(remote) = self.healthy() else { return };
+        let key = remote.key(&["brake", &ip.to_string()]);
+        let remote = remote.clone();
+        tokio::spawn(async move {
+            let mut conn = remote.conn();
+            let total: Option<(u64,)> = remote
+                .call(async move {
+                    redis::pipe()
+                        .incr(&key, guesses)
+                        .expire(&key, BRAKE_MEMORY.as_secs() as i64)
+                        .ignore()
+                        .query_async(&mut conn)
+                        .await
+                })
+                .await;
+            if let Some((total,)) = total {
+                then(u32::try_from(total).unwrap_or(u32::MAX));
+            }
+        });
     }
 
     /// Records client-key revocations (hashes) for every replica (in the

@@ -266,7 +266,7 @@ impl Gateway {
             body_pause: Duration::from_secs(proxy.client_timeout_secs),
             body_deadline: timeout,
             trusted_proxies: proxy.trusted_proxies.clone(),
-            throttle: throttle::AuthThrottle::default(),
+            throttle: Arc::default(),
             meters: meters.clone(),
             relay: Relay::new(Arc::new(pool), upstream, config.models.clone(), settings)
                 .with_fallbacks(config.fallbacks.clone())

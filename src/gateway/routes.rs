@@ -576,6 +576,16 @@ fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Resul
     {
         response.extensions_mut().insert(Hold(until));
     }
+    if guesses > 0
+        && let Some(ip) = ip
+    {
+        // Team mode: the address's wrong keys count on every replica.
+        let throttle = shared.throttle.clone();
+        shared
+            .relay
+            .cluster()
+            .brake_failed(ip, guesses, move |total| throttle.at_least(ip, total));
+    }
     Err(Box::new(response))
 }
 

@@ -29,7 +29,7 @@ pub struct Shared {
     /// Load balancers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Slows down addresses that keep sending wrong keys.
-    pub throttle: AuthThrottle,
+    pub throttle: std::sync::Arc<AuthThrottle>,
     /// Each client key's use, for its limits (outlives reloads of the keys).
     pub meters: std::sync::Arc<crate::keys::Meters>,
     /// Serves the API calls.

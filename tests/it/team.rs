@@ -373,3 +373,36 @@ async fn behind_a_trusted_balancer_a_keys_networks_see_the_clients_own_address()
     // A client's own claim, left of what the balancer saw, is not believed.
     assert_eq!(call("198.51.100.7, 203.0.113.9").await.unwrap().status(), 403);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_keys_spread_over_replicas_are_braked_as_if_sent_to_one() {
+    let redis = Redis::start();
+    let upstream = Mock::start(|_| openai_answer("ok")).await;
+    let config = cluster(
+        &redis,
+        "[proxy]\nauth_mode = \"strict\"\napi_key = \"sk-team-gateway-key\"\n",
+    );
+    let a = TestGateway::start(vec![TestAccount::new(ProviderKind::Openai, upstream.url())], &config).await;
+    let b = TestGateway::start(vec![TestAccount::new(ProviderKind::Openai, upstream.url())], &config).await;
+    let guess = |gw: &TestGateway| {
+        Client::OpenAi
+            .request_keyed(&gw.base(), &Ask::hello("m", false), "sk-a-wrong-guess")
+            .send()
+    };
+    // The five free wrong keys, all spent on A.
+    for _ in 0..5 {
+        assert_eq!(guess(&a).await.unwrap().status(), 401);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // B has seen none itself, but counts the team's: its first wrong key
+    // already learns the total, its second waits for a slot.
+    assert_eq!(guess(&b).await.unwrap().status(), 401);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    assert_eq!(guess(&b).await.unwrap().status(), 401);
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "the seventh wrong key of the team is held, wherever it lands ({:?})",
+        started.elapsed()
+    );
+}
