@@ -162,8 +162,12 @@ async fn a_session_stays_on_its_account_across_replicas() {
             )
             .header("x-session-id", "conversation-7")
     };
+    // A serves one call without a session first, so the session lands on
+    // the second account there, where B on its own would begin with the first.
+    assert_eq!(ask(&a).await.0, 200);
     let body: Value = session(&a).send().await.unwrap().json().await.unwrap();
     let chosen = body["choices"][0]["message"]["content"].as_str().unwrap().to_string();
+    assert_eq!(chosen, "from b");
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Spread would alternate; the session keeps B on A's account.
     for _ in 0..4 {
