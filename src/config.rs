@@ -53,6 +53,46 @@ pub struct Config {
     /// Budgets: account id or label → USD and token caps per UTC day and month.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub budgets: BTreeMap<String, crate::pool::budget::BudgetConfig>,
+    /// Team mode: several replicas sharing their state through Redis.
+    #[serde(default, skip_serializing_if = "ClusterConfig::is_default")]
+    pub cluster: ClusterConfig,
+}
+
+/// `[cluster]`: team mode. With a Redis URL (here, without a password, or
+/// in `SWITCHYARD_REDIS_URL` or the secret store) the replicas of a team
+/// share cooldowns, sticky sessions, the Responses store and client-key
+/// limits; without one everything stays in this process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// `redis://host:port/db` (no password: passwords come from the
+    /// environment or the secret store, see `cluster::redis_url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_url: Option<String>,
+    /// Every key this team writes starts with it.
+    pub key_prefix: String,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            redis_url: None,
+            key_prefix: "switchyard:".to_string(),
+        }
+    }
+}
+
+impl ClusterConfig {
+    fn is_default(&self) -> bool {
+        *self == ClusterConfig::default()
+    }
+}
+
+/// Whether a database URL carries a password (`scheme://user:password@host`):
+/// such a URL belongs in the environment or the secret store, never in
+/// config.toml.
+pub fn url_has_password(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| u.password().is_some_and(|p| !p.is_empty()))
 }
 
 /// `[catalog]`: the upstreams' own model lists, fetched at start, on every
@@ -165,6 +205,11 @@ pub struct MonitorConfig {
     pub store_bodies: bool,
     /// Largest body kept, in KiB (longer ones are cut).
     pub max_body_kib: usize,
+    /// Team mode: the request log in Postgres instead of SQLite
+    /// (`postgres://user@host/db`; a password only through
+    /// `SWITCHYARD_DATABASE_URL` or the secret store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
 }
 
 impl Default for MonitorConfig {
@@ -175,6 +220,7 @@ impl Default for MonitorConfig {
             max_rows: 100_000,
             store_bodies: false,
             max_body_kib: 64,
+            database_url: None,
         }
     }
 }
@@ -260,6 +306,11 @@ pub struct ProxyConfig {
     /// body, an OAuth answer) and largest single event of a stream, in MiB.
     #[serde(deserialize_with = "body_limit")]
     pub max_upstream_body_mib: u64,
+    /// Load balancers (CIDRs) whose `X-Forwarded-For` is believed: a request
+    /// from one of them is taken to come from the address it names, for the
+    /// wrong-key brake, client-key networks and the log.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for ProxyConfig {
@@ -278,6 +329,7 @@ impl Default for ProxyConfig {
             allowed_origins: Vec::new(),
             max_connections: 4096,
             max_upstream_body_mib: 64,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -701,6 +753,29 @@ impl Config {
                 ));
             }
         }
+        let urls = [
+            ("cluster.redis_url", &self.cluster.redis_url, "SWITCHYARD_REDIS_URL"),
+            (
+                "monitor.database_url",
+                &self.monitor.database_url,
+                "SWITCHYARD_DATABASE_URL",
+            ),
+        ];
+        for (key, url, env) in urls {
+            if url.as_deref().is_some_and(url_has_password) {
+                return Err(format!(
+                    "{key}: the URL holds a password, which config.toml must not keep; remove it here and set \
+                     the whole URL in the environment variable {env} (or the secret store entry `{env}`)"
+                ));
+            }
+        }
+        if self.monitor.database_url.is_some() {
+            return Err(
+                "monitor.database_url: the Postgres request log is not available yet; remove the key (each \
+                        replica keeps its own SQLite log)"
+                    .to_string(),
+            );
+        }
         for (name, chain) in &self.fallbacks {
             if let Some(link) = chain.iter().find(|link| link.trim().is_empty()) {
                 return Err(format!("fallbacks `{name}`: the chain names an empty model {link:?}"));
@@ -863,6 +938,31 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, String> {
         Config::parse(text, Path::new("config.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_database_url_with_a_password_is_refused_without_quoting_it() {
+        let err = parse("[cluster]\nredis_url = \"redis://:hunter2@redis.internal:6379/0\"\n").unwrap_err();
+        assert!(
+            err.contains("cluster.redis_url") && err.contains("SWITCHYARD_REDIS_URL"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        let cluster = parse("[cluster]\nredis_url = \"redis://redis.internal:6379/0\"\nkey_prefix = \"team:\"\n")
+            .unwrap()
+            .cluster;
+        assert_eq!(cluster.redis_url.as_deref(), Some("redis://redis.internal:6379/0"));
+        assert_eq!(cluster.key_prefix, "team:");
+        let proxies = parse("[proxy]\ntrusted_proxies = [\"10.0.0.0/24\"]\n")
+            .unwrap()
+            .proxy
+            .trusted_proxies;
+        assert_eq!(proxies, vec!["10.0.0.0/24".parse::<ipnet::IpNet>().unwrap()]);
+        assert!(
+            parse("[cluster]\nredis = \"x\"\n")
+                .unwrap_err()
+                .contains("unknown field")
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod autostart;
 pub mod catalog;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod connect;
 pub mod control;

@@ -42,6 +42,15 @@ pub fn status(home: &Home, json: bool) -> Result<(), Failure> {
                 status.auth_mode,
                 if status.lan { " · LAN access on" } else { "" }
             );
+            if let Some(cluster) = &status.cluster {
+                match &cluster.reason {
+                    Some(reason) => println!(
+                        "cluster:   {} {} ({reason}; serving from this replica's own state)",
+                        cluster.backend, cluster.state
+                    ),
+                    None => println!("cluster:   {} {}", cluster.backend, cluster.state),
+                }
+            }
         }
         None => {
             let mode = config.proxy.auth_mode;

@@ -378,6 +378,7 @@ fn metrics(shared: &Shared) -> Response {
         Some(monitor) => monitor.metrics().render(&shared.relay.pool().status()),
         None => String::new(),
     };
+    let text = shared.relay.cluster().with_metrics(text);
     let mut response = Response::new(Bytes::from(text).into());
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -420,8 +421,10 @@ async fn set_enabled(shared: &Shared, id: &str, enabled: bool) -> Response {
     let pool = shared.relay.pool();
     if enabled {
         pool.reenable(id);
+        shared.relay.cluster().publish_enabled(id);
     } else {
         pool.disable(id, "disabled by the user".to_string());
+        shared.relay.cluster().publish_health(&pool, id);
     }
     json_value(StatusCode::OK, json!({ "id": id, "enabled": enabled }))
 }

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod auth;
 pub mod dashboard;
+mod forwarded;
 pub mod guard;
 pub mod guidance;
 pub mod identity;
@@ -122,6 +123,9 @@ pub struct Status {
     pub auth_mode: AuthMode,
     /// Whether the gateway listens on all interfaces.
     pub lan: bool,
+    /// Team mode: how the shared state is doing (absent for a single user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::cluster::ClusterStatus>,
 }
 
 /// A gateway that can be started and stopped repeatedly.
@@ -146,6 +150,9 @@ struct Running {
     /// Keeps the pool's model lists fresh; replaced with the pool, stops
     /// when dropped.
     catalog: Refresher,
+    /// Shares account health with the other replicas (team mode); stops
+    /// when dropped.
+    _cluster: Option<crate::cluster::sync::SyncTask>,
 }
 
 impl Gateway {
@@ -238,8 +245,16 @@ impl Gateway {
         }));
         monitor.set_prices(crate::pricing::Prices::with_overrides(&config.prices));
         let pool = pool.with_budgets(budgets(&config, &monitor));
+        let cluster = match crate::cluster::redis_url(&config.cluster) {
+            Some((url, source)) => crate::cluster::Cluster::redis(&url, source, &config.cluster.key_prefix)
+                .map_err(|err| StartError::Config(ConfigError::Rejected(err.to_string())))?,
+            None => crate::cluster::Cluster::local(),
+        };
         let keys = crate::keys::KeyFile::load(&self.home)?;
+        cluster.publish_revoked(keys.revoked.iter().map(|r| r.hash.clone()).collect());
+        share_tokens(&pool, &cluster);
         let meters = Arc::new(crate::keys::Meters::default());
+        meters.share(&cluster);
         let day_start = crate::monitor::now_ms() / 86_400_000 * 86_400_000;
         meters.seed(&monitor.key_usage(day_start), crate::monitor::now_ms());
         let identity = identity::Identity::generate()
@@ -252,12 +267,14 @@ impl Gateway {
             body_limit: usize::try_from(proxy.max_body_mib * 1024 * 1024).unwrap_or(usize::MAX),
             body_pause: Duration::from_secs(proxy.client_timeout_secs),
             body_deadline: timeout,
-            throttle: throttle::AuthThrottle::default(),
+            trusted_proxies: proxy.trusted_proxies.clone(),
+            throttle: Arc::default(),
             meters: meters.clone(),
             relay: Relay::new(Arc::new(pool), upstream, config.models.clone(), settings)
                 .with_fallbacks(config.fallbacks.clone())
                 .with_monitor(monitor)
-                .with_meters(meters),
+                .with_meters(meters)
+                .with_cluster(cluster.clone()),
             address: local,
             lan,
             home: self.home.clone(),
@@ -273,6 +290,10 @@ impl Gateway {
         let _memory = memory::Releaser::start(shared.relay.pool().clone());
         let _keys = watch_keys(&self.home, &shared);
         let catalog = catalog_refresher(&config, shared.relay.pool());
+        let _cluster = {
+            let shared = Arc::downgrade(&shared);
+            cluster.start_sync(Arc::new(move || shared.upgrade().map(|s| s.relay.pool())))
+        };
         self.running = Some(Running {
             server,
             shared,
@@ -280,6 +301,7 @@ impl Gateway {
             config,
             _memory,
             catalog,
+            _cluster,
         });
         let status = self.status();
         if let Err(err) = write_runtime(&self.home, &status, &identity) {
@@ -341,6 +363,7 @@ impl Gateway {
                 accounts: 0,
                 auth_mode: AuthMode::Off,
                 lan: false,
+                cluster: None,
             },
         }
     }
@@ -377,6 +400,8 @@ fn reload_keys(home: &Home, shared: &state::Shared) -> Result<usize, crate::keys
     match crate::keys::KeyFile::load(home) {
         Ok(file) => {
             shared.auth.set_keys(crate::keys::KeyRing::new(&file));
+            let cluster = shared.relay.cluster();
+            cluster.publish_revoked(file.revoked.iter().map(|r| r.hash.clone()).collect());
             tracing::info!(keys = file.keys.len(), "client keys reloaded");
             Ok(file.keys.len())
         }
@@ -502,6 +527,16 @@ fn build_pool(config: &Config, store: &dyn SecretStore) -> Result<(Pool, String)
         members.push(Member::with_auth(account.clone(), provider, auth, http, disabled));
     }
     Ok((Pool::new(members).with_strategy(config.pool.strategy), key))
+}
+
+/// Team mode: the pool's Google accounts share their access tokens (one
+/// refresh for every replica).
+pub(crate) fn share_tokens(pool: &Pool, cluster: &crate::cluster::Cluster) {
+    for member in pool.members() {
+        if let Auth::Google(session) = &member.auth {
+            session.tokens.share(cluster, &member.config.id);
+        }
+    }
 }
 
 /// Every secret the gateway holds, for the monitor to redact from bodies.

@@ -35,7 +35,11 @@ pub fn plan(running: &Config, new: &Config) -> Plan {
         auto_start: false,
         ..proxy.clone()
     };
-    if served(&running.proxy) != served(&new.proxy) || running.responses != new.responses {
+    // A new `[cluster]` means another Redis (or none): the relay is built anew.
+    if served(&running.proxy) != served(&new.proxy)
+        || running.responses != new.responses
+        || running.cluster != new.cluster
+    {
         Plan::Rebind
     } else if running.accounts != new.accounts
         || running.models != new.models
@@ -129,6 +133,7 @@ impl Gateway {
                     })?;
                 let relay = &running.shared.relay;
                 pool.inherit(&relay.pool());
+                super::share_tokens(&pool, relay.cluster());
                 let accounts = pool.active_count();
                 let pool = match relay.monitor() {
                     Some(monitor) => {

@@ -28,7 +28,7 @@ use super::server::ClientAddr;
 use super::state::Shared;
 use super::table::{self, Access, Found, Handler, Methods, Route, Speaks, decode};
 use super::throttle::Admission;
-use crate::keys::ClientKey;
+use crate::keys::{ClientKey, Limited};
 use crate::protocol::{ApiError, ErrorKind, Protocol};
 use crate::relay::{ClientCall, Endpoint};
 
@@ -113,7 +113,14 @@ pub fn routes(shared: Arc<Shared>) -> impl Filter<Extract = (Response,), Error =
 /// Answers one request from the route table: the route's handler behind
 /// the one key check ([`admit`]), a 405 naming the route's method, or a 404
 /// with guidance.
-async fn dispatch(shared: Arc<Shared>, head: RequestHead, body: Body) -> Response {
+async fn dispatch(shared: Arc<Shared>, mut head: RequestHead, body: Body) -> Response {
+    if let Some(peer) = head.client {
+        head.client = Some(super::forwarded::client_address(
+            peer,
+            &head.headers,
+            &shared.trusted_proxies,
+        ));
+    }
     // A CORS preflight never gets here: the guard grants or refuses it.
     if head.method == Method::OPTIONS {
         let mut response = Response::new(Bytes::new().into());
@@ -125,7 +132,11 @@ async fn dispatch(shared: Arc<Shared>, head: RequestHead, body: Body) -> Respons
     }
     let response = match table::find(&head.method, &head.path) {
         Found::Route { route, params } => {
-            let mut response = match admit(&shared, route, &head) {
+            let admitted = match admit(&shared, route, &head) {
+                Ok(caller) => team_admit(&shared, route, &head, caller).await,
+                refused => refused,
+            };
+            let mut response = match admitted {
                 Err(refused) => *refused,
                 Ok(caller) => serve(route.handler, &shared, &head, &params, body, caller).await,
             };
@@ -188,6 +199,9 @@ fn client_admitted(
         let name = key.name.clone();
         return Err(Box::new(refusal(protocol, &Denied::Expired { name, at })));
     }
+    if shared.relay.cluster().is_revoked(&key.hash) {
+        return Err(Box::new(refusal(protocol, &Denied::Revoked(key.name.clone()))));
+    }
     let ip = head.client.map(|client| client.ip());
     if !key.allows_ip(ip) {
         let name = key.name.clone();
@@ -195,16 +209,58 @@ fn client_admitted(
     }
     let unix_ms = i64::try_from(now.as_millis()).unwrap_or(i64::MAX);
     if let Err(limited) = shared.meters.admit(&key, Instant::now(), unix_ms) {
-        tracing::info!(key = %key.name, "refused a request over a client key's limit");
-        let error = ApiError::new(ErrorKind::RateLimited, limited.message(&key.name));
-        let mut response = error_response(protocol, &error);
-        let wait = limited.retry_after().as_secs().max(1);
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return Err(Box::new(response));
+        return Err(Box::new(over_limit(protocol, &key, &limited)));
     }
     Ok(Caller::Client(key))
+}
+
+/// The 429 for a client key over one of its limits.
+fn over_limit(protocol: Protocol, key: &ClientKey, limited: &Limited) -> Response {
+    tracing::info!(key = %key.name, "refused a request over a client key's limit");
+    let error = ApiError::new(ErrorKind::RateLimited, limited.message(&key.name));
+    let mut response = error_response(protocol, &error);
+    let wait = limited.retry_after().as_secs().max(1);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    response
+}
+
+/// Team mode: a client key's requests per minute counted across every
+/// replica (this replica's own count in [`client_admitted`] stands alone
+/// when Redis cannot answer).
+async fn team_admit(shared: &Shared, route: &Route, head: &RequestHead, caller: Caller) -> Result<Caller, Refused> {
+    let cluster = shared.relay.cluster();
+    let Caller::Client(key) = &caller else {
+        return Ok(caller);
+    };
+    if route.access != Access::Api || !cluster.is_shared() {
+        return Ok(caller);
+    }
+    let refuse = |limited: Limited| Err(Box::new(over_limit(protocol_of(route, head), key, &limited)));
+    if let Some(limit) = key.tokens_per_day {
+        let unix = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let day = unix / 86_400;
+        if let Some(used) = cluster.tokens_spent(&key.name, day).await
+            && used >= limit
+        {
+            let retry_after = Duration::from_secs((day + 1) * 86_400 - unix);
+            return refuse(Limited::Tokens {
+                limit,
+                used,
+                retry_after,
+            });
+        }
+    }
+    if let Some(limit) = key.rpm
+        && let Some(Err(retry_after)) = cluster.admit_minute(&key.name, limit).await
+    {
+        return refuse(Limited::Rpm { limit, retry_after });
+    }
+    Ok(caller)
 }
 
 /// An answer that refuses a request before its handler runs (boxed: a
@@ -519,6 +575,16 @@ fn checked_key(shared: &Shared, head: &RequestHead, protocol: Protocol) -> Resul
         && let Some(until) = ip.and_then(|ip| shared.throttle.failed_times(ip, guesses))
     {
         response.extensions_mut().insert(Hold(until));
+    }
+    if guesses > 0
+        && let Some(ip) = ip
+    {
+        // Team mode: the address's wrong keys count on every replica.
+        let throttle = shared.throttle.clone();
+        shared
+            .relay
+            .cluster()
+            .brake_failed(ip, guesses, move |total| throttle.at_least(ip, total));
     }
     Err(Box::new(response))
 }

@@ -26,8 +26,10 @@ pub struct Shared {
     pub body_pause: Duration,
     /// Longest time a client may take to send a whole request body.
     pub body_deadline: Duration,
+    /// Load balancers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Slows down addresses that keep sending wrong keys.
-    pub throttle: AuthThrottle,
+    pub throttle: std::sync::Arc<AuthThrottle>,
     /// Each client key's use, for its limits (outlives reloads of the keys).
     pub meters: std::sync::Arc<crate::keys::Meters>,
     /// Serves the API calls.
@@ -52,6 +54,7 @@ impl Shared {
             accounts: self.relay.pool().active_count(),
             auth_mode: self.auth.mode(),
             lan: self.lan,
+            cluster: self.relay.cluster().status(),
         }
     }
 }

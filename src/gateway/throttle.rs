@@ -164,6 +164,29 @@ impl AuthThrottle {
         (0..n.max(1)).map(|_| self.failed(ip)).last().flatten()
     }
 
+    /// Team mode: `ip` has sent `failures` wrong keys to the whole team;
+    /// this replica counts at least as many from now on (its own line of
+    /// slots is kept).
+    pub fn at_least(&self, ip: IpAddr, failures: u32) {
+        let now = Instant::now();
+        let mut records = self.records();
+        let record = records.get(&ip).copied().unwrap_or(Record {
+            failures: 0,
+            last_failure: now,
+            next_slot: now,
+        });
+        if record.failures < failures {
+            records.put(
+                ip,
+                Record {
+                    failures,
+                    last_failure: now,
+                    ..record
+                },
+            );
+        }
+    }
+
     /// Records the right key from `ip`: its record is forgotten.
     pub fn succeeded(&self, ip: IpAddr) {
         let mut records = self.records();

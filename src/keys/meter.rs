@@ -101,6 +101,8 @@ impl Meter {
 #[derive(Debug, Default)]
 pub struct Meters {
     by_name: Mutex<HashMap<Arc<str>, Meter>>,
+    /// Team mode: tokens are also counted for every replica.
+    cluster: std::sync::OnceLock<crate::cluster::Cluster>,
 }
 
 impl Meters {
@@ -146,6 +148,14 @@ impl Meters {
         Ok(())
     }
 
+    /// Counts the tokens of every key in `cluster` too (team mode), so a
+    /// key's day budget holds across replicas.
+    pub fn share(&self, cluster: &crate::cluster::Cluster) {
+        if cluster.is_shared() {
+            let _ = self.cluster.set(cluster.clone());
+        }
+    }
+
     /// Counts `tokens` spent by the key `name` on a call that ended at
     /// `unix_ms`.
     pub fn spend(&self, name: &Arc<str>, tokens: u64, unix_ms: i64) {
@@ -153,6 +163,9 @@ impl Meters {
             return;
         }
         let day = u64::try_from(unix_ms / 1000).unwrap_or(0) / DAY_SECS;
+        if let Some(cluster) = self.cluster.get() {
+            cluster.spend_tokens(name, day, tokens);
+        }
         let mut meters = self.by_name.lock().unwrap_or_else(|p| p.into_inner());
         let meter = meters.entry(name.clone()).or_default();
         meter.roll(day);

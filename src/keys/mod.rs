@@ -68,6 +68,9 @@ pub struct ClientKey {
     pub expires: Option<u64>,
     /// The networks it may be used from; empty for any.
     pub allow_ip: Vec<IpNet>,
+    /// Its SHA-256 in hex (team mode: checked against the revocations of
+    /// every replica).
+    pub hash: String,
 }
 
 impl ClientKey {
@@ -87,6 +90,7 @@ impl ClientKey {
             tokens_per_day: entry.tokens_per_day,
             expires: entry.expires,
             allow_ip: entry.allow_ip.clone(),
+            hash: entry.hash.clone(),
         }
     }
 

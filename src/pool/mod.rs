@@ -12,6 +12,7 @@ pub mod budget;
 pub mod catalog;
 mod health;
 pub mod quota;
+mod shared;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -22,6 +23,7 @@ use tokio::time::Instant;
 
 pub use catalog::{Catalog, ModelInfo, ModelKind, Rank};
 pub use health::{Cooldown, Health};
+pub use shared::{SharedCooldown, SharedHealth, unix_ms};
 
 use crate::config::{AccountConfig, Strategy};
 use crate::upstream::{Auth, Credentials, Failure, Provider};

@@ -179,7 +179,9 @@ mod tests {
             (Protocol::Anthropic, "anthropic"),
             (Protocol::Gemini, "gemini"),
         ] {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir);
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(dir);
             for entry in std::fs::read_dir(&dir).unwrap() {
                 let path = entry.unwrap().path();
                 let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -187,13 +189,19 @@ mod tests {
                     continue;
                 }
                 let body = std::fs::read(&path).unwrap();
-                let Ok(whole) = protocol.decode_response(&body, &meta) else { continue };
+                let Ok(whole) = protocol.decode_response(&body, &meta) else {
+                    continue;
+                };
                 assert_eq!(protocol.decode_usage(&body).unwrap(), whole.usage, "{name}");
                 checked += 1;
             }
         }
         assert!(checked >= 10, "only {checked} fixtures read");
-        assert!(Protocol::OpenAi.decode_usage(br#"{"error":{"message":"no","type":"x"}}"#).is_err());
+        assert!(
+            Protocol::OpenAi
+                .decode_usage(br#"{"error":{"message":"no","type":"x"}}"#)
+                .is_err()
+        );
         assert!(
             Protocol::Anthropic
                 .decode_usage(br#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#)

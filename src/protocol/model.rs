@@ -45,7 +45,7 @@ pub struct ChatRequest {
 }
 
 /// Who said a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Role {
     /// A system message in the middle of the conversation (OpenAI
     /// `system`/`developer` after the first turn, Claude Code's `system`-role
@@ -58,7 +58,7 @@ pub enum Role {
 }
 
 /// One message of the conversation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     /// Who said it.
     pub role: Role,
@@ -77,7 +77,7 @@ impl Message {
 }
 
 /// One piece of a message.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Part {
     /// Plain text.
     Text(String),
@@ -93,7 +93,7 @@ pub enum Part {
 }
 
 /// Inline media or a link to it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Image {
     /// Base64 data with its MIME type (`image/png`, ...).
     Base64 {
@@ -107,7 +107,7 @@ pub enum Image {
 }
 
 /// A tool call made by the model.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ToolCall {
     /// Identifier that the matching [`ToolResult::call_id`] refers to.
     pub id: String,
@@ -120,7 +120,7 @@ pub struct ToolCall {
 }
 
 /// The client's answer to a tool call.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ToolResult {
     /// The [`ToolCall::id`] this answers.
     pub call_id: String,
@@ -134,7 +134,7 @@ pub struct ToolResult {
 }
 
 /// Reasoning content produced by the model.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reasoning {
     /// Readable reasoning text (may be empty when only a signature exists).
     pub text: String,

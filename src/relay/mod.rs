@@ -33,6 +33,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::Value;
 
+use crate::cluster::Cluster;
 use crate::keys::{ClientKey, Meters};
 use crate::monitor::Monitor;
 use crate::pool::{Lease, Pool, Unavailable, Verdict};
@@ -159,6 +160,8 @@ pub struct Relay {
     responses: Arc<responses::ResponseStore>,
     upstream: Upstream,
     settings: RelaySettings,
+    /// The state shared with other replicas (team mode), or nothing.
+    cluster: Cluster,
 }
 
 /// Who serves what: the pool, the model aliases and the fallback chains.
@@ -242,7 +245,24 @@ impl Relay {
             )),
             upstream: upstream.with_body_limit(settings.max_upstream_body),
             settings,
+            cluster: Cluster::local(),
         }
+    }
+
+    /// Shares cooldowns, sticky sessions and the Responses store with the
+    /// other replicas of `cluster` (team mode).
+    pub fn with_cluster(mut self, cluster: Cluster) -> Relay {
+        self.responses = Arc::new(
+            responses::ResponseStore::new(self.settings.responses_kept, self.settings.responses_max_age)
+                .with_cluster(cluster.clone()),
+        );
+        self.cluster = cluster;
+        self
+    }
+
+    /// The state shared with other replicas.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
     }
 
     /// Records every call in `monitor`, and redacts upstream texts with its
@@ -319,7 +339,7 @@ impl Relay {
             request.stream = *stream;
         }
         if let Some(previous) = codec.continues() {
-            let Some(mut conversation) = self.responses.conversation(previous) else {
+            let Some(mut conversation) = self.responses.recall(previous).await else {
                 return Err(ApiError::new(
                     ErrorKind::NotFound,
                     format!(
@@ -379,7 +399,15 @@ impl Relay {
     /// moves on, so a stream never falls back.
     async fn dispatch(&self, mut call: Prepared, trace: &mut Trace) -> Result<Answer, Refusal> {
         let started = tokio::time::Instant::now();
-        let preferred = header_value(&call.headers, &[PREFERRED_ACCOUNT_HEADER]);
+        let mut preferred = header_value(&call.headers, &[PREFERRED_ACCOUNT_HEADER]);
+        if preferred.is_none()
+            && self.cluster.is_shared()
+            && let Some(session) = call.request.session_key.as_deref()
+            && call.pool.bound_session(session).is_none()
+        {
+            // A conversation another replica began stays on its account.
+            preferred = self.cluster.session(session).await;
+        }
         let chain = std::mem::take(&mut call.chain);
         let mut unserved = Vec::new();
         for (at, model) in chain.iter().enumerate() {
@@ -423,6 +451,12 @@ impl Relay {
             };
             tried.push(lease.index());
             let member = lease.member().clone();
+            if self.cluster.is_shared()
+                && let Some(session) = call.request.session_key.as_deref()
+                && preferred != Some(member.config.id.as_str())
+            {
+                self.cluster.bind_session(session, &member.config.id);
+            }
             trace.attempt(&member, &call.upstream_model);
             trace.upstream_started();
             let outgoing = call.outgoing(member.provider.as_ref());
@@ -442,6 +476,7 @@ impl Relay {
             let attempt = match sent {
                 Err(failure) => {
                     let verdict = call.pool.failed(&lease, &call.upstream_model, &failure);
+                    self.cluster.publish_health(&call.pool, &member.config.id);
                     Err((failure, verdict))
                 }
                 Ok(response) if call.request.stream => self.stream(call, lease, response, trace).await,
@@ -478,6 +513,7 @@ impl Relay {
         let fail = |failure: Failure| {
             let failure = failure.redacted(&self.upstream.redactor(), &[]);
             let verdict = call.pool.failed(lease, &call.upstream_model, &failure);
+            self.cluster.publish_health(&call.pool, &lease.member().config.id);
             (failure, verdict)
         };
         let limit = self.upstream.body_limit();

@@ -1,6 +1,8 @@
 //! The Responses API's memory: recent answers by id, so that a request can
 //! continue one with `previous_response_id` instead of resending the
-//! conversation. Bounded in count and age; kept in memory only.
+//! conversation. Bounded in count and age; kept in memory, and in team mode
+//! also in Redis (`crate::cluster`), so a conversation continues on any
+//! replica.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -23,6 +25,8 @@ struct Stored {
 pub struct ResponseStore {
     entries: Option<Mutex<LruCache<String, Stored>>>,
     max_age: Duration,
+    /// Where the other replicas find what this one keeps.
+    cluster: crate::cluster::Cluster,
 }
 
 impl ResponseStore {
@@ -31,7 +35,25 @@ impl ResponseStore {
         ResponseStore {
             entries: NonZeroUsize::new(max_stored).map(|n| Mutex::new(LruCache::new(n))),
             max_age,
+            cluster: crate::cluster::Cluster::local(),
         }
+    }
+
+    /// The same store, shared with the other replicas of `cluster`.
+    pub fn with_cluster(mut self, cluster: crate::cluster::Cluster) -> ResponseStore {
+        self.cluster = cluster;
+        self
+    }
+
+    /// The conversation that ended with response `id`, kept here or, in
+    /// team mode, by another replica.
+    pub async fn recall(&self, id: &str) -> Option<Vec<Message>> {
+        if let Some(conversation) = self.conversation(id) {
+            return Some(conversation);
+        }
+        // A store that keeps nothing (max_stored = 0) asks nobody else either.
+        self.entries.as_ref()?;
+        self.cluster.conversation(id).await
     }
 
     /// The conversation that ended with response `id`, if it is still kept.
@@ -55,6 +77,9 @@ impl ResponseStore {
                 role: Role::Assistant,
                 content: response.content.clone(),
             });
+        }
+        if self.cluster.is_shared() {
+            self.cluster.keep_conversation(&id, &input, self.max_age);
         }
         let stored = Stored {
             at: Instant::now(),

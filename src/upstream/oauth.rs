@@ -51,13 +51,22 @@ const CALLBACK_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// sign-in is decided.
 const CALLBACK_DRAIN: Duration = Duration::from_secs(2);
 
+/// Longest time a replica holds the team's refresh lock for one account
+/// (team mode); the others wait for its token at most this long, then
+/// refresh themselves.
+const REFRESH_LOCK: Duration = Duration::from_secs(10);
+
 /// Turns a refresh token into access tokens, refreshing once per expiry
-/// however many requests ask at the same time.
+/// however many requests ask at the same time (in team mode, however many
+/// replicas ask: the token is kept in Redis and one replica refreshes
+/// under a lock).
 pub struct TokenSource {
     refresh_token: Arc<str>,
     client: Arc<GoogleProviderConfig>,
     current: Mutex<Option<AccessToken>>,
     refreshes: AtomicU64,
+    /// The team's shared state and this account's id (team mode).
+    shared: std::sync::OnceLock<(crate::cluster::Cluster, String)>,
 }
 
 impl std::fmt::Debug for TokenSource {
@@ -100,6 +109,15 @@ impl TokenSource {
             client,
             current: Mutex::new(None),
             refreshes: AtomicU64::new(0),
+            shared: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Shares this account's access token with the other replicas of
+    /// `cluster` (a local cluster changes nothing).
+    pub fn share(&self, cluster: &crate::cluster::Cluster, account: &str) {
+        if cluster.is_shared() {
+            let _ = self.shared.set((cluster.clone(), account.to_string()));
         }
     }
 
@@ -123,6 +141,60 @@ impl TokenSource {
         {
             return Ok(token.token.clone());
         }
+        let token = match self.shared.get() {
+            Some((cluster, account)) => self.refresh_shared(cluster, account, http, body_limit).await?,
+            None => self.refresh(http, body_limit).await?,
+        };
+        *current = Some(token.clone());
+        Ok(token.token)
+    }
+
+    /// Team mode: the token another replica refreshed, or a refresh by this
+    /// one under the team's lock. Without Redis, a refresh of its own.
+    async fn refresh_shared(
+        &self,
+        cluster: &crate::cluster::Cluster,
+        account: &str,
+        http: &reqwest::Client,
+        body_limit: usize,
+    ) -> Result<AccessToken, Failure> {
+        let usable = |shared: Option<(String, Duration)>| {
+            shared
+                .filter(|(_, left)| *left > EXPIRY_MARGIN)
+                .map(|(token, left)| AccessToken {
+                    token: Arc::from(token),
+                    expires_at: Instant::now() + left,
+                })
+        };
+        if let Some(token) = usable(cluster.access_token(account).await) {
+            return Ok(token);
+        }
+        match cluster.lock_refresh(account, REFRESH_LOCK).await {
+            Some(Some(lock)) => {
+                let fresh = self.refresh(http, body_limit).await;
+                if let Ok(token) = &fresh {
+                    let left = token.expires_at.saturating_duration_since(Instant::now());
+                    cluster.keep_access_token(account, &token.token, left).await;
+                }
+                cluster.unlock_refresh(account, &lock).await;
+                fresh
+            }
+            Some(None) => {
+                let deadline = Instant::now() + REFRESH_LOCK;
+                while Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if let Some(token) = usable(cluster.access_token(account).await) {
+                        return Ok(token);
+                    }
+                }
+                self.refresh(http, body_limit).await
+            }
+            None => self.refresh(http, body_limit).await,
+        }
+    }
+
+    /// Asks the token endpoint for a new access token.
+    async fn refresh(&self, http: &reqwest::Client, body_limit: usize) -> Result<AccessToken, Failure> {
         self.refreshes.fetch_add(1, Ordering::Relaxed);
         let form = [
             ("grant_type", "refresh_token"),
@@ -131,12 +203,10 @@ impl TokenSource {
             ("client_secret", &self.client.client_secret),
         ];
         let fresh = exchange(http, &self.client.token_url, &form, body_limit).await?;
-        let token = AccessToken {
+        Ok(AccessToken {
             token: Arc::from(fresh.access_token),
             expires_at: Instant::now() + token_lifetime(fresh.expires_in.as_ref()),
-        };
-        *current = Some(token.clone());
-        Ok(token.token)
+        })
     }
 }
 

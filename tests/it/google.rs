@@ -19,7 +19,7 @@ use switchyard::upstream::oauth::Login;
 type Forms = Arc<std::sync::Mutex<Vec<Vec<(String, String)>>>>;
 
 /// A token endpoint that counts refreshes and answers with `expires_in`.
-async fn token_endpoint(expires_in: u64) -> (Mock, Arc<AtomicUsize>) {
+pub(crate) async fn token_endpoint(expires_in: u64) -> (Mock, Arc<AtomicUsize>) {
     let count = Arc::new(AtomicUsize::new(0));
     let seen = count.clone();
     let mock = Mock::start(move |request: &Recorded| {
@@ -50,7 +50,7 @@ async fn token_endpoint(expires_in: u64) -> (Mock, Arc<AtomicUsize>) {
 }
 
 /// A Code Assist endpoint answering in the `{response: ...}` envelope.
-async fn code_assist() -> Mock {
+pub(crate) async fn code_assist() -> Mock {
     Mock::start(|request: &Recorded| {
         if request.path == "/v1internal:loadCodeAssist" {
             return MockReply::json(json!({"currentTier": {"id": "free-tier"}, "cloudaicompanionProject": "discovered-proj"}));
@@ -76,20 +76,20 @@ async fn code_assist() -> Mock {
     .await
 }
 
-fn providers_config(token_url: &str) -> String {
+pub(crate) fn providers_config(token_url: &str) -> String {
     format!(
         "[providers.google]\nclient_id = \"test-client.apps.googleusercontent.com\"\nclient_secret = \"test-secret\"\ntoken_url = \"{token_url}/token\"\n"
     )
 }
 
-fn google_account(base: &str, refresh: &str, project: Option<&str>) -> TestAccount {
+pub(crate) fn google_account(base: &str, refresh: &str, project: Option<&str>) -> TestAccount {
     let mut account = TestAccount::new(ProviderKind::Google, base);
     account.secret = refresh.to_string();
     account.project = project.map(str::to_string);
     account
 }
 
-async fn chat(gw: &TestGateway, stream: bool) -> reqwest::Response {
+pub(crate) async fn chat(gw: &TestGateway, stream: bool) -> reqwest::Response {
     Client::OpenAi
         .request_json(
             &gw.base(),

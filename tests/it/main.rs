@@ -35,6 +35,7 @@ mod routing;
 mod silences;
 mod strategies;
 mod streaming;
+mod team;
 mod thinking_budgets;
 mod thought_signatures;
 mod throttle;
