@@ -58,6 +58,9 @@ fn line(record: &RequestRecord) -> String {
         record.output_tokens,
         record.cached_tokens,
     );
+    if record.estimated_tokens {
+        text.push_str("  (tokens estimated)");
+    }
     if let Some(key) = &record.key {
         text.push_str(&format!("  key {key}"));
     }

@@ -46,6 +46,10 @@ pub struct RequestRecord {
     pub output_tokens: u64,
     /// Prompt tokens served from a cache.
     pub cached_tokens: u64,
+    /// Whether the token counts are the gateway's local estimate, the
+    /// upstream having reported none (Gemini's embeddings).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub estimated_tokens: bool,
     /// Accounts tried (1 when the first answered).
     pub attempts: u32,
     /// What went wrong, for failed calls (never contains a secret).

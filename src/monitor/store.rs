@@ -146,7 +146,11 @@ pub struct Store {
 /// Columns added after the first schema, each with its type: added to an
 /// older log when the gateway opens it, read as NULL by a CLI that opens an
 /// older log read-only before any gateway did.
-const ADDED_COLUMNS: &[(&str, &str)] = &[("key_name", "TEXT"), ("fell_back", "INTEGER NOT NULL DEFAULT 0")];
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("key_name", "TEXT"),
+    ("fell_back", "INTEGER NOT NULL DEFAULT 0"),
+    ("estimated_tokens", "INTEGER NOT NULL DEFAULT 0"),
+];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS requests (
@@ -229,8 +233,8 @@ impl Store {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO requests (id, time_ms, client, route, model, served_model, account, account_id, stream,
                  status, total_ms, upstream_ms, overhead_ms, ttfb_ms, input_tokens, output_tokens, cached_tokens,
-                 attempts, error, request_body, response_body, key_name, fell_back)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                 attempts, error, request_body, response_body, key_name, fell_back, estimated_tokens)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
             )?;
             for r in records {
                 insert.execute(params![
@@ -257,6 +261,7 @@ impl Store {
                     r.response_body,
                     r.key,
                     r.fell_back,
+                    r.estimated_tokens,
                 ])?;
             }
         }
@@ -281,7 +286,7 @@ impl Store {
         let mut statement = self.conn.prepare(
             "SELECT row, id, time_ms, client, route, model, served_model, account, account_id, stream, status,
                     total_ms, upstream_ms, overhead_ms, ttfb_ms, input_tokens, output_tokens, cached_tokens, attempts,
-                    error, request_body, response_body, key_name, fell_back
+                    error, request_body, response_body, key_name, fell_back, estimated_tokens
              FROM requests
              WHERE (?1 IS NULL OR time_ms >= ?1)
                AND (?2 IS NULL OR model = ?2 OR served_model = ?2)
@@ -326,6 +331,7 @@ impl Store {
                         response_body: row.get(21)?,
                         key: row.get(22)?,
                         fell_back: row.get::<_, Option<bool>>(23)?.unwrap_or(false),
+                        estimated_tokens: row.get::<_, Option<bool>>(24)?.unwrap_or(false),
                     },
                 ))
             },

@@ -14,6 +14,7 @@
 
 mod answer;
 mod count;
+mod embed;
 mod models;
 mod responses;
 mod signatures;
@@ -67,16 +68,27 @@ pub enum Endpoint {
         /// The model from the path.
         model: String,
     },
+    /// `POST /v1/embeddings`.
+    OpenAiEmbeddings,
+    /// `POST .../models/{model}:embedContent` / `:batchEmbedContents`.
+    GeminiEmbed {
+        /// The model from the path.
+        model: String,
+        /// `batchEmbedContents`.
+        batch: bool,
+    },
 }
 
 impl Endpoint {
     /// The dialect the client speaks (and gets its errors in).
     pub fn dialect(&self) -> Dialect {
         match self {
-            Endpoint::OpenAiChat => Dialect::Chat,
+            Endpoint::OpenAiChat | Endpoint::OpenAiEmbeddings => Dialect::Chat,
             Endpoint::Responses => Dialect::Responses,
             Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => Dialect::Messages,
-            Endpoint::GeminiGenerate { .. } | Endpoint::GeminiCountTokens { .. } => Dialect::Gemini,
+            Endpoint::GeminiGenerate { .. } | Endpoint::GeminiCountTokens { .. } | Endpoint::GeminiEmbed { .. } => {
+                Dialect::Gemini
+            }
         }
     }
 
@@ -86,7 +98,7 @@ impl Endpoint {
     pub fn sse(&self) -> bool {
         match self {
             Endpoint::GeminiGenerate { sse, .. } => *sse,
-            Endpoint::GeminiCountTokens { .. } => false,
+            Endpoint::GeminiCountTokens { .. } | Endpoint::GeminiEmbed { .. } | Endpoint::OpenAiEmbeddings => false,
             _ => true,
         }
     }
@@ -193,6 +205,26 @@ impl Routing {
             }
         }
         chain
+    }
+
+    /// The call's chain (see [`Routing::chain`]), fallbacks on unless the
+    /// client's headers turn them off, checked against the client key: its
+    /// first link must be allowed, the others it may not use are skipped.
+    fn chain_for(
+        &self,
+        requested: &str,
+        headers: &HeaderMap,
+        key: Option<&ClientKey>,
+    ) -> Result<Vec<String>, ApiError> {
+        let fallback = header_value(headers, &[FALLBACK_HEADER]).is_none_or(|v| !v.eq_ignore_ascii_case("off"));
+        let mut chain = self.chain(requested, fallback);
+        if let Some(key) = key {
+            if !key.allows_model(&chain[0]) {
+                return Err(model_refused(key, requested, &chain[0]));
+            }
+            chain.retain(|model| key.allows_model(model));
+        }
+        Ok(chain)
     }
 }
 
@@ -312,6 +344,7 @@ impl Relay {
     async fn serve(&self, call: ClientCall, trace: &mut Trace) -> Result<Answer, Refusal> {
         let (codec, mut request) = match &call.endpoint {
             Endpoint::AnthropicCountTokens | Endpoint::GeminiCountTokens { .. } => return self.count(call).await,
+            Endpoint::OpenAiEmbeddings | Endpoint::GeminiEmbed { .. } => return self.embed(call, trace).await,
             endpoint => endpoint.dialect().decode(&call.body)?,
         };
         if let Endpoint::GeminiGenerate { model, stream, .. } = &call.endpoint {
@@ -336,15 +369,7 @@ impl Relay {
             return Err(ApiError::invalid_request("The request names no model: set the `model` field.").into());
         }
         let routing = self.routing.load_full();
-        let fallback = header_value(&call.headers, &[FALLBACK_HEADER]).is_none_or(|v| !v.eq_ignore_ascii_case("off"));
-        let mut chain = routing.chain(&request.model, fallback);
-        if let Some(key) = &call.key {
-            if !key.allows_model(&chain[0]) {
-                return Err(model_refused(key, &request.model, &chain[0]).into());
-            }
-            // A link the key may not use is skipped.
-            chain.retain(|model| key.allows_model(model));
-        }
+        let chain = routing.chain_for(&request.model, &call.headers, call.key.as_deref())?;
         let upstream_model = chain[0].clone();
         self.signatures.restore(&mut request);
         if request.session_key.is_none() {
@@ -554,34 +579,45 @@ impl Relay {
     }
 
     fn unavailable(&self, call: &Prepared, unavailable: Unavailable, last: Option<(Failure, String)>) -> Refusal {
-        let model = &call.upstream_model;
-        let named = if *model == call.request.model {
-            format!("`{model}`")
-        } else {
-            format!("`{}` (alias of `{model}`)", call.request.model)
-        };
-        match (unavailable, last) {
-            (Unavailable::AllCooling { retry_after }, _) => Refusal {
-                error: ApiError::new(
-                    ErrorKind::RateLimited,
-                    format!(
-                        "Every account that serves {named} is cooling down after rate limits; the first is available again in {}s. \
+        unavailable_refusal(&call.request.model, &call.upstream_model, unavailable, last)
+    }
+}
+
+/// The refusal when no account of `model` (the link `requested` resolved
+/// to) could be chosen, after `last`, the link's last failure, if any.
+fn unavailable_refusal(
+    requested: &str,
+    model: &str,
+    unavailable: Unavailable,
+    last: Option<(Failure, String)>,
+) -> Refusal {
+    let named = if model == requested {
+        format!("`{model}`")
+    } else {
+        format!("`{requested}` (alias of `{model}`)")
+    };
+    match (unavailable, last) {
+        (Unavailable::AllCooling { retry_after }, _) => Refusal {
+            error: ApiError::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "Every account that serves {named} is cooling down after rate limits; the first is available again in {}s. \
                          `switchyard accounts list` shows each account's state.",
-                        retry_after.as_secs().max(1)
-                    ),
+                    retry_after.as_secs().max(1)
                 ),
-                retry_after: Some(retry_after),
-            },
-            // This request already failed on every account it could use (a
-            // rejected key even disables its account): the client hears
-            // what the upstream said, not the pool state it left behind.
-            (_, Some((failure, account))) => failure_refusal(&failure, &account),
-            (Unavailable::Exhausted, None) => {
-                ApiError::new(ErrorKind::Overloaded, format!("No account could serve {named}.")).into()
-            }
-            (Unavailable::NoAccount { disabled }, None) if !disabled.is_empty() => {
-                let list: Vec<String> = disabled.iter().map(|(name, why)| format!("{name}: {why}")).collect();
-                ApiError {
+            ),
+            retry_after: Some(retry_after),
+        },
+        // This request already failed on every account it could use (a
+        // rejected key even disables its account): the client hears
+        // what the upstream said, not the pool state it left behind.
+        (_, Some((failure, account))) => failure_refusal(&failure, &account),
+        (Unavailable::Exhausted, None) => {
+            ApiError::new(ErrorKind::Overloaded, format!("No account could serve {named}.")).into()
+        }
+        (Unavailable::NoAccount { disabled }, None) if !disabled.is_empty() => {
+            let list: Vec<String> = disabled.iter().map(|(name, why)| format!("{name}: {why}")).collect();
+            ApiError {
                     status: 503,
                     kind: ErrorKind::Overloaded,
                     message: format!(
@@ -590,17 +626,16 @@ impl Relay {
                     ),
                 }
                 .into()
-            }
-            (Unavailable::NoAccount { .. }, None) => ApiError::new(
-                ErrorKind::NotFound,
-                format!(
-                    "No account serves the model {named}. Add an account whose `models` globs match it \
+        }
+        (Unavailable::NoAccount { .. }, None) => ApiError::new(
+            ErrorKind::NotFound,
+            format!(
+                "No account serves the model {named}. Add an account whose `models` globs match it \
                      (`switchyard accounts add PROVIDER --models 'GLOB'`), or map it to a served model with an alias \
                      under [models] in config.toml."
-                ),
-            )
-            .into(),
-        }
+            ),
+        )
+        .into(),
     }
 }
 
