@@ -15,6 +15,7 @@ mod config_safety;
 mod connect;
 mod control;
 mod count_tokens;
+mod embeddings;
 mod fallbacks;
 mod faults;
 mod file_modes;
