@@ -430,6 +430,24 @@ mod tests {
     }
 
     #[test]
+    fn an_estimate_is_kept_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("log.sqlite3")).unwrap();
+        let estimated = RequestRecord {
+            estimated_tokens: true,
+            ..record("e", 1_000, "gemini-embedding-001", "home", 200)
+        };
+        store.insert(&[estimated.clone()]).unwrap();
+        let read = store
+            .query(&LogFilter {
+                limit: 1,
+                ..LogFilter::default()
+            })
+            .unwrap();
+        assert_eq!(read[0].1, estimated);
+    }
+
+    #[test]
     fn records_round_trip_and_filter() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("log.sqlite3")).unwrap();
