@@ -13,12 +13,46 @@ struct One {
     content: Content,
     #[serde(default, alias = "task_type")]
     #[serde(rename = "taskType")]
-    task_type: Option<String>,
+    task_type: Option<TaskType>,
     #[serde(default)]
     title: Option<String>,
     #[serde(default, alias = "output_dimensionality")]
     #[serde(rename = "outputDimensionality")]
     dimensions: Option<u32>,
+}
+
+/// `taskType` by name, or by number as the legacy `google-generativeai`
+/// SDK sends it (`$alt=json;enum-encoding=int`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TaskType {
+    Name(String),
+    Number(u32),
+}
+
+/// The task types in the order of Gemini's `TaskType` enum (its numbers).
+const TASK_TYPES: &[&str] = &[
+    "TASK_TYPE_UNSPECIFIED",
+    "RETRIEVAL_QUERY",
+    "RETRIEVAL_DOCUMENT",
+    "SEMANTIC_SIMILARITY",
+    "CLASSIFICATION",
+    "CLUSTERING",
+    "QUESTION_ANSWERING",
+    "FACT_VERIFICATION",
+    "CODE_RETRIEVAL_QUERY",
+];
+
+impl TaskType {
+    fn name(self) -> Result<String, ApiError> {
+        match self {
+            TaskType::Name(name) => Ok(name),
+            TaskType::Number(number) => TASK_TYPES
+                .get(number as usize)
+                .map(|name| (*name).to_string())
+                .ok_or_else(|| ApiError::invalid_request(format!("`taskType` {number} is not a task type."))),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -76,7 +110,7 @@ pub fn decode_request(body: &[u8], model: &str, batch: bool) -> Result<EmbedRequ
         items.push(EmbedItem {
             input: EmbedInput::Text(text),
             dimensions: one.dimensions,
-            task_type: one.task_type,
+            task_type: one.task_type.map(TaskType::name).transpose()?,
             title: one.title,
         });
     }
@@ -206,6 +240,10 @@ mod tests {
         assert_eq!(batch.items.len(), 2);
         assert_eq!(batch.items[0].task_type.as_deref(), Some("RETRIEVAL_QUERY"));
         assert_eq!(batch.items[1].dimensions, Some(4));
+        // The legacy SDK sends enums as numbers.
+        let numbered = decode_request(br#"{"content":{"parts":[{"text":"x"}]},"taskType":2}"#, "e", false).unwrap();
+        assert_eq!(numbered.items[0].task_type.as_deref(), Some("RETRIEVAL_DOCUMENT"));
+        assert!(decode_request(br#"{"content":{"parts":[{"text":"x"}]},"taskType":99}"#, "e", false).is_err());
     }
 
     #[test]
