@@ -437,7 +437,7 @@ mod tests {
             estimated_tokens: true,
             ..record("e", 1_000, "gemini-embedding-001", "home", 200)
         };
-        store.insert(&[estimated.clone()]).unwrap();
+        store.insert(std::slice::from_ref(&estimated)).unwrap();
         let read = store
             .query(&LogFilter {
                 limit: 1,
