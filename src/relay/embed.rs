@@ -20,8 +20,7 @@ use bytes::Bytes;
 
 use super::trace::Trace;
 use super::{
-    Answer, ClientCall, Endpoint, Link, PREFERRED_ACCOUNT_HEADER, Refusal, Relay, failure_refusal, header_value,
-    new_id, unavailable_refusal,
+    Answer, ClientCall, Endpoint, Link, PREFERRED_ACCOUNT_HEADER, Refusal, Relay, failure_refusal, header_value, new_id,
 };
 use crate::pool::{Member, ModelKind, Pool, Unavailable, Verdict};
 use crate::protocol::embed::{self, EmbedClient, EmbedInput, EmbedItem, EmbedRequest, Embeddings};
@@ -40,7 +39,7 @@ struct EmbedCall {
 }
 
 impl EmbedCall {
-    /// The items for an upstream of `wire`.
+    /// The items for an upstream that takes token ids (or only text).
     fn items(&self, takes_tokens: bool) -> Result<&[EmbedItem], ApiError> {
         match (&self.as_text, takes_tokens) {
             (Some(Ok(items)), false) => Ok(items),
@@ -117,6 +116,10 @@ impl Relay {
     ) -> Link {
         let mut tried = Vec::new();
         let mut last_failure: Option<(Failure, String)> = None;
+        // Why the request cannot go to an account tried (token ids outside
+        // cl100k_base for a text-only upstream): what the client hears when
+        // no other account takes it.
+        let mut unfit: Option<ApiError> = None;
         loop {
             let lease = match call
                 .pool
@@ -124,16 +127,22 @@ impl Relay {
             {
                 Ok(lease) => lease,
                 Err(unavailable) => {
-                    return Link::Unserved(embed_unavailable(call, model, unavailable, last_failure));
+                    return match unfit {
+                        Some(err) => Link::Final(err.into()),
+                        None => Link::Unserved(self.embed_unavailable(call, model, unavailable, last_failure)),
+                    };
                 }
             };
             tried.push(lease.index());
             let member = lease.member().clone();
-            trace.attempt(&member, model);
             let items = match call.items(embed::takes_tokens(member.provider.protocol())) {
                 Ok(items) => items,
-                Err(err) => return Link::Final(err.into()),
+                Err(err) => {
+                    unfit = Some(err);
+                    continue;
+                }
             };
+            trace.attempt(&member, model);
             trace.upstream_started();
             let attempt = self.embed_attempt(call, items, model, &member).await;
             trace.upstream_ended();
@@ -279,27 +288,29 @@ fn estimate(items: &[EmbedItem]) -> u64 {
     total.max(1)
 }
 
-/// Why no account could embed with `model`: as for a chat, except when the
-/// only accounts whose globs admit it are of kinds that serve no embeddings
-/// (Anthropic, Code Assist), which the client is told.
-fn embed_unavailable(
-    call: &EmbedCall,
-    model: &str,
-    unavailable: Unavailable,
-    last: Option<(Failure, String)>,
-) -> Refusal {
-    if let (Unavailable::NoAccount { disabled }, None) = (&unavailable, &last)
-        && disabled.is_empty()
-    {
-        let others: Vec<String> = call
-            .pool
-            .members()
-            .iter()
-            .filter(|m| m.config.enabled && m.serves(model) && !m.provider.serves_embeddings())
-            .map(|m| format!("{} `{}`", m.config.provider.as_str(), m.config.display_name()))
-            .collect();
-        if !others.is_empty() {
-            return ApiError::invalid_request(format!(
+impl Relay {
+    /// Why no account could embed with `model`: as for a chat, except when the
+    /// only accounts whose globs admit it are of kinds that serve no embeddings
+    /// (Anthropic, Code Assist), which the client is told.
+    fn embed_unavailable(
+        &self,
+        call: &EmbedCall,
+        model: &str,
+        unavailable: Unavailable,
+        last: Option<(Failure, String)>,
+    ) -> Refusal {
+        if let (Unavailable::NoAccount { disabled }, None) = (&unavailable, &last)
+            && disabled.is_empty()
+        {
+            let others: Vec<String> = call
+                .pool
+                .members()
+                .iter()
+                .filter(|m| m.config.enabled && m.serves(model) && !m.provider.serves_embeddings())
+                .map(|m| format!("{} `{}`", m.config.provider.as_str(), m.config.display_name()))
+                .collect();
+            if !others.is_empty() {
+                return ApiError::invalid_request(format!(
                 "No account can serve embeddings with `{model}`: the accounts whose models match it ({}) are of kinds \
                  that serve no embeddings. Embeddings come from gemini and openai accounts (OpenAI-compatible \
                  servers too): add one (`switchyard accounts add gemini --models 'gemini-embedding-*'`), or map \
@@ -307,7 +318,8 @@ fn embed_unavailable(
                 others.join(", ")
             ))
             .into();
+            }
         }
+        self.unavailable(&call.request.model, model, unavailable, last)
     }
-    unavailable_refusal(&call.request.model, model, unavailable, last)
 }

@@ -444,7 +444,14 @@ impl Relay {
                 &tried,
             ) {
                 Ok(lease) => lease,
-                Err(unavailable) => return Link::Unserved(self.unavailable(call, unavailable, last_failure)),
+                Err(unavailable) => {
+                    return Link::Unserved(self.unavailable(
+                        &call.request.model,
+                        &call.upstream_model,
+                        unavailable,
+                        last_failure,
+                    ));
+                }
             };
             tried.push(lease.index());
             let member = lease.member().clone();
@@ -578,46 +585,42 @@ impl Relay {
         Ok(Answer::ok(out))
     }
 
-    fn unavailable(&self, call: &Prepared, unavailable: Unavailable, last: Option<(Failure, String)>) -> Refusal {
-        unavailable_refusal(&call.request.model, &call.upstream_model, unavailable, last)
-    }
-}
-
-/// The refusal when no account of `model` (the link `requested` resolved
-/// to) could be chosen, after `last`, the link's last failure, if any.
-fn unavailable_refusal(
-    requested: &str,
-    model: &str,
-    unavailable: Unavailable,
-    last: Option<(Failure, String)>,
-) -> Refusal {
-    let named = if model == requested {
-        format!("`{model}`")
-    } else {
-        format!("`{requested}` (alias of `{model}`)")
-    };
-    match (unavailable, last) {
-        (Unavailable::AllCooling { retry_after }, _) => Refusal {
-            error: ApiError::new(
-                ErrorKind::RateLimited,
-                format!(
-                    "Every account that serves {named} is cooling down after rate limits; the first is available again in {}s. \
+    /// The refusal when no account of `model` (the link `requested`
+    /// resolved to) could be chosen, after `last`, the link's last failure.
+    fn unavailable(
+        &self,
+        requested: &str,
+        model: &str,
+        unavailable: Unavailable,
+        last: Option<(Failure, String)>,
+    ) -> Refusal {
+        let named = if model == requested {
+            format!("`{model}`")
+        } else {
+            format!("`{requested}` (alias of `{model}`)")
+        };
+        match (unavailable, last) {
+            (Unavailable::AllCooling { retry_after }, _) => Refusal {
+                error: ApiError::new(
+                    ErrorKind::RateLimited,
+                    format!(
+                        "Every account that serves {named} is cooling down after rate limits; the first is available again in {}s. \
                          `switchyard accounts list` shows each account's state.",
-                    retry_after.as_secs().max(1)
+                        retry_after.as_secs().max(1)
+                    ),
                 ),
-            ),
-            retry_after: Some(retry_after),
-        },
-        // This request already failed on every account it could use (a
-        // rejected key even disables its account): the client hears
-        // what the upstream said, not the pool state it left behind.
-        (_, Some((failure, account))) => failure_refusal(&failure, &account),
-        (Unavailable::Exhausted, None) => {
-            ApiError::new(ErrorKind::Overloaded, format!("No account could serve {named}.")).into()
-        }
-        (Unavailable::NoAccount { disabled }, None) if !disabled.is_empty() => {
-            let list: Vec<String> = disabled.iter().map(|(name, why)| format!("{name}: {why}")).collect();
-            ApiError {
+                retry_after: Some(retry_after),
+            },
+            // This request already failed on every account it could use (a
+            // rejected key even disables its account): the client hears
+            // what the upstream said, not the pool state it left behind.
+            (_, Some((failure, account))) => failure_refusal(&failure, &account),
+            (Unavailable::Exhausted, None) => {
+                ApiError::new(ErrorKind::Overloaded, format!("No account could serve {named}.")).into()
+            }
+            (Unavailable::NoAccount { disabled }, None) if !disabled.is_empty() => {
+                let list: Vec<String> = disabled.iter().map(|(name, why)| format!("{name}: {why}")).collect();
+                ApiError {
                     status: 503,
                     kind: ErrorKind::Overloaded,
                     message: format!(
@@ -626,16 +629,17 @@ fn unavailable_refusal(
                     ),
                 }
                 .into()
-        }
-        (Unavailable::NoAccount { .. }, None) => ApiError::new(
-            ErrorKind::NotFound,
-            format!(
-                "No account serves the model {named}. Add an account whose `models` globs match it \
+            }
+            (Unavailable::NoAccount { .. }, None) => ApiError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "No account serves the model {named}. Add an account whose `models` globs match it \
                      (`switchyard accounts add PROVIDER --models 'GLOB'`), or map it to a served model with an alias \
                      under [models] in config.toml."
-            ),
-        )
-        .into(),
+                ),
+            )
+            .into(),
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use mock_upstream::embed::{DEFAULT_DIMENSIONS, tokens_text, vector};
 use mock_upstream::{Options, Server};
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
+use switchyard::keys::{KeyFile, Limits};
 
 use crate::common::catalogs::fetched;
 use crate::common::{Mock, MockReply, TestAccount, TestGateway, client, post};
@@ -410,4 +411,47 @@ async fn records(gw: &TestGateway, n: usize) -> Vec<Value> {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     panic!("fewer than {n} calls were recorded");
+}
+
+#[tokio::test]
+async fn a_client_key_may_embed_only_with_its_models_and_is_recorded() {
+    let config = "[models]\n\"text-embedding-3-small\" = \"gemini-embedding-001\"\n";
+    let (_server, gw) = gateway(ProviderKind::Gemini, config).await;
+    let limits = Limits {
+        models: vec!["gemini-embedding-*".into()],
+        ..Limits::default()
+    };
+    let key = KeyFile::update(&gw.home, |file| file.add("indexer", limits)).unwrap();
+    let reloaded = post(&gw.base(), "/api/keys/reload")
+        .bearer_auth(gw.key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reloaded.status(), 200);
+    let embed = |model: &str, path: &str| {
+        let body = match path {
+            "/v1/embeddings" => json!({"model": model, "input": "key text"}),
+            _ => json!({"content": {"parts": [{"text": "key text"}]}}),
+        };
+        post(&gw.base(), path).bearer_auth(&key).json(&body).send()
+    };
+    // Its models are checked after the aliases, as for a chat.
+    let response = embed("text-embedding-3-small", "/v1/embeddings").await.unwrap();
+    assert_eq!(response.status(), 200);
+    let record = last_record(&gw).await;
+    assert_eq!(record["key"], "indexer");
+    assert!(record["input_tokens"].as_u64().unwrap() > 0, "{record}");
+    let response = embed("text-embedding-3-large", "/v1/embeddings").await.unwrap();
+    assert_eq!(response.status(), 403);
+    let answer: Value = response.json().await.unwrap();
+    assert!(
+        answer["error"]["message"].as_str().unwrap().contains("may not use"),
+        "{answer}"
+    );
+    let response = embed("", "/v1beta/models/text-embedding-004:embedContent")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["error"]["status"], "PERMISSION_DENIED", "{answer}");
 }
