@@ -6,6 +6,10 @@
 //! does, and each image counts as a fixed [`IMAGE_TOKENS`]. Other vendors'
 //! tokenizers differ by some percent: this is an estimate, never zero for a
 //! non-empty request, and it costs no inference.
+//!
+//! `cl100k_base` is kept too: OpenAI embedding clients (LangChain's
+//! `OpenAIEmbeddings`) send inputs as its token ids, and an upstream that
+//! takes only text (Gemini) gets them decoded ([`decode_cl100k`]).
 
 use crate::protocol::ChatRequest;
 use crate::protocol::model::{Part, Tool};
@@ -23,6 +27,21 @@ fn count(text: &str) -> u64 {
         return 0;
     }
     crate::vocab::o200k_base().encode_ordinary(text).len() as u64
+}
+
+/// The `o200k_base` tokens of one text (an embedding input's estimate).
+/// Blocking on first use, like [`estimate`].
+pub fn count_text(text: &str) -> u64 {
+    count(text)
+}
+
+/// The text of `cl100k_base` token ids; `None` when an id is not in the
+/// vocabulary. Bytes that are not UTF-8 on their own (a character split
+/// across inputs) become U+FFFD. Blocking on first use (the vocabulary
+/// loads once): call it from a blocking task.
+pub fn decode_cl100k(tokens: &[u32]) -> Option<String> {
+    let bytes = crate::vocab::cl100k_base().decode_bytes(tokens).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn parts(content: &[Part]) -> u64 {
@@ -77,6 +96,21 @@ mod tests {
         };
         // 4 system + 3 framing, 2 text + 3 framing, 3 priming.
         assert_eq!(estimate(&request), count("You are terse.") + 3 + 2 + 3 + 3);
+    }
+
+    #[test]
+    fn cl100k_token_ids_decode_to_their_text() {
+        let tokens: Vec<u32> = crate::vocab::cl100k_base()
+            .encode_ordinary("The food was delicious and the waiter...")
+            .into_iter()
+            .collect();
+        assert_eq!(
+            decode_cl100k(&tokens).as_deref(),
+            Some("The food was delicious and the waiter...")
+        );
+        // "hello" in cl100k_base is 15339 (o200k's differs).
+        assert_eq!(decode_cl100k(&[15339]).as_deref(), Some("hello"));
+        assert_eq!(decode_cl100k(&[u32::MAX]), None);
     }
 
     #[test]

@@ -160,3 +160,51 @@ pub fn upstream_response(data: &[u8]) {
     }
     let _ = responses::decode_response(data, &meta);
 }
+
+/// Decodes an embeddings request as each client shape (OpenAI's
+/// `/v1/embeddings`, Gemini's `:embedContent` and `:batchEmbedContents`),
+/// then encodes what decodes for every upstream in the batches the relay
+/// sends, and answers it in the client's shape.
+pub fn embeddings_request(data: &[u8]) {
+    use switchyard::protocol::embed::{self, EmbedClient, Embeddings};
+    let decoded = [
+        EmbedClient::decode_openai(data),
+        EmbedClient::decode_gemini(data, "fuzz-model", false),
+        EmbedClient::decode_gemini(data, "fuzz-model", true),
+    ];
+    for (client, request) in decoded.into_iter().flatten() {
+        for wire in [Protocol::OpenAi, Protocol::Gemini] {
+            for run in embed::batches(&request.items, embed::batch_limit(wire)) {
+                let _ = embed::encode_upstream(wire, &request.items[run], "fuzz-model", request.user.as_deref());
+            }
+        }
+        let answer = Embeddings {
+            vectors: vec![vec![0.5, f32::NAN, f32::INFINITY]; request.items.len()],
+            input_tokens: None,
+        };
+        let _ = client.encode_response(&answer, &request.model, u64::MAX);
+    }
+}
+
+/// Decodes an upstream's embeddings answer in each upstream shape (the
+/// first byte is the number of inputs it answers), then writes what decodes
+/// for every client shape.
+pub fn embeddings_response(data: &[u8]) {
+    use switchyard::protocol::embed::openai::Encoding;
+    use switchyard::protocol::embed::{self, EmbedClient};
+    let Some((&expected, body)) = data.split_first() else {
+        return;
+    };
+    for wire in [Protocol::OpenAi, Protocol::Gemini] {
+        if let Ok(embeddings) = embed::decode_upstream(wire, body, usize::from(expected)) {
+            for client in [
+                EmbedClient::OpenAi(Encoding::Float),
+                EmbedClient::OpenAi(Encoding::Base64),
+                EmbedClient::Gemini { batch: false },
+                EmbedClient::Gemini { batch: true },
+            ] {
+                let _ = client.encode_response(&embeddings, "fuzz-model", embeddings.input_tokens.unwrap_or(0));
+            }
+        }
+    }
+}

@@ -60,6 +60,9 @@ fn line(record: &RequestRecord) -> String {
         record.cached_tokens,
         format_usd(record.cost_usd),
     );
+    if record.estimated_tokens {
+        text.push_str("  (tokens estimated)");
+    }
     if let Some(key) = &record.key {
         text.push_str(&format!("  key {key}"));
     }

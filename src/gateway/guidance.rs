@@ -116,9 +116,10 @@ fn diagnose(path: &str) -> Option<String> {
              the server root as base URL."
         ));
     }
-    if path == "/v1/embeddings" || path == "/v1/completions" {
+    if path == "/v1/completions" {
         return Some(
-            "Switchyard serves chat endpoints only: use POST /v1/chat/completions or /v1/responses.".to_string(),
+            "Switchyard serves chat and embeddings endpoints only: use POST /v1/chat/completions or /v1/responses."
+                .to_string(),
         );
     }
     None

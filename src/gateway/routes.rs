@@ -320,6 +320,7 @@ async fn serve(
         Handler::Responses => api_call(Endpoint::Responses, shared, head, body, caller).await,
         Handler::Messages => api_call(Endpoint::AnthropicMessages, shared, head, body, caller).await,
         Handler::CountTokens => api_call(Endpoint::AnthropicCountTokens, shared, head, body, caller).await,
+        Handler::Embeddings => api_call(Endpoint::OpenAiEmbeddings, shared, head, body, caller).await,
         Handler::GeminiCall => {
             let sse = head.query_param("alt").as_deref() == Some("sse");
             match gemini_endpoint(&param(), sse) {
@@ -385,6 +386,8 @@ fn gemini_endpoint(segment: &str, sse: bool) -> Option<Endpoint> {
             sse,
         }),
         "countTokens" => Some(Endpoint::GeminiCountTokens { model }),
+        "embedContent" => Some(Endpoint::GeminiEmbed { model, batch: false }),
+        "batchEmbedContents" => Some(Endpoint::GeminiEmbed { model, batch: true }),
         _ => None,
     }
 }
@@ -662,7 +665,21 @@ mod tests {
         );
         assert_eq!(gemini_endpoint("gemini-2.5-flash", false), None);
         assert_eq!(gemini_endpoint(":generateContent", false), None);
-        assert_eq!(gemini_endpoint("g:embedContent", false), None);
+        assert_eq!(
+            gemini_endpoint("g:embedContent", false),
+            Some(Endpoint::GeminiEmbed {
+                model: "g".into(),
+                batch: false
+            })
+        );
+        assert_eq!(
+            gemini_endpoint("g:batchEmbedContents", false),
+            Some(Endpoint::GeminiEmbed {
+                model: "g".into(),
+                batch: true
+            })
+        );
+        assert_eq!(gemini_endpoint("g:embedText", false), None);
     }
 
     #[test]

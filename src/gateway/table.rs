@@ -156,6 +156,8 @@ pub enum Handler {
     Messages,
     /// `POST /v1/messages/count_tokens`.
     CountTokens,
+    /// `POST /v1/embeddings`.
+    Embeddings,
     /// `POST .../models/{model}:{method}`.
     GeminiCall,
     /// An admin endpoint.
@@ -201,6 +203,7 @@ pub static ROUTES: &[Route] = {
         route(Get,       &[L("v1"), L("models"), Param],               Models,    Api,    Handler::OpenAiModel),
         route(Post,      &[L("v1"), L("chat"), L("completions")],      CHAT,      Api,    Handler::Chat),
         route(Post,      &[L("v1"), L("responses")],                   RESPONSES, Api,    Handler::Responses),
+        route(Post,      &[L("v1"), L("embeddings")],                  CHAT,      Api,    Handler::Embeddings),
         route(Post,      &[L("v1"), L("messages")],                    MESSAGES,  Api,    Handler::Messages),
         route(Post,      &[L("v1"), L("messages"), L("count_tokens")], MESSAGES,  Api,    Handler::CountTokens),
         route(Get,       &[L("api"), L("status")],                     Own,       Admin,  Handler::Admin(A::Status)),
@@ -420,11 +423,13 @@ mod tests {
         assert_eq!(allow(Method::POST, "/healthz"), Some("GET"));
         assert_eq!(allow(Method::GET, "/api/key/rotate"), Some("POST"));
         assert!(matches!(find(&Method::POST, "/v2/chat"), Found::Unknown));
-        // An unknown Gemini method is a 404, not "use POST".
+        // A Gemini method is the call row's (the handler 404s an unknown one).
         assert!(matches!(
             find(&Method::POST, "/v1beta/models/g:embedContent"),
             Found::Route { .. }
         ));
+        assert_eq!(handler(Method::POST, "/v1/embeddings"), Some(Handler::Embeddings));
+        assert_eq!(allow(Method::GET, "/v1/embeddings"), Some("POST"));
     }
 
     #[test]

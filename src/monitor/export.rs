@@ -9,7 +9,7 @@ use super::record::RequestRecord;
 use super::store::UsageRow;
 
 /// The columns of `logs --csv`, in order.
-pub const LOG_COLUMNS: [&str; 22] = [
+pub const LOG_COLUMNS: [&str; 23] = [
     "time",
     "id",
     "status",
@@ -31,6 +31,7 @@ pub const LOG_COLUMNS: [&str; 22] = [
     "cost_usd",
     "attempts",
     "fell_back",
+    "estimated_tokens",
     "error",
 ];
 
@@ -100,6 +101,7 @@ pub fn log_line(record: &RequestRecord) -> String {
         optional(record.cost_usd),
         record.attempts.to_string(),
         record.fell_back.to_string(),
+        record.estimated_tokens.to_string(),
         optional(record.error.as_ref()),
     ])
 }
@@ -186,7 +188,8 @@ mod tests {
             cost_usd: parse(&row[18]),
             attempts: row[19].parse().unwrap(),
             fell_back: row[20].parse().unwrap(),
-            error: parse(&row[21]),
+            estimated_tokens: row[21].parse().unwrap(),
+            error: parse(&row[22]),
             request_body: None,
             response_body: None,
         }

@@ -53,6 +53,10 @@ pub struct RequestRecord {
     /// `None` (`null`) when that model is unpriced.
     #[serde(default)]
     pub cost_usd: Option<f64>,
+    /// Whether the token counts are the gateway's local estimate, the
+    /// upstream having reported none (Gemini's embeddings).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub estimated_tokens: bool,
     /// Accounts tried (1 when the first answered).
     pub attempts: u32,
     /// What went wrong, for failed calls (never contains a secret).

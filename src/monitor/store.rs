@@ -191,6 +191,7 @@ const ADDED_COLUMNS: &[(&str, &str)] = &[
     ("fell_back", "INTEGER NOT NULL DEFAULT 0"),
     ("cache_write_tokens", "INTEGER NOT NULL DEFAULT 0"),
     ("cost_usd", "REAL"),
+    ("estimated_tokens", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 /// The daily totals: one row per UTC day, account, model and client key.
@@ -331,9 +332,9 @@ impl Store {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO requests (id, time_ms, client, route, model, served_model, account, account_id, stream,
                  status, total_ms, upstream_ms, overhead_ms, ttfb_ms, input_tokens, output_tokens, cached_tokens,
-                 attempts, error, request_body, response_body, key_name, fell_back, cache_write_tokens, cost_usd)
+                 attempts, error, request_body, response_body, key_name, fell_back, cache_write_tokens, cost_usd, estimated_tokens)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
-                 ?24, ?25)",
+                 ?24, ?25, ?26)",
             )?;
             let mut total = tx.prepare_cached(
                 "INSERT INTO daily_totals (day, account_id, account, model, key_name, requests, errors, input_tokens,
@@ -388,6 +389,7 @@ impl Store {
                     r.fell_back,
                     r.cache_write_tokens as i64,
                     r.cost_usd,
+                    r.estimated_tokens,
                 ])?;
             }
         }
@@ -412,7 +414,7 @@ impl Store {
         let mut statement = self.conn.prepare(
             "SELECT row, id, time_ms, client, route, model, served_model, account, account_id, stream, status,
                     total_ms, upstream_ms, overhead_ms, ttfb_ms, input_tokens, output_tokens, cached_tokens, attempts,
-                    error, request_body, response_body, key_name, fell_back, cache_write_tokens, cost_usd
+                    error, request_body, response_body, key_name, fell_back, cache_write_tokens, cost_usd, estimated_tokens
              FROM requests
              WHERE (?1 IS NULL OR time_ms >= ?1)
                AND (?2 IS NULL OR model = ?2 OR served_model = ?2)
@@ -459,6 +461,7 @@ impl Store {
                         fell_back: row.get::<_, Option<bool>>(23)?.unwrap_or(false),
                         cache_write_tokens: row.get::<_, Option<i64>>(24)?.unwrap_or(0) as u64,
                         cost_usd: row.get(25)?,
+                        estimated_tokens: row.get::<_, Option<bool>>(26)?.unwrap_or(false),
                     },
                 ))
             },
@@ -608,6 +611,24 @@ mod tests {
             attempts: 1,
             ..RequestRecord::default()
         }
+    }
+
+    #[test]
+    fn an_estimate_is_kept_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("log.sqlite3")).unwrap();
+        let estimated = RequestRecord {
+            estimated_tokens: true,
+            ..record("e", 1_000, "gemini-embedding-001", "home", 200)
+        };
+        store.insert(std::slice::from_ref(&estimated)).unwrap();
+        let read = store
+            .query(&LogFilter {
+                limit: 1,
+                ..LogFilter::default()
+            })
+            .unwrap();
+        assert_eq!(read[0].1, estimated);
     }
 
     #[test]

@@ -60,28 +60,43 @@ pub struct Catalog {
     /// The list's chat models by [`normalise`]d name, made once per fetch
     /// so that routing a request normalises only the requested name.
     chat_names: Option<Arc<HashSet<String>>>,
+    /// The list's embedding models likewise, for the embeddings endpoints.
+    embedding_names: Option<Arc<HashSet<String>>>,
 }
 
 impl Catalog {
     /// The catalogue of a list fetched at `unix`.
     pub fn fetched(models: Vec<ModelInfo>, unix: Option<u64>) -> Catalog {
-        let names = models
-            .iter()
-            .filter(|m| m.kind == ModelKind::Chat)
-            .map(|m| normalise(&m.id))
-            .collect();
+        let names = |kind: ModelKind| -> HashSet<String> {
+            models
+                .iter()
+                .filter(|m| m.kind == kind)
+                .map(|m| normalise(&m.id))
+                .collect()
+        };
         Catalog {
+            chat_names: Some(Arc::new(names(ModelKind::Chat))),
+            embedding_names: Some(Arc::new(names(ModelKind::Embedding))),
             models: Some(models.into()),
             fetched_unix: unix,
             error: None,
-            chat_names: Some(Arc::new(names)),
         }
     }
 
     /// Whether the list names `model` (after [`normalise`]); `None` while
     /// no list is known.
     pub fn lists(&self, model: &str) -> Option<bool> {
-        let names = self.chat_names.as_ref()?;
+        self.lists_as(model, ModelKind::Chat)
+    }
+
+    /// Whether the list names `model` as a model of `kind` (chat models
+    /// for the chat endpoints, embedding models for the embeddings ones);
+    /// `None` while no list is known.
+    pub fn lists_as(&self, model: &str, kind: ModelKind) -> Option<bool> {
+        let names = match kind {
+            ModelKind::Embedding => self.embedding_names.as_ref()?,
+            _ => self.chat_names.as_ref()?,
+        };
         Some(names.contains(&normalise(model)))
     }
 
@@ -190,6 +205,13 @@ mod tests {
         assert_eq!(catalog.lists("claude-opus-4-1"), Some(false));
         // Embedding models are kept, not served on the chat endpoints.
         assert_eq!(catalog.lists("text-embedding-004"), Some(false));
+        // They serve the embeddings endpoints, where chat models do not.
+        assert_eq!(
+            catalog.lists_as("models/text-embedding-004", ModelKind::Embedding),
+            Some(true)
+        );
+        assert_eq!(catalog.lists_as("claude-sonnet-4-5", ModelKind::Embedding), Some(false));
+        assert_eq!(unknown.lists_as("text-embedding-004", ModelKind::Embedding), None);
         assert_eq!(
             catalog.find("claude-sonnet-4-5").map(|m| m.id.as_str()),
             Some("claude-sonnet-4-5-20250929")

@@ -136,13 +136,25 @@ impl Member {
 
     /// How well it fits `model`; `None` when its globs refuse it.
     pub fn rank(&self, model: &str) -> Option<Rank> {
-        if !self.serves(model) {
+        self.rank_as(model, ModelKind::Chat)
+    }
+
+    /// How well it fits `model` used as a model of `kind` (chat or
+    /// embeddings, as its catalogue classes them); `None` when its globs
+    /// refuse it or its provider serves no embeddings.
+    pub fn rank_as(&self, model: &str, kind: ModelKind) -> Option<Rank> {
+        if !self.serves(model) || (kind == ModelKind::Embedding && !self.provider.serves_embeddings()) {
             return None;
         }
         if self.names_exactly(model) {
             return Some(Rank::Listed);
         }
-        match self.catalog.lock().unwrap_or_else(|p| p.into_inner()).lists(model) {
+        match self
+            .catalog
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .lists_as(model, kind)
+        {
             Some(false) => Some(Rank::Unlisted),
             Some(true) | None => Some(Rank::Listed),
         }
@@ -432,6 +444,20 @@ impl Pool {
         preferred: Option<&str>,
         tried: &[usize],
     ) -> Result<Lease, Unavailable> {
+        self.select_as(model, ModelKind::Chat, session, preferred, tried)
+    }
+
+    /// [`Pool::select`] for `model` used as a model of `kind`: for
+    /// embeddings, only accounts whose provider serves them, those whose
+    /// catalogue lists it as an embedding model first.
+    pub fn select_as(
+        &self,
+        model: &str,
+        kind: ModelKind,
+        session: Option<&str>,
+        preferred: Option<&str>,
+        tried: &[usize],
+    ) -> Result<Lease, Unavailable> {
         let now = Instant::now();
         let mut soonest: Option<Instant> = None;
         let mut disabled = Vec::new();
@@ -439,7 +465,7 @@ impl Pool {
         let ranks: Vec<Option<Rank>> = self
             .members
             .iter()
-            .map(|m| if m.config.enabled { m.rank(model) } else { None })
+            .map(|m| if m.config.enabled { m.rank_as(model, kind) } else { None })
             .collect();
         // The accounts whose catalogue lists the model first, in every tier;
         // then, as a last resort, those whose catalogue lacks it.

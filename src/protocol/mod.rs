@@ -8,6 +8,7 @@
 pub mod anthropic;
 pub mod data_url;
 pub mod dialect;
+pub mod embed;
 pub mod error;
 pub mod gemini;
 pub mod members;

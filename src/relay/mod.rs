@@ -14,6 +14,7 @@
 
 mod answer;
 mod count;
+mod embed;
 mod models;
 mod responses;
 mod signatures;
@@ -68,16 +69,27 @@ pub enum Endpoint {
         /// The model from the path.
         model: String,
     },
+    /// `POST /v1/embeddings`.
+    OpenAiEmbeddings,
+    /// `POST .../models/{model}:embedContent` / `:batchEmbedContents`.
+    GeminiEmbed {
+        /// The model from the path.
+        model: String,
+        /// `batchEmbedContents`.
+        batch: bool,
+    },
 }
 
 impl Endpoint {
     /// The dialect the client speaks (and gets its errors in).
     pub fn dialect(&self) -> Dialect {
         match self {
-            Endpoint::OpenAiChat => Dialect::Chat,
+            Endpoint::OpenAiChat | Endpoint::OpenAiEmbeddings => Dialect::Chat,
             Endpoint::Responses => Dialect::Responses,
             Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens => Dialect::Messages,
-            Endpoint::GeminiGenerate { .. } | Endpoint::GeminiCountTokens { .. } => Dialect::Gemini,
+            Endpoint::GeminiGenerate { .. } | Endpoint::GeminiCountTokens { .. } | Endpoint::GeminiEmbed { .. } => {
+                Dialect::Gemini
+            }
         }
     }
 
@@ -87,7 +99,7 @@ impl Endpoint {
     pub fn sse(&self) -> bool {
         match self {
             Endpoint::GeminiGenerate { sse, .. } => *sse,
-            Endpoint::GeminiCountTokens { .. } => false,
+            Endpoint::GeminiCountTokens { .. } | Endpoint::GeminiEmbed { .. } | Endpoint::OpenAiEmbeddings => false,
             _ => true,
         }
     }
@@ -196,6 +208,26 @@ impl Routing {
             }
         }
         chain
+    }
+
+    /// The call's chain (see [`Routing::chain`]), fallbacks on unless the
+    /// client's headers turn them off, checked against the client key: its
+    /// first link must be allowed, the others it may not use are skipped.
+    fn chain_for(
+        &self,
+        requested: &str,
+        headers: &HeaderMap,
+        key: Option<&ClientKey>,
+    ) -> Result<Vec<String>, ApiError> {
+        let fallback = header_value(headers, &[FALLBACK_HEADER]).is_none_or(|v| !v.eq_ignore_ascii_case("off"));
+        let mut chain = self.chain(requested, fallback);
+        if let Some(key) = key {
+            if !key.allows_model(&chain[0]) {
+                return Err(model_refused(key, requested, &chain[0]));
+            }
+            chain.retain(|model| key.allows_model(model));
+        }
+        Ok(chain)
     }
 }
 
@@ -332,6 +364,7 @@ impl Relay {
     async fn serve(&self, call: ClientCall, trace: &mut Trace) -> Result<Answer, Refusal> {
         let (codec, mut request) = match &call.endpoint {
             Endpoint::AnthropicCountTokens | Endpoint::GeminiCountTokens { .. } => return self.count(call).await,
+            Endpoint::OpenAiEmbeddings | Endpoint::GeminiEmbed { .. } => return self.embed(call, trace).await,
             endpoint => endpoint.dialect().decode(&call.body)?,
         };
         if let Endpoint::GeminiGenerate { model, stream, .. } = &call.endpoint {
@@ -356,15 +389,7 @@ impl Relay {
             return Err(ApiError::invalid_request("The request names no model: set the `model` field.").into());
         }
         let routing = self.routing.load_full();
-        let fallback = header_value(&call.headers, &[FALLBACK_HEADER]).is_none_or(|v| !v.eq_ignore_ascii_case("off"));
-        let mut chain = routing.chain(&request.model, fallback);
-        if let Some(key) = &call.key {
-            if !key.allows_model(&chain[0]) {
-                return Err(model_refused(key, &request.model, &chain[0]).into());
-            }
-            // A link the key may not use is skipped.
-            chain.retain(|model| key.allows_model(model));
-        }
+        let chain = routing.chain_for(&request.model, &call.headers, call.key.as_deref())?;
         let upstream_model = chain[0].clone();
         self.signatures.restore(&mut request);
         if request.session_key.is_none() {
@@ -447,7 +472,14 @@ impl Relay {
                 &tried,
             ) {
                 Ok(lease) => lease,
-                Err(unavailable) => return Link::Unserved(self.unavailable(call, unavailable, last_failure)),
+                Err(unavailable) => {
+                    return Link::Unserved(self.unavailable(
+                        &call.request.model,
+                        &call.upstream_model,
+                        unavailable,
+                        last_failure,
+                    ));
+                }
             };
             tried.push(lease.index());
             let member = lease.member().clone();
@@ -593,12 +625,19 @@ impl Relay {
         Ok(Answer::ok(out))
     }
 
-    fn unavailable(&self, call: &Prepared, unavailable: Unavailable, last: Option<(Failure, String)>) -> Refusal {
-        let model = &call.upstream_model;
-        let named = if *model == call.request.model {
+    /// The refusal when no account of `model` (the link `requested`
+    /// resolved to) could be chosen, after `last`, the link's last failure.
+    fn unavailable(
+        &self,
+        requested: &str,
+        model: &str,
+        unavailable: Unavailable,
+        last: Option<(Failure, String)>,
+    ) -> Refusal {
+        let named = if model == requested {
             format!("`{model}`")
         } else {
-            format!("`{}` (alias of `{model}`)", call.request.model)
+            format!("`{requested}` (alias of `{model}`)")
         };
         match (unavailable, last) {
             (Unavailable::AllCooling { retry_after }, _) => Refusal {

@@ -33,7 +33,9 @@ impl Trace {
     /// Starts the record of a call to `endpoint` at `path`.
     pub fn start(monitor: Option<Arc<Monitor>>, endpoint: &Endpoint, path: &str) -> Trace {
         let model = match endpoint {
-            Endpoint::GeminiGenerate { model, .. } | Endpoint::GeminiCountTokens { model } => model.clone(),
+            Endpoint::GeminiGenerate { model, .. }
+            | Endpoint::GeminiCountTokens { model }
+            | Endpoint::GeminiEmbed { model, .. } => model.clone(),
             _ => String::new(),
         };
         Trace {
@@ -115,6 +117,12 @@ impl Trace {
         self.record.output_tokens = usage.output_tokens.min(MAX_RECORDED_TOKENS);
         self.record.cached_tokens = usage.cached_input_tokens.min(MAX_RECORDED_TOKENS);
         self.record.cache_write_tokens = usage.cache_creation_input_tokens.min(MAX_RECORDED_TOKENS);
+    }
+
+    /// The recorded input tokens are a local estimate: the upstream
+    /// reported none (Gemini's embeddings).
+    pub fn estimated(&mut self) {
+        self.record.estimated_tokens = true;
     }
 
     /// The complete answer's body (kept only when body storage is on).

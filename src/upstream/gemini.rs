@@ -57,6 +57,27 @@ impl Provider for Gemini {
         )
     }
 
+    fn serves_embeddings(&self) -> bool {
+        true
+    }
+
+    /// Always `batchEmbedContents`: one content is a batch of one.
+    fn embed(
+        &self,
+        http: &reqwest::Client,
+        credentials: &Credentials,
+        model: &str,
+        body: bytes::Bytes,
+    ) -> Option<reqwest::RequestBuilder> {
+        let path = format!("v1beta/models/{}:batchEmbedContents", urlencode(model));
+        Some(
+            http.post_to(&credentials.base_url, &path)
+                .header("x-goog-api-key", &*credentials.secret)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body),
+        )
+    }
+
     fn read_count(&self, body: &[u8]) -> Option<u64> {
         serde_json::from_slice::<serde_json::Value>(body)
             .ok()?

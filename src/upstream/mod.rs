@@ -119,6 +119,22 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     fn read_count(&self, _body: &[u8]) -> Option<u64> {
         None
     }
+    /// Whether it serves embeddings (then [`Provider::embed`] is `Some`).
+    fn serves_embeddings(&self) -> bool {
+        false
+    }
+    /// A request to the provider's embeddings endpoint with `body` (in its
+    /// protocol's embeddings shape, see `protocol::embed`) for `model`;
+    /// `None` when it serves no embeddings (Anthropic, Code Assist).
+    fn embed(
+        &self,
+        _http: &reqwest::Client,
+        _credentials: &Credentials,
+        _model: &str,
+        _body: Bytes,
+    ) -> Option<reqwest::RequestBuilder> {
+        None
+    }
 }
 
 /// The provider implementation for a kind.
@@ -446,6 +462,21 @@ impl Upstream {
             retry_after: None,
             message: "the counting endpoint answered without a count".into(),
         })
+    }
+
+    /// Sends an embeddings request (see [`Provider::embed`]) and waits for
+    /// the response headers, as [`Upstream::send`] does; `None` when the
+    /// provider serves no embeddings.
+    pub async fn embed(
+        &self,
+        http: &reqwest::Client,
+        provider: &dyn Provider,
+        credentials: &Credentials,
+        model: &str,
+        body: Bytes,
+    ) -> Option<Result<reqwest::Response, Failure>> {
+        let request = provider.embed(http, credentials, model, body)?;
+        Some(self.execute(provider, request.timeout(self.timeout), credentials).await)
     }
 
     /// Sends a built request; error statuses become [`Failure`]s with the

@@ -39,4 +39,23 @@ impl Provider for OpenAi {
             .body(outgoing.body.clone());
         bearer(request, credentials)
     }
+
+    /// `POST {base}/embeddings`.
+    fn serves_embeddings(&self) -> bool {
+        true
+    }
+
+    fn embed(
+        &self,
+        http: &reqwest::Client,
+        credentials: &Credentials,
+        _model: &str,
+        body: bytes::Bytes,
+    ) -> Option<reqwest::RequestBuilder> {
+        let request = http
+            .post_to(&credentials.base_url, "embeddings")
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        Some(bearer(request, credentials))
+    }
 }

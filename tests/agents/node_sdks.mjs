@@ -2,7 +2,7 @@
 // one model, a streamed tool round trip and (Anthropic, Gemini) a token count.
 //
 // Usage: node node_sdks.mjs CLIENT MODEL     (run by tests/agents/run.sh)
-//   CLIENT  openai-chat | openai-responses | anthropic | gemini
+//   CLIENT  openai-chat | openai-responses | anthropic | gemini | openai-embeddings
 //   env     SWITCHYARD_URL (gateway origin), SWITCHYARD_KEY (its key)
 //
 // The Node SDKs parse streams with their own accumulators (OpenAI's
@@ -13,6 +13,11 @@
 // --no-tool-calls), the result goes back in the SDK's own shape, and the
 // final answer is printed: the mock's `tool result: ... [mock PROVIDER MODEL]`.
 // Any failure is thrown, which exits non-zero with the SDK's message.
+//
+// openai-embeddings: `embeddings.create` with the SDK's default (base64, which
+// it decodes itself), floats with `dimensions`, and a 300-input batch; every
+// value is checked against the mock's vector for its text (the FNV-1a of
+// crates/mock-upstream/src/embed.rs), in order.
 
 import Anthropic from "@anthropic-ai/sdk";
 import { GoogleGenAI } from "@google/genai";
@@ -99,6 +104,52 @@ async function gemini() {
   return text;
 }
 
-const clients = { "openai-chat": openaiChat, "openai-responses": openaiResponses, anthropic, gemini };
+/** The mock upstream's vector for `text` (crates/mock-upstream/src/embed.rs). */
+function mockVector(text, dimensions = 8) {
+  const bytes = [...new TextEncoder().encode(text)];
+  const values = [];
+  for (let at = 0; at < dimensions; at++) {
+    const position = new Uint8Array(8);
+    new DataView(position.buffer).setBigUint64(0, BigInt(at), true);
+    let hash = 0xcbf29ce484222325n;
+    for (const byte of [...bytes, ...position]) {
+      hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+    }
+    values.push(Math.fround(Math.fround(Number((hash >> 11n) % 2001n) / 1000) - 1));
+  }
+  return values;
+}
+
+function checkVectors(data, texts, dimensions = 8) {
+  check(data.length === texts.length, `${data.length} vectors for ${texts.length} inputs`);
+  data.forEach((datum, at) => {
+    check(datum.index === at, `vector ${at} has index ${datum.index}`);
+    const got = Array.from(datum.embedding, Math.fround);
+    const wanted = mockVector(texts[at], dimensions);
+    check(JSON.stringify(got) === JSON.stringify(wanted), `vector ${at} is ${got}, expected ${wanted}`);
+  });
+}
+
+async function openaiEmbeddings() {
+  const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey, maxRetries: 0 });
+  const texts = ["node one", "node two", "node three"];
+  const byDefault = await openai.embeddings.create({ model, input: texts });
+  checkVectors(byDefault.data, texts);
+  check(byDefault.usage.prompt_tokens > 0, `usage ${JSON.stringify(byDefault.usage)}`);
+  const floats = await openai.embeddings.create({ model, input: texts[0], encoding_format: "float", dimensions: 4 });
+  checkVectors(floats.data, texts.slice(0, 1), 4);
+  const many = Array.from({ length: 300 }, (_, i) => `node chunk ${i}`);
+  const batch = await openai.embeddings.create({ model, input: many });
+  checkVectors(batch.data, many);
+  return `${texts.length + 1 + many.length} vectors as the mock made them from ${model}`;
+}
+
+const clients = {
+  "openai-chat": openaiChat,
+  "openai-responses": openaiResponses,
+  anthropic,
+  gemini,
+  "openai-embeddings": openaiEmbeddings,
+};
 check(clients[client], `unknown client ${client}; one of ${Object.keys(clients).join(", ")}`);
 console.log(await clients[client]());

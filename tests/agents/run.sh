@@ -45,7 +45,9 @@
 #      The Node SDKs' streaming helpers (tests/agents/node_sdks.mjs: OpenAI
 #      chat.completions.stream and responses.stream, Anthropic messages.stream,
 #      @google/genai generateContentStream) each run a tool round trip against
-#      every upstream, and Anthropic's and Gemini's count tokens.
+#      every upstream, and Anthropic's and Gemini's count tokens; the OpenAI
+#      Node SDK's embeddings.create (base64 default, floats, 300 inputs)
+#      from the openai and the gemini account, every value checked.
 #      Then `switchyard connect` alone (the "connect" cases): for Claude Code,
 #      Codex, Gemini CLI, OpenCode and Qwen Code, each in a new empty HOME with none of
 #      its variables, `switchyard connect TOOL` and then the tool headless
@@ -269,7 +271,7 @@ add_account() {
     printf '%s' "$UPSTREAM_KEY" |
         "$SWITCHYARD" accounts add "$1" --label "mock-$1" --base-url "$2" --api-key-stdin --models "$3" >/dev/null
 }
-add_account openai "$MOCK_URL/v1" 'gpt-*'
+add_account openai "$MOCK_URL/v1" 'gpt-*,text-embedding-*'
 add_account anthropic "$MOCK_URL" 'claude-*'
 add_account gemini "$MOCK_URL" 'gemini-*'
 # A model name Codex knows, so that it sends its full request for it
@@ -533,6 +535,12 @@ for client in openai-chat openai-responses anthropic gemini; do
         CASE_ENV=(SWITCHYARD_URL="$GATEWAY" SWITCHYARD_KEY="$GATEWAY_KEY")
         run_case "node $client via $upstream" node "$NPM_DIR/node_sdks.mjs" "$client" "$model"
     done
+done
+# Embeddings through the OpenAI Node SDK, from each account kind that embeds.
+for pair in openai:text-embedding-3-small gemini:gemini-embedding-001; do
+    NEEDLES=("vectors as the mock made them from ${pair#*:}")
+    CASE_ENV=(SWITCHYARD_URL="$GATEWAY" SWITCHYARD_KEY="$GATEWAY_KEY")
+    run_case "node openai-embeddings via ${pair%%:*}" node "$NPM_DIR/node_sdks.mjs" openai-embeddings "${pair#*:}"
 done
 
 # 5. The README's snippets, as written there ---------------------------------------

@@ -10,7 +10,7 @@
 #   3. Starts the mock upstream on a free port, then one gateway on a free port
 #      with a temp SWITCHYARD_HOME, SWITCHYARD_SECRET_STORE=file, auth mode
 #      strict, and three accounts added through the CLI, all pointing at the mock:
-#        openai     --models 'gpt-*'     (base URL http://127.0.0.1:PORT/v1)
+#        openai     --models 'gpt-*,text-embedding-*' (base URL http://127.0.0.1:PORT/v1)
 #        anthropic  --models 'claude-*'
 #        gemini     --models 'gemini-*'
 #      plus [models] aliases e2e-openai / e2e-anthropic / e2e-gemini.
@@ -21,7 +21,9 @@
 #      `anthropic.messages.count_tokens` and google-genai `models.count_tokens`
 #      x every upstream; then the SDKs' 401 and 404 errors and model lists;
 #      then the legacy google-generativeai (generate_content complete and
-#      streamed and count_tokens x every upstream, list_models).
+#      streamed and count_tokens x every upstream, list_models); then
+#      embeddings: the OpenAI SDK, google-genai and the legacy SDK x the
+#      gemini and openai accounts (vectors checked value by value).
 #      Prints a pass/fail table and exits non-zero on any failure. Takes a few
 #      seconds once built.
 #   The processes it started are always stopped on exit (trap).
@@ -143,7 +145,7 @@ add_account() {
         "$SWITCHYARD" accounts add "$provider" --label "mock-$provider" --base-url "$base_url" \
             --api-key-stdin --models "$models" >/dev/null
 }
-add_account openai "$MOCK_URL/v1" 'gpt-*'
+add_account openai "$MOCK_URL/v1" 'gpt-*,text-embedding-*'
 add_account anthropic "$MOCK_URL" 'claude-*'
 add_account gemini "$MOCK_URL" 'gemini-*'
 cat >>"$SWITCHYARD_HOME/config.toml" <<'EOF'
@@ -152,6 +154,7 @@ cat >>"$SWITCHYARD_HOME/config.toml" <<'EOF'
 "e2e-openai" = "gpt-e2e-mini"
 "e2e-anthropic" = "claude-e2e-sonnet"
 "e2e-gemini" = "gemini-e2e-flash"
+"e2e-embed" = "gemini-embedding-001"
 EOF
 GATEWAY_KEY=$("$SWITCHYARD" key show)
 

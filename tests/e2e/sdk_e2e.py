@@ -34,6 +34,13 @@ with `transport="rest"` and `client_options={"api_endpoint": GATEWAY}`:
 `generate_content` complete and `stream=True` against every upstream,
 `count_tokens` against every upstream and `list_models`.
 
+Embeddings: the OpenAI SDK's `embeddings.create` (its default base64, floats
+with `dimensions`, a 300-input batch, an alias for a Gemini model),
+google-genai `models.embed_content` with several contents and with one, and
+the legacy `embed_content` with one content and a list, each against a gemini
+and an openai account; the mock's vectors derive from the text, so every value
+and the order are checked.
+
 Then the SDKs' error
 types are checked for a wrong key (401) and a doubled `/v1` in the base URL
 (404), with Switchyard's guidance in the message, and the model lists every
@@ -47,6 +54,7 @@ exits 1 when anything failed.
 
 import json
 import os
+import struct
 import sys
 import time
 import traceback
@@ -479,11 +487,90 @@ def legacy_count_case(upstream):
     check_count(upstream, counted, 1000 + len(COUNT_QUESTION.split()))
 
 
+# ------------------------------------------------------------------ embeddings
+#
+# The mock's vectors derive from the text alone (crates/mock-upstream/src/embed.rs,
+# `vector`): FNV-1a of the text and the position, in steps of 0.001, as f32.
+# Each SDK gets them exactly, in order, from a gemini and an openai account.
+
+EMBED_MODELS = {"gemini": "gemini-embedding-001", "openai": "text-embedding-3-small"}
+EMBED_DIMENSIONS = 8
+
+
+def f32(value):
+    return struct.unpack("<f", struct.pack("<f", value))[0]
+
+
+def mock_vector(text, dimensions=EMBED_DIMENSIONS):
+    values = []
+    for at in range(dimensions):
+        digest = 0xCBF29CE484222325
+        for byte in text.encode() + at.to_bytes(8, "little"):
+            digest = ((digest ^ byte) * 0x100000001B3) % (1 << 64)
+        values.append(f32(f32(f32((digest >> 11) % 2001) / 1000.0) - 1.0))
+    return values
+
+
+def check_vectors(got, texts, dimensions=EMBED_DIMENSIONS):
+    got = [[f32(v) for v in vector] for vector in got]
+    wanted = [mock_vector(text, dimensions) for text in texts]
+    check(len(got) == len(wanted), f"{len(got)} vectors for {len(wanted)} inputs")
+    for at, (vector, expected) in enumerate(zip(got, wanted)):
+        check(vector == expected, f"vector {at} is {vector[:4]}..., expected {expected[:4]}...")
+
+
+def openai_embed_case(upstream):
+    """The OpenAI SDK's defaults (base64, decoded by the SDK), floats with
+    `dimensions`, and a 300-input batch (three Gemini calls of 100)."""
+    sdk = openai.OpenAI(base_url=f"{GATEWAY}/v1", api_key=KEY, max_retries=0, timeout=TIMEOUT)
+    model = EMBED_MODELS[upstream]
+    texts = [f"openai sdk text {i} for {upstream}" for i in range(3)]
+    response = sdk.embeddings.create(model=model, input=texts)
+    check_vectors([d.embedding for d in response.data], texts)
+    check(response.usage.prompt_tokens > 0, f"usage {response.usage}")
+    response = sdk.embeddings.create(model=model, input=texts[0], encoding_format="float", dimensions=4)
+    check_vectors([d.embedding for d in response.data], texts[:1], 4)
+    many = [f"chunk {i} of a long document" for i in range(300)]
+    response = sdk.embeddings.create(model=model, input=many)
+    check([d.index for d in response.data] == list(range(300)), "the 300 vectors are not in order")
+    check_vectors([d.embedding for d in response.data], many)
+
+
+def openai_embed_alias_case():
+    """OpenAI's default model name mapped to a Gemini embedding model."""
+    sdk = openai.OpenAI(base_url=f"{GATEWAY}/v1", api_key=KEY, max_retries=0, timeout=TIMEOUT)
+    response = sdk.embeddings.create(model="e2e-embed", input=["aliased"])
+    check(response.model == "e2e-embed", f"model {response.model!r}")
+    check_vectors([d.embedding for d in response.data], ["aliased"])
+
+
+def genai_embed_case(upstream):
+    """google-genai `embed_content` with several contents (batchEmbedContents)."""
+    sdk = GeminiClient().sdk
+    texts = [f"genai text {i} for {upstream}" for i in range(3)]
+    config = gtypes.EmbedContentConfig(output_dimensionality=4, task_type="RETRIEVAL_DOCUMENT", title="E2E")
+    response = sdk.models.embed_content(model=EMBED_MODELS[upstream], contents=texts, config=config)
+    check_vectors([e.values for e in response.embeddings], texts, 4)
+    response = sdk.models.embed_content(model=EMBED_MODELS[upstream], contents="just one")
+    check_vectors([e.values for e in response.embeddings], ["just one"])
+
+
+def legacy_embed_case(upstream):
+    """The legacy google-generativeai `embed_content`: one content, then a list."""
+    legacy_genai.configure(api_key=KEY, transport="rest", client_options={"api_endpoint": GATEWAY})
+    model = f"models/{EMBED_MODELS[upstream]}"
+    one = legacy_genai.embed_content(model=model, content="legacy one", task_type="retrieval_query")
+    check_vectors([one["embedding"]], ["legacy one"])
+    texts = ["legacy a", "legacy b"]
+    many = legacy_genai.embed_content(model=model, content=texts, task_type="retrieval_document", title="T")
+    check_vectors(many["embedding"], texts)
+
+
 # What the mock upstream's own lists hold (examples/mock_upstream.rs, `model_list`)
 # under the accounts' globs: the gateway must list them beside the aliases.
 CATALOGUED = ["gpt-4o-mini", "claude-sonnet-4-5-20250929", "gemini-2.5-pro"]
 # Listed by the mock under the accounts' globs, but no chat model.
-NOT_CHAT = ["gemini-embedding-001"]
+NOT_CHAT = ["gemini-embedding-001", "text-embedding-3-small"]
 
 
 def check_listed(ids, what):
@@ -693,6 +780,11 @@ def main():
     for upstream in UPSTREAMS:
         attempt(f"legacy/count/{upstream}", lambda u=upstream: legacy_count_case(u), results, failures)
     attempt("legacy/error/models", legacy_models_case, results, failures)
+    for upstream in ("openai", "gemini"):
+        attempt(f"openai/embed/{upstream}", lambda u=upstream: openai_embed_case(u), results, failures)
+        attempt(f"gemini/embed/{upstream}", lambda u=upstream: genai_embed_case(u), results, failures)
+        attempt(f"legacy/embed/{upstream}", lambda u=upstream: legacy_embed_case(u), results, failures)
+    attempt("openai/embed/alias", openai_embed_alias_case, results, failures)
 
     def cell(name):
         outcome = results.get(name)
@@ -707,6 +799,9 @@ def main():
     for client_name in ("anthropic", "gemini", "legacy"):
         row = [cell(f"{client_name}/count/{u}") for u in UPSTREAMS]
         print(f"{client_name:<10} {'count':<9} " + " ".join(f"{c:<12}" for c in row))
+    for client_name in ("openai", "gemini", "legacy"):
+        row = [cell(f"{client_name}/embed/{u}") for u in UPSTREAMS]
+        print(f"{client_name:<10} {'embed':<9} " + " ".join(f"{c:<12}" for c in row))
     print()
     print(f"{'SDK':<10} {'other':<9} {'401 wrong key':<14} {'404 /v1/v1':<14} {'model list':<14}")
     for client_name in CLIENTS + ["legacy"]:

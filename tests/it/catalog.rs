@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use switchyard::config::{self, ProviderKind};
 use switchyard::gateway::reload::Reloaded;
 
-use crate::common::catalogs::{self, Listed, chat, limited, with_methods};
+use crate::common::catalogs::{self, Listed, chat, fetched, limited, with_methods};
 use crate::common::command::{run, run_with_stdin, stderr, stdout};
 use crate::common::{Mock, MockReply, Recorded, TestAccount, TestGateway, client};
 
@@ -65,19 +65,6 @@ fn account(provider: ProviderKind, mock: &Mock) -> TestAccount {
         _ => mock.url(),
     };
     TestAccount::new(provider, url)
-}
-
-/// Waits until every account has a list or a failed fetch.
-async fn fetched(gw: &TestGateway) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let accounts = gw.gateway.accounts().unwrap();
-        if accounts.iter().all(|a| a.catalog.is_some()) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the lists were not fetched: {accounts:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn get(gw: &TestGateway, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {

@@ -592,7 +592,7 @@ async fn unknown_routes_get_a_404_in_their_family_protocol() {
         ("/v1/chat/completionz", Protocol::OpenAi),
         ("/v1/messagez", Protocol::OpenAi),
         ("/v1/messages/count", Protocol::Anthropic),
-        ("/v1beta/models/gemini-2.5-flash:embedContent", Protocol::Gemini),
+        ("/v1beta/models/gemini-2.5-flash:predictLongRunning", Protocol::Gemini),
         ("/v1beta/tunedModels", Protocol::Gemini),
         ("/v2/anything", Protocol::OpenAi),
         ("/%FF%00/..%2F..%2Fetc%2Fpasswd", Protocol::OpenAi),

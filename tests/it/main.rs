@@ -16,6 +16,7 @@ mod connect;
 mod control;
 mod cost;
 mod count_tokens;
+mod embeddings;
 mod fallbacks;
 mod faults;
 mod file_modes;

@@ -12,6 +12,8 @@
 //! | `POST /v1beta/models/{m}:generateContent`, `:streamGenerateContent[?alt=sse]` | Gemini |
 //! | `POST /v1/messages/count_tokens` | Anthropic token count `{"input_tokens": N}` |
 //! | `POST /v1beta/models/{m}:countTokens` | Gemini token count `{"totalTokens": N}` |
+//! | `POST /v1/embeddings` | OpenAI embeddings (vectors from [`embed::vector`]) |
+//! | `POST /v1beta/models/{m}:embedContent`, `:batchEmbedContents` | Gemini embeddings (at most 100 per batch) |
 //! | `GET /v1/models`, `GET /v1beta/models` | model lists: OpenAI's, Anthropic's (with `anthropic-version`), Gemini's |
 //! | `GET /healthz` | `{"status":"ok"}` |
 //! | `GET /_mock/requests` | `{"requests": N}`: how many requests (this one aside) it has received |
@@ -72,6 +74,7 @@
 
 mod ask;
 pub mod canned;
+pub mod embed;
 mod options;
 mod reply;
 mod respond;

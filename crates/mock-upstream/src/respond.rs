@@ -77,6 +77,9 @@ pub(crate) fn respond(
     if let Some(list) = model_list(method, path, headers, options) {
         return list;
     }
+    if let Some(embedded) = crate::embed::route(method, path, headers, body, options.api_key.as_deref()) {
+        return embedded;
+    }
     let route = match path {
         "/v1/chat/completions" => Route::OpenAi,
         "/v1/messages" => Route::Anthropic,

@@ -7,7 +7,22 @@
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
 
-use super::{MockReply, Recorded};
+use std::time::{Duration, Instant};
+
+use super::{MockReply, Recorded, TestGateway};
+
+/// Waits until every account of `gw` has a list or a failed fetch.
+pub async fn fetched(gw: &TestGateway) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let accounts = gw.gateway.accounts().unwrap();
+        if accounts.iter().all(|a| a.catalog.is_some()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the lists were not fetched: {accounts:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 /// One model of a mocked catalogue: its id, and for Gemini its generation
 /// methods and limits.
