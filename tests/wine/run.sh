@@ -48,7 +48,7 @@ die() {
 }
 
 if command -v apt-get >/dev/null 2>&1; then
-    need_packages wine wine64 xvfb xauth gcc-mingw-w64-x86-64 curl python3 python3-venv imagemagick
+    need_packages wine wine64 xvfb xauth gcc-mingw-w64-x86-64 curl python3 python3-venv
 fi
 WINE=/usr/lib/wine/wine64 # the `wine` launcher looks for 32-bit parts Debian's 64-bit Wine lacks
 WINESERVER=$(command -v wineserver || echo /usr/lib/wine/wineserver)
@@ -222,6 +222,7 @@ healthz "http://127.0.0.1:$TRAY_PORT" >/dev/null || die "the tray's gateway does
 kill -0 "$tray_pid" 2>/dev/null || die "the tray exited"
 sleep 2
 if [[ -n ${WINE_SCREENSHOT:-} ]]; then
+    command -v import >/dev/null || need_packages imagemagick
     import -window root "$WINE_SCREENSHOT" && say "screenshot: $WINE_SCREENSHOT"
 fi
 kill "$tray_pid" 2>/dev/null || true
