@@ -101,8 +101,8 @@ for _ in $(seq 1 100); do [[ -s $WORK/display ]] && break; sleep 0.1; done
 export DISPLAY=:$(cat "$WORK/display")
 
 w() { timeout "${WINE_TIMEOUT:-60}" "$WINE" "$@"; }
-reg_value() { # KEY VALUE: the data of a registry value, or nothing
-    w reg query "$1" /v "$2" 2>/dev/null | tr -d '\r' | sed -n "s/^ *$2 *REG_[A-Z_]* *//p"
+reg_value() { # KEY VALUE: the data of a registry value, or nothing (never fails)
+    { w reg query "$1" /v "$2" 2>/dev/null || true; } | tr -d '\r' | sed -n "s/^ *$2 *REG_[A-Z_]* *//p"
 }
 say "new Wine prefix"
 w wineboot -i >"$WORK/wineboot.log" 2>&1 || die "wineboot failed"
