@@ -50,6 +50,12 @@ impl Autostart {
         builder.set_macos_launch_mode(auto_launch::MacOSLaunchMode::LaunchAgent);
         #[cfg(target_os = "linux")]
         builder.set_linux_launch_mode(auto_launch::LinuxLaunchMode::XdgAutostart);
+        // The user's own Run key (HKCU). auto-launch's default tries the
+        // machine-wide key (HKLM) first, which an elevated session (and Wine,
+        // where everyone is an administrator) can write: every user of the
+        // machine would then start this user's tray.
+        #[cfg(windows)]
+        builder.set_windows_enable_mode(auto_launch::WindowsEnableMode::CurrentUser);
         let inner = builder.build().map_err(|err| AutostartError {
             action: "set up",
             message: err.to_string(),
@@ -98,19 +104,24 @@ pub fn location() -> Option<PathBuf> {
     }
 }
 
-/// The program path as the platform's login-item command line needs it.
+/// The program path as this platform's login-item command line needs it.
 fn launch_path(path: &Path) -> String {
-    let path = path.to_string_lossy();
-    if cfg!(target_os = "linux") {
-        desktop_exec(&path)
-    } else if cfg!(windows) {
-        format!("\"{path}\"")
-    } else if cfg!(target_os = "macos") {
+    launch_path_for(std::env::consts::OS, &path.to_string_lossy())
+}
+
+/// The program path as the login-item command line of `os` (a
+/// `std::env::consts::OS` value) needs it.
+fn launch_path_for(os: &str, path: &str) -> String {
+    match os {
+        "linux" => desktop_exec(path),
+        // The Run value is a command line: quoted, `C:\Program Files\...`
+        // is one program and not `C:\Program` with arguments. A Windows
+        // path cannot contain `"`.
+        "windows" => format!("\"{path}\""),
         // The LaunchAgent is an XML plist with the path as one
         // ProgramArguments string: spaces are fine, markup is not.
-        path.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-    } else {
-        path.into_owned()
+        "macos" => path.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"),
+        _ => path.to_string(),
     }
 }
 
@@ -142,6 +153,30 @@ fn desktop_exec(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_run_values_quote_the_program() {
+        assert_eq!(
+            launch_path_for("windows", r"C:\Program Files\Switchyard\switchyard.exe"),
+            r#""C:\Program Files\Switchyard\switchyard.exe""#
+        );
+    }
+
+    #[test]
+    fn macos_launch_agents_escape_markup_only() {
+        assert_eq!(
+            launch_path_for("macos", "/Applications/A & B <x>.app/Contents/MacOS/switchyard"),
+            "/Applications/A &amp; B &lt;x&gt;.app/Contents/MacOS/switchyard"
+        );
+    }
+
+    #[test]
+    fn linux_uses_the_desktop_entry_rules() {
+        assert_eq!(
+            launch_path_for("linux", "/home/me/My Apps/switchyard"),
+            desktop_exec("/home/me/My Apps/switchyard")
+        );
+    }
 
     #[test]
     fn plain_paths_are_left_alone() {

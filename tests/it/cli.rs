@@ -389,6 +389,7 @@ impl Logged {
     }
 
     /// Waits up to 15 seconds for `check` to hold of the log.
+    #[cfg(target_os = "linux")] // its one caller is Linux-only
     fn wait_log(&self, what: &str, check: impl Fn(&str) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(15);
         while !check(&self.log()) {
