@@ -59,14 +59,14 @@ pub struct Config {
 }
 
 /// `[cluster]`: team mode. With a Redis URL (here, without a password, or
-/// in `SWITCHYARD_REDIS_URL` or the secret store) the replicas of a team
+/// in `SWITCHYARD_REDIS_URL`) the replicas of a team
 /// share cooldowns, sticky sessions, the Responses store and client-key
 /// limits; without one everything stays in this process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClusterConfig {
     /// `redis://host:port/db` (no password: passwords come from the
-    /// environment or the secret store, see `cluster::redis_url`).
+    /// environment, see `cluster::redis_url`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis_url: Option<String>,
     /// Every key this team writes starts with it.
@@ -89,7 +89,7 @@ impl ClusterConfig {
 }
 
 /// Whether a database URL carries a password (`scheme://user:password@host`):
-/// such a URL belongs in the environment or the secret store, never in
+/// such a URL belongs in the environment, never in
 /// config.toml.
 pub fn url_has_password(url: &str) -> bool {
     url::Url::parse(url).is_ok_and(|u| u.password().is_some_and(|p| !p.is_empty()))
@@ -765,7 +765,7 @@ impl Config {
             if url.as_deref().is_some_and(url_has_password) {
                 return Err(format!(
                     "{key}: the URL holds a password, which config.toml must not keep; remove it here and set \
-                     the whole URL in the environment variable {env} (or the secret store entry `{env}`)"
+                     the whole URL in the environment variable {env}"
                 ));
             }
         }
