@@ -131,12 +131,16 @@ pub fn usage(home: &Home, args: UsageArgs) -> Result<(), Failure> {
         UsageGrouping::Day => UsageBy::Day,
         UsageGrouping::Key => UsageBy::Key,
     };
-    // Usage comes from the daily totals: whole UTC days, all of them
+    // A window shorter than a day is read from the request log, to the
+    // millisecond; longer ones from the daily totals, in whole UTC days
     // (retention trims the log, never the totals).
-    let since_day = since_ms(args.since.as_deref())?.map(day_of);
-    let rows = store
-        .totals(by, since_day.as_deref())
-        .map_err(|err| Failure::runtime(format!("cannot read the request log: {err}")))?;
+    let since = since_ms(args.since.as_deref())?;
+    let day_ago = crate::monitor::now_ms() - 24 * 3600 * 1000;
+    let rows = match since {
+        Some(since) if since > day_ago => store.usage(by, Some(since)),
+        since => store.totals(by, since.map(day_of).as_deref()),
+    }
+    .map_err(|err| Failure::runtime(format!("cannot read the request log: {err}")))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
         return Ok(());
