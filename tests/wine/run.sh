@@ -137,7 +137,7 @@ MOCK_URL="http://$(sed -n 's/^listening on //p' "$WORK/mock.log" | head -n1)"
 sy() { w "$EXE_WIN" "$@"; }
 export SWITCHYARD_HOME='C:\switchyard-home' SWITCHYARD_SECRET_STORE=file SWITCHYARD_LOG=info
 HOME_UNIX=$WINEPREFIX/drive_c/switchyard-home
-for spec in "openai $MOCK_URL/v1 gpt-*" "anthropic $MOCK_URL claude-*" "gemini $MOCK_URL gemini-*"; do
+for spec in "openai $MOCK_URL/v1 gpt-*,text-embedding-*" "anthropic $MOCK_URL claude-*" "gemini $MOCK_URL gemini-*"; do
     read -r provider base_url models <<<"$spec"
     printf '%s' "$UPSTREAM_KEY" | sy accounts add "$provider" --label "mock-$provider" --base-url "$base_url" \
         --api-key-stdin --models "$models" >>"$WORK/cli.log" 2>&1 || die "accounts add $provider failed under Wine"
@@ -148,6 +148,7 @@ cat >>"$HOME_UNIX/config.toml" <<'EOF'
 "e2e-openai" = "gpt-e2e-mini"
 "e2e-anthropic" = "claude-e2e-sonnet"
 "e2e-gemini" = "gemini-e2e-flash"
+"e2e-embed" = "gemini-embedding-001"
 EOF
 GATEWAY_KEY=$(sy key show 2>>"$WORK/cli.log" | tr -d '\r')
 [[ $GATEWAY_KEY == sk-* ]] || die "key show printed no key under Wine"
