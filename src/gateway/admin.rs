@@ -260,6 +260,9 @@ fn status(shared: &Shared, head: &RequestHead) -> Response {
     let mut status = serde_json::to_value(shared.status()).unwrap_or_default();
     status["origin"] = json!(head.origin(shared));
     status["key_required"] = json!(shared.auth.required_for("/api/status"));
+    if let Some(log) = shared.relay.monitor().and_then(|monitor| monitor.log_status()) {
+        status["request_log"] = json!(log);
+    }
     json_value(StatusCode::OK, status)
 }
 
@@ -377,6 +380,10 @@ fn metrics(shared: &Shared) -> Response {
     let text = match shared.relay.monitor() {
         Some(monitor) => monitor.metrics().render(&shared.relay.pool().status()),
         None => String::new(),
+    };
+    let text = match shared.relay.monitor() {
+        Some(monitor) => monitor.with_log_metrics(text),
+        None => text,
     };
     let text = shared.relay.cluster().with_metrics(text);
     let mut response = Response::new(Bytes::from(text).into());

@@ -242,6 +242,7 @@ impl Gateway {
                 .store_bodies
                 .then_some(config.monitor.max_body_kib * 1024),
             secrets: pool_secrets(&pool, &key),
+            postgres: crate::monitor::pg::database_url(&config.monitor).map(|(url, _)| url),
         }));
         monitor.set_prices(crate::pricing::Prices::with_overrides(&config.prices));
         let pool = pool.with_budgets(budgets(&config, &monitor));
