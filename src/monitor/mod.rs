@@ -414,7 +414,7 @@ impl Monitor {
             let stored: std::collections::HashSet<String> = rows.iter().map(|(_, r)| r.id.clone()).collect();
             records.retain(|r| !stored.contains(&r.id));
             records.extend(rows.into_iter().map(|(_, record)| record));
-            records.sort_by(|a, b| b.time_ms.cmp(&a.time_ms));
+            records.sort_by_key(|r| std::cmp::Reverse(r.time_ms));
             records.truncate(filter.limit.max(1));
             return records;
         }
