@@ -42,7 +42,7 @@ const BATCH: usize = 256;
 pub const DATABASE: &str = "requests.sqlite3";
 
 /// How the monitor is set up.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MonitorSettings {
     /// The database file; `None` keeps records in memory only.
     pub database: Option<PathBuf>,
@@ -55,6 +55,18 @@ pub struct MonitorSettings {
     /// Team mode: the request log in Postgres at this URL instead of the
     /// database file.
     pub postgres: Option<String>,
+}
+
+impl std::fmt::Debug for MonitorSettings {
+    // The Postgres URL may hold a password: only whether there is one.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MonitorSettings")
+            .field("database", &self.database)
+            .field("retention", &self.retention)
+            .field("body_limit", &self.body_limit)
+            .field("postgres", &self.postgres.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where the monitor's records go.
@@ -94,7 +106,12 @@ impl std::fmt::Debug for Monitor {
 
 impl Monitor {
     /// A monitor; starts the database writer when a database is set.
-    pub fn start(settings: MonitorSettings) -> Monitor {
+    pub fn start(mut settings: MonitorSettings) -> Monitor {
+        if settings.postgres.is_some() {
+            // The records are the team's, in Postgres: a SQLite file left
+            // by single-user days is neither written nor read.
+            settings.database = None;
+        }
         let (pg, writer) = match settings.postgres.as_deref() {
             Some(url) => match pg::PgLog::start(url, Some(settings.retention)) {
                 Ok((log, writer)) => (Some(log), writer.map(Writer::Postgres)),
