@@ -231,6 +231,12 @@ impl Postgres {
 
     /// The answer of `psql` to one SQL statement, unaligned and trimmed.
     pub fn sql(&self, statement: &str) -> String {
+        self.try_sql(statement)
+            .unwrap_or_else(|err| panic!("psql {statement}: {err}"))
+    }
+
+    /// The same, or psql's error (a table the gateway has not made yet).
+    pub fn try_sql(&self, statement: &str) -> Result<String, String> {
         let output = Command::new(self.bin.join("psql"))
             .args([
                 "-h",
@@ -246,12 +252,10 @@ impl Postgres {
             .stdin(Stdio::null())
             .output()
             .expect("psql runs");
-        assert!(
-            output.status.success(),
-            "psql {statement}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).trim().to_string()
+        if !output.status.success() {
+            return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
     }
 }
 
