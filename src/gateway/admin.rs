@@ -260,9 +260,6 @@ fn status(shared: &Shared, head: &RequestHead) -> Response {
     let mut status = serde_json::to_value(shared.status()).unwrap_or_default();
     status["origin"] = json!(head.origin(shared));
     status["key_required"] = json!(shared.auth.required_for("/api/status"));
-    if let Some(log) = shared.relay.monitor().and_then(|monitor| monitor.log_status()) {
-        status["request_log"] = json!(log);
-    }
     json_value(StatusCode::OK, status)
 }
 

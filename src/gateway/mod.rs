@@ -126,6 +126,9 @@ pub struct Status {
     /// Team mode: how the shared state is doing (absent for a single user).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<crate::cluster::ClusterStatus>,
+    /// Team mode: how the Postgres request log is doing (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_log: Option<crate::monitor::pg::PgStatus>,
 }
 
 /// A gateway that can be started and stopped repeatedly.
@@ -365,6 +368,7 @@ impl Gateway {
                 auth_mode: AuthMode::Off,
                 lan: false,
                 cluster: None,
+                request_log: None,
             },
         }
     }

@@ -131,6 +131,9 @@ async fn records_wait_in_memory_while_postgres_is_down_and_arrive_when_it_return
     .await;
     let metrics = gw.admin_get("/metrics").send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("switchyard_request_log_buffered 3"), "{metrics}");
+    // What `switchyard status` prints from.
+    let log = gw.gateway.status().request_log.expect("a Postgres log");
+    assert_eq!((log.state.as_str(), log.buffered), ("down", 3), "{log:?}");
 
     postgres.restart();
     eventually("the kept records reach Postgres", async || stored(&postgres) == 4).await;

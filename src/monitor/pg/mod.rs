@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::{Client, NoTls, Row};
 
@@ -182,12 +182,12 @@ struct State {
 }
 
 /// What `/api/status` says of the Postgres log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PgStatus {
     /// `postgres`.
-    pub backend: &'static str,
+    pub backend: String,
     /// `ok` while the writer is connected, else `down`.
-    pub state: &'static str,
+    pub state: String,
     /// Records waiting in memory for Postgres.
     pub buffered: u64,
     /// Records dropped because the backlog was full.
@@ -281,12 +281,13 @@ impl PgLog {
     pub fn status(&self) -> PgStatus {
         let state = &self.inner.state;
         PgStatus {
-            backend: "postgres",
+            backend: "postgres".into(),
             state: if state.connected.load(Ordering::Relaxed) {
                 "ok"
             } else {
                 "down"
-            },
+            }
+            .into(),
             buffered: state.buffered.load(Ordering::Relaxed),
             dropped: state.dropped.load(Ordering::Relaxed),
             written: state.written.load(Ordering::Relaxed),
