@@ -769,13 +769,6 @@ impl Config {
                 ));
             }
         }
-        if self.monitor.database_url.is_some() {
-            return Err(
-                "monitor.database_url: the Postgres request log is not available yet; remove the key (each \
-                        replica keeps its own SQLite log)"
-                    .to_string(),
-            );
-        }
         for (name, chain) in &self.fallbacks {
             if let Some(link) = chain.iter().find(|link| link.trim().is_empty()) {
                 return Err(format!("fallbacks `{name}`: the chain names an empty model {link:?}"));
@@ -963,6 +956,23 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown field")
         );
+    }
+
+    #[test]
+    fn a_postgres_url_is_taken_without_a_password_only() {
+        let monitor = parse("[monitor]\ndatabase_url = \"postgres://switchyard@db.internal:5432/log\"\n")
+            .unwrap()
+            .monitor;
+        assert_eq!(
+            monitor.database_url.as_deref(),
+            Some("postgres://switchyard@db.internal:5432/log")
+        );
+        let err = parse("[monitor]\ndatabase_url = \"postgres://switchyard:hunter2@db.internal/log\"\n").unwrap_err();
+        assert!(
+            err.contains("monitor.database_url") && err.contains("SWITCHYARD_DATABASE_URL"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
     }
 
     #[test]

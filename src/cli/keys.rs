@@ -10,7 +10,7 @@ use super::client::{self, Running};
 use super::{Failure, KeysAddArgs, KeysCommand, open};
 use crate::home::Home;
 use crate::keys::{self, KeyFile, KeysError, Usage, file};
-use crate::monitor::{DATABASE, Store, now_ms};
+use crate::monitor::{DATABASE, LogReader, now_ms};
 use crate::secrets;
 
 /// Runs a `keys` subcommand.
@@ -154,8 +154,10 @@ fn usage_today(home: &Home) -> Vec<Usage> {
         return usage;
     }
     let day_start = now_ms() / 86_400_000 * 86_400_000;
-    Store::open_read_only(&home.state_dir.join(DATABASE))
-        .and_then(|store| store.key_usage(day_start))
+    crate::config::Config::load(home)
+        .map_err(|err| err.to_string())
+        .and_then(|config| LogReader::open(&config.monitor, &home.state_dir.join(DATABASE)))
+        .and_then(|log| log.key_usage(day_start))
         .unwrap_or_default()
 }
 

@@ -5,18 +5,14 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use super::{Failure, LogsArgs, UsageArgs, UsageGrouping};
 use crate::home::Home;
-use crate::monitor::{DATABASE, LogFilter, RequestRecord, Store, UsageBy, day_of, export, now_ms};
+use crate::monitor::{DATABASE, LogFilter, LogReader, RequestRecord, UsageBy, day_of, export, now_ms};
 use crate::pricing::format_usd;
 
-fn open(home: &Home) -> Result<Store, Failure> {
-    let path = home.state_dir.join(DATABASE);
-    if !path.exists() {
-        return Err(Failure::runtime(format!(
-            "no request log yet at {} (the gateway writes it once it has served a request; `persist = false` under [monitor] turns it off)",
-            path.display()
-        )));
-    }
-    Store::open_read_only(&path).map_err(|err| Failure::runtime(format!("cannot read {}: {err}", path.display())))
+/// The request log this home's config names: its SQLite file, or the
+/// team's Postgres log.
+fn open(home: &Home) -> Result<LogReader, Failure> {
+    let config = crate::config::Config::load(home)?;
+    LogReader::open(&config.monitor, &home.state_dir.join(DATABASE)).map_err(Failure::runtime)
 }
 
 /// `--since`: a duration back from now, or an RFC 3339 time.

@@ -51,6 +51,16 @@ pub fn status(home: &Home, json: bool) -> Result<(), Failure> {
                     None => println!("cluster:   {} {}", cluster.backend, cluster.state),
                 }
             }
+            if let Some(log) = &status.request_log {
+                let mut line = format!("log:       {} {}", log.backend, log.state);
+                if log.buffered > 0 || log.state != "ok" {
+                    line.push_str(&format!(" ({} records kept in memory until it answers)", log.buffered));
+                }
+                if log.dropped > 0 {
+                    line.push_str(&format!(", {} dropped", log.dropped));
+                }
+                println!("{line}");
+            }
         }
         None => {
             let mode = config.proxy.auth_mode;

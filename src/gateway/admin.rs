@@ -378,6 +378,10 @@ fn metrics(shared: &Shared) -> Response {
         Some(monitor) => monitor.metrics().render(&shared.relay.pool().status()),
         None => String::new(),
     };
+    let text = match shared.relay.monitor() {
+        Some(monitor) => monitor.with_log_metrics(text),
+        None => text,
+    };
     let text = shared.relay.cluster().with_metrics(text);
     let mut response = Response::new(Bytes::from(text).into());
     response.headers_mut().insert(

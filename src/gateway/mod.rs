@@ -126,6 +126,9 @@ pub struct Status {
     /// Team mode: how the shared state is doing (absent for a single user).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<crate::cluster::ClusterStatus>,
+    /// Team mode: how the Postgres request log is doing (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_log: Option<crate::monitor::pg::PgStatus>,
 }
 
 /// A gateway that can be started and stopped repeatedly.
@@ -242,6 +245,7 @@ impl Gateway {
                 .store_bodies
                 .then_some(config.monitor.max_body_kib * 1024),
             secrets: pool_secrets(&pool, &key),
+            postgres: crate::monitor::pg::database_url(&config.monitor).map(|(url, _)| url),
         }));
         monitor.set_prices(crate::pricing::Prices::with_overrides(&config.prices));
         let pool = pool.with_budgets(budgets(&config, &monitor));
@@ -364,6 +368,7 @@ impl Gateway {
                 auth_mode: AuthMode::Off,
                 lan: false,
                 cluster: None,
+                request_log: None,
             },
         }
     }

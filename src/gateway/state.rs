@@ -55,6 +55,7 @@ impl Shared {
             auth_mode: self.auth.mode(),
             lan: self.lan,
             cluster: self.relay.cluster().status(),
+            request_log: self.relay.monitor().and_then(|monitor| monitor.log_status()),
         }
     }
 }

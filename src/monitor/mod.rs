@@ -9,6 +9,8 @@
 
 pub mod export;
 pub mod metrics;
+pub mod pg;
+pub mod reader;
 pub mod record;
 pub mod redact;
 pub mod store;
@@ -22,6 +24,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 pub use metrics::Metrics;
+pub use reader::LogReader;
 pub use record::RequestRecord;
 pub use redact::{Redactor, SharedRedactor};
 pub use store::{DailyTotal, LogFilter, Retention, Store, TimelineRow, UsageBy, UsageRow};
@@ -39,7 +42,7 @@ const BATCH: usize = 256;
 pub const DATABASE: &str = "requests.sqlite3";
 
 /// How the monitor is set up.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MonitorSettings {
     /// The database file; `None` keeps records in memory only.
     pub database: Option<PathBuf>,
@@ -49,13 +52,39 @@ pub struct MonitorSettings {
     pub body_limit: Option<usize>,
     /// Exact secrets to redact from stored bodies.
     pub secrets: Vec<String>,
+    /// Team mode: the request log in Postgres at this URL instead of the
+    /// database file.
+    pub postgres: Option<String>,
+}
+
+impl std::fmt::Debug for MonitorSettings {
+    // The Postgres URL may hold a password: only whether there is one.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MonitorSettings")
+            .field("database", &self.database)
+            .field("retention", &self.retention)
+            .field("body_limit", &self.body_limit)
+            .field("postgres", &self.postgres.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the monitor's records go.
+#[derive(Debug)]
+enum Writer {
+    /// The SQLite writer thread's queue.
+    Sqlite(SyncSender<RequestRecord>),
+    /// The Postgres writer's queue.
+    Postgres(pg::Writer),
 }
 
 /// The monitor of one running gateway.
 pub struct Monitor {
     ring: Mutex<VecDeque<Arc<RequestRecord>>>,
     live: broadcast::Sender<Arc<RequestRecord>>,
-    writer: Option<SyncSender<RequestRecord>>,
+    writer: Option<Writer>,
+    /// The Postgres log, when the records go there.
+    pg: Option<pg::PgLog>,
     metrics: Metrics,
     /// Swapped when the gateway's secrets change (accounts reloaded, key
     /// rotated); shared with the upstream layer, which redacts error texts.
@@ -77,19 +106,44 @@ impl std::fmt::Debug for Monitor {
 
 impl Monitor {
     /// A monitor; starts the database writer when a database is set.
-    pub fn start(settings: MonitorSettings) -> Monitor {
-        let writer = settings
-            .database
-            .as_deref()
-            .and_then(|path| match spawn_writer(path, settings.retention) {
-                Ok(writer) => Some(writer),
+    pub fn start(mut settings: MonitorSettings) -> Monitor {
+        if settings.postgres.is_some() {
+            // The records are the team's, in Postgres: a SQLite file left
+            // by single-user days is neither written nor read.
+            settings.database = None;
+        }
+        let (pg, writer) = match settings.postgres.as_deref() {
+            Some(url) => match pg::PgLog::start(url, Some(settings.retention)) {
+                Ok((log, writer)) => (Some(log), writer.map(Writer::Postgres)),
                 Err(err) => {
-                    tracing::warn!(path = %path.display(), error = %err, "the request log cannot be written; keeping records in memory only");
-                    None
+                    tracing::warn!(error = %err, "the Postgres request log cannot be started; keeping records in memory only");
+                    (None, None)
                 }
-            });
+            },
+            None => (
+                None,
+                settings
+                    .database
+                    .as_deref()
+                    .and_then(|path| match spawn_writer(path, settings.retention) {
+                        Ok(writer) => Some(Writer::Sqlite(writer)),
+                        Err(err) => {
+                            tracing::warn!(path = %path.display(), error = %err, "the request log cannot be written; keeping records in memory only");
+                            None
+                        }
+                    }),
+            ),
+        };
         let spending = Arc::new(crate::pool::budget::Spending::default());
-        if let Some(path) = settings.database.as_deref()
+        if let Some(log) = &pg {
+            let month = crate::pool::budget::month_start_day(now_ms());
+            match log.daily_totals(&month) {
+                Ok(totals) => spending.seed(&totals),
+                Err(err) => {
+                    tracing::warn!(error = %err, "the daily totals cannot be read from Postgres; budgets count from now")
+                }
+            }
+        } else if let Some(path) = settings.database.as_deref()
             && path.exists()
         {
             // Budgets start from what the month's daily totals hold.
@@ -106,6 +160,7 @@ impl Monitor {
             ring: Mutex::new(VecDeque::with_capacity(RING)),
             live,
             writer,
+            pg,
             metrics: Metrics::default(),
             redactor: SharedRedactor::new(Redactor::new(settings.secrets.clone())),
             prices: arc_swap::ArcSwap::from_pointee(Prices::built_in()),
@@ -124,6 +179,7 @@ impl Monitor {
             },
             body_limit: None,
             secrets: Vec::new(),
+            postgres: None,
         })
     }
 
@@ -151,12 +207,21 @@ impl Monitor {
                 .add(account, record.time_ms, record.cost_usd.unwrap_or(0.0), tokens);
         }
         self.metrics.observe(&record);
-        if let Some(writer) = &self.writer {
-            match writer.try_send(record.clone()) {
+        match &self.writer {
+            Some(Writer::Sqlite(writer)) => match writer.try_send(record.clone()) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) => self.metrics.dropped(),
                 Err(TrySendError::Disconnected(_)) => {}
+            },
+            Some(Writer::Postgres(writer)) => {
+                if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = writer.try_send(record.clone()) {
+                    self.metrics.dropped();
+                    if let Some(log) = &self.pg {
+                        log.dropped();
+                    }
+                }
             }
+            None => {}
         }
         let record = Arc::new(record);
         {
@@ -222,6 +287,9 @@ impl Monitor {
     /// Usage totals, from the database when there is one (all of the
     /// retained history), else from the records in memory.
     pub fn usage(&self, by: UsageBy, since_ms: Option<i64>) -> Vec<UsageRow> {
+        if let Some(Ok(rows)) = self.pg.as_ref().map(|log| log.usage(by, since_ms)) {
+            return rows;
+        }
         if let Some(path) = &self.settings.database
             && let Ok(rows) = Store::open_read_only(path).and_then(|store| store.usage(by, since_ms))
         {
@@ -264,6 +332,9 @@ impl Monitor {
     /// The daily totals from the UTC day `since_day` on: from the database
     /// when there is one (they outlive its retention), else from memory.
     pub fn daily_totals(&self, since_day: &str) -> Vec<DailyTotal> {
+        if let Some(Ok(rows)) = self.pg.as_ref().map(|log| log.daily_totals(since_day)) {
+            return rows;
+        }
         if let Some(path) = &self.settings.database
             && let Ok(rows) = Store::open_read_only(path).and_then(|store| store.daily_totals(since_day))
         {
@@ -318,6 +389,9 @@ impl Monitor {
     /// Each client key's use since `since_ms`: from the database when there
     /// is one, else from the records in memory.
     pub fn key_usage(&self, since_ms: i64) -> Vec<crate::keys::Usage> {
+        if let Some(Ok(rows)) = self.pg.as_ref().map(|log| log.key_usage(since_ms)) {
+            return rows;
+        }
         if let Some(path) = &self.settings.database
             && let Ok(rows) = Store::open_read_only(path).and_then(|store| store.key_usage(since_ms))
         {
@@ -348,8 +422,19 @@ impl Monitor {
 
     /// Recent records: the newest from memory (the database may lag behind
     /// its writer), older ones from the database when there is one.
+    ///
+    /// With the Postgres log, every replica's records: the database's and
+    /// this replica's not written yet, newest first.
     pub fn logs(&self, filter: &LogFilter) -> Vec<RequestRecord> {
         let mut records: Vec<RequestRecord> = self.recent(filter).iter().map(|r| (**r).clone()).collect();
+        if let Some(Ok(rows)) = self.pg.as_ref().map(|log| log.query(filter)) {
+            let stored: std::collections::HashSet<String> = rows.iter().map(|(_, r)| r.id.clone()).collect();
+            records.retain(|r| !stored.contains(&r.id));
+            records.extend(rows.into_iter().map(|(_, record)| record));
+            records.sort_by_key(|r| std::cmp::Reverse(r.time_ms));
+            records.truncate(filter.limit.max(1));
+            return records;
+        }
         if records.len() < filter.limit
             && let Some(path) = &self.settings.database
             && let Ok(rows) = Store::open_read_only(path).and_then(|store| store.query(filter))
@@ -368,6 +453,9 @@ impl Monitor {
 
     /// Calls and tokens over time, per `bucket_ms`, grouped by `by`.
     pub fn timeline(&self, by: UsageBy, bucket_ms: i64, since_ms: Option<i64>) -> Vec<TimelineRow> {
+        if let Some(Ok(rows)) = self.pg.as_ref().map(|log| log.timeline(by, bucket_ms, since_ms)) {
+            return rows;
+        }
         if let Some(path) = &self.settings.database
             && let Ok(rows) = Store::open_read_only(path).and_then(|store| store.timeline(by, bucket_ms, since_ms))
         {
@@ -411,6 +499,31 @@ impl Monitor {
     /// The metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The Postgres log's state (`None` without one), for `/api/status`.
+    pub fn log_status(&self) -> Option<pg::PgStatus> {
+        self.pg.as_ref().map(pg::PgLog::status)
+    }
+
+    /// `text` (the metrics) with the Postgres log's gauges added.
+    pub fn with_log_metrics(&self, text: String) -> String {
+        let Some(status) = self.log_status() else { return text };
+        let ours = format!(
+            "# HELP switchyard_request_log_down 1 while the Postgres request log is unreachable.\n\
+             # TYPE switchyard_request_log_down gauge\nswitchyard_request_log_down {}\n\
+             # HELP switchyard_request_log_buffered Records kept in memory until Postgres takes them.\n\
+             # TYPE switchyard_request_log_buffered gauge\nswitchyard_request_log_buffered {}\n\
+             # HELP switchyard_request_log_dropped Records dropped because the backlog for Postgres was full.\n\
+             # TYPE switchyard_request_log_dropped counter\nswitchyard_request_log_dropped_total {}\n",
+            u8::from(status.state != "ok"),
+            status.buffered,
+            status.dropped
+        );
+        match text.rfind("# EOF") {
+            Some(at) => format!("{}{ours}{}", &text[..at], &text[at..]),
+            None => text + &ours,
+        }
     }
 }
 
@@ -492,6 +605,7 @@ mod tests {
             retention: Retention { days: 1, max_rows: 10 },
             body_limit: Some(1024),
             secrets: vec!["first-plain-secret".into()],
+            postgres: None,
         });
         monitor.add_secret("rotated-plain-key");
         let stored = monitor.body("first-plain-secret and rotated-plain-key").unwrap();

@@ -70,7 +70,7 @@ fn unpack(vocabulary: &Vocabulary) -> CoreBPE {
     // The data is part of the binary and checked by the tests below: a
     // failure here is a broken build, not an input error.
     ruzstd::decoding::StreamingDecoder::new(vocabulary.packed)
-        .and_then(|mut decoder| Ok(decoder.read_to_end(&mut packed)))
+        .map(|mut decoder| decoder.read_to_end(&mut packed))
         .expect("the built-in vocabulary is valid zstd")
         .expect("the built-in vocabulary decompresses");
     let tokens = tokens(&packed);

@@ -37,6 +37,7 @@ mod silences;
 mod strategies;
 mod streaming;
 mod team;
+mod team_log;
 mod thinking_budgets;
 mod thought_signatures;
 mod throttle;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
 use switchyard::keys::{KeyFile, Limits};
 
-fn openai_answer(text: &str) -> MockReply {
+pub(crate) fn openai_answer(text: &str) -> MockReply {
     MockReply::json(json!({
         "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
@@ -38,7 +38,7 @@ fn accounts(first: &Mock, second: &Mock) -> Vec<TestAccount> {
     ]
 }
 
-async fn ask(gw: &TestGateway) -> (u16, Value) {
+pub(crate) async fn ask(gw: &TestGateway) -> (u16, Value) {
     let response = Client::OpenAi
         .request_json(
             &gw.base(),
@@ -50,12 +50,12 @@ async fn ask(gw: &TestGateway) -> (u16, Value) {
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
-async fn status(gw: &TestGateway) -> Value {
+pub(crate) async fn status(gw: &TestGateway) -> Value {
     gw.admin_get("/api/status").send().await.unwrap().json().await.unwrap()
 }
 
 /// Polls `check` until it holds, for at most five seconds.
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while !check().await {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");

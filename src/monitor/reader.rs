@@ -1,0 +1,63 @@
+//! The request log as the CLI reads it: the SQLite file of this home, or
+//! the Postgres log every replica writes (`[monitor] database_url` or
+//! `SWITCHYARD_DATABASE_URL`). `logs`, `usage` and `keys list` ask it the
+//! same questions either way.
+
+use std::path::Path;
+
+use super::pg::PgLog;
+use super::record::RequestRecord;
+use super::store::{LogFilter, Store, UsageBy, UsageRow};
+
+/// An open request log, read-only.
+#[derive(Debug)]
+pub enum LogReader {
+    /// This home's `requests.sqlite3`.
+    Sqlite(Store),
+    /// The team's Postgres log.
+    Postgres(PgLog),
+}
+
+impl LogReader {
+    /// The log `config` names: Postgres when a URL is set, else the SQLite
+    /// file at `path`.
+    pub fn open(config: &crate::config::MonitorConfig, path: &Path) -> Result<LogReader, String> {
+        if let Some((url, _)) = super::pg::database_url(config) {
+            return PgLog::start(&url, None).map(|(log, _)| LogReader::Postgres(log));
+        }
+        if !path.exists() {
+            return Err(format!(
+                "no request log yet at {} (the gateway writes it once it has served a request; `persist = false` \
+                 under [monitor] turns it off)",
+                path.display()
+            ));
+        }
+        Store::open_read_only(path)
+            .map(LogReader::Sqlite)
+            .map_err(|err| format!("cannot read {}: {err}", path.display()))
+    }
+
+    /// Records matching `filter`, newest first, with their row ids.
+    pub fn query(&self, filter: &LogFilter) -> Result<Vec<(i64, RequestRecord)>, String> {
+        match self {
+            LogReader::Sqlite(store) => store.query(filter).map_err(|err| err.to_string()),
+            LogReader::Postgres(log) => log.query(filter),
+        }
+    }
+
+    /// Totals grouped by `by` from the daily totals, from `since_day` on.
+    pub fn totals(&self, by: UsageBy, since_day: Option<&str>) -> Result<Vec<UsageRow>, String> {
+        match self {
+            LogReader::Sqlite(store) => store.totals(by, since_day).map_err(|err| err.to_string()),
+            LogReader::Postgres(log) => log.totals(by, since_day),
+        }
+    }
+
+    /// Each client key's use since `since_ms`.
+    pub fn key_usage(&self, since_ms: i64) -> Result<Vec<crate::keys::Usage>, String> {
+        match self {
+            LogReader::Sqlite(store) => store.key_usage(since_ms).map_err(|err| err.to_string()),
+            LogReader::Postgres(log) => log.key_usage(since_ms),
+        }
+    }
+}
