@@ -45,6 +45,15 @@ impl LogReader {
         }
     }
 
+    /// Totals grouped by `by` from the request log itself, from `since_ms` on
+    /// (exact, for windows shorter than a day).
+    pub fn usage(&self, by: UsageBy, since_ms: Option<i64>) -> Result<Vec<UsageRow>, String> {
+        match self {
+            LogReader::Sqlite(store) => store.usage(by, since_ms).map_err(|err| err.to_string()),
+            LogReader::Postgres(log) => log.usage(by, since_ms),
+        }
+    }
+
     /// Totals grouped by `by` from the daily totals, from `since_day` on.
     pub fn totals(&self, by: UsageBy, since_day: Option<&str>) -> Result<Vec<UsageRow>, String> {
         match self {

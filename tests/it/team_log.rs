@@ -103,8 +103,8 @@ async fn every_replica_reads_every_replicas_calls_from_postgres() {
         "one day, account, model and key"
     );
     assert_eq!(
-        postgres.sql("SELECT string_agg(version::text, ',') FROM schema_migrations"),
-        "1",
+        postgres.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"),
+        "1,2",
         "two replicas started, each migration ran once"
     );
     assert_eq!(status(&a).await["request_log"]["state"], "ok");

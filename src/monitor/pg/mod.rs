@@ -31,7 +31,10 @@ use super::{day_of, now_ms};
 pub const DATABASE_URL_ENV: &str = "SWITCHYARD_DATABASE_URL";
 
 /// The schema's migrations, in order: version, name, SQL.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "init", include_str!("001_init.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "init", include_str!("001_init.sql")),
+    (2, "estimated_tokens", include_str!("002_estimated_tokens.sql")),
+];
 
 /// Records kept in memory while Postgres is away; past this, new ones are dropped.
 pub const BACKLOG: usize = 10_000;
@@ -329,7 +332,7 @@ impl PgLog {
                     "SELECT row, id, time_ms, client, route, model, served_model, account, account_id, stream, status,
                             total_ms, upstream_ms, overhead_ms, ttfb_ms, input_tokens, output_tokens, cached_tokens,
                             attempts, error, request_body, response_body, key_name, fell_back, cache_write_tokens,
-                            cost_usd
+                            cost_usd, estimated_tokens
                      FROM requests
                      WHERE ($1::BIGINT IS NULL OR time_ms >= $1)
                        AND ($2::TEXT IS NULL OR model = $2 OR served_model = $2)
@@ -515,6 +518,7 @@ fn record_of(row: &Row) -> Result<(i64, RequestRecord), tokio_postgres::Error> {
             fell_back: row.try_get(23)?,
             cache_write_tokens: row.try_get::<_, i64>(24)? as u64,
             cost_usd: row.try_get(25)?,
+            estimated_tokens: row.try_get(26)?,
         },
     ))
 }
@@ -584,9 +588,10 @@ async fn insert(client: &mut Client, records: &[RequestRecord]) -> Result<(), to
         .prepare(
             "INSERT INTO requests (id, time_ms, client, route, model, served_model, account, account_id, stream,
              status, total_ms, upstream_ms, overhead_ms, ttfb_ms, input_tokens, output_tokens, cached_tokens,
-             attempts, error, request_body, response_body, key_name, fell_back, cache_write_tokens, cost_usd)
+             attempts, error, request_body, response_body, key_name, fell_back, cache_write_tokens, cost_usd,
+             estimated_tokens)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-             $22, $23, $24, $25)",
+             $22, $23, $24, $25, $26)",
         )
         .await?;
     for r in records {
@@ -618,6 +623,7 @@ async fn insert(client: &mut Client, records: &[RequestRecord]) -> Result<(), to
                 &r.fell_back,
                 &(r.cache_write_tokens as i64),
                 &r.cost_usd,
+                &r.estimated_tokens,
             ],
         )
         .await?;
