@@ -251,6 +251,15 @@ impl Quotas {
 
 /// The limits named by `headers` (OpenAI's or Anthropic's names).
 pub fn limits_from_headers(headers: &HeaderMap, now_ms: i64) -> Vec<Limit> {
+    // Most answers carry none of these: one pass over the names the answer
+    // has instead of two dozen lookups by name (each parses the name).
+    let rate_limited = headers.keys().any(|name| {
+        let name = name.as_str();
+        name.starts_with("x-ratelimit-") || name.starts_with("anthropic-ratelimit-")
+    });
+    if !rate_limited {
+        return Vec::new();
+    }
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let number = |name: &str| text(name).and_then(|v| v.parse::<u64>().ok());
     let mut limits = Vec::new();

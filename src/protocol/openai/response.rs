@@ -171,21 +171,27 @@ pub(super) fn usage_from_value(usage: &Value) -> Usage {
 /// in `base`, so a server that reports usage piecemeal still yields a full
 /// snapshot.
 pub(super) fn merge_usage(base: Usage, usage: &Value) -> Usage {
-    let count = |pointer: &str| usage.pointer(pointer).and_then(count_of);
-    let input = count("/prompt_tokens").unwrap_or(base.input_tokens);
-    let output = count("/completion_tokens")
-        .or_else(|| count("/total_tokens").map(|total| total.saturating_sub(input)))
+    // Member lookups rather than JSON pointers: a pointer is split and
+    // unescaped into new strings on every call, and this runs on every answer.
+    let count = |path: &[&str]| {
+        path.iter()
+            .try_fold(usage, |value, member| value.get(member))
+            .and_then(count_of)
+    };
+    let input = count(&["prompt_tokens"]).unwrap_or(base.input_tokens);
+    let output = count(&["completion_tokens"])
+        .or_else(|| count(&["total_tokens"]).map(|total| total.saturating_sub(input)))
         .unwrap_or(base.output_tokens);
     Usage {
         input_tokens: input,
         output_tokens: output,
         // DeepSeek reports cache hits beside the counts instead of in details.
-        cached_input_tokens: count("/prompt_tokens_details/cached_tokens")
-            .or_else(|| count("/prompt_cache_hit_tokens"))
+        cached_input_tokens: count(&["prompt_tokens_details", "cached_tokens"])
+            .or_else(|| count(&["prompt_cache_hit_tokens"]))
             .unwrap_or(base.cached_input_tokens),
-        cache_creation_input_tokens: count("/prompt_tokens_details/cache_write_tokens")
+        cache_creation_input_tokens: count(&["prompt_tokens_details", "cache_write_tokens"])
             .unwrap_or(base.cache_creation_input_tokens),
-        reasoning_tokens: count("/completion_tokens_details/reasoning_tokens").unwrap_or(base.reasoning_tokens),
+        reasoning_tokens: count(&["completion_tokens_details", "reasoning_tokens"]).unwrap_or(base.reasoning_tokens),
     }
 }
 
