@@ -341,49 +341,11 @@ impl Monitor {
             return rows;
         }
         let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
-        let mut rows: Vec<DailyTotal> = Vec::new();
-        for record in ring.iter() {
-            let day = day_of(record.time_ms);
-            if day.as_str() < since_day {
-                continue;
-            }
-            let account_id = record.account_id.clone().unwrap_or_else(|| "-".into());
-            let model = record.priced_model().to_string();
-            let key = record.key.clone().unwrap_or_else(|| "-".into());
-            let at = rows
-                .iter()
-                .position(|r| r.day == day && r.account_id == account_id && r.model == model && r.key == key);
-            let row = match at {
-                Some(at) => &mut rows[at],
-                None => {
-                    rows.push(DailyTotal {
-                        day,
-                        account_id,
-                        account: record.account.clone().unwrap_or_else(|| "-".into()),
-                        model,
-                        key,
-                        requests: 0,
-                        errors: 0,
-                        input_tokens: 0,
-                        output_tokens: 0,
-                        cached_tokens: 0,
-                        cache_write_tokens: 0,
-                        cost_usd: 0.0,
-                        unpriced: 0,
-                    });
-                    rows.last_mut().expect("just pushed")
-                }
-            };
-            row.requests += 1;
-            row.errors += u64::from(record.status >= 300);
-            row.input_tokens = row.input_tokens.saturating_add(record.input_tokens);
-            row.output_tokens = row.output_tokens.saturating_add(record.output_tokens);
-            row.cached_tokens = row.cached_tokens.saturating_add(record.cached_tokens);
-            row.cache_write_tokens = row.cache_write_tokens.saturating_add(record.cache_write_tokens);
-            row.cost_usd += record.cost_usd.unwrap_or(0.0);
-            row.unpriced += u64::from(record.cost_usd.is_none() && record.input_tokens + record.output_tokens > 0);
-        }
-        rows
+        totals_of(
+            ring.iter()
+                .map(|record| &**record)
+                .filter(|record| day_of(record.time_ms).as_str() >= since_day),
+        )
     }
 
     /// Each client key's use since `since_ms`: from the database when there
@@ -538,6 +500,55 @@ fn group_of(record: &RequestRecord, by: UsageBy) -> String {
 }
 
 /// `YYYY-MM-DD` (UTC) of a time in ms since the epoch.
+/// What `records` add to the daily totals, one row per UTC day, account,
+/// model and client key, each with the account's label as last recorded
+/// (as the SQLite and Postgres upserts keep it). Postgres adds a batch's
+/// rows with it; with no database the totals come from the records in memory.
+pub(crate) fn totals_of<'a>(records: impl IntoIterator<Item = &'a RequestRecord>) -> Vec<DailyTotal> {
+    let mut rows: Vec<DailyTotal> = Vec::new();
+    for r in records {
+        let day = day_of(r.time_ms);
+        let account_id = r.account_id.clone().unwrap_or_else(|| "-".into());
+        let model = r.priced_model().to_string();
+        let key = r.key.clone().unwrap_or_else(|| "-".into());
+        let at = rows
+            .iter()
+            .position(|t| t.day == day && t.account_id == account_id && t.model == model && t.key == key);
+        let row = match at {
+            Some(at) => &mut rows[at],
+            None => {
+                rows.push(DailyTotal {
+                    day,
+                    account_id,
+                    account: String::new(),
+                    model,
+                    key,
+                    requests: 0,
+                    errors: 0,
+                    input_tokens: 0,
+                    output_tokens: 0,
+                    cached_tokens: 0,
+                    cache_write_tokens: 0,
+                    cost_usd: 0.0,
+                    unpriced: 0,
+                });
+                rows.last_mut().expect("just pushed")
+            }
+        };
+        // The label as last recorded.
+        row.account = r.account.clone().unwrap_or_else(|| "-".into());
+        row.requests += 1;
+        row.errors += u64::from(r.status >= 300);
+        row.input_tokens = row.input_tokens.saturating_add(r.input_tokens);
+        row.output_tokens = row.output_tokens.saturating_add(r.output_tokens);
+        row.cached_tokens = row.cached_tokens.saturating_add(r.cached_tokens);
+        row.cache_write_tokens = row.cache_write_tokens.saturating_add(r.cache_write_tokens);
+        row.cost_usd += r.cost_usd.unwrap_or(0.0);
+        row.unpriced += u64::from(r.cost_usd.is_none() && r.input_tokens + r.output_tokens > 0);
+    }
+    rows
+}
+
 pub fn day_of(time_ms: i64) -> String {
     let time = std::time::UNIX_EPOCH + Duration::from_millis(time_ms.max(0) as u64);
     humantime::format_rfc3339_seconds(time).to_string()[..10].to_string()

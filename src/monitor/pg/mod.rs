@@ -25,7 +25,7 @@ use tokio_postgres::{Client, NoTls, Row};
 
 use super::record::RequestRecord;
 use super::store::{DailyTotal, LogFilter, Retention, TimelineRow, UsageBy, UsageRow};
-use super::{day_of, now_ms};
+use super::{now_ms, totals_of};
 
 /// The environment variable that may hold the URL (with its password).
 pub const DATABASE_URL_ENV: &str = "SWITCHYARD_DATABASE_URL";
@@ -106,53 +106,6 @@ impl Backlog {
     fn len(&self) -> usize {
         self.queue.len()
     }
-}
-
-/// What a batch of records adds to the daily totals, one row per UTC day,
-/// account, model and client key (a batch may hold several calls of one).
-fn batch_totals(records: &[RequestRecord]) -> Vec<DailyTotal> {
-    let mut rows: Vec<DailyTotal> = Vec::new();
-    for r in records {
-        let day = day_of(r.time_ms);
-        let account_id = r.account_id.clone().unwrap_or_else(|| "-".into());
-        let model = r.priced_model().to_string();
-        let key = r.key.clone().unwrap_or_else(|| "-".into());
-        let at = rows
-            .iter()
-            .position(|t| t.day == day && t.account_id == account_id && t.model == model && t.key == key);
-        let row = match at {
-            Some(at) => &mut rows[at],
-            None => {
-                rows.push(DailyTotal {
-                    day,
-                    account_id,
-                    account: String::new(),
-                    model,
-                    key,
-                    requests: 0,
-                    errors: 0,
-                    input_tokens: 0,
-                    output_tokens: 0,
-                    cached_tokens: 0,
-                    cache_write_tokens: 0,
-                    cost_usd: 0.0,
-                    unpriced: 0,
-                });
-                rows.last_mut().expect("just pushed")
-            }
-        };
-        // The label as last recorded.
-        row.account = r.account.clone().unwrap_or_else(|| "-".into());
-        row.requests += 1;
-        row.errors += u64::from(r.status >= 300);
-        row.input_tokens = row.input_tokens.saturating_add(r.input_tokens);
-        row.output_tokens = row.output_tokens.saturating_add(r.output_tokens);
-        row.cached_tokens = row.cached_tokens.saturating_add(r.cached_tokens);
-        row.cache_write_tokens = row.cache_write_tokens.saturating_add(r.cache_write_tokens);
-        row.cost_usd += r.cost_usd.unwrap_or(0.0);
-        row.unpriced += u64::from(r.cost_usd.is_none() && r.input_tokens + r.output_tokens > 0);
-    }
-    rows
 }
 
 /// The SQL expression grouping the log by `by`.
@@ -644,7 +597,7 @@ async fn insert(client: &mut Client, records: &[RequestRecord]) -> Result<(), to
                unpriced = daily_totals.unpriced + excluded.unpriced",
         )
         .await?;
-    for t in batch_totals(records) {
+    for t in totals_of(records) {
         tx.execute(
             &total,
             &[
@@ -842,7 +795,7 @@ mod tests {
         unpriced.cost_usd = None;
         let mut keyed = record("d", 30, "gpt", "work");
         keyed.key = Some("ci".into());
-        let rows = batch_totals(&[
+        let rows = totals_of(&[
             record("a", 0, "gpt", "work"),
             failed,
             unpriced,
