@@ -59,14 +59,14 @@ pub struct Config {
 }
 
 /// `[cluster]`: team mode. With a Redis URL (here, without a password, or
-/// in `SWITCHYARD_REDIS_URL`) the replicas of a team
+/// in `SWITCHYARD_REDIS_URL` or the secret store) the replicas of a team
 /// share cooldowns, sticky sessions, the Responses store and client-key
 /// limits; without one everything stays in this process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClusterConfig {
-    /// `redis://host:port/db` (no password: passwords come from the
-    /// environment, see `cluster::redis_url`).
+    /// `redis://host:port/db` (no password: a URL with one comes from the
+    /// environment or the secret store, see `secrets::TeamUrl`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis_url: Option<String>,
     /// Every key this team writes starts with it.
@@ -754,18 +754,25 @@ impl Config {
             }
         }
         let urls = [
-            ("cluster.redis_url", &self.cluster.redis_url, "SWITCHYARD_REDIS_URL"),
+            (
+                "cluster.redis_url",
+                &self.cluster.redis_url,
+                "SWITCHYARD_REDIS_URL",
+                "redis",
+            ),
             (
                 "monitor.database_url",
                 &self.monitor.database_url,
                 "SWITCHYARD_DATABASE_URL",
+                "database",
             ),
         ];
-        for (key, url, env) in urls {
+        for (key, url, env, which) in urls {
             if url.as_deref().is_some_and(url_has_password) {
                 return Err(format!(
-                    "{key}: the URL holds a password, which config.toml must not keep; remove it here and set \
-                     the whole URL in the environment variable {env}"
+                    "{key}: the URL holds a password, which config.toml must not keep; remove it here and keep \
+                     the whole URL in the secret store (`switchyard config store-url {which} < url.txt`) or in the \
+                     environment variable {env}"
                 ));
             }
         }

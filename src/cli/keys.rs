@@ -154,9 +154,9 @@ fn usage_today(home: &Home) -> Vec<Usage> {
         return usage;
     }
     let day_start = now_ms() / 86_400_000 * 86_400_000;
-    crate::config::Config::load(home)
-        .map_err(|err| err.to_string())
-        .and_then(|config| LogReader::open(&config.monitor, &home.state_dir.join(DATABASE)))
+    super::open(home)
+        .map_err(|failure| failure.message)
+        .and_then(|(config, store)| LogReader::open(&config, store.as_ref(), &home.state_dir.join(DATABASE)))
         .and_then(|log| log.key_usage(day_start))
         .unwrap_or_default()
 }

@@ -11,8 +11,8 @@ use crate::pricing::format_usd;
 /// The request log this home's config names: its SQLite file, or the
 /// team's Postgres log.
 fn open(home: &Home) -> Result<LogReader, Failure> {
-    let config = crate::config::Config::load(home)?;
-    LogReader::open(&config.monitor, &home.state_dir.join(DATABASE)).map_err(Failure::runtime)
+    let (config, store) = super::open(home)?;
+    LogReader::open(&config, store.as_ref(), &home.state_dir.join(DATABASE)).map_err(Failure::runtime)
 }
 
 /// `--since`: a duration back from now, or an RFC 3339 time.

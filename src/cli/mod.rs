@@ -412,6 +412,37 @@ pub enum ConfigCommand {
     Path,
     /// Print the effective configuration, secrets masked.
     Show,
+    /// Keep team mode's Redis or Postgres URL (it may hold a password) in
+    /// the secret store: reads it from standard input, never the command line.
+    StoreUrl {
+        /// redis (`[cluster] redis_url`) or database (`[monitor] database_url`).
+        #[arg(value_enum)]
+        which: TeamUrlArg,
+    },
+    /// Delete a URL kept with `config store-url`.
+    ForgetUrl {
+        /// redis or database.
+        #[arg(value_enum)]
+        which: TeamUrlArg,
+    },
+}
+
+/// Which team-mode URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TeamUrlArg {
+    /// The Redis of the shared state.
+    Redis,
+    /// The Postgres of the request log.
+    Database,
+}
+
+impl From<TeamUrlArg> for secrets::TeamUrl {
+    fn from(which: TeamUrlArg) -> Self {
+        match which {
+            TeamUrlArg::Redis => secrets::TeamUrl::Redis,
+            TeamUrlArg::Database => secrets::TeamUrl::Database,
+        }
+    }
 }
 
 /// A command that failed: the message to print and the exit code.
@@ -492,6 +523,8 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Status { json }) => status::status(&home, json),
         Some(Command::Config(ConfigCommand::Path)) => status::config_path(&home),
         Some(Command::Config(ConfigCommand::Show)) => status::config_show(&home),
+        Some(Command::Config(ConfigCommand::StoreUrl { which })) => status::store_url(&home, which.into()),
+        Some(Command::Config(ConfigCommand::ForgetUrl { which })) => status::forget_url(&home, which.into()),
         Some(Command::Logs(args)) => logs::logs(&home, args),
         Some(Command::Usage(args)) => logs::usage(&home, args),
         Some(Command::Models { json }) => models::models(&home, json),

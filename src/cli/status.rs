@@ -112,6 +112,51 @@ pub fn config_show(home: &Home) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `config store-url`: reads one URL from standard input and keeps it in
+/// the secret store, where team mode finds it (after the environment).
+pub fn store_url(home: &Home, which: secrets::TeamUrl) -> Result<(), Failure> {
+    let (_, store) = open(home)?;
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprintln!("Paste the URL and press Enter (it is not echoed to the log or kept in config.toml):");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|err| Failure::runtime(format!("cannot read the URL from standard input: {err}")))?;
+    let url = line.trim();
+    let scheme_ok = match which {
+        secrets::TeamUrl::Redis => url.starts_with("redis://") || url.starts_with("rediss://"),
+        secrets::TeamUrl::Database => url.starts_with("postgres://") || url.starts_with("postgresql://"),
+    };
+    if !scheme_ok {
+        let expected = match which {
+            secrets::TeamUrl::Redis => "redis://[user:password@]host:port/db",
+            secrets::TeamUrl::Database => "postgres://user[:password]@host:port/database",
+        };
+        return Err(Failure::usage(format!(
+            "standard input does not hold a {} URL (expected {expected}); nothing was stored",
+            which.config_key()
+        )));
+    }
+    store.set(which.secret_name(), url)?;
+    println!(
+        "Stored {} as `{}` in {}. It is used unless {} is set; restart the gateway to use it.",
+        which.config_key(),
+        which.secret_name(),
+        store.describe(),
+        which.env()
+    );
+    Ok(())
+}
+
+/// `config forget-url`: deletes a URL kept by `config store-url`.
+pub fn forget_url(home: &Home, which: secrets::TeamUrl) -> Result<(), Failure> {
+    let (_, store) = open(home)?;
+    store.delete(which.secret_name())?;
+    println!("Deleted `{}` from {}.", which.secret_name(), store.describe());
+    Ok(())
+}
+
 /// A URL with the user name and password of its authority replaced by `***`
 /// (`http://user:pass@host:3128` → `http://***:***@host:3128`); the rest is
 /// left as written.

@@ -155,7 +155,7 @@ struct Running {
     catalog: Refresher,
     /// Shares account health with the other replicas (team mode); stops
     /// when dropped.
-    _cluster: Option<crate::cluster::sync::SyncTask>,
+    _cluster: Option<crate::cluster::SyncTask>,
 }
 
 impl Gateway {
@@ -195,12 +195,16 @@ impl Gateway {
     async fn start_with(&mut self, config: Config, previous: Option<Arc<Pool>>) -> Result<SocketAddr, StartError> {
         let proxy = &config.proxy;
         let (port, lan, mode) = self.listening(&config)?;
-        let (pool, key) = {
+        let (pool, key, urls) = {
             let store = self.secrets.clone();
             let config = config.clone();
-            tokio::task::spawn_blocking(move || build_pool(&config, store.as_ref()))
-                .await
-                .map_err(|err| StartError::Internal(err.to_string()))??
+            tokio::task::spawn_blocking(move || {
+                let (pool, key) = build_pool(&config, store.as_ref())?;
+                let urls = TeamUrls::resolve(&config, store.as_ref())?;
+                Ok::<_, StartError>((pool, key, urls))
+            })
+            .await
+            .map_err(|err| StartError::Internal(err.to_string()))??
         };
         if pool.active_count() == 0 {
             return Err(StartError::NoAccounts);
@@ -245,12 +249,12 @@ impl Gateway {
                 .store_bodies
                 .then_some(config.monitor.max_body_kib * 1024),
             secrets: pool_secrets(&pool, &key),
-            postgres: crate::monitor::pg::database_url(&config.monitor).map(|(url, _)| url),
+            postgres: urls.database.map(|(url, _)| url),
         }));
         monitor.set_prices(crate::pricing::Prices::with_overrides(&config.prices));
         let pool = pool.with_budgets(budgets(&config, &monitor));
-        let cluster = match crate::cluster::redis_url(&config.cluster) {
-            Some((url, source)) => crate::cluster::Cluster::redis(&url, source, &config.cluster.key_prefix)
+        let cluster = match &urls.redis {
+            Some((url, source)) => crate::cluster::Cluster::redis(url, source, &config.cluster.key_prefix)
                 .map_err(|err| StartError::Config(ConfigError::Rejected(err.to_string())))?,
             None => crate::cluster::Cluster::local(),
         };
@@ -474,6 +478,33 @@ pub(crate) fn catalog_refresher(config: &Config, pool: Arc<Pool>) -> Refresher {
 /// Builds the pool from the accounts and their secrets, and reads (or
 /// creates) the gateway key. Blocking: the keychain may be slow.
 /// The budgets of `config` over what `monitor` counts, on the real clock.
+/// Team mode's URLs, each with where it came from.
+struct TeamUrls {
+    redis: Option<(String, String)>,
+    database: Option<(String, String)>,
+}
+
+impl TeamUrls {
+    /// Reads them from the environment, the secret store or config.toml;
+    /// a build without the `team` feature refuses a database URL here (and
+    /// a Redis URL when the cluster is made), before anything starts.
+    fn resolve(config: &Config, store: &dyn SecretStore) -> Result<TeamUrls, StartError> {
+        let urls = TeamUrls {
+            redis: secrets::TeamUrl::Redis.resolve(config, store)?,
+            database: secrets::TeamUrl::Database.resolve(config, store)?,
+        };
+        if !cfg!(feature = "team")
+            && let Some((_, source)) = &urls.database
+        {
+            return Err(StartError::Config(ConfigError::Rejected(format!(
+                "a Postgres URL is set (from {source}), but this build of Switchyard has no team mode: build it \
+                 with the `team` feature (`cargo build --release`, which enables it by default), or remove the URL"
+            ))));
+        }
+        Ok(urls)
+    }
+}
+
 fn budgets(config: &Config, monitor: &Monitor) -> crate::pool::budget::Budgets {
     crate::pool::budget::Budgets::new(
         crate::pool::budget::limits_by_id(&config.budgets, &config.accounts),

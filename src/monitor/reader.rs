@@ -8,6 +8,7 @@ use std::path::Path;
 use super::pg::PgLog;
 use super::record::RequestRecord;
 use super::store::{LogFilter, Store, UsageBy, UsageRow};
+use crate::secrets::{SecretStore, TeamUrl};
 
 /// An open request log, read-only.
 #[derive(Debug)]
@@ -19,10 +20,13 @@ pub enum LogReader {
 }
 
 impl LogReader {
-    /// The log `config` names: Postgres when a URL is set, else the SQLite
-    /// file at `path`.
-    pub fn open(config: &crate::config::MonitorConfig, path: &Path) -> Result<LogReader, String> {
-        if let Some((url, _)) = super::pg::database_url(config) {
+    /// The log `config` names: Postgres when a URL is set (in the
+    /// environment, `store` or config.toml), else the SQLite file at `path`.
+    pub fn open(config: &crate::config::Config, store: &dyn SecretStore, path: &Path) -> Result<LogReader, String> {
+        let url = TeamUrl::Database
+            .resolve(config, store)
+            .map_err(|err| err.to_string())?;
+        if let Some((url, _)) = url {
             return PgLog::start(&url, None).map(|(log, _)| LogReader::Postgres(log));
         }
         if !path.exists() {

@@ -90,6 +90,11 @@ fn month_of(day: i64) -> (i64, i64) {
     (first, next)
 }
 
+/// The day number of the first day of the UTC month `now_ms` falls in.
+pub fn month_first_day(now_ms: i64) -> i64 {
+    month_of(now_ms.div_euclid(DAY_MS)).0
+}
+
 /// `2026-12-07 00:00 UTC`.
 pub fn window_end_text(ms: i64) -> String {
     let (year, month, day) = civil_from_days(ms.div_euclid(DAY_MS));
@@ -130,12 +135,41 @@ pub fn limits_by_id(
 }
 
 /// One account's USD and tokens per day number.
-type Days = BTreeMap<i64, (f64, u64)>;
+/// USD and tokens spent per day number (days since the epoch).
+pub type Days = BTreeMap<i64, (f64, u64)>;
+
+/// USD and tokens spent per account id and day number.
+type ByAccountDay = HashMap<(String, i64), (f64, u64)>;
 
 /// What one account spent on each day (the current month's days at most).
+///
+/// In team mode each replica also publishes what it spent (the cluster's
+/// sync task takes [`Spending::take_unpublished`]) and learns what the team
+/// spent ([`Spending::adopt_team`]); a day then counts as the larger of
+/// this replica's figure (its start-up totals and its own calls) and the
+/// team's (every replica's calls since they shared), so a budget holds
+/// across replicas without counting one call twice.
 #[derive(Debug, Default)]
 pub struct Spending {
     by_account: Mutex<HashMap<String, Days>>,
+    /// Team mode: what this replica spent since it last published, by
+    /// account and day; `None` until the sync task starts sharing.
+    unpublished: Mutex<Option<ByAccountDay>>,
+    /// Team mode: every replica's spending, as Redis last said.
+    team: Mutex<HashMap<String, Days>>,
+}
+
+/// One account's spending on one day, as published to the team.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaySpend {
+    /// The account id.
+    pub account_id: String,
+    /// The day number (days since the epoch, UTC).
+    pub day: i64,
+    /// USD.
+    pub usd: f64,
+    /// Tokens (input and output).
+    pub tokens: u64,
 }
 
 /// What an account spent in the windows around a moment.
@@ -167,7 +201,59 @@ impl Spending {
 
     /// A call of `account_id` ended at `time_ms`, costing `usd` and `tokens`.
     pub fn add(&self, account_id: &str, time_ms: i64, usd: f64, tokens: u64) {
-        self.add_day(account_id, time_ms.div_euclid(DAY_MS), usd, tokens);
+        let day = time_ms.div_euclid(DAY_MS);
+        self.add_day(account_id, day, usd, tokens);
+        let mut unpublished = self.unpublished.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(unpublished) = unpublished.as_mut() {
+            let entry = unpublished.entry((account_id.to_string(), day)).or_default();
+            entry.0 += usd;
+            entry.1 = entry.1.saturating_add(tokens);
+        }
+    }
+
+    /// Team mode: from now on, calls are also kept for publishing.
+    pub fn share(&self) {
+        self.unpublished
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(HashMap::new);
+    }
+
+    /// Team mode: what this replica spent since the last call, to publish.
+    pub fn take_unpublished(&self) -> Vec<DaySpend> {
+        let mut unpublished = self.unpublished.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(unpublished) = unpublished.as_mut() else {
+            return Vec::new();
+        };
+        unpublished
+            .drain()
+            .map(|((account_id, day), (usd, tokens))| DaySpend {
+                account_id,
+                day,
+                usd,
+                tokens,
+            })
+            .collect()
+    }
+
+    /// Team mode: spending that could not be published, kept for the next try.
+    pub fn restore_unpublished(&self, spends: Vec<DaySpend>) {
+        let mut unpublished = self.unpublished.lock().unwrap_or_else(|p| p.into_inner());
+        let unpublished = unpublished.get_or_insert_with(HashMap::new);
+        for spend in spends {
+            let entry = unpublished.entry((spend.account_id, spend.day)).or_default();
+            entry.0 += spend.usd;
+            entry.1 = entry.1.saturating_add(spend.tokens);
+        }
+    }
+
+    /// Team mode: what every replica spent on account `account_id`'s days
+    /// (this month's), replacing what Redis said before.
+    pub fn adopt_team(&self, account_id: &str, days: Days) {
+        self.team
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account_id.to_string(), days);
     }
 
     fn add_day(&self, account_id: &str, day: i64, usd: f64, tokens: u64) {
@@ -185,16 +271,26 @@ impl Spending {
     pub fn spent(&self, account_id: &str, now_ms: i64) -> Spent {
         let today = now_ms.div_euclid(DAY_MS);
         let (first, _) = month_of(today);
-        let accounts = self.by_account.lock().unwrap_or_else(|p| p.into_inner());
+        let mut days: Days = self
+            .by_account
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(account_id)
+            .map(|days| days.range(first..=today).map(|(d, v)| (*d, *v)).collect())
+            .unwrap_or_default();
+        if let Some(team) = self.team.lock().unwrap_or_else(|p| p.into_inner()).get(account_id) {
+            for (day, (usd, tokens)) in team.range(first..=today) {
+                let mine = days.entry(*day).or_default();
+                *mine = (mine.0.max(*usd), mine.1.max(*tokens));
+            }
+        }
         let mut spent = Spent::default();
-        if let Some(days) = accounts.get(account_id) {
-            for (day, (usd, tokens)) in days.range(first..=today) {
-                spent.usd_month += usd;
-                spent.tokens_month = spent.tokens_month.saturating_add(*tokens);
-                if *day == today {
-                    spent.usd_day += usd;
-                    spent.tokens_day = spent.tokens_day.saturating_add(*tokens);
-                }
+        for (day, (usd, tokens)) in &days {
+            spent.usd_month += usd;
+            spent.tokens_month = spent.tokens_month.saturating_add(*tokens);
+            if *day == today {
+                spent.usd_day += usd;
+                spent.tokens_day = spent.tokens_day.saturating_add(*tokens);
             }
         }
         spent
@@ -227,6 +323,16 @@ impl std::fmt::Debug for Budgets {
 }
 
 impl Budgets {
+    /// What the accounts spent (shared with the monitor, which adds to it).
+    pub fn spending(&self) -> &Arc<Spending> {
+        &self.spending
+    }
+
+    /// The ids of the accounts with a budget.
+    pub fn limited(&self) -> impl Iterator<Item = &str> {
+        self.limits.keys().map(String::as_str)
+    }
+
     /// Budgets by account id, over `spending`, read at `clock`'s time.
     pub fn new(limits: HashMap<String, BudgetConfig>, spending: Arc<Spending>, clock: Clock) -> Budgets {
         Budgets {
@@ -316,6 +422,39 @@ mod tests {
             .to_string();
         assert!(err.contains("0 or more"), "{err}");
         assert!(toml::from_str::<BudgetConfig>("usd_per_week = 1").is_err());
+    }
+
+    #[test]
+    fn the_teams_spending_counts_once_beside_this_replicas() {
+        let spending = Spending::default();
+        let now = 20_793 * DAY_MS + 3_600_000;
+        spending.add("a", now, 1.0, 100);
+        // Before sharing starts nothing is kept for publishing.
+        assert!(spending.take_unpublished().is_empty());
+        spending.share();
+        spending.add("a", now, 0.5, 50);
+        let unpublished = spending.take_unpublished();
+        assert_eq!(
+            unpublished,
+            vec![DaySpend {
+                account_id: "a".into(),
+                day: 20_793,
+                usd: 0.5,
+                tokens: 50
+            }]
+        );
+        assert!(spending.take_unpublished().is_empty(), "taken once");
+        spending.restore_unpublished(unpublished);
+        assert_eq!(spending.take_unpublished().len(), 1, "kept after a failed round");
+        // The team's day includes this replica's own calls: the larger
+        // figure counts, not the sum.
+        assert_eq!(spending.spent("a", now).tokens_day, 150);
+        spending.adopt_team("a", Days::from([(20_793, (4.0, 120)), (20_792, (2.0, 30))]));
+        let spent = spending.spent("a", now);
+        assert_eq!((spent.usd_day, spent.tokens_day), (4.0, 150));
+        assert_eq!((spent.usd_month, spent.tokens_month), (6.0, 180));
+        // Another account's team figures are its own.
+        assert_eq!(spending.spent("b", now), Spent::default());
     }
 
     #[test]

@@ -404,6 +404,11 @@ impl Pool {
         self
     }
 
+    /// The accounts' budgets, when any.
+    pub fn budgets(&self) -> Option<&Arc<budget::Budgets>> {
+        self.budgets.as_ref()
+    }
+
     /// How long `member` is out of the pool for a spent budget.
     fn budget_wait(&self, member: &Member) -> Option<Duration> {
         let budgets = self.budgets.as_ref()?;

@@ -243,6 +243,17 @@ impl Quotas {
         self.by_model.insert(status.model.clone(), status);
     }
 
+    /// Takes another replica's reading when it is newer than this one's.
+    pub fn adopt(&mut self, status: &QuotaStatus) {
+        if self
+            .by_model
+            .get(&status.model)
+            .is_none_or(|mine| mine.read_ms < status.read_ms)
+        {
+            self.put(status.clone());
+        }
+    }
+
     /// The readings, by model.
     pub fn readings(&self) -> Vec<QuotaStatus> {
         self.by_model.values().cloned().collect()

@@ -1,4 +1,4 @@
-//! The pool's health as plain wall-clock data, for team mode
+//! The pool's health and quota readings as plain wall-clock data, for team mode
 //! (`crate::cluster`): what this replica learnt, to publish, and what
 //! another replica published, to adopt. The pool itself stays local and
 //! synchronous; the cluster's sync task carries these values.
@@ -21,12 +21,15 @@ pub struct SharedCooldown {
 }
 
 /// What one account's health says to the other replicas.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SharedHealth {
     /// Disabled at run time (credentials rejected, switched off), with why.
     pub disabled: Option<String>,
     /// Cooldowns still running.
     pub cooldowns: Vec<SharedCooldown>,
+    /// The latest quota reading per model (from the upstream's rate-limit
+    /// headers or a 429).
+    pub quota: Vec<super::quota::QuotaStatus>,
 }
 
 /// Now, in Unix milliseconds.
@@ -58,19 +61,29 @@ impl Pool {
                 reason: c.reason.clone(),
             })
             .collect();
+        let disabled = health.disabled.clone();
+        drop(health);
         Some(SharedHealth {
-            disabled: health.disabled.clone(),
+            disabled,
             cooldowns,
+            quota: member.quota().readings(),
         })
     }
 
     /// Takes over what another replica saw of account `id`: its cooldowns
-    /// where they end later than this replica's own, and its disablement.
-    /// Returns whether anything changed here.
+    /// where they end later than this replica's own, its disablement, and
+    /// its quota readings where they are newer. Returns whether the
+    /// account's health changed here (a newer reading is not news).
     pub fn adopt(&self, id: &str, shared: &SharedHealth) -> bool {
         let Some(member) = self.members.iter().find(|m| m.config.id == id) else {
             return false;
         };
+        {
+            let mut quota = member.quota();
+            for reading in &shared.quota {
+                quota.adopt(reading);
+            }
+        }
         let now = Instant::now();
         let now_ms = unix_ms();
         let mut health = member.health();
@@ -162,6 +175,7 @@ mod tests {
                 until_ms,
                 reason: "rate limited".into(),
             }],
+            quota: vec![],
         };
         assert!(pool.adopt("acc_1", &shared));
         assert!(!pool.adopt("acc_1", &shared), "the same cooldown again is not news");
@@ -178,6 +192,7 @@ mod tests {
                 until_ms: unix_ms().saturating_sub(1),
                 reason: "old".into(),
             }],
+            quota: vec![],
         };
         assert!(!pool.adopt("acc_1", &old));
         assert!(!pool.adopt("nobody", &shared));

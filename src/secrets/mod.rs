@@ -84,6 +84,63 @@ pub fn open(home: &Home, config: &Config) -> Result<Arc<dyn SecretStore>, Secret
     })
 }
 
+/// A connection URL of team mode. It may hold a password, so it is read
+/// from the environment first, then the secret store (`switchyard config
+/// store-url`), and only then from config.toml, which refuses one with a
+/// password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamUrl {
+    /// `[cluster] redis_url`: the shared state.
+    Redis,
+    /// `[monitor] database_url`: the Postgres request log.
+    Database,
+}
+
+impl TeamUrl {
+    /// The environment variable that holds it.
+    pub fn env(self) -> &'static str {
+        match self {
+            TeamUrl::Redis => "SWITCHYARD_REDIS_URL",
+            TeamUrl::Database => "SWITCHYARD_DATABASE_URL",
+        }
+    }
+
+    /// The name it is kept under in the secret store.
+    pub fn secret_name(self) -> &'static str {
+        match self {
+            TeamUrl::Redis => "cluster-redis-url",
+            TeamUrl::Database => "monitor-database-url",
+        }
+    }
+
+    /// Where config.toml holds it (without a password).
+    pub fn config_key(self) -> &'static str {
+        match self {
+            TeamUrl::Redis => "[cluster] redis_url",
+            TeamUrl::Database => "[monitor] database_url",
+        }
+    }
+
+    /// The URL and where it came from (for messages, which never repeat
+    /// the URL itself): the environment, the secret store, or config.toml.
+    pub fn resolve(self, config: &Config, store: &dyn SecretStore) -> Result<Option<(String, String)>, SecretError> {
+        if let Ok(url) = std::env::var(self.env())
+            && !url.trim().is_empty()
+        {
+            return Ok(Some((url.trim().to_string(), self.env().to_string())));
+        }
+        if let Some(url) = store.get(self.secret_name())? {
+            let source = format!("`{}` in {}", self.secret_name(), store.describe());
+            return Ok(Some((url.trim().to_string(), source)));
+        }
+        let configured = match self {
+            TeamUrl::Redis => &config.cluster.redis_url,
+            TeamUrl::Database => &config.monitor.database_url,
+        };
+        Ok(configured.clone().map(|url| (url, self.config_key().to_string())))
+    }
+}
+
 /// A fresh gateway API key: `sk-` and 32 hex digits (128 random bits).
 pub fn generate_api_key() -> Result<String, SecretError> {
     let mut bytes = [0u8; 16];
@@ -134,6 +191,31 @@ mod tests {
         );
         assert_ne!(key, generate_api_key().unwrap());
         assert!(crate::config::validate_api_key(&key).is_ok());
+    }
+
+    #[test]
+    fn a_team_url_in_the_secret_store_wins_over_config_toml() {
+        let store = MemoryStore::default();
+        let mut config = Config::default();
+        assert_eq!(TeamUrl::Database.resolve(&config, &store).unwrap(), None);
+        config.monitor.database_url = Some("postgres://switchyard@db.internal/log".into());
+        let (url, source) = TeamUrl::Database.resolve(&config, &store).unwrap().unwrap();
+        assert_eq!(url, "postgres://switchyard@db.internal/log");
+        assert_eq!(source, "[monitor] database_url");
+        store
+            .set(
+                TeamUrl::Database.secret_name(),
+                "postgres://switchyard:hunter2@db.internal/log\n",
+            )
+            .unwrap();
+        let (url, source) = TeamUrl::Database.resolve(&config, &store).unwrap().unwrap();
+        assert_eq!(url, "postgres://switchyard:hunter2@db.internal/log");
+        assert!(
+            source.contains("monitor-database-url") && !source.contains("hunter2"),
+            "{source}"
+        );
+        // The Redis URL is its own secret.
+        assert_eq!(TeamUrl::Redis.resolve(&config, &store).unwrap(), None);
     }
 
     #[test]

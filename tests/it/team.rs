@@ -410,3 +410,94 @@ async fn wrong_keys_spread_over_replicas_are_braked_as_if_sent_to_one() {
         started.elapsed()
     );
 }
+
+/// The `[budgets]` reason an account is out of the pool for, as a replica's
+/// `/api/accounts` says it (`None`: in the pool).
+async fn over_budget(gw: &TestGateway, label: &str) -> Option<String> {
+    let api: Value = gw
+        .admin_get("/api/accounts")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let account = api["accounts"]
+        .as_array()?
+        .iter()
+        .find(|a| a["label"] == label)?
+        .clone();
+    account["over_budget"]["reason"].as_str().map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_budget_counts_every_replicas_spending() {
+    let redis = Redis::start();
+    // Every answer counts 3 tokens (2 in, 1 out).
+    let first = Mock::start(|_| openai_answer("from a")).await;
+    let second = Mock::start(|_| openai_answer("from b")).await;
+    let config = cluster(
+        &redis,
+        "[pool]\nstrategy = \"fill-first\"\n[budgets.a]\ntokens_per_day = 5\n",
+    );
+    let a = TestGateway::start(accounts(&first, &second), &config).await;
+    let b = TestGateway::start(accounts(&first, &second), &config).await;
+
+    // Three tokens on each replica: under the budget on either alone, over
+    // it for the team.
+    assert_eq!(ask(&a).await.0, 200);
+    assert_eq!(ask(&b).await.0, 200);
+    assert_eq!(first.count(), 2, "both calls went to the first account");
+    for (name, replica) in [("A", &a), ("B", &b)] {
+        eventually(&format!("replica {name} sees the team's 6 tokens"), async || {
+            over_budget(replica, "a").await.is_some()
+        })
+        .await;
+    }
+    let reason = over_budget(&a, "a").await.unwrap();
+    assert!(reason.contains("tokens_per_day 5 reached (6)"), "{reason}");
+    assert_eq!(ask(&a).await.0, 200);
+    assert_eq!(ask(&b).await.0, 200);
+    assert_eq!(
+        (first.count(), second.count()),
+        (2, 2),
+        "once over the team's budget, both replicas send the account's calls to the next one"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quota_reading_taken_by_one_replica_shows_on_the_other() {
+    let redis = Redis::start();
+    let upstream = Mock::start(|_| match openai_answer("ok") {
+        MockReply::Json { status, body, .. } => MockReply::Json {
+            status,
+            body,
+            headers: vec![
+                ("x-ratelimit-limit-requests", "5000".to_string()),
+                ("x-ratelimit-remaining-requests", "4321".to_string()),
+                ("x-ratelimit-reset-requests", "12s".to_string()),
+            ],
+        },
+        other => other,
+    })
+    .await;
+    let config = cluster(&redis, "");
+    let a = TestGateway::start(vec![TestAccount::new(ProviderKind::Openai, upstream.url())], &config).await;
+    let b = TestGateway::start(vec![TestAccount::new(ProviderKind::Openai, upstream.url())], &config).await;
+    let remaining = |gw: &TestGateway| {
+        let accounts = gw.gateway.accounts().unwrap();
+        accounts[0]
+            .quota
+            .iter()
+            .find(|reading| reading.model == "m")
+            .and_then(|reading| reading.limits.first().and_then(|limit| limit.remaining))
+    };
+    assert_eq!(remaining(&b), None);
+    assert_eq!(ask(&a).await.0, 200);
+    assert_eq!(remaining(&a), Some(4321));
+    eventually("replica B shows A's quota reading", async || {
+        remaining(&b) == Some(4321)
+    })
+    .await;
+    assert_eq!(upstream.count(), 1, "B learnt it without calling the upstream");
+}

@@ -7,7 +7,7 @@
 use crate::common;
 use crate::team::{ask, eventually, openai_answer, status};
 
-use common::command::{run, stdout};
+use common::command::{run, run_with_stdin, stdout};
 use common::engines::Postgres;
 use common::{Mock, TestAccount, TestGateway};
 use serde_json::Value;
@@ -108,6 +108,36 @@ async fn every_replica_reads_every_replicas_calls_from_postgres() {
         "two replicas started, each migration ran once"
     );
     assert_eq!(status(&a).await["request_log"]["state"], "ok");
+
+    // A home whose config.toml names no database, its URL (which may hold
+    // a password) kept in the secret store instead: `logs` reads the team's
+    // log all the same, and neither the command nor `config show` repeats it.
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("config.toml"), "[proxy]\nsecret_store = \"file\"\n").unwrap();
+    let stored_url = run_with_stdin(
+        home.path(),
+        &["config", "store-url", "database"],
+        &format!("{}\n", postgres.url()),
+    );
+    assert!(stored_url.status.success(), "{stored_url:?}");
+    assert!(!stdout(&stored_url).contains(&postgres.url()), "{stored_url:?}");
+    let logs = run(home.path(), &["logs", "--json"]);
+    assert!(logs.status.success(), "{logs:?}");
+    assert_eq!(
+        stdout(&logs).lines().count(),
+        3,
+        "the stored URL led `logs` to the team's log"
+    );
+    let show = run(home.path(), &["config", "show"]);
+    assert!(!stdout(&show).contains(&postgres.url()), "{show:?}");
+    let refused = run_with_stdin(home.path(), &["config", "store-url", "redis"], "postgres://not-redis\n");
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(run(home.path(), &["config", "forget-url", "database"]).status.success());
+    let local = run(home.path(), &["logs", "--json"]);
+    assert!(
+        !local.status.success(),
+        "without the URL, `logs` looks for this home's own SQLite log: {local:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
