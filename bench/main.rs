@@ -26,6 +26,7 @@ mod procs;
 mod report;
 mod scenarios;
 mod streams;
+mod team;
 mod ticker;
 
 use std::net::SocketAddr;
@@ -82,7 +83,7 @@ struct Options {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "latency,saturation,closed,streams,keys"
+        default_value = "latency,saturation,closed,streams,keys,team"
     )]
     phases: Vec<Phase>,
     /// Cores of the load generator, the mocks and the gateway (or LiteLLM).
@@ -119,6 +120,9 @@ enum Phase {
     /// Client keys: added latency with a client key beside the gateway
     /// key, and a burst of concurrent calls against a key's limit.
     Keys,
+    /// Team mode: a second gateway on Redis and Postgres beside the
+    /// in-process one (starts redis-server and postgres on loopback).
+    Team,
 }
 
 /// Concurrent calls in the client-key burst, each on its own connection
@@ -534,6 +538,14 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
         None => Value::Null,
     };
 
+    let team = if phase(Phase::Team) {
+        let passthrough = &scenarios::complete(gateway_addr, fast)[0];
+        team::measure(&options, &switchyard, fast, cores.subject, passthrough, timing).await?
+    } else {
+        Value::Null
+    };
+    check_alive(&mut gateway)?;
+
     say(format!("waiting {} s for the gateway to settle", options.settle_secs));
     tokio::time::sleep(Duration::from_secs(options.settle_secs)).await;
     let settled = gateway.memory().ok_or("the gateway is gone")?;
@@ -589,6 +601,7 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
         "closed_loop": closed,
         "streaming": streaming,
         "client_keys": client_keys,
+        "team": team,
         "litellm": litellm,
     });
     let mut results = results;

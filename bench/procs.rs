@@ -258,6 +258,8 @@ pub struct Home {
     /// Where the gateway's stderr goes.
     pub log: PathBuf,
     binary: PathBuf,
+    /// Variables every command on this home gets (team mode's URLs).
+    env: Vec<(String, String)>,
 }
 
 /// The key the mock accepts and the accounts carry.
@@ -272,7 +274,14 @@ impl Home {
             log: dir.join("gateway.log"),
             dir,
             binary: binary.to_path_buf(),
+            env: Vec::new(),
         })
+    }
+
+    /// The same home, with `name=value` in every command's environment.
+    pub fn with_env(mut self, name: &str, value: &str) -> Home {
+        self.env.push((name.to_string(), value.to_string()));
+        self
     }
 
     fn command(&self) -> Command {
@@ -288,7 +297,8 @@ impl Home {
             .env_remove("http_proxy")
             .env_remove("https_proxy")
             .env_remove("ALL_PROXY")
-            .env_remove("all_proxy");
+            .env_remove("all_proxy")
+            .envs(self.env.iter().map(|(name, value)| (name, value)));
         command
     }
 

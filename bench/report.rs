@@ -512,6 +512,39 @@ pub fn markdown(results: &Value) -> String {
             us(&burst["latency_us"]["p99"])
         );
     }
+    let team = &results["team"];
+    if team.is_object() {
+        let _ = writeln!(
+            out,
+            "\nTeam mode (passthrough, open loop at {} req/s; added µs, medians over the runs; saturation: highest \
+             open-loop rate with no error and added p99 ≤ 2 ms; {}):\n\n| gateway | added p50 | added p99 | p50 per run | saturation (req/s) |\n| --- | --- | --- | --- | --- |",
+            team["rows"][0]["rate"],
+            team["engines"].as_str().unwrap_or("")
+        );
+        for row in team["rows"].as_array().cloned().unwrap_or_default() {
+            let per_run: Vec<String> = row["added_p50_per_run_us"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|v| format!("{:.0}", v.as_f64().unwrap_or(0.0)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | [{}] | {} |",
+                row["label"].as_str().unwrap_or(""),
+                us(&row["added_us"]["p50"]),
+                us(&row["added_us"]["p99"]),
+                per_run.join(", "),
+                row["saturation"]
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nThe team gateway's Postgres log held {} records at the end.",
+            team["postgres_records"]
+        );
+    }
     let memory = &results["memory"];
     let _ = writeln!(
         out,

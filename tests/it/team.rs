@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::clients::Client;
 use common::conversation::Ask;
-use common::engines::Redis;
 use common::{Mock, MockReply, TestAccount, TestGateway};
+use mock_upstream::engines::Redis;
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
 use switchyard::keys::{KeyFile, Limits};

@@ -8,8 +8,8 @@ use crate::common;
 use crate::team::{ask, eventually, openai_answer, status};
 
 use common::command::{run, run_with_stdin, stdout};
-use common::engines::Postgres;
 use common::{Mock, TestAccount, TestGateway};
+use mock_upstream::engines::Postgres;
 use serde_json::Value;
 use switchyard::config::ProviderKind;
 

@@ -75,6 +75,7 @@
 mod ask;
 pub mod canned;
 pub mod embed;
+pub mod engines;
 mod options;
 mod reply;
 mod respond;

@@ -6,7 +6,6 @@ pub mod client_streams;
 pub mod clients;
 pub mod command;
 pub mod conversation;
-pub mod engines;
 pub mod raw;
 pub mod received;
 pub mod rig;

@@ -1,14 +1,20 @@
-//! The real engines of team mode, started by the tests themselves: a
-//! `redis-server` on a free loopback port with nothing saved to disk, in a
-//! temporary directory, stopped when dropped. A missing binary fails the
-//! test with what to install.
+//! The real engines of team mode, started by the tests and the bench
+//! themselves: a `redis-server` on a free loopback port with nothing saved
+//! to disk, in a temporary directory, stopped when dropped, and a Postgres
+//! cluster of their own. A missing binary panics with what to install.
 
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::raw::free_port;
+/// A free port on 127.0.0.1.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
 
 /// A `redis-server` of the test's own.
 pub struct Redis {
