@@ -116,4 +116,16 @@ mod tests {
         assert_eq!(cluster.admit_minute("k", 1).await, None);
         assert_eq!(cluster.with_metrics("# EOF\n".into()), "# EOF\n");
     }
+
+    #[cfg(not(feature = "team"))]
+    #[test]
+    fn a_build_without_team_mode_refuses_a_redis_url_and_says_why() {
+        let err = Cluster::redis("redis://:hunter2@127.0.0.1:6379/0", "SWITCHYARD_REDIS_URL", "p:").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("no team mode") && text.contains("SWITCHYARD_REDIS_URL"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+    }
 }

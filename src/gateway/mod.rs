@@ -618,3 +618,36 @@ pub fn read_runtime(home: &Home) -> Option<RuntimeRecord> {
     let text = std::fs::read(home.runtime_file()).ok()?;
     serde_json::from_slice(&text).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn team_urls_come_from_the_secret_store_before_config_toml() {
+        let store = crate::secrets::MemoryStore::default();
+        let mut config = Config::default();
+        config.cluster.redis_url = Some("redis://redis.internal:6379/0".into());
+        store
+            .set(secrets::TeamUrl::Redis.secret_name(), "redis://:pw@127.0.0.1:6379/1")
+            .unwrap();
+        let urls = TeamUrls::resolve(&config, &store).unwrap();
+        let (url, source) = urls.redis.unwrap();
+        assert_eq!(url, "redis://:pw@127.0.0.1:6379/1");
+        assert!(source.contains("cluster-redis-url"), "{source}");
+        assert!(urls.database.is_none());
+    }
+
+    #[cfg(not(feature = "team"))]
+    #[test]
+    fn a_build_without_team_mode_refuses_a_postgres_url_at_start() {
+        let store = crate::secrets::MemoryStore::default();
+        let mut config = Config::default();
+        config.monitor.database_url = Some("postgres://switchyard@db.internal/log".into());
+        let err = TeamUrls::resolve(&config, &store).err().unwrap().to_string();
+        assert!(
+            err.contains("no team mode") && err.contains("[monitor] database_url"),
+            "{err}"
+        );
+    }
+}
