@@ -98,6 +98,6 @@ pub async fn measure(
     Ok(json!({
         "rows": rows,
         "postgres_records": logged.parse::<u64>().unwrap_or(0),
-        "engines": "redis-server and postgres started by the bench on loopback, not pinned",
+        "engines": "redis-server and postgres started by the bench on loopback, on the load generator's core and priority (they inherit both)",
     }))
 }
