@@ -44,10 +44,6 @@ async fn chat(gw: &TestGateway, model: &str) {
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
 
-async fn admin_json(gw: &TestGateway, path: &str) -> Value {
-    gw.admin_get(path).send().await.unwrap().json().await.unwrap()
-}
-
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-12
 }
@@ -79,7 +75,7 @@ async fn calls_are_priced_at_the_table_and_unknown_models_are_unpriced() {
 
     let deadline = Instant::now() + Duration::from_secs(5);
     let records = loop {
-        let body = admin_json(&gw, "/api/logs?limit=10").await;
+        let body = gw.admin_json("/api/logs?limit=10").await;
         let records = body["records"].as_array().unwrap().clone();
         if records.len() >= 4 || Instant::now() > deadline {
             break records;
@@ -171,7 +167,7 @@ async fn calls_are_priced_at_the_table_and_unknown_models_are_unpriced() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     // The admin API's usage (from the log on disk): priced totals, unpriced calls counted apart.
-    let usage = admin_json(&gw, "/api/usage?by=model").await;
+    let usage = gw.admin_json("/api/usage?by=model").await;
     let row = |model: &str| {
         usage["usage"]
             .as_array()
@@ -242,7 +238,7 @@ async fn a_spent_budget_hands_the_accounts_calls_to_the_next_tier() {
     chat(&gw, "gpt-4o").await;
     chat(&gw, "gpt-4o").await;
     assert_eq!((first.count(), backup.count()), (1, 1), "the backup tier took over");
-    let api = admin_json(&gw, "/api/accounts").await;
+    let api = gw.admin_json("/api/accounts").await;
     let account = &api["accounts"][0];
     assert_eq!(account["state"], "cooling", "{account}");
     let reason = account["reason"].as_str().unwrap();
@@ -272,7 +268,7 @@ async fn gemini_thoughts_are_charged_once_at_the_output_rate() {
     chat(&gw, "gemini-2.5-flash").await;
     let deadline = Instant::now() + Duration::from_secs(5);
     let record = loop {
-        let body = admin_json(&gw, "/api/logs?limit=1").await;
+        let body = gw.admin_json("/api/logs?limit=1").await;
         if let Some(record) = body["records"].as_array().and_then(|r| r.first()).cloned() {
             break record;
         }

@@ -51,7 +51,7 @@ pub(crate) async fn ask(gw: &TestGateway) -> (u16, Value) {
 }
 
 pub(crate) async fn status(gw: &TestGateway) -> Value {
-    gw.admin_get("/api/status").send().await.unwrap().json().await.unwrap()
+    gw.admin_json("/api/status").await
 }
 
 /// Polls `check` until it holds, for at most five seconds.
@@ -414,14 +414,7 @@ async fn wrong_keys_spread_over_replicas_are_braked_as_if_sent_to_one() {
 /// The `[budgets]` reason an account is out of the pool for, as a replica's
 /// `/api/accounts` says it (`None`: in the pool).
 async fn over_budget(gw: &TestGateway, label: &str) -> Option<String> {
-    let api: Value = gw
-        .admin_get("/api/accounts")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api = gw.admin_json("/api/accounts").await;
     let account = api["accounts"]
         .as_array()?
         .iter()

@@ -431,6 +431,11 @@ impl TestGateway {
         client().get(self.url(path)).bearer_auth(self.key())
     }
 
+    /// The JSON of an authenticated GET of `/api/...`.
+    pub async fn admin_json(&self, path: &str) -> serde_json::Value {
+        self.admin_get(path).send().await.unwrap().json().await.unwrap()
+    }
+
     /// The origin clients use (`http://127.0.0.1:PORT`).
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.addr.port())
