@@ -141,6 +141,12 @@ pub type Days = BTreeMap<i64, (f64, u64)>;
 /// USD and tokens spent per account id and day number.
 type ByAccountDay = HashMap<(String, i64), (f64, u64)>;
 
+/// Adds `usd` and `tokens` to one day's figures.
+fn accrue(entry: &mut (f64, u64), usd: f64, tokens: u64) {
+    entry.0 += usd;
+    entry.1 = entry.1.saturating_add(tokens);
+}
+
 /// What one account spent on each day (the current month's days at most).
 ///
 /// In team mode each replica also publishes what it spent (the cluster's
@@ -170,6 +176,13 @@ pub struct DaySpend {
     pub usd: f64,
     /// Tokens (input and output).
     pub tokens: u64,
+}
+
+impl DaySpend {
+    /// The day number of the first day of its month (its key in Redis).
+    pub fn month(&self) -> i64 {
+        month_of(self.day).0
+    }
 }
 
 /// What an account spent in the windows around a moment.
@@ -205,9 +218,11 @@ impl Spending {
         self.add_day(account_id, day, usd, tokens);
         let mut unpublished = self.unpublished.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(unpublished) = unpublished.as_mut() {
-            let entry = unpublished.entry((account_id.to_string(), day)).or_default();
-            entry.0 += usd;
-            entry.1 = entry.1.saturating_add(tokens);
+            accrue(
+                unpublished.entry((account_id.to_string(), day)).or_default(),
+                usd,
+                tokens,
+            );
         }
     }
 
@@ -241,9 +256,11 @@ impl Spending {
         let mut unpublished = self.unpublished.lock().unwrap_or_else(|p| p.into_inner());
         let unpublished = unpublished.get_or_insert_with(HashMap::new);
         for spend in spends {
-            let entry = unpublished.entry((spend.account_id, spend.day)).or_default();
-            entry.0 += spend.usd;
-            entry.1 = entry.1.saturating_add(spend.tokens);
+            accrue(
+                unpublished.entry((spend.account_id, spend.day)).or_default(),
+                spend.usd,
+                spend.tokens,
+            );
         }
     }
 
@@ -259,9 +276,7 @@ impl Spending {
     fn add_day(&self, account_id: &str, day: i64, usd: f64, tokens: u64) {
         let mut accounts = self.by_account.lock().unwrap_or_else(|p| p.into_inner());
         let days = accounts.entry(account_id.to_string()).or_default();
-        let entry = days.entry(day).or_default();
-        entry.0 += usd;
-        entry.1 = entry.1.saturating_add(tokens);
+        accrue(days.entry(day).or_default(), usd, tokens);
         // Only the current month matters: older days go (31 days back is enough).
         let newest = *days.keys().next_back().unwrap_or(&day);
         days.retain(|d, _| *d > newest - 62);
@@ -271,26 +286,27 @@ impl Spending {
     pub fn spent(&self, account_id: &str, now_ms: i64) -> Spent {
         let today = now_ms.div_euclid(DAY_MS);
         let (first, _) = month_of(today);
-        let mut days: Days = self
-            .by_account
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(account_id)
-            .map(|days| days.range(first..=today).map(|(d, v)| (*d, *v)).collect())
-            .unwrap_or_default();
-        if let Some(team) = self.team.lock().unwrap_or_else(|p| p.into_inner()).get(account_id) {
-            for (day, (usd, tokens)) in team.range(first..=today) {
-                let mine = days.entry(*day).or_default();
-                *mine = (mine.0.max(*usd), mine.1.max(*tokens));
-            }
-        }
+        // Asked for every budgeted account on every request: no copy, each
+        // day of either map counted once, as the larger figure.
+        let accounts = self.by_account.lock().unwrap_or_else(|p| p.into_inner());
+        let team = self.team.lock().unwrap_or_else(|p| p.into_inner());
+        let (mine, theirs) = (accounts.get(account_id), team.get(account_id));
         let mut spent = Spent::default();
-        for (day, (usd, tokens)) in &days {
+        let mut count = |day: i64, (usd, tokens): (f64, u64)| {
             spent.usd_month += usd;
-            spent.tokens_month = spent.tokens_month.saturating_add(*tokens);
-            if *day == today {
+            spent.tokens_month = spent.tokens_month.saturating_add(tokens);
+            if day == today {
                 spent.usd_day += usd;
-                spent.tokens_day = spent.tokens_day.saturating_add(*tokens);
+                spent.tokens_day = spent.tokens_day.saturating_add(tokens);
+            }
+        };
+        for (day, &(usd, tokens)) in mine.into_iter().flat_map(|days| days.range(first..=today)) {
+            let (team_usd, team_tokens) = theirs.and_then(|days| days.get(day)).copied().unwrap_or_default();
+            count(*day, (usd.max(team_usd), tokens.max(team_tokens)));
+        }
+        for (day, &figures) in theirs.into_iter().flat_map(|days| days.range(first..=today)) {
+            if !mine.is_some_and(|days| days.contains_key(day)) {
+                count(*day, figures);
             }
         }
         spent

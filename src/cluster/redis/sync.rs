@@ -14,9 +14,10 @@
 //! first day number), fields `{day}:usd` and `{day}:tokens`: each round a
 //! replica adds what it spent since the last (`HINCRBYFLOAT`, `HINCRBY`, so
 //! concurrent replicas add up) and reads back the month of every account
-//! with a budget, which its budgets then hold against. The sync task also watches Redis: after an outage it
-//! pushes this replica's running cooldowns back and clears the degraded
-//! state. Account ids match across replicas because they run one
+//! with a budget, which its budgets then hold against.
+//!
+//! The sync task also watches Redis: after an outage it pushes this
+//! replica's running cooldowns back and clears the degraded state. Account ids match across replicas because they run one
 //! config.toml; `{prefix}accounts` records the set, and a replica whose
 //! accounts differ says so at start.
 
@@ -262,8 +263,7 @@ async fn share_spending(remote: &Arc<Remote>, pool: &Pool) {
     let limited: Vec<String> = budgets.limited().map(str::to_string).collect();
     let mut pipe = redis::pipe();
     for spend in &spends {
-        let spend_month = budget::month_first_day(spend.day * 86_400_000).to_string();
-        let key = remote.key(&["spend", &spend.account_id, &spend_month]);
+        let key = remote.key(&["spend", &spend.account_id, &spend.month().to_string()]);
         pipe.cmd("HINCRBYFLOAT")
             .arg(&key)
             .arg(format!("{}:usd", spend.day))
