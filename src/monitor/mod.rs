@@ -13,9 +13,9 @@ pub mod pg;
 pub mod reader;
 pub mod record;
 pub mod redact;
+mod ring;
 pub mod store;
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -80,7 +80,7 @@ enum Writer {
 
 /// The monitor of one running gateway.
 pub struct Monitor {
-    ring: Mutex<VecDeque<Arc<RequestRecord>>>,
+    ring: Mutex<ring::Ring>,
     live: broadcast::Sender<Arc<RequestRecord>>,
     writer: Option<Writer>,
     /// The Postgres log, when the records go there.
@@ -157,7 +157,7 @@ impl Monitor {
         }
         let (live, _) = broadcast::channel(256);
         Monitor {
-            ring: Mutex::new(VecDeque::with_capacity(RING)),
+            ring: Mutex::new(ring::Ring::new(RING)),
             live,
             writer,
             pg,
@@ -207,14 +207,18 @@ impl Monitor {
                 .add(account, record.time_ms, record.cost_usd.unwrap_or(0.0), tokens);
         }
         self.metrics.observe(&record);
+        self.ring.lock().unwrap_or_else(|p| p.into_inner()).push(&record);
+        if self.live.receiver_count() > 0 {
+            let _ = self.live.send(Arc::new(record.clone()));
+        }
         match &self.writer {
-            Some(Writer::Sqlite(writer)) => match writer.try_send(record.clone()) {
+            Some(Writer::Sqlite(writer)) => match writer.try_send(record) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) => self.metrics.dropped(),
                 Err(TrySendError::Disconnected(_)) => {}
             },
             Some(Writer::Postgres(writer)) => {
-                if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = writer.try_send(record.clone()) {
+                if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = writer.try_send(record) {
                     self.metrics.dropped();
                     if let Some(log) = &self.pg {
                         log.dropped();
@@ -223,15 +227,6 @@ impl Monitor {
             }
             None => {}
         }
-        let record = Arc::new(record);
-        {
-            let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
-            if ring.len() == RING {
-                ring.pop_front();
-            }
-            ring.push_back(record.clone());
-        }
-        let _ = self.live.send(record);
     }
 
     /// A body as it may be stored: `None` unless body storage is on;
@@ -261,7 +256,7 @@ impl Monitor {
     }
 
     /// Recent records from memory, newest first.
-    pub fn recent(&self, filter: &LogFilter) -> Vec<Arc<RequestRecord>> {
+    pub fn recent(&self, filter: &LogFilter) -> Vec<RequestRecord> {
         let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         ring.iter()
             .rev()
@@ -343,7 +338,6 @@ impl Monitor {
         let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         totals_of(
             ring.iter()
-                .map(|record| &**record)
                 .filter(|record| day_of(record.time_ms).as_str() >= since_day),
         )
     }
@@ -388,7 +382,7 @@ impl Monitor {
     /// With the Postgres log, every replica's records: the database's and
     /// this replica's not written yet, newest first.
     pub fn logs(&self, filter: &LogFilter) -> Vec<RequestRecord> {
-        let mut records: Vec<RequestRecord> = self.recent(filter).iter().map(|r| (**r).clone()).collect();
+        let mut records = self.recent(filter);
         if let Some(Ok(rows)) = self.pg.as_ref().map(|log| log.query(filter)) {
             let stored: std::collections::HashSet<String> = rows.iter().map(|(_, r)| r.id.clone()).collect();
             records.retain(|r| !stored.contains(&r.id));

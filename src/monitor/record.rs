@@ -70,6 +70,68 @@ pub struct RequestRecord {
 }
 
 impl RequestRecord {
+    /// Makes this record a copy of `from`, writing its strings into the
+    /// buffers this one already has where they are large enough. The bodies
+    /// are replaced instead: a slot keeping the largest body it ever held
+    /// would keep the ring's memory at its all-time peak.
+    pub fn assign(&mut self, from: &RequestRecord) {
+        // Named field by field, so that a new field cannot be forgotten here.
+        let RequestRecord {
+            id,
+            time_ms,
+            client,
+            route,
+            key,
+            model,
+            served_model,
+            fell_back,
+            account,
+            account_id,
+            stream,
+            status,
+            total_ms,
+            upstream_ms,
+            overhead_ms,
+            ttfb_ms,
+            input_tokens,
+            output_tokens,
+            cached_tokens,
+            cache_write_tokens,
+            cost_usd,
+            estimated_tokens,
+            attempts,
+            error,
+            request_body,
+            response_body,
+        } = from;
+        self.id.clone_from(id);
+        self.time_ms = *time_ms;
+        self.client.clone_from(client);
+        self.route.clone_from(route);
+        self.key.clone_from(key);
+        self.model.clone_from(model);
+        self.served_model.clone_from(served_model);
+        self.fell_back = *fell_back;
+        self.account.clone_from(account);
+        self.account_id.clone_from(account_id);
+        self.stream = *stream;
+        self.status = *status;
+        self.total_ms = *total_ms;
+        self.upstream_ms = *upstream_ms;
+        self.overhead_ms = *overhead_ms;
+        self.ttfb_ms = *ttfb_ms;
+        self.input_tokens = *input_tokens;
+        self.output_tokens = *output_tokens;
+        self.cached_tokens = *cached_tokens;
+        self.cache_write_tokens = *cache_write_tokens;
+        self.cost_usd = *cost_usd;
+        self.estimated_tokens = *estimated_tokens;
+        self.attempts = *attempts;
+        self.error.clone_from(error);
+        self.request_body = request_body.clone();
+        self.response_body = response_body.clone();
+    }
+
     /// Rotations to another account (attempts after the first).
     pub fn rotations(&self) -> u32 {
         self.attempts.saturating_sub(1)

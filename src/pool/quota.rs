@@ -206,6 +206,16 @@ impl Quotas {
         if limits.is_empty() {
             return;
         }
+        // Every answer of a rate-limited upstream brings a reading: the
+        // model's last one is overwritten in place. A new one per answer
+        // would be allocated among the call's short-lived buffers and keep
+        // their pages resident after a burst.
+        if let Some(mine) = self.by_model.get_mut(model) {
+            mine.read_ms = now_ms;
+            mine.limits.clone_from(&limits);
+            mine.exhausted_until_ms = None;
+            return;
+        }
         self.put(QuotaStatus {
             model: model.to_string(),
             read_ms: now_ms,
@@ -423,6 +433,15 @@ mod tests {
         assert_eq!(readings[0].limits[0].remaining, Some(8));
         assert_eq!(readings[0].lowest_fraction(10), Some(0.08));
         assert_eq!(readings[0].describe(10), "requests 8/100 (resets in 1s)");
+        let limits = quotas.by_model["gpt-4o"].limits.as_ptr();
+        quotas.exhausted("gpt-4o", None, 15);
+        quotas.observe("gpt-4o", &reading("7"), 30);
+        let kept = &quotas.by_model["gpt-4o"];
+        assert_eq!(
+            (kept.read_ms, kept.limits[0].remaining, kept.exhausted_until_ms),
+            (30, Some(7), None)
+        );
+        assert_eq!(kept.limits.as_ptr(), limits, "the reading is overwritten where it is");
         for i in 0..(MAX_MODELS + 5) {
             quotas.observe(&format!("m{i}"), &reading("1"), 100 + i as i64);
         }
