@@ -113,6 +113,23 @@ pub struct Outcome {
     pub throughput: f64,
 }
 
+impl Outcome {
+    /// Adds another run's measurements to these (the slices of one
+    /// interleaved measurement); the throughput is over both durations.
+    pub fn absorb(&mut self, other: Outcome, duration: Duration, other_duration: Duration) -> Result<(), String> {
+        self.latency.add(&other.latency).map_err(|err| err.to_string())?;
+        self.ok += other.ok;
+        self.errors += other.errors;
+        for sample in other.error_samples {
+            if self.error_samples.len() < 5 {
+                self.error_samples.push(sample);
+            }
+        }
+        self.throughput = self.ok as f64 / (duration + other_duration).as_secs_f64();
+        Ok(())
+    }
+}
+
 /// A histogram for nanosecond latencies from 1 µs to 5 minutes.
 pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1_000, 300_000_000_000, 3).expect("valid histogram bounds")

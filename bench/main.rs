@@ -100,6 +100,12 @@ struct Options {
     /// of each core for other processes even then.
     #[arg(long)]
     no_realtime: bool,
+    /// Let idle cores sleep. By default the harness holds a CPU latency
+    /// bound of 0 µs for the whole run (needs root), so that a core waiting
+    /// for the next request polls instead of halting: on a VM, waking a
+    /// halted vCPU adds a delay that varies from run to run.
+    #[arg(long)]
+    allow_idle: bool,
     /// Measure nothing: rewrite results.md (and the targets in
     /// results.json) from the results.json already in --results-dir.
     #[arg(long)]
@@ -185,12 +191,17 @@ fn main() {
     // ours and every process we start inherits both.
     procs::pin_self(cores.harness);
     let realtime = !options.no_realtime && procs::realtime();
+    let awake = if options.allow_idle {
+        None
+    } else {
+        procs::hold_cpus_awake()
+    };
     raise_fd_limit();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    match runtime.block_on(run(options, cores, realtime)) {
+    match runtime.block_on(run(options, cores, realtime, awake.is_some())) {
         Ok(()) => {}
         Err(message) => {
             eprintln!("bench: {message}");
@@ -227,7 +238,7 @@ fn say(message: impl AsRef<str>) {
     eprintln!("bench: {}", message.as_ref());
 }
 
-async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), String> {
+async fn run(options: Options, cores: Cores, realtime: bool, awake: bool) -> Result<(), String> {
     let phase = |p: Phase| options.phases.contains(&p);
     let timing = if options.quick {
         Timing {
@@ -571,6 +582,7 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
         "machine": report::machine(&cores),
         "method": {
             "load": "open loop at a constant rate, latency from each request's scheduled send time (hdrhistogram); 64 keep-alive connections",
+            "interleaving": format!("direct, nginx and the gateway take turns in {SLICES} slices of the measuring time each ({} ms unmeasured at the start of each slice after the first)", SLICE_WARMUP.as_millis()),
             "warmup_secs": timing.warmup.as_secs_f64(),
             "measure_secs": timing.measure.as_secs_f64(),
             "runs": runs,
@@ -579,6 +591,7 @@ async fn run(options: Options, cores: Cores, realtime: bool) -> Result<(), Strin
             "stream_text_events": STREAM_TEXT_EVENTS,
             "stream_event_gap_ms": STREAM_EVENT_GAP_MS,
             "realtime_priority": realtime,
+            "cores_held_awake": awake,
             "models": {"openai": FAST_OPENAI_MODEL, "gemini": FAST_GEMINI_MODEL, "stream_openai": STREAM_OPENAI_MODEL, "stream_gemini": STREAM_GEMINI_MODEL},
         },
         "nginx_version": nginx_version,
@@ -819,7 +832,18 @@ struct Trio {
     clean: bool,
 }
 
-/// Measures `direct`, then `nginx`, then `gateway` at `rate`.
+/// Slices of a latency measurement: direct, nginx and the gateway take
+/// turns, one slice each, until each has had the whole measuring time.
+const SLICES: u32 = 10;
+/// Sent unmeasured at the start of each slice after the first (a slice
+/// opens its own connections).
+const SLICE_WARMUP: Duration = Duration::from_millis(200);
+
+/// Measures `direct`, `nginx` and `gateway` at `rate`, in turns of a tenth
+/// of the measuring time each: the VM's slow swings (seconds of a noisy
+/// neighbour) then fall on all three alike instead of on whichever ran
+/// during them, and the added latency (a difference of two subjects) does
+/// not carry them.
 async fn measure_trio(
     direct: &Arc<Target>,
     nginx: &Arc<Target>,
@@ -827,17 +851,28 @@ async fn measure_trio(
     rate: f64,
     timing: Timing,
 ) -> Result<Trio, String> {
-    let spec = |target: &Arc<Target>| Run {
+    let slice = timing.measure / SLICES;
+    let spec = |target: &Arc<Target>, first: bool| Run {
         target: target.clone(),
         pace: Pace::Rate(rate),
         connections: 64,
-        warmup: timing.warmup,
-        duration: timing.measure,
+        warmup: if first { timing.warmup } else { SLICE_WARMUP },
+        duration: slice,
         request_timeout: Duration::from_secs(10),
     };
-    let direct_outcome = load::drive(&spec(direct)).await?;
-    let nginx_outcome = load::drive(&spec(nginx)).await?;
-    let gateway_outcome = load::drive(&spec(gateway)).await?;
+    let mut outcomes: [Option<load::Outcome>; 3] = [None, None, None];
+    for turn in 0..SLICES {
+        for (outcome, target) in outcomes.iter_mut().zip([direct, nginx, gateway]) {
+            let sliced = load::drive(&spec(target, turn == 0)).await?;
+            match outcome {
+                Some(sum) => sum.absorb(sliced, slice * turn, slice)?,
+                None => *outcome = Some(sliced),
+            }
+        }
+    }
+    let [Some(direct_outcome), Some(nginx_outcome), Some(gateway_outcome)] = outcomes else {
+        return Err("a latency measurement with no slice".into());
+    };
     let direct_p = Percentiles::of(&direct_outcome.latency);
     Ok(Trio {
         nginx_added: added(&direct_p, &Percentiles::of(&nginx_outcome.latency)),

@@ -193,6 +193,30 @@ pub fn realtime() -> bool {
     !refused
 }
 
+/// Keeps every core out of its sleeping idle states while the returned
+/// file is open: a CPU latency bound of 0 µs through the kernel's PM QoS
+/// device, as tuned's latency-performance profile and cyclictest do. An
+/// idle core then polls instead of halting, and a request arriving at an
+/// idle gateway does not wait for the core to wake (on a VM, for the
+/// hypervisor to run the halted vCPU again). `None`, with a note, when the
+/// system refuses (not root, no such device).
+pub fn hold_cpus_awake() -> Option<std::fs::File> {
+    use std::io::Write;
+    let held = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/cpu_dma_latency")
+        .and_then(|mut file| file.write_all(&0i32.to_ne_bytes()).map(|()| file));
+    match held {
+        Ok(file) => Some(file),
+        Err(err) => {
+            eprintln!(
+                "bench: cannot keep the cores awake through /dev/cpu_dma_latency ({err}); idle cores may sleep between requests"
+            );
+            None
+        }
+    }
+}
+
 /// Starts the mock upstream's binary with `options` (on a free port:
 /// `options.port` should be 0) and returns it with its address.
 pub fn start_mock(
