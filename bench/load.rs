@@ -117,15 +117,22 @@ impl Outcome {
     /// Adds another run's measurements to these (the slices of one
     /// interleaved measurement); the throughput is over both durations.
     pub fn absorb(&mut self, other: Outcome, duration: Duration, other_duration: Duration) -> Result<(), String> {
-        self.latency.add(&other.latency).map_err(|err| err.to_string())?;
-        self.ok += other.ok;
-        self.errors += other.errors;
-        for sample in other.error_samples {
+        self.add(&other.latency, other.ok, other.errors, other.error_samples)?;
+        self.throughput = self.ok as f64 / (duration + other_duration).as_secs_f64();
+        Ok(())
+    }
+
+    /// Counts these latencies, successes, failures and (the first five)
+    /// failure samples in.
+    fn add(&mut self, latency: &Histogram<u64>, ok: u64, errors: u64, samples: Vec<String>) -> Result<(), String> {
+        self.latency.add(latency).map_err(|err| err.to_string())?;
+        self.ok += ok;
+        self.errors += errors;
+        for sample in samples {
             if self.error_samples.len() < 5 {
                 self.error_samples.push(sample);
             }
         }
-        self.throughput = self.ok as f64 / (duration + other_duration).as_secs_f64();
         Ok(())
     }
 }
@@ -269,14 +276,7 @@ pub async fn drive(run: &Run) -> Result<Outcome, String> {
     };
     for task in tasks {
         let tally = task.await.map_err(|err| format!("a load task failed: {err}"))?;
-        outcome.latency.add(&tally.latency).map_err(|err| err.to_string())?;
-        outcome.ok += tally.ok;
-        outcome.errors += tally.errors;
-        for sample in tally.samples {
-            if outcome.error_samples.len() < 5 {
-                outcome.error_samples.push(sample);
-            }
-        }
+        outcome.add(&tally.latency, tally.ok, tally.errors, tally.samples)?;
     }
     if let Some(ticker) = ticker {
         ticker.join();
