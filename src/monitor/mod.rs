@@ -256,7 +256,7 @@ impl Monitor {
     }
 
     /// Recent records from memory, newest first.
-    pub fn recent(&self, filter: &LogFilter) -> Vec<RequestRecord> {
+    pub fn recent(&self, filter: &LogFilter) -> Vec<Arc<RequestRecord>> {
         let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         ring.iter()
             .rev()
@@ -338,6 +338,7 @@ impl Monitor {
         let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         totals_of(
             ring.iter()
+                .map(|record| &**record)
                 .filter(|record| day_of(record.time_ms).as_str() >= since_day),
         )
     }
@@ -382,7 +383,7 @@ impl Monitor {
     /// With the Postgres log, every replica's records: the database's and
     /// this replica's not written yet, newest first.
     pub fn logs(&self, filter: &LogFilter) -> Vec<RequestRecord> {
-        let mut records = self.recent(filter);
+        let mut records: Vec<RequestRecord> = self.recent(filter).iter().map(|r| (**r).clone()).collect();
         if let Some(Ok(rows)) = self.pg.as_ref().map(|log| log.query(filter)) {
             let stored: std::collections::HashSet<String> = rows.iter().map(|(_, r)| r.id.clone()).collect();
             records.retain(|r| !stored.contains(&r.id));

@@ -74,7 +74,7 @@ impl RequestRecord {
     /// buffers this one already has where they are large enough. The bodies
     /// are replaced instead: a slot keeping the largest body it ever held
     /// would keep the ring's memory at its all-time peak.
-    pub fn assign(&mut self, from: &RequestRecord) {
+    pub(super) fn assign(&mut self, from: &RequestRecord) {
         // Named field by field, so that a new field cannot be forgotten here.
         let RequestRecord {
             id,

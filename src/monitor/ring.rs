@@ -6,13 +6,19 @@
 //! the last 500 calls' strings then kept the pages of the busiest moment
 //! resident long after it (`bench/arenas`: 9 MB of a worker arena resident
 //! around 3 MB in use, 60 s after the load).
+//!
+//! Slots are shared (`Arc`) so that readers copy pointers, not records, under
+//! the lock the request path takes; a slot a reader still holds is replaced
+//! instead of written into.
+
+use std::sync::Arc;
 
 use super::RequestRecord;
 
 /// The newest records, at most `capacity`, oldest overwritten first.
 #[derive(Debug)]
 pub(super) struct Ring {
-    slots: Vec<RequestRecord>,
+    slots: Vec<Arc<RequestRecord>>,
     capacity: usize,
     /// The slot the next record goes to: once full, the oldest.
     next: usize,
@@ -32,15 +38,19 @@ impl Ring {
     /// Keeps a copy of `record`, in place of the oldest once full.
     pub(super) fn push(&mut self, record: &RequestRecord) {
         if self.slots.len() < self.capacity {
-            self.slots.push(record.clone());
+            self.slots.push(Arc::new(record.clone()));
         } else {
-            self.slots[self.next].assign(record);
+            let slot = &mut self.slots[self.next];
+            match Arc::get_mut(slot) {
+                Some(kept) => kept.assign(record),
+                None => *slot = Arc::new(record.clone()),
+            }
         }
         self.next = (self.next + 1) % self.capacity;
     }
 
     /// The records, oldest first.
-    pub(super) fn iter(&self) -> impl DoubleEndedIterator<Item = &RequestRecord> {
+    pub(super) fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<RequestRecord>> {
         let (newer, older) = self.slots.split_at(self.next);
         older.iter().chain(newer)
     }
@@ -88,5 +98,15 @@ mod tests {
         assert_eq!(ids(&ring), ["short"]);
         assert_eq!(ring.slots[0].model, "m");
         assert_eq!((ring.slots[0].id.as_ptr(), ring.slots[0].model.as_ptr()), (id, model));
+    }
+
+    #[test]
+    fn a_slot_a_reader_holds_is_replaced_not_written() {
+        let mut ring = Ring::new(1);
+        ring.push(&record("first", "m"));
+        let held = ring.iter().next().cloned().expect("one record");
+        ring.push(&record("second", "m"));
+        assert_eq!(held.id, "first", "the reader's record is unchanged");
+        assert_eq!(ids(&ring), ["second"]);
     }
 }
