@@ -852,27 +852,27 @@ async fn measure_trio(
     timing: Timing,
 ) -> Result<Trio, String> {
     let slice = timing.measure / SLICES;
-    let spec = |target: &Arc<Target>, first: bool| Run {
+    let spec = |target: &Arc<Target>, warmup: Duration| Run {
         target: target.clone(),
         pace: Pace::Rate(rate),
         connections: 64,
-        warmup: if first { timing.warmup } else { SLICE_WARMUP },
+        warmup,
         duration: slice,
         request_timeout: Duration::from_secs(10),
     };
-    let mut outcomes: [Option<load::Outcome>; 3] = [None, None, None];
-    for turn in 0..SLICES {
+    // The first turn, with the whole warm-up; then the other turns, each
+    // slice added to its subject's measurement.
+    let mut outcomes = [
+        load::drive(&spec(direct, timing.warmup)).await?,
+        load::drive(&spec(nginx, timing.warmup)).await?,
+        load::drive(&spec(gateway, timing.warmup)).await?,
+    ];
+    for turn in 1..SLICES {
         for (outcome, target) in outcomes.iter_mut().zip([direct, nginx, gateway]) {
-            let sliced = load::drive(&spec(target, turn == 0)).await?;
-            match outcome {
-                Some(sum) => sum.absorb(sliced, slice * turn, slice)?,
-                None => *outcome = Some(sliced),
-            }
+            outcome.absorb(load::drive(&spec(target, SLICE_WARMUP)).await?, slice * turn, slice)?;
         }
     }
-    let [Some(direct_outcome), Some(nginx_outcome), Some(gateway_outcome)] = outcomes else {
-        return Err("a latency measurement with no slice".into());
-    };
+    let [direct_outcome, nginx_outcome, gateway_outcome] = outcomes;
     let direct_p = Percentiles::of(&direct_outcome.latency);
     Ok(Trio {
         nginx_added: added(&direct_p, &Percentiles::of(&nginx_outcome.latency)),
