@@ -28,6 +28,7 @@ mod scenarios;
 mod streams;
 mod team;
 mod ticker;
+mod versus;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -106,6 +107,15 @@ struct Options {
     /// halted vCPU adds a delay that varies from run to run.
     #[arg(long)]
     allow_idle: bool,
+    /// A `config.toml` for the gateway's home (copied in before the
+    /// accounts are added), to measure what a setting costs: e.g.
+    /// `[monitor] persist = false` for the gateway without its request log.
+    #[arg(long)]
+    gateway_config: Option<PathBuf>,
+    /// Another `switchyard` build, measured against this one in the same
+    /// interleaved rounds by the `versus` phase (`bench/compare`).
+    #[arg(long)]
+    baseline: Option<PathBuf>,
     /// Measure nothing: rewrite results.md (and the targets in
     /// results.json) from the results.json already in --results-dir.
     #[arg(long)]
@@ -129,6 +139,10 @@ enum Phase {
     /// Team mode: a second gateway on Redis and Postgres beside the
     /// in-process one (starts redis-server and postgres on loopback).
     Team,
+    /// This build against `--baseline`: added latency and closed-loop
+    /// throughput, both gateways in the same interleaved rounds (not in the
+    /// default phases).
+    Versus,
 }
 
 /// Concurrent calls in the client-key burst, each on its own connection
@@ -272,6 +286,10 @@ async fn run(options: Options, cores: Cores, realtime: bool, awake: bool) -> Res
     ));
 
     let home = procs::Home::create(options.work_dir.join("home"), &switchyard)?;
+    if let Some(config) = &options.gateway_config {
+        std::fs::copy(config, home.dir.join("config.toml")).map_err(|err| format!("{}: {err}", config.display()))?;
+        say(format!("the gateway's config.toml: {}", config.display()));
+    }
     say(format!("the gateway's log: {}", home.log.display()));
     home.add_account("openai", &format!("http://{fast}/v1"), "gpt-*")?;
     home.add_account("gemini", &format!("http://{fast}"), "gemini-*")?;
@@ -557,6 +575,15 @@ async fn run(options: Options, cores: Cores, realtime: bool, awake: bool) -> Res
     };
     check_alive(&mut gateway)?;
 
+    let versus = match (phase(Phase::Versus), &options.baseline) {
+        (false, _) => Value::Null,
+        (true, Some(baseline)) => {
+            versus::measure(&options, baseline, gateway_addr, fast, cores.subject, timing).await?
+        }
+        (true, None) => return Err("the versus phase needs --baseline BINARY".into()),
+    };
+    check_alive(&mut gateway)?;
+
     say(format!("waiting {} s for the gateway to settle", options.settle_secs));
     tokio::time::sleep(Duration::from_secs(options.settle_secs)).await;
     let settled = gateway.memory().ok_or("the gateway is gone")?;
@@ -592,6 +619,7 @@ async fn run(options: Options, cores: Cores, realtime: bool, awake: bool) -> Res
             "stream_event_gap_ms": STREAM_EVENT_GAP_MS,
             "realtime_priority": realtime,
             "cores_held_awake": awake,
+            "gateway_config": options.gateway_config.as_ref().and_then(|path| std::fs::read_to_string(path).ok()),
             "models": {"openai": FAST_OPENAI_MODEL, "gemini": FAST_GEMINI_MODEL, "stream_openai": STREAM_OPENAI_MODEL, "stream_gemini": STREAM_GEMINI_MODEL},
         },
         "nginx_version": nginx_version,
@@ -615,6 +643,7 @@ async fn run(options: Options, cores: Cores, realtime: bool, awake: bool) -> Res
         "streaming": streaming,
         "client_keys": client_keys,
         "team": team,
+        "versus": versus,
         "litellm": litellm,
     });
     let mut results = results;
@@ -832,18 +861,14 @@ struct Trio {
     clean: bool,
 }
 
-/// Slices of a latency measurement: direct, nginx and the gateway take
-/// turns, one slice each, until each has had the whole measuring time.
+/// Slices of an interleaved measurement ([`measure_sliced`]).
 const SLICES: u32 = 10;
 /// Sent unmeasured at the start of each slice after the first (a slice
 /// opens its own connections).
 const SLICE_WARMUP: Duration = Duration::from_millis(200);
 
-/// Measures `direct`, `nginx` and `gateway` at `rate`, in turns of a tenth
-/// of the measuring time each: the VM's slow swings (seconds of a noisy
-/// neighbour) then fall on all three alike instead of on whichever ran
-/// during them, and the added latency (a difference of two subjects) does
-/// not carry them.
+/// Measures `direct`, `nginx` and `gateway` at `rate`, interleaved (see
+/// [`measure_sliced`]).
 async fn measure_trio(
     direct: &Arc<Target>,
     nginx: &Arc<Target>,
@@ -851,28 +876,8 @@ async fn measure_trio(
     rate: f64,
     timing: Timing,
 ) -> Result<Trio, String> {
-    let slice = timing.measure / SLICES;
-    let spec = |target: &Arc<Target>, warmup: Duration| Run {
-        target: target.clone(),
-        pace: Pace::Rate(rate),
-        connections: 64,
-        warmup,
-        duration: slice,
-        request_timeout: Duration::from_secs(10),
-    };
-    // The first turn, with the whole warm-up; then the other turns, each
-    // slice added to its subject's measurement.
-    let mut outcomes = [
-        load::drive(&spec(direct, timing.warmup)).await?,
-        load::drive(&spec(nginx, timing.warmup)).await?,
-        load::drive(&spec(gateway, timing.warmup)).await?,
-    ];
-    for turn in 1..SLICES {
-        for (outcome, target) in outcomes.iter_mut().zip([direct, nginx, gateway]) {
-            outcome.absorb(load::drive(&spec(target, SLICE_WARMUP)).await?, slice * turn, slice)?;
-        }
-    }
-    let [direct_outcome, nginx_outcome, gateway_outcome] = outcomes;
+    let [direct_outcome, nginx_outcome, gateway_outcome] =
+        measure_sliced([direct, nginx, gateway], Pace::Rate(rate), timing).await?;
     let direct_p = Percentiles::of(&direct_outcome.latency);
     Ok(Trio {
         nginx_added: added(&direct_p, &Percentiles::of(&nginx_outcome.latency)),
@@ -884,6 +889,41 @@ async fn measure_trio(
         nginx: report::outcome_json(&nginx_outcome),
         gateway: report::outcome_json(&gateway_outcome),
     })
+}
+
+/// Measures every target with the same load, in turns of a tenth of the
+/// measuring time each, until each has had the whole measuring time: the
+/// VM's slow swings (seconds of a noisy neighbour) then fall on all of them
+/// alike instead of on whichever ran during them, and a difference of two
+/// subjects does not carry them. Each turn starts with the next target in
+/// rotation, so that none is always the one after the same other.
+async fn measure_sliced<const N: usize>(
+    targets: [&Arc<Target>; N],
+    pace: Pace,
+    timing: Timing,
+) -> Result<[load::Outcome; N], String> {
+    let slice = timing.measure / SLICES;
+    let spec = |target: &Arc<Target>, warmup: Duration| Run {
+        target: target.clone(),
+        pace,
+        connections: 64,
+        warmup,
+        duration: slice,
+        request_timeout: Duration::from_secs(10),
+    };
+    // The first turn, with the whole warm-up; then the other turns, each
+    // slice added to its target's measurement.
+    let mut outcomes = Vec::with_capacity(N);
+    for target in targets {
+        outcomes.push(load::drive(&spec(target, timing.warmup)).await?);
+    }
+    for turn in 1..SLICES {
+        for i in (0..N).map(|i| (i + turn as usize) % N) {
+            let more = load::drive(&spec(targets[i], SLICE_WARMUP)).await?;
+            outcomes[i].absorb(more, slice * turn, slice)?;
+        }
+    }
+    outcomes.try_into().map_err(|_| "one outcome per target".to_string())
 }
 
 /// A latency scenario's rounds as JSON: every round, and the medians of the
