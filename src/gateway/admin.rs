@@ -112,7 +112,7 @@ pub enum Endpoint {
 
 /// The answer of `endpoint`; `params` are the path's parameter segments
 /// (raw), the key already checked.
-pub async fn serve(endpoint: Endpoint, shared: &Shared, head: &RequestHead, params: &[&str]) -> Response {
+pub async fn serve(endpoint: Endpoint, shared: &Shared, head: &RequestHead, params: &[String]) -> Response {
     match endpoint {
         Endpoint::Status => status(shared, head),
         Endpoint::Accounts => accounts(shared),

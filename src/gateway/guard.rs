@@ -32,6 +32,7 @@
 //! answers a refusal in the route's protocol. The black-box tests are in
 //! `tests/it/boundary.rs`.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::future::Future;
@@ -125,7 +126,7 @@ impl Boundary {
     /// The boundary of a gateway with `proxy`'s settings; `lan`: LAN access on.
     pub fn new(proxy: &ProxyConfig, lan: bool) -> Boundary {
         Boundary {
-            hosts: proxy.allowed_hosts.iter().map(|h| normalise_host(h)).collect(),
+            hosts: proxy.allowed_hosts.iter().map(|h| normalise_host(h).into_owned()).collect(),
             origins: proxy.allowed_origins.iter().map(|o| normalise_origin(o)).collect(),
             lan: lan.then(LanNames::read),
         }
@@ -145,13 +146,13 @@ impl Boundary {
         let Some(host) = host_of(authority) else {
             return false;
         };
-        if host == "localhost" || self.hosts.contains(&host) {
+        if host == "localhost" || self.hosts.contains(&*host) {
             return true;
         }
         match host.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
             Ok(ip) if ip.is_loopback() || ip.is_unspecified() => true,
             Ok(ip) => self.lan.as_ref().is_some_and(|lan| lan.has_address(ip)),
-            Err(_) => self.lan.as_ref().is_some_and(|lan| lan.names.contains(&host)),
+            Err(_) => self.lan.as_ref().is_some_and(|lan| lan.names.contains(&*host)),
         }
     }
 
@@ -218,7 +219,7 @@ impl LanNames {
     fn read() -> LanNames {
         let mut names = HashSet::new();
         if let Ok(name) = gethostname::gethostname().into_string() {
-            let name = normalise_host(&name);
+            let name = normalise_host(&name).into_owned();
             if !name.is_empty() {
                 let short = name.split('.').next().unwrap_or(&name).to_string();
                 names.insert(format!("{short}.local"));
@@ -257,17 +258,24 @@ fn interface_addresses() -> HashSet<IpAddr> {
 
 /// The host of an authority, lower-cased, without brackets, port or a
 /// trailing dot; `None` when it is not a valid authority.
-fn host_of(authority: &str) -> Option<String> {
+fn host_of(authority: &str) -> Option<Cow<'_, str>> {
     let parsed: http::uri::Authority = authority.parse().ok()?;
     if authority.contains('@') {
         return None;
     }
-    let host = parsed.host().trim_start_matches('[').trim_end_matches(']');
-    Some(normalise_host(host))
+    // With no user info, the authority starts with its host.
+    let host = authority.get(..parsed.host().len())?;
+    Some(normalise_host(host.trim_start_matches('[').trim_end_matches(']')))
 }
 
-fn normalise_host(host: &str) -> String {
-    host.trim().trim_end_matches('.').to_ascii_lowercase()
+/// Lower case (borrowed when it already is), no trailing dot.
+fn normalise_host(host: &str) -> Cow<'_, str> {
+    let host = host.trim().trim_end_matches('.');
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    }
 }
 
 /// An origin as browsers serialise it: lower case, no trailing slash.
@@ -302,13 +310,21 @@ fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let media = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+    let media = value.split(';').next().unwrap_or("").trim();
+    let starts = |prefix: &str| media.get(..prefix.len()).is_some_and(|m| m.eq_ignore_ascii_case(prefix));
+    let ends = |suffix: &str| {
+        media
+            .len()
+            .checked_sub(suffix.len())
+            .and_then(|at| media.get(at..))
+            .is_some_and(|m| m.eq_ignore_ascii_case(suffix))
+    };
+    media.eq_ignore_ascii_case("application/json") || (starts("application/") && ends("+json"))
 }
 
 fn refuse_host(authority: &str) -> Verdict {
     let name =
-        host_of(authority).unwrap_or_else(|| authority.chars().filter(|c| c.is_ascii_graphic()).take(200).collect());
+        host_of(authority).map_or_else(|| authority.chars().filter(|c| c.is_ascii_graphic()).take(200).collect(), Cow::into_owned);
     Verdict::Refuse {
         status: 403,
         message: format!(

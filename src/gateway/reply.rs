@@ -83,7 +83,7 @@ pub fn json_response(status: StatusCode, body: Bytes) -> Response {
 
 /// A JSON response from a value.
 pub fn json_value(status: StatusCode, value: serde_json::Value) -> Response {
-    json_response(status, Bytes::from(value.to_string()))
+    json_response(status, crate::protocol::json_bytes(&value))
 }
 
 /// An error in `protocol`'s shape.

@@ -132,18 +132,24 @@ async fn dispatch(shared: Arc<Shared>, mut head: RequestHead, body: Body) -> Res
     }
     let response = match table::find(&head.method, &head.path) {
         Found::Route { route, params } => {
+            // Owned (none on most routes), so that the head can move on to
+            // the handler: an API call keeps its headers instead of a copy.
+            let params: Vec<String> = params.into_iter().map(str::to_owned).collect();
             let admitted = match admit(&shared, route, &head) {
                 Ok(caller) => team_admit(&shared, route, &head, caller).await,
                 refused => refused,
             };
+            // The CLI's challenge is answered whatever the auth mode (see identity.rs).
+            let proof = if route.handler == Handler::Health {
+                shared.identity.answer(&head.headers)
+            } else {
+                None
+            };
             let mut response = match admitted {
                 Err(refused) => *refused,
-                Ok(caller) => serve(route.handler, &shared, &head, &params, body, caller).await,
+                Ok(caller) => serve(route.handler, &shared, head, &params, body, caller).await,
             };
-            // The CLI's challenge is answered whatever the auth mode (see identity.rs).
-            if route.handler == Handler::Health
-                && let Some(proof) = shared.identity.answer(&head.headers)
-            {
+            if let Some(proof) = proof {
                 response.headers_mut().insert(super::identity::PROOF_HEADER, proof);
             }
             response
@@ -302,8 +308,8 @@ fn protocol_of(route: &Route, head: &RequestHead) -> Protocol {
 async fn serve(
     handler: Handler,
     shared: &Shared,
-    head: &RequestHead,
-    params: &[&str],
+    head: RequestHead,
+    params: &[String],
     body: Body,
     caller: Caller,
 ) -> Response {
@@ -311,10 +317,10 @@ async fn serve(
     let key = caller.key().map(|key| &**key);
     match handler {
         Handler::Health => json_response(StatusCode::OK, Bytes::from_static(br#"{"status":"ok"}"#)),
-        Handler::Landing => landing(shared, head),
-        Handler::OpenAiModels => models::list(shared, head, models::protocol(head), key),
-        Handler::OpenAiModel => openai_model(shared, head, &param(), key),
-        Handler::GeminiModels => models::list(shared, head, Protocol::Gemini, key),
+        Handler::Landing => landing(shared, &head),
+        Handler::OpenAiModels => models::list(shared, &head, models::protocol(&head), key),
+        Handler::OpenAiModel => openai_model(shared, &head, &param(), key),
+        Handler::GeminiModels => models::list(shared, &head, Protocol::Gemini, key),
         Handler::GeminiModel => models::one(shared, Protocol::Gemini, &param(), key),
         Handler::Chat => api_call(Endpoint::OpenAiChat, shared, head, body, caller).await,
         Handler::Responses => api_call(Endpoint::Responses, shared, head, body, caller).await,
@@ -325,10 +331,10 @@ async fn serve(
             let sse = head.query_param("alt").as_deref() == Some("sse");
             match gemini_endpoint(&param(), sse) {
                 Some(endpoint) => api_call(endpoint, shared, head, body, caller).await,
-                None => not_found(shared, head),
+                None => not_found(shared, &head),
             }
         }
-        Handler::Admin(endpoint) => super::admin::serve(endpoint, shared, head, params).await,
+        Handler::Admin(endpoint) => super::admin::serve(endpoint, shared, &head, params).await,
         Handler::Dashboard(asset) => super::dashboard::serve(asset),
     }
 }
@@ -393,7 +399,7 @@ fn gemini_endpoint(segment: &str, sse: bool) -> Option<Endpoint> {
 }
 
 /// An API call: the body read within the limits, then handed to the relay.
-async fn api_call(endpoint: Endpoint, shared: &Shared, head: &RequestHead, body: Body, caller: Caller) -> Response {
+async fn api_call(endpoint: Endpoint, shared: &Shared, head: RequestHead, body: Body, caller: Caller) -> Response {
     let protocol = endpoint.dialect().family();
     let body = match read_body(body, shared.body_limit, shared.body_pause, shared.body_deadline).await {
         Ok(body) => body,
@@ -419,9 +425,9 @@ async fn api_call(endpoint: Endpoint, shared: &Shared, head: &RequestHead, body:
     }
     let call = ClientCall {
         endpoint,
-        path: head.path.clone(),
-        query: head.query.clone(),
-        headers: head.headers.clone(),
+        path: head.path,
+        query: head.query,
+        headers: head.headers,
         client: head.client,
         key: caller.key().cloned(),
         body,

@@ -285,9 +285,10 @@ pub enum Found<'p> {
 
 /// The route for `method path`.
 pub fn find<'p>(method: &Method, path: &'p str) -> Found<'p> {
+    let path = Segments::of(path);
     let mut wrong = None;
     for route in ROUTES {
-        if let Some(params) = matches(route.path, path) {
+        if let Some(params) = matches(route.path, &path) {
             if route.methods.accepts(method) {
                 return Found::Route { route, params };
             }
@@ -299,7 +300,8 @@ pub fn find<'p>(method: &Method, path: &'p str) -> Found<'p> {
 
 /// The first route whose path is `path`, whatever the method.
 pub fn route_of(path: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|route| matches(route.path, path).is_some())
+    let path = Segments::of(path);
+    ROUTES.iter().find(|route| matches(route.path, &path).is_some())
 }
 
 /// What the guard needs to know about `path` in auth mode `mode`. A path no
@@ -322,8 +324,9 @@ pub fn class(path: &str, mode: AuthMode) -> RouteClass {
 /// `/v1/models/{id}`, which is OpenAI's model (fine-tuned ids hold `:`) or
 /// a Gemini call, as the client's headers and method name say.
 pub fn fixed_protocol(path: &str) -> Option<Protocol> {
+    let segments = Segments::of(path);
     let mut found = None;
-    for route in ROUTES.iter().filter(|route| matches(route.path, path).is_some()) {
+    for route in ROUTES.iter().filter(|route| matches(route.path, &segments).is_some()) {
         match (route.speaks, found) {
             (Speaks::Api(dialect), None) => found = Some(dialect.family()),
             (Speaks::Api(dialect), Some(before)) if dialect.family() == before => {}
@@ -336,26 +339,58 @@ pub fn fixed_protocol(path: &str) -> Option<Protocol> {
 /// The parameter segments of `path` when it matches `pattern`, as warp's
 /// `path!` matched: after the leading `/`, each segment up to the next `/`;
 /// one trailing `/` allowed.
-fn matches<'p>(pattern: &[Segment], path: &'p str) -> Option<Vec<&'p str>> {
-    let mut rest = path.strip_prefix('/').unwrap_or(path);
-    let mut params = Vec::new();
-    for segment in pattern {
-        let (head, tail) = rest.split_once('/').unwrap_or((rest, ""));
-        let fits = match segment {
-            Segment::Literal(text) => head == *text,
-            Segment::Param => !head.is_empty(),
-            Segment::Model => !head.is_empty() && !decode(head).contains(':'),
-            Segment::Call => decode(head).contains(':'),
-        };
-        if !fits {
-            return None;
+fn matches<'p>(pattern: &[Segment], path: &Segments<'p>) -> Option<Vec<&'p str>> {
+    let parts = path.for_row(pattern.len())?;
+    let fits = pattern.iter().zip(parts).all(|(segment, part)| match segment {
+        Segment::Literal(text) => part == text,
+        Segment::Param => !part.is_empty(),
+        Segment::Model => !part.is_empty() && !decode(part).contains(':'),
+        Segment::Call => decode(part).contains(':'),
+    });
+    fits.then(|| {
+        pattern
+            .iter()
+            .zip(parts)
+            .filter(|(segment, _)| !matches!(segment, Segment::Literal(_)))
+            .map(|(_, part)| *part)
+            .collect()
+    })
+}
+
+/// More segments than any row has (and one trailing `/`): a longer path
+/// matches no row.
+const MAX_SEGMENTS: usize = 8;
+
+/// A path cut into its segments once, to be matched against every row.
+struct Segments<'p> {
+    parts: [&'p str; MAX_SEGMENTS],
+    /// How many segments the path has; past [`MAX_SEGMENTS`], too many.
+    len: usize,
+}
+
+impl<'p> Segments<'p> {
+    fn of(path: &'p str) -> Segments<'p> {
+        let mut parts = [""; MAX_SEGMENTS];
+        let mut len = 0;
+        for part in path.strip_prefix('/').unwrap_or(path).split('/') {
+            if len == MAX_SEGMENTS {
+                return Segments {
+                    parts,
+                    len: MAX_SEGMENTS + 1,
+                };
+            }
+            parts[len] = part;
+            len += 1;
         }
-        if !matches!(segment, Segment::Literal(_)) {
-            params.push(head);
-        }
-        rest = tail;
+        Segments { parts, len }
     }
-    rest.is_empty().then_some(params)
+
+    /// The segments a row of `n` segments is compared with: all of them, or
+    /// all but a trailing empty one (the path's trailing `/`).
+    fn for_row(&self, n: usize) -> Option<&[&'p str]> {
+        let trailing_slash = self.len == n + 1 && n < MAX_SEGMENTS && self.parts[n].is_empty();
+        (self.len == n || trailing_slash).then(|| &self.parts[..n])
+    }
 }
 
 /// A path segment percent-decoded (bytes that are not UTF-8 replaced).
@@ -389,6 +424,8 @@ mod tests {
         );
         assert_eq!(handler(Method::GET, "/v1/models/"), Some(Handler::OpenAiModels));
         assert_eq!(handler(Method::GET, "/v1/models/a/b"), None);
+        assert_eq!(handler(Method::GET, "/v1/models/a/b/c/d/e/f/g/h/i/j"), None);
+        assert_eq!(handler(Method::GET, "/ui/style.css/"), Some(Handler::Dashboard(dashboard::Asset::Style)));
         assert_eq!(
             handler(Method::POST, "/v1/models/g%3AgenerateContent"),
             Some(Handler::GeminiCall)

@@ -125,8 +125,15 @@ impl Protocol {
 
     /// [`Protocol::error_body`] serialized.
     pub fn error_bytes(self, error: &ApiError) -> Bytes {
-        Bytes::from(self.error_body(error).to_string())
+        json_bytes(&self.error_body(error))
     }
+}
+
+/// `value` as JSON, written straight into a buffer (`to_string` goes
+/// through `fmt`'s adapter, byte runs at a time). A `Value` always
+/// serializes: its map keys are strings.
+pub fn json_bytes(value: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
 }
 
 /// Parses `body` as `T`, naming the failing field and position on error

@@ -58,7 +58,7 @@ impl Relay {
             Protocol::Gemini => json!({"totalTokens": counted}),
             _ => json!({"input_tokens": counted}),
         };
-        Ok(Answer::ok(Bytes::from(body.to_string())))
+        Ok(Answer::ok(crate::protocol::json_bytes(&body)))
     }
 
     /// The count from the account that would serve the model, if its
@@ -80,7 +80,7 @@ impl Relay {
         signature::request_for_upstream(&mut encoded, client, wire);
         let outgoing = Outgoing {
             model: model.to_string(),
-            body: Bytes::from(wire.encode_request(&encoded, model).to_string()),
+            body: crate::protocol::json_bytes(&wire.encode_request(&encoded, model)),
             mode: Mode::Complete,
             forward_headers: if wire == client {
                 forwarded_headers(headers)

@@ -618,7 +618,7 @@ impl Relay {
             if let Some(id) = call.codec.keeps_as(&call.meta) {
                 self.responses.keep(id, call.request.messages.clone(), &decoded);
             }
-            Bytes::from(encoded.to_string())
+            crate::protocol::json_bytes(&encoded)
         };
         call.pool.succeeded(lease, &call.upstream_model);
         trace.response_body(&out);
@@ -750,8 +750,8 @@ impl Prepared {
             let mut request = self.request.clone();
             request.stream = mode != Mode::Complete;
             signature::request_for_upstream(&mut request, self.family(), wire);
-            let body = wire.encode_request(&request, &self.upstream_model).to_string();
-            (Bytes::from(body), HeaderMap::new())
+            let body = crate::protocol::json_bytes(&wire.encode_request(&request, &self.upstream_model));
+            (body, HeaderMap::new())
         };
         Outgoing {
             model: self.upstream_model.clone(),

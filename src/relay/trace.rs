@@ -73,7 +73,7 @@ impl Trace {
         self.record.id = id.to_string();
         self.record.model = model.to_string();
         self.record.stream = stream;
-        self.record.request_body = monitor.body(&String::from_utf8_lossy(body));
+        self.record.request_body = monitor.body(body);
     }
 
     /// An account is tried.
@@ -128,7 +128,7 @@ impl Trace {
     /// The complete answer's body (kept only when body storage is on).
     pub fn response_body(&mut self, body: &[u8]) {
         if let Some(monitor) = &self.monitor {
-            self.record.response_body = monitor.body(&String::from_utf8_lossy(body));
+            self.record.response_body = monitor.body(body);
         }
     }
 

@@ -493,7 +493,7 @@ fn write_event(out: &mut BytesMut, data: &Value) {
     out.extend_from_slice(b"event: ");
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\ndata: ");
-    out.extend_from_slice(data.to_string().as_bytes());
+    let _ = serde_json::to_writer(bytes::BufMut::writer(&mut *out), data);
     out.extend_from_slice(b"\n\n");
 }
 
