@@ -37,6 +37,9 @@ const RING: usize = 500;
 const WRITER_QUEUE: usize = 4096;
 /// Records written per transaction at most.
 const BATCH: usize = 256;
+/// The least time between two rounds of the request log's writer: what
+/// arrives meanwhile is written in the next round, in one transaction.
+const WRITE_EVERY: Duration = Duration::from_millis(20);
 
 /// The request log's file name in the state directory.
 pub const DATABASE: &str = "requests.sqlite3";
@@ -560,36 +563,53 @@ fn spawn_writer(path: &Path, retention: Retention) -> Result<SyncSender<RequestR
     std::thread::Builder::new()
         .name("switchyard-log".into())
         .spawn(move || {
-            let trim = |store: &mut Store| {
-                if let Err(err) = store.trim(retention, now_ms()) {
-                    tracing::warn!(error = %err, "trimming the request log failed");
-                }
-            };
-            trim(&mut store);
-            let mut since_trim = 0usize;
-            let mut last_trim = std::time::Instant::now();
+            yield_to_calls();
+            if let Err(err) = store.trim(retention, now_ms()) {
+                tracing::warn!(error = %err, "trimming the request log failed");
+            }
+            let mut batch = Vec::with_capacity(BATCH);
             // Ends when the monitor (the only sender) is dropped.
             while let Ok(first) = rx.recv() {
-                let mut batch = vec![first];
-                while batch.len() < BATCH {
-                    match rx.try_recv() {
-                        Ok(record) => batch.push(record),
-                        Err(_) => break,
+                let round = std::time::Instant::now();
+                batch.push(first);
+                loop {
+                    while batch.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(record) => batch.push(record),
+                            Err(_) => break,
+                        }
+                    }
+                    if let Err(err) = store.append(&batch, retention, now_ms()) {
+                        tracing::warn!(error = %err, records = batch.len(), "writing the request log failed");
+                    }
+                    let full = batch.len() == BATCH;
+                    batch.clear();
+                    if !full {
+                        break;
                     }
                 }
-                if let Err(err) = store.insert(&batch) {
-                    tracing::warn!(error = %err, records = batch.len(), "writing the request log failed");
-                }
-                since_trim += batch.len();
-                if since_trim >= 1000 || last_trim.elapsed() > Duration::from_secs(60) {
-                    trim(&mut store);
-                    since_trim = 0;
-                    last_trim = std::time::Instant::now();
-                }
+                // The records of the next WRITE_EVERY wait for one commit
+                // together, instead of one commit each.
+                std::thread::sleep(WRITE_EVERY.saturating_sub(round.elapsed()));
             }
         })
         .map_err(|err| err.to_string())?;
     Ok(tx)
+}
+
+/// The writer yields to the calls it logs: on Linux it leaves any
+/// real-time policy it inherited and runs at nice 10, so that a worker with
+/// a call to answer preempts it (on a loaded core, a commit in the middle
+/// of a call was that call's added latency).
+fn yield_to_calls() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread (pid 0 is the
+    // calling thread for both on Linux); a failure leaves it as it was.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        libc::sched_setscheduler(0, libc::SCHED_OTHER, &param);
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
 }
 
 /// Now, in ms since the epoch.

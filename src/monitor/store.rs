@@ -328,85 +328,24 @@ impl Store {
     /// Appends records in one transaction.
     pub fn insert(&mut self, records: &[RequestRecord]) -> rusqlite::Result<()> {
         let tx = self.conn.transaction()?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO requests (id, time_ms, client, route, model, served_model, account, account_id, stream,
-                 status, total_ms, upstream_ms, overhead_ms, ttfb_ms, input_tokens, output_tokens, cached_tokens,
-                 attempts, error, request_body, response_body, key_name, fell_back, cache_write_tokens, cost_usd, estimated_tokens)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
-                 ?24, ?25, ?26)",
-            )?;
-            let mut total = tx.prepare_cached(
-                "INSERT INTO daily_totals (day, account_id, account, model, key_name, requests, errors, input_tokens,
-                 output_tokens, cached_tokens, cache_write_tokens, cost_usd, unpriced)
-                 VALUES (strftime('%Y-%m-%d', ?1 / 1000, 'unixepoch'), ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                 ON CONFLICT (day, account_id, model, key_name) DO UPDATE SET
-                   account = excluded.account, requests = requests + 1, errors = errors + excluded.errors,
-                   input_tokens = input_tokens + excluded.input_tokens,
-                   output_tokens = output_tokens + excluded.output_tokens,
-                   cached_tokens = cached_tokens + excluded.cached_tokens,
-                   cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-                   cost_usd = cost_usd + excluded.cost_usd, unpriced = unpriced + excluded.unpriced",
-            )?;
-            for r in records {
-                total.execute(params![
-                    r.time_ms,
-                    r.account_id.as_deref().unwrap_or("-"),
-                    r.account.as_deref().unwrap_or("-"),
-                    r.priced_model(),
-                    r.key.as_deref().unwrap_or("-"),
-                    r.status >= 300,
-                    r.input_tokens as i64,
-                    r.output_tokens as i64,
-                    r.cached_tokens as i64,
-                    r.cache_write_tokens as i64,
-                    r.cost_usd.unwrap_or(0.0),
-                    r.cost_usd.is_none() && r.input_tokens + r.output_tokens > 0,
-                ])?;
-                insert.execute(params![
-                    r.id,
-                    r.time_ms,
-                    r.client,
-                    r.route,
-                    r.model,
-                    r.served_model,
-                    r.account,
-                    r.account_id,
-                    r.stream,
-                    r.status,
-                    r.total_ms,
-                    r.upstream_ms,
-                    r.overhead_ms,
-                    r.ttfb_ms,
-                    r.input_tokens as i64,
-                    r.output_tokens as i64,
-                    r.cached_tokens as i64,
-                    r.attempts,
-                    r.error,
-                    r.request_body,
-                    r.response_body,
-                    r.key,
-                    r.fell_back,
-                    r.cache_write_tokens as i64,
-                    r.cost_usd,
-                    r.estimated_tokens,
-                ])?;
-            }
-        }
+        insert_into(&tx, records)?;
+        tx.commit()
+    }
+
+    /// Appends records and deletes what the retention limits then exclude,
+    /// in one transaction: the writer's every round, so that each deletes
+    /// about as many rows as it adds (trimming a thousand at once held the
+    /// writer for milliseconds).
+    pub fn append(&mut self, records: &[RequestRecord], retention: Retention, now_ms: i64) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        insert_into(&tx, records)?;
+        expire(&tx, retention, now_ms)?;
         tx.commit()
     }
 
     /// Deletes what the retention limits exclude; returns how many rows went.
     pub fn trim(&mut self, retention: Retention, now_ms: i64) -> rusqlite::Result<usize> {
-        let cutoff = now_ms - i64::from(retention.days) * 86_400_000;
-        let mut removed = self
-            .conn
-            .execute("DELETE FROM requests WHERE time_ms < ?1", params![cutoff])?;
-        removed += self.conn.execute(
-            "DELETE FROM requests WHERE row <= (SELECT MAX(row) FROM requests) - ?1",
-            params![retention.max_rows as i64],
-        )?;
-        Ok(removed)
+        expire(&self.conn, retention, now_ms)
     }
 
     /// Records matching `filter`, newest first, with their row ids.
@@ -589,6 +528,86 @@ fn usage_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UsageRow> {
     })
 }
 
+/// Inserts `records` and adds them to the daily totals, in `conn`'s
+/// transaction.
+fn insert_into(conn: &Connection, records: &[RequestRecord]) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO requests (id, time_ms, client, route, model, served_model, account, account_id, stream,
+         status, total_ms, upstream_ms, overhead_ms, ttfb_ms, input_tokens, output_tokens, cached_tokens,
+         attempts, error, request_body, response_body, key_name, fell_back, cache_write_tokens, cost_usd, estimated_tokens)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
+         ?24, ?25, ?26)",
+    )?;
+    let mut total = conn.prepare_cached(
+        "INSERT INTO daily_totals (day, account_id, account, model, key_name, requests, errors, input_tokens,
+         output_tokens, cached_tokens, cache_write_tokens, cost_usd, unpriced)
+         VALUES (strftime('%Y-%m-%d', ?1 / 1000, 'unixepoch'), ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (day, account_id, model, key_name) DO UPDATE SET
+           account = excluded.account, requests = requests + 1, errors = errors + excluded.errors,
+           input_tokens = input_tokens + excluded.input_tokens,
+           output_tokens = output_tokens + excluded.output_tokens,
+           cached_tokens = cached_tokens + excluded.cached_tokens,
+           cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+           cost_usd = cost_usd + excluded.cost_usd, unpriced = unpriced + excluded.unpriced",
+    )?;
+    for r in records {
+        total.execute(params![
+            r.time_ms,
+            r.account_id.as_deref().unwrap_or("-"),
+            r.account.as_deref().unwrap_or("-"),
+            r.priced_model(),
+            r.key.as_deref().unwrap_or("-"),
+            r.status >= 300,
+            r.input_tokens as i64,
+            r.output_tokens as i64,
+            r.cached_tokens as i64,
+            r.cache_write_tokens as i64,
+            r.cost_usd.unwrap_or(0.0),
+            r.cost_usd.is_none() && r.input_tokens + r.output_tokens > 0,
+        ])?;
+        insert.execute(params![
+            r.id,
+            r.time_ms,
+            r.client,
+            r.route,
+            r.model,
+            r.served_model,
+            r.account,
+            r.account_id,
+            r.stream,
+            r.status,
+            r.total_ms,
+            r.upstream_ms,
+            r.overhead_ms,
+            r.ttfb_ms,
+            r.input_tokens as i64,
+            r.output_tokens as i64,
+            r.cached_tokens as i64,
+            r.attempts,
+            r.error,
+            r.request_body,
+            r.response_body,
+            r.key,
+            r.fell_back,
+            r.cache_write_tokens as i64,
+            r.cost_usd,
+            r.estimated_tokens,
+        ])?;
+    }
+    Ok(())
+}
+
+/// Deletes what the retention limits exclude; returns how many rows went.
+fn expire(conn: &Connection, retention: Retention, now_ms: i64) -> rusqlite::Result<usize> {
+    let cutoff = now_ms - i64::from(retention.days) * 86_400_000;
+    let mut removed = conn.execute("DELETE FROM requests WHERE time_ms < ?1", params![cutoff])?;
+    removed += conn.execute(
+        "DELETE FROM requests WHERE row <= (SELECT MAX(row) FROM requests) - ?1",
+        params![retention.max_rows as i64],
+    )?;
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -739,6 +758,36 @@ mod tests {
             kept.iter().map(|(_, r)| r.id.clone()).collect::<Vec<_>>(),
             ["9", "8", "7", "6", "5"]
         );
+    }
+
+    #[test]
+    fn each_append_keeps_the_table_within_its_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("log.sqlite3")).unwrap();
+        let day = 86_400_000;
+        let retention = Retention { days: 30, max_rows: 4 };
+        store.insert(&[record("old", 0, "m", "a", 200)]).unwrap();
+        let ids = |store: &Store| {
+            let kept = store
+                .query(&LogFilter {
+                    limit: 100,
+                    ..LogFilter::default()
+                })
+                .unwrap();
+            kept.into_iter().map(|(_, r)| r.id).collect::<Vec<_>>()
+        };
+        for round in 0..3 {
+            let records: Vec<_> = (0..3)
+                .map(|i| record(&format!("{round}.{i}"), 100 * day + round * 3 + i, "m", "a", 200))
+                .collect();
+            store.append(&records, retention, 100 * day + 20).unwrap();
+            assert!(ids(&store).len() <= 4, "round {round}: {:?}", ids(&store));
+        }
+        // The record past the age limit went with the first round; the
+        // newest four stay, and the daily totals still count all ten.
+        assert_eq!(ids(&store), ["2.2", "2.1", "2.0", "1.2"]);
+        let totals = store.daily_totals("1970-01-01").unwrap();
+        assert_eq!(totals.iter().map(|t| t.requests).sum::<u64>(), 10);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use common::clients::{ALL_CLIENTS, Client};
 use common::conversation::Ask;
 use common::rig::{Rig, each, every_call, model_of};
-use common::{Mock, TestAccount, TestGateway, client, fed};
+use common::{Mock, TestAccount, TestGateway, client, eventually, fed};
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
 use switchyard::keys::{KeyEntry, KeyFile, Limits, hash};
@@ -397,15 +397,18 @@ async fn usage_is_attributed_per_key_in_the_log_the_totals_and_the_metrics() {
         .call(&base, &Ask::hello(model_of(ProviderKind::Openai), false))
         .await;
     assert_eq!(reply.status, 200);
-    let usage: Value = rig
-        .gw
-        .admin_get("/api/usage?by=key")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // Usage is read from the log on disk, which is written in rounds.
+    let usage_now = async || -> Value {
+        let response = rig.gw.admin_get("/api/usage?by=key").send().await.unwrap();
+        response.json().await.unwrap()
+    };
+    eventually("the four calls are in the log", async || {
+        let usage = usage_now().await;
+        let rows = usage["usage"].as_array().cloned().unwrap_or_default();
+        rows.iter().filter_map(|row| row["requests"].as_u64()).sum::<u64>() == 4
+    })
+    .await;
+    let usage = usage_now().await;
     let requests = |name: &str| {
         usage["usage"]
             .as_array()

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::clients::Client;
 use common::command::switchyard;
 use common::raw::free_port;
-use common::{Mock, MockReply, TestAccount, TestGateway, client};
+use common::{Mock, MockReply, TestAccount, TestGateway, client, eventually};
 use serde_json::{Value, json};
 use switchyard::config::{self, AccountConfig, ProviderKind};
 use switchyard::gateway::{BindCause, Gateway, Overrides, ReloadError, Reloaded, StartError};
@@ -307,17 +307,6 @@ impl Drop for Served {
     }
 }
 
-/// Polls `check` for up to ten seconds.
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
 
 async fn model_ids(port: u16) -> Vec<String> {
     let Ok(response) = client().get(format!("http://127.0.0.1:{port}/v1/models")).send().await else {

@@ -9,7 +9,7 @@ use crate::common;
 use common::clients::Client;
 use common::conversation::{Ask, Canned, Finish};
 use common::upstreams;
-use common::{Mock, MockReply, TestAccount, TestGateway};
+use common::{Mock, MockReply, TestAccount, TestGateway, eventually};
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
 
@@ -116,22 +116,22 @@ async fn the_strategy_reloads_live_and_the_accounts_show_their_share() {
     )
     .unwrap();
     gw.gateway.reload(std::time::Duration::from_secs(1)).await.unwrap();
-    let accounts: Value = gw
-        .admin_get("/api/accounts")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(accounts["strategy"], "fill-first");
-    let shares: Vec<f64> = accounts["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["share_last_hour"].as_f64().unwrap())
-        .collect();
-    assert_eq!(shares, vec![0.5, 0.5], "{accounts}");
+    let accounts = async || -> Value {
+        let response = gw.admin_get("/api/accounts").send().await.unwrap();
+        response.json().await.unwrap()
+    };
+    assert_eq!(accounts().await["strategy"], "fill-first");
+    // The shares come from the request log, which is written in rounds.
+    eventually("each account's share is half", async || {
+        let shares: Vec<Option<f64>> = accounts().await["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["share_last_hour"].as_f64())
+            .collect();
+        shares == [Some(0.5), Some(0.5)]
+    })
+    .await;
     let before = mocks[1].count();
     for _ in 0..3 {
         assert_eq!(call(&gw, &mocks, None).await, 0);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::clients::Client;
 use common::conversation::Ask;
-use common::{Mock, MockReply, TestAccount, TestGateway};
+use common::{Mock, MockReply, TestAccount, TestGateway, eventually};
 use mock_upstream::engines::Redis;
 use serde_json::{Value, json};
 use switchyard::config::ProviderKind;
@@ -52,15 +52,6 @@ pub(crate) async fn ask(gw: &TestGateway) -> (u16, Value) {
 
 pub(crate) async fn status(gw: &TestGateway) -> Value {
     gw.admin_json("/api/status").await
-}
-
-/// Polls `check` until it holds, for at most five seconds.
-pub(crate) async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn cooling_secs(gw: &TestGateway, label: &str) -> Option<u64> {

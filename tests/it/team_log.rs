@@ -5,10 +5,10 @@
 //! back.
 
 use crate::common;
-use crate::team::{ask, eventually, openai_answer, status};
+use crate::team::{ask, openai_answer, status};
 
 use common::command::{run, run_with_stdin, stdout};
-use common::{Mock, TestAccount, TestGateway};
+use common::{Mock, TestAccount, TestGateway, eventually};
 use mock_upstream::engines::Postgres;
 use serde_json::Value;
 use switchyard::config::ProviderKind;

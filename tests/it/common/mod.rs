@@ -13,7 +13,7 @@ pub mod upstreams;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -25,6 +25,17 @@ use switchyard::secrets::{MemoryStore, SecretStore};
 use tokio::sync::mpsc;
 use warp::Filter;
 use warp::reply::Reply;
+
+/// Polls `check` until it holds, every 100 ms for at most ten seconds: for
+/// what the gateway does after answering (the request log is written in
+/// rounds, team mode syncs in the background).
+pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
 /// A request the mock received.
 #[derive(Debug, Clone)]
