@@ -126,7 +126,11 @@ impl Boundary {
     /// The boundary of a gateway with `proxy`'s settings; `lan`: LAN access on.
     pub fn new(proxy: &ProxyConfig, lan: bool) -> Boundary {
         Boundary {
-            hosts: proxy.allowed_hosts.iter().map(|h| normalise_host(h).into_owned()).collect(),
+            hosts: proxy
+                .allowed_hosts
+                .iter()
+                .map(|h| normalise_host(h).into_owned())
+                .collect(),
             origins: proxy.allowed_origins.iter().map(|o| normalise_origin(o)).collect(),
             lan: lan.then(LanNames::read),
         }
@@ -311,7 +315,11 @@ fn is_json(headers: &HeaderMap) -> bool {
         return false;
     };
     let media = value.split(';').next().unwrap_or("").trim();
-    let starts = |prefix: &str| media.get(..prefix.len()).is_some_and(|m| m.eq_ignore_ascii_case(prefix));
+    let starts = |prefix: &str| {
+        media
+            .get(..prefix.len())
+            .is_some_and(|m| m.eq_ignore_ascii_case(prefix))
+    };
     let ends = |suffix: &str| {
         media
             .len()
@@ -323,8 +331,10 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 fn refuse_host(authority: &str) -> Verdict {
-    let name =
-        host_of(authority).map_or_else(|| authority.chars().filter(|c| c.is_ascii_graphic()).take(200).collect(), Cow::into_owned);
+    let name = host_of(authority).map_or_else(
+        || authority.chars().filter(|c| c.is_ascii_graphic()).take(200).collect(),
+        Cow::into_owned,
+    );
     Verdict::Refuse {
         status: 403,
         message: format!(

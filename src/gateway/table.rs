@@ -425,7 +425,10 @@ mod tests {
         assert_eq!(handler(Method::GET, "/v1/models/"), Some(Handler::OpenAiModels));
         assert_eq!(handler(Method::GET, "/v1/models/a/b"), None);
         assert_eq!(handler(Method::GET, "/v1/models/a/b/c/d/e/f/g/h/i/j"), None);
-        assert_eq!(handler(Method::GET, "/ui/style.css/"), Some(Handler::Dashboard(dashboard::Asset::Style)));
+        assert_eq!(
+            handler(Method::GET, "/ui/style.css/"),
+            Some(Handler::Dashboard(dashboard::Asset::Style))
+        );
         assert_eq!(
             handler(Method::POST, "/v1/models/g%3AgenerateContent"),
             Some(Handler::GeminiCall)

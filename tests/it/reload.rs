@@ -307,7 +307,6 @@ impl Drop for Served {
     }
 }
 
-
 async fn model_ids(port: u16) -> Vec<String> {
     let Ok(response) = client().get(format!("http://127.0.0.1:{port}/v1/models")).send().await else {
         return Vec::new();
