@@ -75,7 +75,7 @@ impl Provider for Google {
             http.post_to(&credentials.base_url, "v1internal:countTokens")
                 .bearer_auth(&*credentials.secret)
                 .header(http::header::CONTENT_TYPE, "application/json")
-                .body(body.to_string()),
+                .body(crate::protocol::json_bytes(&body)),
         )
     }
 
@@ -169,7 +169,7 @@ impl GoogleSession {
             .post_to(&self.base_url, "v1internal:loadCodeAssist")
             .bearer_auth(token)
             .header(http::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
+            .body(crate::protocol::json_bytes(&body))
             .timeout(std::time::Duration::from_secs(30))
             .send()
             .await

@@ -398,17 +398,13 @@ async fn usage_is_attributed_per_key_in_the_log_the_totals_and_the_metrics() {
         .await;
     assert_eq!(reply.status, 200);
     // Usage is read from the log on disk, which is written in rounds.
-    let usage_now = async || -> Value {
-        let response = rig.gw.admin_get("/api/usage?by=key").send().await.unwrap();
-        response.json().await.unwrap()
-    };
     eventually("the four calls are in the log", async || {
-        let usage = usage_now().await;
+        let usage = rig.gw.admin_json("/api/usage?by=key").await;
         let rows = usage["usage"].as_array().cloned().unwrap_or_default();
         rows.iter().filter_map(|row| row["requests"].as_u64()).sum::<u64>() == 4
     })
     .await;
-    let usage = usage_now().await;
+    let usage = rig.gw.admin_json("/api/usage?by=key").await;
     let requests = |name: &str| {
         usage["usage"]
             .as_array()

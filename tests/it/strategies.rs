@@ -10,7 +10,7 @@ use common::clients::Client;
 use common::conversation::{Ask, Canned, Finish};
 use common::upstreams;
 use common::{Mock, MockReply, TestAccount, TestGateway, eventually};
-use serde_json::{Value, json};
+use serde_json::json;
 use switchyard::config::ProviderKind;
 
 /// Two OpenAI accounts serving `gpt-*`, each on its own mock.
@@ -116,14 +116,10 @@ async fn the_strategy_reloads_live_and_the_accounts_show_their_share() {
     )
     .unwrap();
     gw.gateway.reload(std::time::Duration::from_secs(1)).await.unwrap();
-    let accounts = async || -> Value {
-        let response = gw.admin_get("/api/accounts").send().await.unwrap();
-        response.json().await.unwrap()
-    };
-    assert_eq!(accounts().await["strategy"], "fill-first");
+    assert_eq!(gw.admin_json("/api/accounts").await["strategy"], "fill-first");
     // The shares come from the request log, which is written in rounds.
     eventually("each account's share is half", async || {
-        let shares: Vec<Option<f64>> = accounts().await["accounts"]
+        let shares: Vec<Option<f64>> = gw.admin_json("/api/accounts").await["accounts"]
             .as_array()
             .unwrap()
             .iter()
