@@ -8,13 +8,14 @@
 //! the pump has bytes for it: an upstream that fails before that is reported
 //! back to the dispatcher, which may still rotate to another account.
 
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use http::{StatusCode, header};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{Instant, sleep_until, timeout, timeout_at};
+use tokio::time::{Instant, Sleep, sleep, timeout};
 
 use super::responses::PendingKeep;
 use super::trace::Trace;
@@ -174,22 +175,67 @@ enum Next<T> {
     KeepAlive,
 }
 
-/// Waits for the upstream's next item, a keep-alive deadline, or the idle
-/// deadline. The idle deadline is the callers' to keep: only an item from
-/// the upstream pushes it back, never a keep-alive sent meanwhile.
-async fn next<S, T, E>(source: &mut S, keep_alive_at: Option<Instant>, idle_at: Instant) -> Next<T>
+/// The two deadlines a pump waits on beside the upstream: the idle one
+/// (the upstream is declared stalled) and the next keep-alive. Their timers
+/// live as long as the stream and are moved on, not made anew for every
+/// event: moving a registered timer later is a store, where a new timer
+/// goes into the runtime's timer wheel and out again.
+struct Deadlines {
+    idle: Pin<Box<Sleep>>,
+    idle_timeout: Duration,
+    /// `None` where keep-alives cannot be sent (a client reading JSON).
+    keep_alive: Option<(Pin<Box<Sleep>>, Duration)>,
+}
+
+impl Deadlines {
+    fn new(idle_timeout: Duration, keep_alive: Option<Duration>) -> Deadlines {
+        Deadlines {
+            idle: Box::pin(sleep(idle_timeout)),
+            idle_timeout,
+            keep_alive: keep_alive.map(|every| (Box::pin(sleep(every)), every)),
+        }
+    }
+
+    /// The upstream sent something: only that pushes the idle deadline back,
+    /// never a keep-alive sent meanwhile.
+    fn upstream_spoke(&mut self) {
+        self.idle.as_mut().reset(Instant::now() + self.idle_timeout);
+    }
+
+    /// Bytes (or a keep-alive) went to the client: the next keep-alive is
+    /// due a whole interval from now.
+    fn client_written(&mut self) {
+        if let Some((timer, every)) = &mut self.keep_alive {
+            timer.as_mut().reset(Instant::now() + *every);
+        }
+    }
+}
+
+/// Waits for the next keep-alive (forever when there are none).
+async fn keep_alive_due(keep_alive: &mut Option<(Pin<Box<Sleep>>, Duration)>) {
+    match keep_alive {
+        Some((timer, _)) => timer.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits for the upstream's next item, the idle deadline or a keep-alive
+/// deadline, in that order when several are ready at once.
+async fn next<S, T, E>(source: &mut S, deadlines: &mut Deadlines) -> Next<T>
 where
     S: futures_util::Stream<Item = Result<T, E>> + Unpin,
     E: std::fmt::Display,
 {
+    let Deadlines { idle, keep_alive, .. } = deadlines;
     tokio::select! {
-        next = timeout_at(idle_at, source.next()) => match next {
-            Err(_) => Next::Stalled,
-            Ok(None) => Next::End,
-            Ok(Some(Err(err))) => Next::Broken(err.to_string()),
-            Ok(Some(Ok(item))) => Next::Item(item),
+        biased;
+        next = source.next() => match next {
+            None => Next::End,
+            Some(Err(err)) => Next::Broken(err.to_string()),
+            Some(Ok(item)) => Next::Item(item),
         },
-        _ = sleep_until(keep_alive_at.unwrap_or_else(Instant::now)), if keep_alive_at.is_some() => Next::KeepAlive,
+        () = idle.as_mut() => Next::Stalled,
+        () = keep_alive_due(keep_alive) => Next::KeepAlive,
     }
 }
 
@@ -216,14 +262,10 @@ impl Pump {
         }
     }
 
-    /// When the upstream is declared stalled if nothing arrives before.
-    fn idle_at(&self) -> Instant {
-        Instant::now() + self.idle_timeout
-    }
-
-    /// The next keep-alive deadline (`None` where keep-alives cannot be sent).
-    fn keep_alive_at(&self) -> Option<Instant> {
-        self.sse.then(|| Instant::now() + self.keep_alive)
+    /// The stream's deadlines, from now (keep-alives only where the
+    /// client reads SSE).
+    fn deadlines(&self) -> Deadlines {
+        Deadlines::new(self.idle_timeout, self.sse.then_some(self.keep_alive))
     }
 
     /// Sends `out` to the client. `false` when the client has gone.
@@ -297,15 +339,14 @@ impl Pump {
         let mut raw = Vec::new();
         let mut out = BytesMut::new();
         let mut events = Vec::new();
-        let mut keep_alive_at = self.keep_alive_at();
-        let mut idle_at = self.idle_at();
+        let mut deadlines = self.deadlines();
         let mut oversized = false;
         loop {
             let mut done = false;
-            match next(&mut chunks, keep_alive_at, idle_at).await {
+            match next(&mut chunks, &mut deadlines).await {
                 Next::KeepAlive => self.encoder.keep_alive(&mut out),
                 Next::Item(chunk) => {
-                    idle_at = self.idle_at();
+                    deadlines.upstream_spoke();
                     if splitter.push(&chunk, &mut raw).is_err() {
                         if self.fail_early(Failure::TooLarge { limit: self.body_limit }) {
                             return;
@@ -367,7 +408,7 @@ impl Pump {
             if !self.send(&mut out).await {
                 return;
             }
-            keep_alive_at = self.keep_alive_at();
+            deadlines.client_written();
         }
     }
 
@@ -397,18 +438,17 @@ impl Pump {
         let mut out = BytesMut::new();
         let mut splitter = Splitter::new(self.body_limit);
         let mut raw = Vec::new();
-        let mut keep_alive_at = self.keep_alive_at();
-        let mut idle_at = self.idle_at();
+        let mut deadlines = self.deadlines();
         let mut oversized = false;
         loop {
             let mut done = false;
-            let failure = match next(&mut chunks, keep_alive_at, idle_at).await {
+            let failure = match next(&mut chunks, &mut deadlines).await {
                 Next::KeepAlive => {
                     self.encoder.keep_alive(&mut out);
                     None
                 }
                 Next::Item(chunk) if self.sse => {
-                    idle_at = self.idle_at();
+                    deadlines.upstream_spoke();
                     match splitter.push(&chunk, &mut raw) {
                         Ok(()) => self.pass_on(&mut raw, &mut out),
                         Err(_) => {
@@ -418,7 +458,7 @@ impl Pump {
                     }
                 }
                 Next::Item(chunk) => {
-                    idle_at = self.idle_at();
+                    deadlines.upstream_spoke();
                     out.extend_from_slice(&chunk);
                     None
                 }
@@ -462,7 +502,7 @@ impl Pump {
             if !self.send(&mut out).await {
                 return;
             }
-            keep_alive_at = self.keep_alive_at();
+            deadlines.client_written();
         }
     }
 
