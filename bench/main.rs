@@ -465,13 +465,25 @@ async fn run(options: Options, cores: Cores, realtime: bool, awake: bool) -> Res
         let mut added_ttfb = Vec::new();
         let mut nginx_ttfb = Vec::new();
         let mut added_gaps = Vec::new();
+        let mut served = Vec::new();
+        let mut nginx_served = Vec::new();
+        let mut late = Vec::new();
+        let mut cpu = Vec::new();
+        let mut nginx_cpu = Vec::new();
         let mut intact = u64::MAX;
         let mut peak_open = 0;
         for round in 0..runs {
             let direct = streams::drive(&run(direct_target, *direct_wire)).await?;
+            // What each proxy, and the load generator beside it, spent per stream.
+            let before = (nginx.process.cpu(), procs::Own::now());
             let through_nginx = streams::drive(&run(&via_nginx, *direct_wire)).await?;
+            let nginx_cpu_per_stream = per_stream(nginx.process.cpu().saturating_sub(before.0), options.streams);
+            let nginx_own = procs::Own::now().since(&before.1);
             let sampler = MemorySampler::start(gateway.pid());
+            let before = (gateway.cpu(), procs::Own::now());
             let through = streams::drive(&run(&scenario.gateway.0, scenario.gateway.1)).await?;
+            let cpu_per_stream = per_stream(gateway.cpu().saturating_sub(before.0), options.streams);
+            let gateway_own = procs::Own::now().since(&before.1);
             let peak = sampler.stop().await;
             if peak.rss > streams_peak.rss {
                 streams_peak = peak;
@@ -488,13 +500,31 @@ async fn run(options: Options, cores: Cores, realtime: bool, awake: bool) -> Res
             let ttfb = added(&direct_ttfb, &Percentiles::of(&through.ttfb));
             let ttfb_nginx = added(&direct_ttfb, &Percentiles::of(&through_nginx.ttfb));
             let gaps = added(&Percentiles::of(&direct.gaps), &Percentiles::of(&through.gaps));
+            // The same split at the send: the load generator's own delay
+            // before it, and what is added after it.
+            let direct_served = Percentiles::of(&direct.served);
+            let served_added = added(&direct_served, &Percentiles::of(&through.served));
+            let served_added_nginx = added(&direct_served, &Percentiles::of(&through_nginx.served));
+            let gateway_late = Percentiles::of(&through.late);
             say(format!(
-                "{} streams, {}, run {}: added TTFB p99 nginx {:.0} µs, gateway {:.0} µs; intact {}/{}; peak RSS {:.1} MB",
+                "{} streams, {}, run {}: added TTFB p99 nginx {:.0} µs, gateway {:.0} µs \
+                 (after the send: nginx {:.0}, gateway {:.0}; sent late p99 {:.0} µs); \
+                 CPU per stream nginx {:.0} µs, gateway {:.0} µs; load generator per stream \
+                 (nginx / gateway) CPU {:.0} / {:.0} µs, wake-ups {:.1} / {:.1}; intact {}/{}; peak RSS {:.1} MB",
                 options.streams,
                 scenario.label,
                 round + 1,
                 ttfb_nginx.p99 / 1000.0,
                 ttfb.p99 / 1000.0,
+                served_added_nginx.p99 / 1000.0,
+                served_added.p99 / 1000.0,
+                gateway_late.p99 / 1000.0,
+                nginx_cpu_per_stream,
+                cpu_per_stream,
+                per_stream(nginx_own.cpu, options.streams),
+                per_stream(gateway_own.cpu, options.streams),
+                nginx_own.wakeups as f64 / options.streams.max(1) as f64,
+                gateway_own.wakeups as f64 / options.streams.max(1) as f64,
                 through.ok,
                 options.streams,
                 mb(peak.rss)
@@ -504,12 +534,25 @@ async fn run(options: Options, cores: Cores, realtime: bool, awake: bool) -> Res
             added_ttfb.push(ttfb);
             nginx_ttfb.push(ttfb_nginx);
             added_gaps.push(gaps);
+            served.push(served_added);
+            nginx_served.push(served_added_nginx);
+            late.push(gateway_late);
+            cpu.push(cpu_per_stream);
+            nginx_cpu.push(nginx_cpu_per_stream);
             runs_json.push(json!({
                 "direct": report::stream_json(&direct),
                 "nginx": report::stream_json(&through_nginx),
                 "gateway": report::stream_json(&through),
                 "added_ttfb_us": ttfb.micros(),
                 "nginx_added_ttfb_us": ttfb_nginx.micros(),
+                "added_after_send_us": served_added.micros(),
+                "nginx_added_after_send_us": served_added_nginx.micros(),
+                "cpu_us_per_stream": cpu_per_stream,
+                "nginx_cpu_us_per_stream": nginx_cpu_per_stream,
+                "load_generator": {
+                    "nginx": {"cpu_us_per_stream": per_stream(nginx_own.cpu, options.streams), "wakeups": nginx_own.wakeups},
+                    "gateway": {"cpu_us_per_stream": per_stream(gateway_own.cpu, options.streams), "wakeups": gateway_own.wakeups},
+                },
                 "gateway_peak_rss_bytes": peak.rss,
             }));
         }
@@ -522,6 +565,11 @@ async fn run(options: Options, cores: Cores, realtime: bool, awake: bool) -> Res
             "added_ttfb_us": Percentiles::median(&added_ttfb).micros(),
             "nginx_added_ttfb_us": Percentiles::median(&nginx_ttfb).micros(),
             "added_gap_us": Percentiles::median(&added_gaps).micros(),
+            "added_after_send_us": Percentiles::median(&served).micros(),
+            "nginx_added_after_send_us": Percentiles::median(&nginx_served).micros(),
+            "sent_late_us": Percentiles::median(&late).micros(),
+            "cpu_us_per_stream": median(cpu),
+            "nginx_cpu_us_per_stream": median(nginx_cpu),
             "runs": runs_json,
         }));
     }
@@ -837,6 +885,11 @@ impl MemorySampler {
         let _ = self.stop.send(());
         self.task.await.unwrap_or_default()
     }
+}
+
+/// CPU time per stream, in µs.
+fn per_stream(cpu: Duration, streams: usize) -> f64 {
+    cpu.as_secs_f64() * 1e6 / streams.max(1) as f64
 }
 
 /// The median of `values` (the mean of the middle two for an even count;

@@ -20,7 +20,7 @@ const CONFIG: &str = include_str!("nginx.conf");
 pub struct Nginx {
     /// The process (its master; the one worker is its child), stopped when
     /// this is dropped.
-    _process: Process,
+    pub process: Process,
     /// In front of the zero-latency mock.
     pub fast: SocketAddr,
     /// In front of the mock that spaces its stream events.
@@ -104,7 +104,7 @@ pub fn start(work_dir: &Path, fast: SocketAddr, paced: SocketAddr, core: Option<
         })?;
     }
     Ok(Nginx {
-        _process: process,
+        process,
         fast: listen_fast,
         paced: listen_paced,
         version,

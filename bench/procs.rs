@@ -28,6 +28,11 @@ impl Process {
         memory_of(self.pid())
     }
 
+    /// The CPU time it and its children (nginx's worker) have used so far.
+    pub fn cpu(&self) -> Duration {
+        cpu_of(self.pid())
+    }
+
     /// Whether it has exited.
     pub fn exited(&mut self) -> bool {
         !matches!(self.child.try_wait(), Ok(None))
@@ -50,6 +55,72 @@ impl Drop for Process {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The CPU time process `pid` and its direct children have used so far,
+/// summed over their live threads (`/proc/PID/task/TID/schedstat`, in
+/// nanoseconds, where `/proc/PID/stat` counts in 10 ms ticks).
+pub fn cpu_of(pid: u32) -> Duration {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten();
+    let mut nanos: u64 = 0;
+    for task in tasks {
+        let path = task.path();
+        nanos += std::fs::read_to_string(path.join("schedstat"))
+            .ok()
+            .and_then(|text| text.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+            .unwrap_or(0);
+    }
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    let mut total = Duration::from_nanos(nanos);
+    for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
+        total += cpu_of(child);
+    }
+    total
+}
+
+/// What this process (the load generator) has used so far: CPU time and
+/// voluntary context switches (each a sleep until the next readiness).
+#[derive(Debug, Clone, Copy)]
+pub struct Own {
+    /// CPU time, all threads.
+    pub cpu: Duration,
+    /// Voluntary context switches, all threads.
+    pub wakeups: u64,
+}
+
+impl Own {
+    /// The counts now.
+    pub fn now() -> Own {
+        let pid = std::process::id();
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten();
+        let mut wakeups = 0;
+        for task in tasks {
+            let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+            wakeups += status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        Own {
+            cpu: cpu_of(pid),
+            wakeups,
+        }
+    }
+
+    /// What was used between `earlier` and this.
+    pub fn since(&self, earlier: &Own) -> Own {
+        Own {
+            cpu: self.cpu.saturating_sub(earlier.cpu),
+            wakeups: self.wakeups.saturating_sub(earlier.wakeups),
+        }
     }
 }
 

@@ -115,6 +115,12 @@ pub struct StreamRun {
 pub struct StreamOutcome {
     /// Nanoseconds from a stream's scheduled start to its first event.
     pub ttfb: Histogram<u64>,
+    /// The part of `ttfb` that is the load generator's own: nanoseconds
+    /// from the scheduled start until the request is handed to the
+    /// connection (a busy load generator sends late).
+    pub late: Histogram<u64>,
+    /// The rest: nanoseconds from that hand-over to the first event.
+    pub served: Histogram<u64>,
     /// Nanoseconds between consecutive text events of one stream.
     pub gaps: Histogram<u64>,
     /// Streams complete and intact.
@@ -170,6 +176,8 @@ pub async fn drive(run: &StreamRun) -> Result<StreamOutcome, String> {
     drop(rx);
     let mut outcome = StreamOutcome {
         ttfb: histogram(),
+        late: histogram(),
+        served: histogram(),
         gaps: histogram(),
         ok: 0,
         errors: 0,
@@ -183,6 +191,10 @@ pub async fn drive(run: &StreamRun) -> Result<StreamOutcome, String> {
             Ok(stream) if stream.intact => {
                 outcome.ok += 1;
                 outcome.ttfb.saturating_record(stream.ttfb);
+                outcome.late.saturating_record(stream.late);
+                outcome
+                    .served
+                    .saturating_record(stream.ttfb.saturating_sub(stream.late));
                 outcome.gaps.add(&stream.gaps).map_err(|err| err.to_string())?;
                 outcome.text_events = outcome.text_events.min(stream.text_events);
             }
@@ -211,6 +223,7 @@ pub async fn drive(run: &StreamRun) -> Result<StreamOutcome, String> {
 /// One finished stream.
 struct Stream {
     ttfb: u64,
+    late: u64,
     gaps: Histogram<u64>,
     text_events: u64,
     intact: bool,
@@ -223,6 +236,7 @@ async fn one_stream(
     scheduled: Instant,
 ) -> Result<Stream, String> {
     sender.ready().await.map_err(|err| format!("connection lost: {err}"))?;
+    let late = nanos_since(scheduled);
     let response = sender
         .send_request(run.target.request())
         .await
@@ -272,6 +286,7 @@ async fn one_stream(
     }
     let first = first.ok_or("the stream had no event")?;
     let ttfb = u64::try_from((first - scheduled).as_nanos()).unwrap_or(u64::MAX);
+    let late = late.min(ttfb);
     let problem = if text != run.expected_text {
         format!("text differs: got {text:?}, expected {:?}", run.expected_text)
     } else if !ended {
@@ -283,11 +298,17 @@ async fn one_stream(
     };
     Ok(Stream {
         ttfb,
+        late,
         gaps,
         text_events,
         intact: problem.is_empty(),
         problem,
     })
+}
+
+/// Nanoseconds from `instant` to now (0 if it is still ahead).
+fn nanos_since(instant: Instant) -> u64 {
+    u64::try_from(instant.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
