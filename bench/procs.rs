@@ -62,18 +62,9 @@ impl Drop for Process {
 /// summed over their live threads (`/proc/PID/task/TID/schedstat`, in
 /// nanoseconds, where `/proc/PID/stat` counts in 10 ms ticks).
 pub fn cpu_of(pid: u32) -> Duration {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
-        .into_iter()
-        .flatten()
-        .flatten();
-    let mut nanos: u64 = 0;
-    for task in tasks {
-        let path = task.path();
-        nanos += std::fs::read_to_string(path.join("schedstat"))
-            .ok()
-            .and_then(|text| text.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
-            .unwrap_or(0);
-    }
+    let nanos = sum_over_threads(pid, "schedstat", |text| {
+        text.split_whitespace().next().and_then(|n| n.parse().ok())
+    });
     let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
     let mut total = Duration::from_nanos(nanos);
     for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
@@ -96,19 +87,11 @@ impl Own {
     /// The counts now.
     pub fn now() -> Own {
         let pid = std::process::id();
-        let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
-            .into_iter()
-            .flatten()
-            .flatten();
-        let mut wakeups = 0;
-        for task in tasks {
-            let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
-            wakeups += status
-                .lines()
+        let wakeups = sum_over_threads(pid, "status", |text| {
+            text.lines()
                 .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or(0);
-        }
+                .and_then(|v| v.trim().parse().ok())
+        });
         Own {
             cpu: cpu_of(pid),
             wakeups,
@@ -122,6 +105,18 @@ impl Own {
             wakeups: self.wakeups.saturating_sub(earlier.wakeups),
         }
     }
+}
+
+/// The sum over the live threads of process `pid` of what `read` finds in
+/// each thread's `/proc/PID/task/TID/FILE`.
+fn sum_over_threads(pid: u32, file: &str, read: impl Fn(&str) -> Option<u64>) -> u64 {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join(file)).ok())
+        .filter_map(|text| read(&text))
+        .sum()
 }
 
 /// The resident set size of process `pid` in bytes.
@@ -492,6 +487,24 @@ pub fn start_other(name: &str, mut command: Command, core: Option<usize>) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_cpu_and_wakeups_are_read_from_every_thread() {
+        let before = Own::now();
+        let spin = std::time::Instant::now();
+        let mut x = 0u64;
+        while spin.elapsed() < Duration::from_millis(20) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        std::thread::spawn(|| std::thread::sleep(Duration::from_millis(5)))
+            .join()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        let used = Own::now().since(&before);
+        assert!(used.cpu >= Duration::from_millis(10), "{used:?}");
+        assert!(used.wakeups >= 1, "{used:?}");
+        assert!(cpu_of(std::process::id()) >= used.cpu);
+    }
 
     #[test]
     fn smaps_rollup_is_read_in_bytes() {
