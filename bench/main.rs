@@ -484,6 +484,12 @@ async fn run(options: Options, cores: Cores, realtime: bool, awake: bool) -> Res
             let through = streams::drive(&run(&scenario.gateway.0, scenario.gateway.1)).await?;
             let cpu_per_stream = per_stream(gateway.cpu().saturating_sub(before.0), options.streams);
             let gateway_own = procs::Own::now().since(&before.1);
+            let [nginx_load, gateway_load] = [nginx_own, gateway_own].map(|own| {
+                json!({
+                    "cpu_us_per_stream": per_stream(own.cpu, options.streams),
+                    "wakeups_per_stream": own.wakeups as f64 / options.streams.max(1) as f64,
+                })
+            });
             let peak = sampler.stop().await;
             if peak.rss > streams_peak.rss {
                 streams_peak = peak;
@@ -521,10 +527,10 @@ async fn run(options: Options, cores: Cores, realtime: bool, awake: bool) -> Res
                 gateway_late.p99 / 1000.0,
                 nginx_cpu_per_stream,
                 cpu_per_stream,
-                per_stream(nginx_own.cpu, options.streams),
-                per_stream(gateway_own.cpu, options.streams),
-                nginx_own.wakeups as f64 / options.streams.max(1) as f64,
-                gateway_own.wakeups as f64 / options.streams.max(1) as f64,
+                num(&nginx_load["cpu_us_per_stream"]),
+                num(&gateway_load["cpu_us_per_stream"]),
+                num(&nginx_load["wakeups_per_stream"]),
+                num(&gateway_load["wakeups_per_stream"]),
                 through.ok,
                 options.streams,
                 mb(peak.rss)
@@ -549,10 +555,7 @@ async fn run(options: Options, cores: Cores, realtime: bool, awake: bool) -> Res
                 "nginx_added_after_send_us": served_added_nginx.micros(),
                 "cpu_us_per_stream": cpu_per_stream,
                 "nginx_cpu_us_per_stream": nginx_cpu_per_stream,
-                "load_generator": {
-                    "nginx": {"cpu_us_per_stream": per_stream(nginx_own.cpu, options.streams), "wakeups": nginx_own.wakeups},
-                    "gateway": {"cpu_us_per_stream": per_stream(gateway_own.cpu, options.streams), "wakeups": gateway_own.wakeups},
-                },
+                "load_generator": {"nginx": nginx_load, "gateway": gateway_load},
                 "gateway_peak_rss_bytes": peak.rss,
             }));
         }

@@ -480,25 +480,28 @@ pub fn markdown(results: &Value) -> String {
             s["peak_open"]
         );
     }
-    let _ = writeln!(
-        out,
-        "\nThe first byte split at the send (p99, µs; medians over the runs): what is added after the request \
-         is handed to the connection, and how late the load generator itself sent it while streaming \
-         through Switchyard; and the CPU each proxy used per stream (all its threads, from /proc):\n\n\
-         | path | added after the send, nginx / Switchyard | sent late, Switchyard's runs | CPU per stream, nginx / Switchyard |\n\
-         | --- | --- | --- | --- |"
-    );
-    for s in results["streaming"].as_array().cloned().unwrap_or_default() {
+    // Results from before the split was measured (no CPU per stream) skip its table.
+    if results["streaming"][0]["cpu_us_per_stream"].is_number() {
         let _ = writeln!(
             out,
-            "| {} | {} / {} | {} | {} / {} |",
-            s["label"].as_str().unwrap_or(""),
-            us(&s["nginx_added_after_send_us"]["p99"]),
-            us(&s["added_after_send_us"]["p99"]),
-            us(&s["sent_late_us"]["p99"]),
-            us(&s["nginx_cpu_us_per_stream"]),
-            us(&s["cpu_us_per_stream"]),
+            "\nThe first byte split at the send (p99, µs; medians over the runs): what is added after the request \
+             is handed to the connection, and how late the load generator itself sent it while streaming \
+             through Switchyard; and the CPU each proxy used per stream (all its threads, from /proc):\n\n\
+             | path | added after the send, nginx / Switchyard | sent late, Switchyard's runs | CPU per stream, nginx / Switchyard |\n\
+             | --- | --- | --- | --- |"
         );
+        for s in results["streaming"].as_array().cloned().unwrap_or_default() {
+            let _ = writeln!(
+                out,
+                "| {} | {} / {} | {} | {} / {} |",
+                s["label"].as_str().unwrap_or(""),
+                us(&s["nginx_added_after_send_us"]["p99"]),
+                us(&s["added_after_send_us"]["p99"]),
+                us(&s["sent_late_us"]["p99"]),
+                us(&s["nginx_cpu_us_per_stream"]),
+                us(&s["cpu_us_per_stream"]),
+            );
+        }
     }
     let keys = &results["client_keys"];
     if keys.is_object() {
