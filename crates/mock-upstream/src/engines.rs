@@ -198,12 +198,18 @@ impl Postgres {
             .args(args)
             .output()
             .unwrap_or_else(|err| panic!("{program} cannot run: {err}"));
-        assert!(
-            output.status.success(),
-            "{program} {args:?} failed: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        if !output.status.success() {
+            // pg_ctl only says "could not start server"; the why (a port
+            // taken, a slow start) is in the server's own log.
+            let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            panic!(
+                "{program} {args:?} failed: {}{}\nlast lines of server.log:\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
     }
 
     /// `postgres://switchyard@127.0.0.1:PORT/postgres`.
